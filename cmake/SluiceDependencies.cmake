@@ -1,0 +1,17 @@
+# Every dependency comes from Debian's packages; nothing is downloaded at build time.
+
+# Debian's PocoDataPostgreSQLTargets.cmake links PostgreSQL::client, which no
+# package defines. Define it before Poco is found (see shared BUILD-NOTES).
+find_package(PostgreSQL REQUIRED)
+if(NOT TARGET PostgreSQL::client)
+  add_library(PostgreSQL::client INTERFACE IMPORTED)
+  target_link_libraries(PostgreSQL::client INTERFACE PostgreSQL::PostgreSQL)
+endif()
+
+find_package(Poco REQUIRED COMPONENTS Foundation Net NetSSL Util Data DataSQLite DataPostgreSQL Redis)
+find_package(Boost 1.74 REQUIRED COMPONENTS filesystem)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(ARGON2 REQUIRED IMPORTED_TARGET libargon2)
+pkg_check_modules(CPPUNIT REQUIRED IMPORTED_TARGET cppunit)

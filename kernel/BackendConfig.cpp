@@ -1,0 +1,79 @@
+#include "BackendConfig.h"
+
+#include <set>
+
+#include <Poco/Exception.h>
+#include <Poco/String.h>
+#include <Poco/URI.h>
+
+#include "sluice/ConfigReader.h"
+
+namespace sluice::kernel {
+
+namespace {
+bool validName(const std::string& name) {
+    if (name.empty() || name.size() > 64) return false;
+    for (char c : name)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) return false;
+    return true;
+}
+
+std::shared_ptr<const Backend> parseBackend(const Poco::Util::AbstractConfiguration& config, const std::string& name,
+                                            std::size_t priority) {
+    const std::string prefix = "backends." + name + ".";
+    ConfigReader reader(config, "");
+    auto backend = std::make_shared<Backend>();
+    backend->name = name;
+    backend->priority = priority;
+
+    const auto kind = Poco::toLower(reader.text(prefix + "kind", "ollama"));
+    if (kind == "ollama") backend->kind = BackendKind::Ollama;
+    else if (kind == "openai") backend->kind = BackendKind::OpenAI;
+    else throw ConfigError(prefix + "kind", "'" + kind + "' is not a backend kind (ollama | openai)");
+
+    backend->url = reader.requiredText(prefix + "url");
+    try {
+        Poco::URI uri(backend->url);
+        backend->scheme = Poco::toLower(uri.getScheme());
+        backend->host = uri.getHost();
+        backend->port = uri.getPort();
+        backend->basePath = uri.getPath();
+        if (!uri.getQuery().empty() || !uri.getFragment().empty()) throw ConfigError(prefix + "url", "must not carry a query or fragment");
+    } catch (const Poco::Exception&) {
+        throw ConfigError(prefix + "url", "is not a valid URL");
+    }
+    if (backend->scheme != "http" && backend->scheme != "https")
+        throw ConfigError(prefix + "url", "must start with http:// or https://");
+    if (backend->host.empty()) throw ConfigError(prefix + "url", "has no host");
+    while (backend->basePath.ends_with('/')) backend->basePath.pop_back();
+
+    backend->authToken = Secret(reader.text(prefix + "auth.token"));
+    backend->authHeader = reader.text(prefix + "auth.header", "Authorization");
+    backend->authScheme = reader.text(prefix + "auth.scheme", "Bearer");
+    for (char c : backend->authHeader)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'))
+            throw ConfigError(prefix + "auth.header", "is not a valid header name");
+
+    backend->weight = static_cast<int>(reader.integer(prefix + "weight", 1, 1, 1000));
+    backend->maxConnections = static_cast<int>(reader.integer(prefix + "max_connections", 64, 1, 4096));
+    backend->connectTimeout = reader.millis(prefix + "timeout.connect_ms", backend->connectTimeout);
+    backend->firstByteTimeout = reader.millis(prefix + "timeout.first_byte_ms", backend->firstByteTimeout);
+    backend->idleTimeout = reader.millis(prefix + "timeout.idle_ms", backend->idleTimeout);
+    return backend;
+}
+} // namespace
+
+BackendList parseBackends(const Poco::Util::AbstractConfiguration& config) {
+    const auto names = ConfigReader(config).list("backends");
+    if (names.empty()) throw ConfigError("backends", "is required: name at least one backend");
+    BackendList backends;
+    std::set<std::string> seen;
+    for (const auto& name : names) {
+        if (!validName(name)) throw ConfigError("backends", "'" + name + "' is not a valid name (letters, digits, - and _)");
+        if (!seen.insert(name).second) throw ConfigError("backends", "'" + name + "' is listed twice");
+        backends.push_back(parseBackend(config, name, backends.size()));
+    }
+    return backends;
+}
+
+} // namespace sluice::kernel

@@ -1,0 +1,118 @@
+#include "Pipeline.h"
+
+#include <Poco/Logger.h>
+
+#include "BackendConfig.h"
+#include "DiscoveryLoop.h"
+#include "sluice/ConfigReader.h"
+
+namespace sluice::kernel {
+
+namespace {
+template <class Stage>
+std::unique_ptr<Stage> makeStage(const std::vector<std::shared_ptr<const LoadedPlugin>>& plugins,
+                                 const std::map<std::string, StageFactory<Stage>>& (StageRegistry::*factories)() const,
+                                 const std::string& key, const std::string& name, const StageSetup& setup) {
+    std::string available;
+    for (const auto& plugin : plugins) {
+        const auto& registered = (plugin->stages.*factories)();
+        if (auto it = registered.find(name); it != registered.end()) {
+            auto stage = it->second(setup);
+            if (!stage) throw ConfigError(key, "stage '" + name + "' from " + plugin->name + " failed to build");
+            return stage;
+        }
+        for (const auto& [known, factory] : registered) available += (available.empty() ? "" : ", ") + known;
+    }
+    throw ConfigError(key, "unknown stage '" + name + "' (available: " + (available.empty() ? "none" : available) + ")");
+}
+} // namespace
+
+Pipeline::Pipeline(Poco::AutoPtr<Poco::Util::AbstractConfiguration> config, MetricsRegistry& metrics)
+    : _config(std::move(config)), _metrics(metrics), _catalog(std::make_shared<const Catalog>()) {}
+
+Pipeline::~Pipeline() { stop(); }
+
+std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConfiguration> config,
+                                          const std::string& pluginDirectory, MetricsRegistry& metrics) {
+    std::shared_ptr<Pipeline> pipeline(new Pipeline(std::move(config), metrics));
+    auto& self = *pipeline;
+    ConfigReader reader(*self._config);
+
+    self._settings.maxBodyBytes =
+        static_cast<std::size_t>(reader.integer("limits.max_body_bytes", 262144, 1024, 256LL * 1024 * 1024));
+    self._settings.discoveryInterval = std::chrono::seconds(reader.integer("discovery.interval_s", 60, 1, 86400));
+    self._settings.discoveryTimeout = reader.millis("discovery.timeout_ms", std::chrono::milliseconds(5000));
+    self._settings.discoveryTtl = std::chrono::seconds(reader.integer("discovery.ttl_s", 120, 1, 7 * 86400));
+
+    self._backends = parseBackends(*self._config);
+    for (const auto& backend : self._backends) {
+        self._backendsByName.emplace(backend->name, backend);
+        self._pools.emplace(backend->name, std::make_unique<ConnectionPool>(backend));
+    }
+    HealthPolicy policy;
+    policy.failureThreshold = static_cast<int>(reader.integer("health.failure_threshold", 3, 1, 1000));
+    policy.baseBackoff = reader.millis("health.backoff_ms", std::chrono::milliseconds(1000));
+    policy.maxBackoff = reader.millis("health.max_backoff_ms", std::chrono::milliseconds(60000));
+    self._health = std::make_unique<BackendHealth>(self._backends, policy);
+
+    self._plugins = PluginLoader().load(pluginDirectory, reader.list("plugins.load"), "plugins.load");
+
+    auto setupFor = [&self](const std::string& kind, const std::string& name) {
+        self._views.push_back(self._config->createView(kind));
+        self._stageNames.push_back(kind + "=" + name);
+        return StageSetup{name, *self._views.back(), ConfigReader(*self._views.back(), kind + "."), self};
+    };
+
+    const auto authName = reader.text("pipeline.auth");
+    if (authName.empty())
+        throw ConfigError("pipeline.auth", "is required (apikey in production, allow-all for development only)");
+    self._auth = makeStage(self._plugins, &StageRegistry::auth, "pipeline.auth", authName, setupFor("auth", authName));
+
+    const auto limitsName = reader.text("pipeline.limits", "none");
+    if (limitsName != "none")
+        self._limits =
+            makeStage(self._plugins, &StageRegistry::limits, "pipeline.limits", limitsName, setupFor("limits", limitsName));
+
+    const auto routerName = reader.text("pipeline.router", "priority");
+    self._router =
+        makeStage(self._plugins, &StageRegistry::routers, "pipeline.router", routerName, setupFor("router", routerName));
+
+    for (const auto& sinkName : reader.list("pipeline.audit"))
+        self._auditSinks.push_back(makeStage(self._plugins, &StageRegistry::auditSinks, "pipeline.audit", sinkName,
+                                             setupFor("audit", sinkName)));
+
+    const auto discoveryName = reader.text("pipeline.discovery", "poll");
+    self._discovery = makeStage(self._plugins, &StageRegistry::discovery, "pipeline.discovery", discoveryName,
+                                setupFor("discovery", discoveryName));
+    return pipeline;
+}
+
+void Pipeline::start() {
+    _discoveryLoop = std::make_unique<DiscoveryLoop>(*this);
+    _discoveryLoop->pollOnce();
+    _discoveryLoop->startBackground();
+}
+
+void Pipeline::stop() {
+    if (_discoveryLoop) _discoveryLoop->stop();
+}
+
+Poco::Logger& Pipeline::logger(const std::string& name) { return Poco::Logger::get("sluice." + name); }
+
+std::shared_ptr<const Backend> Pipeline::backend(const std::string& name) const {
+    auto it = _backendsByName.find(name);
+    return it == _backendsByName.end() ? nullptr : it->second;
+}
+
+ConnectionPool* Pipeline::pool(const std::string& backend) {
+    auto it = _pools.find(backend);
+    return it == _pools.end() ? nullptr : it->second.get();
+}
+
+std::string Pipeline::describe() const {
+    std::string out;
+    for (const auto& name : _stageNames) out += (out.empty() ? "" : " ") + name;
+    return out;
+}
+
+} // namespace sluice::kernel

@@ -1,0 +1,94 @@
+#pragma once
+// One immutable pipeline: the stages named in `pipeline.*`, the backends, their
+// connection pools and health, and the catalog their discovery keeps fresh.
+// Built whole from a config, validated at build time, then only read by
+// request threads. A reload builds a new one and swaps the pointer; requests
+// already running keep the old one alive through their shared_ptr.
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <Poco/AutoPtr.h>
+#include <Poco/Util/AbstractConfiguration.h>
+
+#include "BackendHealth.h"
+#include "PluginLoader.h"
+#include "sluice/Plugin.h"
+#include "upstream/ConnectionPool.h"
+
+namespace sluice::kernel {
+
+class DiscoveryLoop;
+
+struct PipelineSettings {
+    std::size_t maxBodyBytes = 262144;
+    std::chrono::milliseconds discoveryInterval{60000};
+    std::chrono::milliseconds discoveryTimeout{5000};
+    std::chrono::milliseconds discoveryTtl{120000};
+};
+
+class Pipeline final : public KernelServices {
+public:
+    // Loads plugins, builds every stage and validates all values.
+    // Throws ConfigError naming the key on the first problem.
+    static std::shared_ptr<Pipeline> build(Poco::AutoPtr<Poco::Util::AbstractConfiguration> config,
+                                           const std::string& pluginDirectory, MetricsRegistry& metrics);
+    ~Pipeline() override;
+
+    // Polls every backend once (bounded by the discovery timeout), then keeps
+    // polling in the background until stop().
+    void start();
+    void stop();
+
+    // KernelServices
+    Poco::Logger& logger(const std::string& name) override;
+    MetricsRegistry& metrics() override { return _metrics; }
+    const BackendList& backends() const override { return _backends; }
+    std::shared_ptr<const Backend> backend(const std::string& name) const override;
+    CatalogSnapshot catalog() const override { return _catalog.load(); }
+    const HealthView& health() const override { return *_health; }
+    const Poco::Util::AbstractConfiguration& config() const override { return *_config; }
+
+    void publishCatalog(CatalogSnapshot catalog) { _catalog.store(std::move(catalog)); }
+
+    BackendHealth& backendHealth() { return *_health; }
+    ConnectionPool* pool(const std::string& backend);
+    const PipelineSettings& settings() const { return _settings; }
+
+    AuthStage& auth() { return *_auth; }
+    LimitsStage* limits() { return _limits.get(); }
+    RouterStage& router() { return *_router; }
+    const std::vector<std::unique_ptr<AuditSink>>& auditSinks() const { return _auditSinks; }
+    DiscoverySource& discovery() { return *_discovery; }
+
+    // Names of the stages in use, for start-up logs and /v1/health.
+    std::string describe() const;
+
+private:
+    Pipeline(Poco::AutoPtr<Poco::Util::AbstractConfiguration> config, MetricsRegistry& metrics);
+
+    Poco::AutoPtr<Poco::Util::AbstractConfiguration> _config;
+    MetricsRegistry& _metrics;
+    PipelineSettings _settings;
+    BackendList _backends;
+    std::map<std::string, std::shared_ptr<const Backend>> _backendsByName;
+    std::unique_ptr<BackendHealth> _health;
+    std::map<std::string, std::unique_ptr<ConnectionPool>> _pools;
+    std::atomic<CatalogSnapshot> _catalog;
+    std::vector<std::shared_ptr<const LoadedPlugin>> _plugins;
+
+    // Config views outlive the stages that were handed them (declared first, destroyed last).
+    std::vector<Poco::AutoPtr<Poco::Util::AbstractConfiguration>> _views;
+    std::vector<std::string> _stageNames;
+    std::unique_ptr<AuthStage> _auth;
+    std::unique_ptr<LimitsStage> _limits;
+    std::unique_ptr<RouterStage> _router;
+    std::vector<std::unique_ptr<AuditSink>> _auditSinks;
+    std::unique_ptr<DiscoverySource> _discovery;
+    std::unique_ptr<DiscoveryLoop> _discoveryLoop;
+};
+
+} // namespace sluice::kernel

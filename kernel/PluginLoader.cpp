@@ -1,0 +1,86 @@
+#include "PluginLoader.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <mutex>
+
+#include <boost/dll/shared_library.hpp>
+
+namespace sluice::kernel {
+
+namespace {
+// Loaded once, never unloaded, shared by every pipeline built since.
+std::mutex gLibrariesMutex;
+std::map<std::string, std::shared_ptr<const LoadedPlugin>> gLoaded;
+std::vector<std::unique_ptr<boost::dll::shared_library>> gLibraries;
+
+std::shared_ptr<const LoadedPlugin> loadOne(const std::filesystem::path& file, const std::string& key) {
+    const auto canonical = std::filesystem::weakly_canonical(file).string();
+    std::lock_guard lock(gLibrariesMutex);
+    if (auto it = gLoaded.find(canonical); it != gLoaded.end()) return it->second;
+
+    if (!std::filesystem::exists(file)) throw ConfigError(key, "plugin library not found: " + file.string());
+    auto library = std::make_unique<boost::dll::shared_library>();
+    boost::dll::fs::error_code error;
+    library->load(boost::dll::fs::path(canonical), boost::dll::load_mode::rtld_now, error);
+    if (error) throw ConfigError(key, "cannot load plugin library " + file.string() + ": " + error.message());
+    if (!library->has("sluice_plugin_entry"))
+        throw ConfigError(key, file.string() + " is not a Sluice plugin (no sluice_plugin_entry)");
+
+    const auto& entry = library->get_alias<PluginEntry>("sluice_plugin_entry");
+    const PluginDescriptor* descriptor = entry();
+    if (auto problem = PluginLoader::checkDescriptor(descriptor); !problem.empty())
+        throw ConfigError(key, file.string() + ": " + problem);
+
+    auto plugin = std::make_shared<LoadedPlugin>();
+    plugin->file = canonical;
+    plugin->name = descriptor->name ? descriptor->name : file.stem().string();
+    plugin->version = descriptor->version ? descriptor->version : "";
+    try {
+        descriptor->registerStages(plugin->stages);
+    } catch (const std::exception& e) {
+        throw ConfigError(key, file.string() + ": registering its stages failed: " + e.what());
+    }
+    gLibraries.push_back(std::move(library));
+    gLoaded.emplace(canonical, plugin);
+    return plugin;
+}
+} // namespace
+
+std::string PluginLoader::checkDescriptor(const PluginDescriptor* descriptor) {
+    if (descriptor == nullptr) return "its entry returned no descriptor";
+    const auto kernelAbi = std::to_string(SLUICE_ABI_MAJOR) + "." + std::to_string(SLUICE_ABI_MINOR);
+    const auto pluginAbi = std::to_string(descriptor->abiMajor) + "." + std::to_string(descriptor->abiMinor);
+    // A newer minor adds what this kernel would not know to serve.
+    if (descriptor->abiMajor != SLUICE_ABI_MAJOR || descriptor->abiMinor > SLUICE_ABI_MINOR)
+        return "plugin ABI " + pluginAbi + " does not match kernel ABI " + kernelAbi + "; rebuild the plugin against this SDK";
+    if (descriptor->structSize < sizeof(PluginDescriptor))
+        return "plugin descriptor is too small (" + std::to_string(descriptor->structSize) + " bytes)";
+    if (descriptor->buildSignature == nullptr || std::string(descriptor->buildSignature) != SLUICE_BUILD_SIGNATURE)
+        return std::string("plugin was built with '") + (descriptor->buildSignature ? descriptor->buildSignature : "?") +
+               "', the kernel with '" + SLUICE_BUILD_SIGNATURE + "'; rebuild the plugin with the same toolchain";
+    if (descriptor->registerStages == nullptr) return "plugin descriptor has no registration function";
+    return {};
+}
+
+std::vector<std::shared_ptr<const LoadedPlugin>> PluginLoader::load(const std::string& directory,
+                                                                    const std::vector<std::string>& names,
+                                                                    const std::string& key) {
+    std::vector<std::filesystem::path> files;
+    if (names.empty()) {
+        std::error_code error;
+        for (const auto& item : std::filesystem::directory_iterator(directory, error))
+            if (item.path().extension() == ".so") files.push_back(item.path());
+        if (error) throw ConfigError("plugins.path", "cannot read directory " + directory + ": " + error.message());
+        std::sort(files.begin(), files.end());
+    } else {
+        for (const auto& name : names)
+            files.push_back(name.find('/') != std::string::npos ? std::filesystem::path(name)
+                                                                  : std::filesystem::path(directory) / (name + ".so"));
+    }
+    std::vector<std::shared_ptr<const LoadedPlugin>> plugins;
+    for (const auto& file : files) plugins.push_back(loadOne(file, key));
+    return plugins;
+}
+
+} // namespace sluice::kernel

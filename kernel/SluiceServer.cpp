@@ -1,0 +1,156 @@
+#include "SluiceServer.h"
+
+#include <csignal>
+#include <iostream>
+
+#include <Poco/ConsoleChannel.h>
+#include <Poco/FormattingChannel.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Path.h>
+#include <Poco/PatternFormatter.h>
+#include <Poco/ThreadPool.h>
+#include <Poco/Util/HelpFormatter.h>
+
+#include "Config.h"
+#include "Gateway.h"
+#include "front/FrontHandler.h"
+#include "sluice/ConfigReader.h"
+
+namespace sluice::kernel {
+
+namespace {
+constexpr int kExitConfig = 78;  // EX_CONFIG from sysexits.h
+}
+
+std::string pluginDirectory(const Poco::Util::AbstractConfiguration& config, const std::string& binaryDirectory) {
+    const auto configured = ConfigReader(config).text("plugins.path", "../lib/sluice");
+    Poco::Path path(configured);
+    if (path.isRelative()) path = Poco::Path(Poco::Path::forDirectory(binaryDirectory), configured);
+    return path.toString();
+}
+
+void configureLogging(const Poco::Util::AbstractConfiguration& config) {
+    const auto level = ConfigReader(config).text("log.level", "information");
+    Poco::AutoPtr<Poco::PatternFormatter> formatter(new Poco::PatternFormatter("%Y-%m-%d %H:%M:%S.%i %p %s: %t"));
+    Poco::AutoPtr<Poco::ConsoleChannel> console(new Poco::ConsoleChannel(std::cout));
+    Poco::AutoPtr<Poco::FormattingChannel> channel(new Poco::FormattingChannel(formatter, console));
+    try {
+        Poco::Logger::root().setLevel(level);
+    } catch (const Poco::Exception&) {
+        throw ConfigError("log.level", "'" + level + "' is not a log level (error, warning, information, debug)");
+    }
+    Poco::Logger::root().setChannel(channel);
+    Poco::Logger::setLevel("", Poco::Logger::parseLevel(level));
+    Poco::Logger::setChannel("", channel);
+}
+
+void SluiceServer::defineOptions(Poco::Util::OptionSet& options) {
+    ServerApplication::defineOptions(options);
+    options.addOption(Poco::Util::Option("config", "c", "properties file to run with").required(false).repeatable(false).argument("FILE"));
+    options.addOption(Poco::Util::Option("check", "", "validate the configuration and plugins, then exit").required(false));
+    options.addOption(Poco::Util::Option("help", "h", "show this help").required(false));
+}
+
+void SluiceServer::handleOption(const std::string& name, const std::string& value) {
+    ServerApplication::handleOption(name, value);
+    if (name == "config") _configPath = value;
+    if (name == "check") _checkOnly = true;
+    if (name == "help") {
+        _helpRequested = true;
+        stopOptionsProcessing();
+    }
+}
+
+int SluiceServer::main(const std::vector<std::string>&) {
+    if (_helpRequested) {
+        Poco::Util::HelpFormatter help(options());
+        help.setCommand(commandName());
+        help.setUsage("--config FILE [--check] [--daemon --pidfile=FILE]");
+        help.setHeader("Sluice: a gateway for Ollama and OpenAI-compatible LLM backends.");
+        help.format(std::cout);
+        return EXIT_OK;
+    }
+    if (_configPath.empty()) {
+        std::cerr << "sluiced: --config FILE is required (see --help)\n";
+        return EXIT_USAGE;
+    }
+    // Sockets whose peer went away must fail a write, not kill the process.
+    std::signal(SIGPIPE, SIG_IGN);
+    Poco::Net::initializeSSL();
+
+    static MetricsRegistry metrics;
+    Gateway gateway(metrics);
+    Poco::AutoPtr<Poco::Util::AbstractConfiguration> config;
+    std::shared_ptr<Pipeline> pipeline;
+    try {
+        config = loadConfig(_configPath);
+        configureLogging(*config);
+        const auto binaryDirectory = Poco::Path(Application::config().getString("application.dir")).toString();
+        pipeline = Pipeline::build(config, pluginDirectory(*config, binaryDirectory), metrics);
+    } catch (const ConfigError& error) {
+        std::cerr << "sluiced: configuration error: " << error.what() << std::endl;
+        return kExitConfig;
+    }
+    auto& log = Poco::Logger::get("sluice.kernel");
+    if (_checkOnly) {
+        std::cout << "sluiced: configuration OK (" << pipeline->describe() << ")" << std::endl;
+        return EXIT_OK;
+    }
+
+    ConfigReader reader(*config);
+    const auto host = reader.text("server.host", "127.0.0.1");
+    int port = 0;
+    int maxThreads = 0, maxQueued = 0, backlog = 0;
+    std::chrono::milliseconds keepAlive{}, socketTimeout{};
+    try {
+        port = static_cast<int>(reader.integer("server.port", 8080, 0, 65535));
+        maxThreads = static_cast<int>(reader.integer("server.max_threads", 1024, 2, 65536));
+        maxQueued = static_cast<int>(reader.integer("server.max_queued", 4096, 1, 1 << 20));
+        backlog = static_cast<int>(reader.integer("server.backlog", 1024, 1, 65535));
+        keepAlive = std::chrono::seconds(reader.integer("server.keepalive_s", 60, 1, 3600));
+        socketTimeout = std::chrono::seconds(reader.integer("server.timeout_s", 60, 1, 3600));
+    } catch (const ConfigError& error) {
+        std::cerr << "sluiced: configuration error: " << error.what() << std::endl;
+        return kExitConfig;
+    }
+
+    log.information("pipeline: %s", pipeline->describe());
+    pipeline->start();
+    gateway.install(pipeline);
+
+    Poco::Net::ServerSocket socket;
+    try {
+        socket.bind(Poco::Net::SocketAddress(host, static_cast<Poco::UInt16>(port)), true);
+        socket.listen(backlog);
+    } catch (const Poco::Exception& e) {
+        std::cerr << "sluiced: configuration error: server.port: cannot listen on " << host << ":" << port << ": "
+                  << e.displayText() << std::endl;
+        return kExitConfig;
+    }
+    // Poco's HTTPServer holds one thread per connection, idle keep-alive
+    // included: give it its own large pool instead of the 16-thread default.
+    Poco::ThreadPool threads("front", 16, maxThreads, 60);
+    Poco::AutoPtr<Poco::Net::HTTPServerParams> params(new Poco::Net::HTTPServerParams);
+    params->setMaxThreads(maxThreads);
+    params->setMaxQueued(maxQueued);
+    params->setKeepAlive(true);
+    params->setMaxKeepAliveRequests(0);
+    params->setKeepAliveTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(keepAlive).count()));
+    params->setTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(socketTimeout).count()));
+    params->setServerName("sluice");
+    Poco::Net::HTTPServer server(new FrontHandlerFactory(gateway), threads, socket, params);
+    server.start();
+    log.information("listening on http://%s:%hu", host, socket.address().port());
+
+    waitForTerminationRequest();
+    log.information("stopping");
+    server.stop();
+    pipeline->stop();
+    threads.joinAll();
+    return EXIT_OK;
+}
+
+} // namespace sluice::kernel

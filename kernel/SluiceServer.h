@@ -1,0 +1,28 @@
+#pragma once
+// sluiced: the Poco ServerApplication that reads the config, builds the
+// pipeline, and serves HTTP until asked to stop.
+
+#include <Poco/Util/ServerApplication.h>
+
+namespace sluice::kernel {
+
+class SluiceServer final : public Poco::Util::ServerApplication {
+protected:
+    void defineOptions(Poco::Util::OptionSet& options) override;
+    void handleOption(const std::string& name, const std::string& value) override;
+    int main(const std::vector<std::string>& args) override;
+
+private:
+    std::string _configPath;
+    bool _helpRequested = false;
+    bool _checkOnly = false;
+};
+
+// Where plugins are looked for: `plugins.path`, relative paths taken from the
+// directory of the running binary (default ../lib/sluice from there).
+std::string pluginDirectory(const Poco::Util::AbstractConfiguration& config, const std::string& binaryDirectory);
+
+// Sets up console logging from `log.level` (default information).
+void configureLogging(const Poco::Util::AbstractConfiguration& config);
+
+} // namespace sluice::kernel

@@ -1,0 +1,370 @@
+#include "FrontHandler.h"
+
+#include <random>
+
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/StreamSocket.h>
+#include <Poco/String.h>
+
+#include "ErrorBody.h"
+#include "ModelLists.h"
+#include "RouteTable.h"
+
+namespace sluice::kernel {
+
+namespace {
+using Poco::Net::HTTPServerRequest;
+using Poco::Net::HTTPServerResponse;
+
+// Adapts Poco's response to the forwarder, adding the headers every answer carries.
+class PocoClientChannel final : public ClientChannel {
+public:
+    PocoClientChannel(HTTPServerRequest& request, HTTPServerResponse& response, RequestContext& ctx)
+        : _response(response), _ctx(ctx) {
+        try {
+            _fd = static_cast<Poco::Net::HTTPServerRequestImpl&>(request).socket().impl()->sockfd();
+        } catch (...) {
+            _fd = -1;
+        }
+    }
+
+    int socketFd() const override { return _fd; }
+
+    void sendWhole(int status, const std::string& contentType, std::string_view body) override {
+        prepare(status, contentType);
+        _response.setContentLength64(static_cast<Poco::Int64>(body.size()));
+        _response.sendBuffer(body.data(), body.size());
+        _sent = true;
+    }
+
+    bool startStream(int status, const std::string& contentType) override {
+        prepare(status, contentType);
+        _response.setChunkedTransferEncoding(true);
+        _response.set("Cache-Control", "no-cache");
+        _out = &_response.send();
+        _sent = true;
+        return _out->good();
+    }
+
+    bool writeStream(std::string_view bytes) override {
+        if (!_out || _out->bad()) return false;
+        _out->write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        _out->flush();
+        return !_out->bad();
+    }
+
+    void endStream() override {
+        if (_out && !_out->bad()) _out->flush();
+    }
+
+    bool sent() const { return _sent; }
+
+private:
+    void prepare(int status, const std::string& contentType) {
+        _response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+        _response.setContentType(contentType);
+        _response.set("X-Request-ID", _ctx.requestId);
+        if (!_ctx.servedBackend.empty()) {
+            _response.set("X-Sluice-Backend", _ctx.servedBackend);
+            _response.set("X-Sluice-Model", _ctx.servedModel);
+        }
+        for (const auto& [name, value] : _ctx.responseHeaders) _response.set(name, value);
+    }
+
+    HTTPServerResponse& _response;
+    RequestContext& _ctx;
+    int _fd = -1;
+    std::ostream* _out = nullptr;
+    bool _sent = false;
+};
+
+bool saneRequestId(const std::string& id) {
+    if (id.empty() || id.size() > 128) return false;
+    for (char c : id)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == ':' || c == '-')) return false;
+    return true;
+}
+
+// Reads the body up to the limit. Returns false when it is larger.
+bool readBody(HTTPServerRequest& request, std::size_t limit, std::string& body) {
+    if (request.hasContentLength()) {
+        const auto length = request.getContentLength64();
+        if (length < 0 || static_cast<std::uint64_t>(length) > limit) return false;
+        body.resize(static_cast<std::size_t>(length));
+        request.stream().read(body.data(), length);
+        body.resize(static_cast<std::size_t>(request.stream().gcount()));
+        return true;
+    }
+    char buffer[16384];
+    auto& in = request.stream();
+    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+        body.append(buffer, static_cast<std::size_t>(in.gcount()));
+        if (body.size() > limit) return false;
+    }
+    return true;
+}
+
+class RequestHandling {
+public:
+    RequestHandling(Gateway& gateway, HTTPServerRequest& request, HTTPServerResponse& response)
+        : _gateway(gateway), _request(request), _response(response), _client(request, response, _ctx) {}
+
+    void run();
+
+private:
+    void reply(int status, const std::string& message, const std::string& code = {});
+    void replyJson(int status, const nlohmann::json& body);
+    bool prepareForwardedRequest(const std::string& body);
+    bool runStages();
+    void serveOwnRoute(const std::string& modelId);
+    void finish();
+
+    template <class Call>
+    bool guarded(const char* stage, Call&& call);
+
+    Gateway& _gateway;
+    HTTPServerRequest& _request;
+    HTTPServerResponse& _response;
+    RequestContext _ctx;
+    PocoClientChannel _client;
+    std::shared_ptr<Pipeline> _pipeline;
+    bool _admitted = false;
+};
+
+void RequestHandling::reply(int status, const std::string& message, const std::string& code) {
+    _ctx.status = status;
+    _client.sendWhole(status, "application/json", errorBody(_ctx.route.protocol, status, message, code));
+}
+
+void RequestHandling::replyJson(int status, const nlohmann::json& body) {
+    _ctx.status = status;
+    _client.sendWhole(status, "application/json", body.dump());
+}
+
+template <class Call>
+bool RequestHandling::guarded(const char* stage, Call&& call) {
+    try {
+        return call();
+    } catch (const std::exception& e) {
+        _pipeline->logger("kernel").error("request %s: %s stage threw: %s", _ctx.requestId, std::string(stage), std::string(e.what()));
+    } catch (...) {
+        _pipeline->logger("kernel").error("request %s: %s stage threw a non-exception", _ctx.requestId, std::string(stage));
+    }
+    _ctx.outcome = Outcome::InternalError;
+    reply(500, "internal error", "internal_error");
+    return false;
+}
+
+void RequestHandling::run() {
+    _pipeline = _gateway.pipeline();
+    _ctx.method = _request.getMethod();
+    const auto& uri = _request.getURI();
+    _ctx.path = uri.substr(0, uri.find('?'));
+    _ctx.clientAddress = _request.clientAddress().host().toString();
+    for (const auto& [name, value] : _request) _ctx.headers.emplace_back(Poco::toLower(name), value);
+    _ctx.requestId = chooseRequestId(_ctx.header("x-request-id"));
+
+    const auto classified = classify(_ctx.method, _ctx.path);
+    _ctx.route = classified.route;
+    auto& inFlight = _gateway.metrics().gauge("sluice_requests_in_flight", "Client requests being served.");
+    inFlight.add(1);
+    struct Leave { Gauge& gauge; ~Leave() { gauge.add(-1); } } leave{inFlight};
+
+    if (_ctx.route.kind == RouteKind::Unknown) {
+        _ctx.outcome = Outcome::BadRequest;
+        reply(404, "no such route: " + _ctx.method + " " + _ctx.path.substr(0, 200), "unknown_route");
+    } else if (_ctx.route.kind == RouteKind::Management) {
+        _ctx.outcome = Outcome::RefusedPolicy;
+        reply(403, "model management is not available through the gateway", "forbidden");
+    } else if (!classified.methodAllowed) {
+        _ctx.outcome = Outcome::BadRequest;
+        _response.set("Allow", std::string(_ctx.route.method));
+        reply(405, "method " + _ctx.method + " is not allowed on " + std::string(_ctx.route.name), "method_not_allowed");
+    } else if (_ctx.route.forwarded) {
+        std::string body;
+        if (!readBody(_request, _pipeline->settings().maxBodyBytes, body)) {
+            // The rest of the body is not read: the connection cannot carry another request.
+            _response.setKeepAlive(false);
+            _ctx.outcome = Outcome::BadRequest;
+            reply(413, "request body is larger than " + std::to_string(_pipeline->settings().maxBodyBytes) + " bytes",
+                  "request_too_large");
+        } else if (prepareForwardedRequest(body) && runStages()) {
+            _gateway.forwarder().forward(*_pipeline, _ctx, body, _client);
+        }
+    } else {
+        serveOwnRoute(classified.modelId);
+    }
+    finish();
+}
+
+bool RequestHandling::prepareForwardedRequest(const std::string& body) {
+    _ctx.bytesIn = body.size();
+    _ctx.body = nlohmann::json::parse(body, nullptr, false);
+    if (_ctx.body.is_discarded() || !_ctx.body.is_object()) {
+        _ctx.outcome = Outcome::BadRequest;
+        _ctx.body = nullptr;
+        reply(400, "the request body is not a JSON object", "invalid_json");
+        return false;
+    }
+    const auto model = _ctx.body.find("model");
+    // Ollama's older clients send "name" to /api/show.
+    const auto name = _ctx.body.find("name");
+    if (model != _ctx.body.end() && model->is_string()) _ctx.model = model->get<std::string>();
+    else if (_ctx.route.kind == RouteKind::OllamaShow && name != _ctx.body.end() && name->is_string())
+        _ctx.model = name->get<std::string>();
+    if (_ctx.model.empty()) {
+        _ctx.outcome = Outcome::BadRequest;
+        reply(400, "model is required", "model_required");
+        return false;
+    }
+    if (_ctx.route.streamable) {
+        const auto stream = _ctx.body.find("stream");
+        const bool defaultStream = _ctx.route.protocol == Protocol::Ollama;  // Ollama streams unless told not to
+        _ctx.stream = stream != _ctx.body.end() && stream->is_boolean() ? stream->get<bool>() : defaultStream;
+    }
+    return true;
+}
+
+bool RequestHandling::runStages() {
+    auto& pipeline = *_pipeline;
+    if (!guarded("auth", [&] { return pipeline.auth().authenticate(_ctx) == Verdict::Continue; })) {
+        if (_ctx.status == 0) {
+            _ctx.outcome = Outcome::RefusedAuth;
+            reply(_ctx.reply.status ? _ctx.reply.status : 401, _ctx.reply.message, _ctx.reply.code);
+        }
+        return false;
+    }
+    if (!_ctx.principal) {
+        pipeline.logger("kernel").error("auth stage continued without setting a principal");
+        _ctx.outcome = Outcome::InternalError;
+        reply(500, "internal error", "internal_error");
+        return false;
+    }
+    if (auto* limits = pipeline.limits()) {
+        if (!guarded("limits", [&] { return limits->admit(_ctx) == Verdict::Continue; })) {
+            if (_ctx.status == 0) {
+                _ctx.outcome = Outcome::RefusedLimit;
+                reply(_ctx.reply.status ? _ctx.reply.status : 429, _ctx.reply.message, _ctx.reply.code);
+            }
+            return false;
+        }
+        _admitted = true;
+    }
+    // A model the caller may not use and a model nobody hosts look the same.
+    if (!_ctx.principal->mayUse(_ctx.model)) {
+        _ctx.outcome = Outcome::RefusedPolicy;
+        reply(403, "model not allowed", "model_not_allowed");
+        return false;
+    }
+    if (!guarded("router", [&] { return pipeline.router().route(_ctx) == Verdict::Continue; })) {
+        if (_ctx.status == 0) reply(_ctx.reply.status ? _ctx.reply.status : 403, _ctx.reply.message, _ctx.reply.code);
+        return false;
+    }
+    if (_ctx.plan.candidates.empty()) {
+        _ctx.outcome = Outcome::RefusedPolicy;
+        reply(403, "model not allowed", "model_not_allowed");
+        return false;
+    }
+    return true;
+}
+
+void RequestHandling::serveOwnRoute(const std::string& modelId) {
+    auto& pipeline = *_pipeline;
+    switch (_ctx.route.kind) {
+    case RouteKind::Healthz: replyJson(200, {{"status", "ok"}}); return;
+    case RouteKind::Metrics: {
+        const auto text = _gateway.metrics().render();
+        _ctx.status = 200;
+        _client.sendWhole(200, "text/plain; version=0.0.4; charset=utf-8", text);
+        return;
+    }
+    case RouteKind::Readyz: {
+        bool ready = false;
+        const auto catalog = pipeline.catalog();
+        for (const auto& backend : pipeline.backends()) {
+            auto it = catalog->byBackend().find(backend->name);
+            ready = ready || (pipeline.health().isAvailable(backend->name) && it != catalog->byBackend().end() && it->second.ever);
+        }
+        replyJson(ready ? 200 : 503, {{"status", ready ? "ready" : "no backend reachable"}});
+        return;
+    }
+    case RouteKind::Health: {
+        auto backends = nlohmann::json::array();
+        const auto catalog = pipeline.catalog();
+        for (const auto& backend : pipeline.backends()) {
+            auto it = catalog->byBackend().find(backend->name);
+            backends.push_back({{"name", backend->name},
+                                {"kind", backend->kind == BackendKind::Ollama ? "ollama" : "openai"},
+                                {"available", pipeline.health().isAvailable(backend->name)},
+                                {"in_flight", pipeline.health().inFlight(backend->name)},
+                                {"models", it == catalog->byBackend().end() ? 0 : it->second.models.size()},
+                                {"auth", backend->authToken.empty() ? "none" : "attached"}});
+        }
+        const auto loaded = std::chrono::duration_cast<std::chrono::seconds>(_gateway.loadedAt().time_since_epoch()).count();
+        replyJson(200, {{"status", "ok"}, {"config_generation", _gateway.generation()}, {"config_loaded_at", loaded},
+                        {"pipeline", pipeline.describe()}, {"backends", backends}});
+        return;
+    }
+    case RouteKind::OllamaVersion: replyJson(200, {{"version", "0.6.5"}}); return;
+    default: break;
+    }
+
+    // Model lists answer only what the caller may use: authenticate first.
+    if (!guarded("auth", [&] { return pipeline.auth().authenticate(_ctx) == Verdict::Continue; }) || !_ctx.principal) {
+        if (_ctx.status == 0) {
+            _ctx.outcome = Outcome::RefusedAuth;
+            reply(_ctx.reply.status ? _ctx.reply.status : 401, _ctx.reply.message.empty() ? "unauthorized" : _ctx.reply.message,
+                  _ctx.reply.code);
+        }
+        return;
+    }
+    const auto catalog = pipeline.catalog();
+    switch (_ctx.route.kind) {
+    case RouteKind::OllamaTags: replyJson(200, ollamaTags(*catalog, *_ctx.principal)); return;
+    case RouteKind::OllamaPs: replyJson(200, ollamaPs(*catalog, *_ctx.principal)); return;
+    case RouteKind::OpenAIModels: replyJson(200, openAiModels(*catalog, *_ctx.principal)); return;
+    case RouteKind::OpenAIModel: {
+        if (auto model = openAiModel(*catalog, *_ctx.principal, modelId)) replyJson(200, *model);
+        else reply(404, "The model '" + modelId.substr(0, 200) + "' does not exist", "model_not_found");
+        return;
+    }
+    case RouteKind::Aliases: replyJson(200, {{"object", "list"}, {"data", nlohmann::json::array()}}); return;
+    default: reply(404, "no such route", "unknown_route"); return;
+    }
+}
+
+void RequestHandling::finish() {
+    if (_admitted) {
+        if (auto* limits = _pipeline->limits()) limits->complete(_ctx);
+    }
+    if (!_client.sent() && _ctx.outcome == Outcome::ClientCancel) _response.setKeepAlive(false);
+    auto& metrics = _gateway.metrics();
+    const std::string route(_ctx.route.name);
+    metrics.counter("sluice_requests_total", "Client requests by route and status.",
+                    {{"route", route}, {"status", std::to_string(_ctx.status)}}).inc();
+    if (_ctx.route.forwarded)
+        metrics.histogram("sluice_request_duration_seconds", "Time from a request's arrival to the end of its answer.",
+                          {{"route", route}})
+            .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - _ctx.startedAt).count());
+}
+} // namespace
+
+std::string chooseRequestId(const std::string* offered) {
+    if (offered && saneRequestId(*offered)) return *offered;
+    thread_local std::mt19937_64 random{std::random_device{}()};
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string id(32, '0');
+    for (std::size_t i = 0; i < id.size(); i += 16) {
+        auto bits = random();
+        for (std::size_t j = 0; j < 16; ++j, bits >>= 4) id[i + j] = kHex[bits & 15];
+    }
+    return id;
+}
+
+void FrontHandler::handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) {
+    RequestHandling(_gateway, request, response).run();
+}
+
+} // namespace sluice::kernel

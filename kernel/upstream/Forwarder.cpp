@@ -1,0 +1,447 @@
+#include "Forwarder.h"
+
+#include <optional>
+
+#include <Poco/Logger.h>
+
+#include "../Pipeline.h"
+#include "../front/ErrorBody.h"
+#include "FrameSplitter.h"
+#include "ResponseReader.h"
+#include "UpstreamError.h"
+
+namespace sluice::kernel {
+
+namespace {
+constexpr std::size_t kMaxWholeBody = 64 * 1024 * 1024;
+constexpr std::size_t kMaxFrame = 8 * 1024 * 1024;
+constexpr std::size_t kMaxErrorMessage = 300;
+
+// Why a candidate did not serve; decides the client's status when none does.
+struct Failure {
+    enum class Kind { Connect, Timeout, Status5xx, Status429, ModelNotFound, Broken } kind;
+    std::string detail;      // for logs only: may name the backend
+    std::string retryAfter;  // from a 429
+};
+
+const char* failureLabel(Failure::Kind kind) {
+    switch (kind) {
+    case Failure::Kind::Connect: return "connect_error";
+    case Failure::Kind::Timeout: return "timeout";
+    case Failure::Kind::Status5xx: return "status_5xx";
+    case Failure::Kind::Status429: return "status_429";
+    case Failure::Kind::ModelNotFound: return "model_not_found";
+    case Failure::Kind::Broken: return "broken";
+    }
+    return "unknown";
+}
+
+Failure failureFrom(const UpstreamError& error) {
+    switch (error.kind()) {
+    case UpstreamError::Kind::Connect: return {Failure::Kind::Connect, error.what(), {}};
+    case UpstreamError::Kind::Timeout: return {Failure::Kind::Timeout, error.what(), {}};
+    default: return {Failure::Kind::Broken, error.what(), {}};
+    }
+}
+
+std::string upstreamPath(const Backend& backend, const std::string& path) {
+    // An openai-kind URL is the API base ("…/v1"); the route's part after /v1 follows it.
+    if (backend.kind == BackendKind::OpenAI && path.starts_with("/v1/")) return backend.basePath + path.substr(3);
+    return backend.basePath + path;
+}
+
+std::string requestHead(const Backend& backend, const RequestContext& ctx, std::size_t bodyLength) {
+    std::string head;
+    head.reserve(512);
+    head += ctx.method + ' ' + upstreamPath(backend, ctx.path) + " HTTP/1.1\r\nHost: " + backend.host;
+    const bool defaultPort = (backend.scheme == "http" && backend.port == 80) || (backend.scheme == "https" && backend.port == 443);
+    if (!defaultPort) head += ':' + std::to_string(backend.port);
+    head += "\r\nUser-Agent: sluice/0.1\r\nAccept: application/json, application/x-ndjson, text/event-stream\r\n"
+            "Content-Type: application/json\r\nContent-Length: " +
+            std::to_string(bodyLength) + "\r\nX-Request-ID: " + ctx.requestId + "\r\n";
+    if (const auto auth = backend.authHeaderValue(); !auth.empty()) head += backend.authHeader + ": " + auth + "\r\n";
+    head += "\r\n";
+    return head;
+}
+
+// The upstream's error message, trimmed, for a 4xx passed back to the client.
+std::string upstreamMessage(const std::string& body) {
+    const auto json = nlohmann::json::parse(body, nullptr, false);
+    std::string message;
+    if (json.is_object() && json.contains("error")) {
+        const auto& error = json["error"];
+        if (error.is_string()) message = error.get<std::string>();
+        else if (error.is_object() && error.contains("message") && error["message"].is_string())
+            message = error["message"].get<std::string>();
+    }
+    if (message.empty()) message = "the backend rejected the request";
+    if (message.size() > kMaxErrorMessage) message.resize(kMaxErrorMessage);
+    return message;
+}
+
+bool isErrorFrame(Framing framing, std::string_view frame) {
+    if (framing == Framing::Sse) {
+        const auto data = frame.find("data:");
+        if (data == std::string_view::npos) return false;
+        frame.remove_prefix(data + 5);
+    }
+    const auto json = nlohmann::json::parse(frame.begin(), frame.end(), nullptr, false);
+    return json.is_object() && json.contains("error") && !json.contains("choices") && !json.contains("message");
+}
+
+// Finds token counts in streamed frames without parsing every frame: only
+// frames that can carry them (Ollama's done:true, OpenAI's usage) are parsed.
+void noteUsage(Framing framing, std::string_view frames, Usage& usage) {
+    FrameSplitter::forEachFrame(framing, frames, [&](std::string_view frame) {
+        if (framing == Framing::Ndjson) {
+            if (frame.find("\"done\"") == std::string_view::npos) return;
+            readUsage(nlohmann::json::parse(frame.begin(), frame.end(), nullptr, false), usage);
+        } else {
+            if (frame.find("\"usage\"") == std::string_view::npos) return;
+            const auto data = frame.find("data:");
+            if (data == std::string_view::npos) return;
+            frame.remove_prefix(data + 5);
+            readUsage(nlohmann::json::parse(frame.begin(), frame.end(), nullptr, false), usage);
+        }
+    });
+}
+
+// One request in flight to one backend, counted for least-busy routing.
+class InFlight {
+public:
+    InFlight(BackendHealth& health, Gauge& gauge, std::string backend)
+        : _health(health), _gauge(gauge), _backend(std::move(backend)) {
+        _health.beginRequest(_backend);
+        _gauge.add(1);
+    }
+    ~InFlight() {
+        _health.endRequest(_backend);
+        _gauge.add(-1);
+    }
+    InFlight(const InFlight&) = delete;
+    InFlight& operator=(const InFlight&) = delete;
+
+private:
+    BackendHealth& _health;
+    Gauge& _gauge;
+    std::string _backend;
+};
+
+class Attempt {
+public:
+    Attempt(Pipeline& pipeline, MetricsRegistry& metrics, RequestContext& ctx, const Backend& backend,
+            const Candidate& candidate, ClientChannel& client)
+        : _pipeline(pipeline), _metrics(metrics), _ctx(ctx), _backend(backend), _candidate(candidate), _client(client),
+          _start(Clock::now()) {}
+
+    // Serves the request from this backend, or returns why it could not
+    // (and nothing has reached the client then).
+    std::optional<Failure> run(std::string_view body);
+
+private:
+    std::optional<Failure> exchange(std::string_view body, bool allowReuse);
+    std::optional<Failure> relayWhole(ResponseReader& reader);
+    std::optional<Failure> relayStream(ResponseReader& reader, Framing framing, const std::string& contentType);
+    void passBackClientError(ResponseReader& reader, int status);
+    void finishServed();
+    Clock::time_point idleDeadline() const { return Clock::now() + _backend.idleTimeout; }
+
+    Pipeline& _pipeline;
+    MetricsRegistry& _metrics;
+    RequestContext& _ctx;
+    const Backend& _backend;
+    const Candidate& _candidate;
+    ClientChannel& _client;
+    Clock::time_point _start;
+    std::unique_ptr<UpstreamConnection> _connection;
+    bool _reused = false;
+};
+
+std::optional<Failure> Attempt::run(std::string_view body) {
+    try {
+        return exchange(body, true);
+    } catch (const UpstreamError& error) {
+        // A pooled connection the backend closed while idle fails before any
+        // byte comes back: try once more on a fresh one, not another backend.
+        if (_reused && error.kind() == UpstreamError::Kind::Closed && std::string_view(error.what()).find("before answering") != std::string_view::npos) {
+            try {
+                return exchange(body, false);
+            } catch (const UpstreamError& retryError) {
+                return failureFrom(retryError);
+            }
+        }
+        if (error.kind() == UpstreamError::Kind::ClientGone) {
+            _ctx.outcome = Outcome::ClientCancel;
+            _ctx.status = 499;
+            return std::nullopt;
+        }
+        return failureFrom(error);
+    }
+}
+
+std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse) {
+    auto* pool = _pipeline.pool(_backend.name);
+    _connection = allowReuse ? pool->takeIdle() : nullptr;
+    _reused = _connection != nullptr;
+    if (!_connection) _connection = pool->open();
+
+    const auto firstByteDeadline = _start + _backend.firstByteTimeout;
+    std::string payload;
+    std::string_view sent = body;
+    if (_ctx.bodyChanged || (!_candidate.upstreamModel.empty() && _candidate.upstreamModel != _ctx.model)) {
+        auto rewritten = _ctx.body;
+        if (!_candidate.upstreamModel.empty()) rewritten["model"] = _candidate.upstreamModel;
+        payload = rewritten.dump();
+        sent = payload;
+    }
+    _connection->sendAll(requestHead(_backend, _ctx, sent.size()) + std::string(sent), Clock::now() + _backend.connectTimeout + std::chrono::seconds(10));
+
+    ResponseReader reader(*_connection, _client.socketFd());
+    const auto& head = reader.readHead(firstByteDeadline);
+    _reused = false;  // an answer came back: no silent retry from here on
+
+    if (head.status == 429) {
+        const auto* retry = head.header("retry-after");
+        return Failure{Failure::Kind::Status429, "answered 429", retry ? *retry : std::string()};
+    }
+    if (head.status >= 500) return Failure{Failure::Kind::Status5xx, "answered " + std::to_string(head.status), {}};
+    if (head.status == 404) return Failure{Failure::Kind::ModelNotFound, "answered 404", {}};
+    if (head.status >= 300) {
+        passBackClientError(reader, head.status);
+        return std::nullopt;
+    }
+
+    const auto* type = head.header("content-type");
+    const std::string contentType = type ? *type : "application/json";
+    if (contentType.find("ndjson") != std::string::npos) return relayStream(reader, Framing::Ndjson, contentType);
+    if (contentType.find("event-stream") != std::string::npos) return relayStream(reader, Framing::Sse, contentType);
+    return relayWhole(reader);
+}
+
+std::optional<Failure> Attempt::relayWhole(ResponseReader& reader) {
+    std::string answer;
+    while (reader.readBody(answer, idleDeadline()))
+        if (answer.size() > kMaxWholeBody) return Failure{Failure::Kind::Broken, "answer larger than 64 MiB", {}};
+
+    _metrics.histogram("sluice_upstream_ttfb_seconds", "Time from sending to a backend to its first answer byte.",
+                       {{"backend", _backend.name}})
+        .observe(std::chrono::duration<double>(Clock::now() - _start).count());
+    readUsage(nlohmann::json::parse(answer, nullptr, false), _ctx.usage);
+    const auto* type = reader.head().header("content-type");
+    _ctx.status = reader.head().status;
+    finishServed();
+    _client.sendWhole(_ctx.status, type ? *type : "application/json", answer);
+    _ctx.firstByteAt = Clock::now();
+    _ctx.bytesOut += answer.size();
+    if (reader.reusable()) _pipeline.pool(_backend.name)->giveBack(std::move(_connection));
+    return std::nullopt;
+}
+
+std::optional<Failure> Attempt::relayStream(ResponseReader& reader, Framing framing, const std::string& contentType) {
+    FrameSplitter splitter(framing, kMaxFrame);
+    std::string payload;
+    bool ended = false;
+    // The first-chunk rule: nothing reaches the client until one whole frame
+    // arrived and is not an error, so a dying backend can still be failed over.
+    const auto firstByteDeadline = _start + _backend.firstByteTimeout;
+    while (splitter.complete().empty()) {
+        payload.clear();
+        if (!reader.readBody(payload, firstByteDeadline)) {
+            ended = true;
+            break;
+        }
+        splitter.append(payload);
+        if (splitter.oversized()) return Failure{Failure::Kind::Broken, "first frame too large", {}};
+    }
+    const std::string_view first = splitter.complete().empty() ? splitter.partial() : splitter.complete();
+    if (first.empty()) return Failure{Failure::Kind::Broken, "stream ended before its first frame", {}};
+    if (isErrorFrame(framing, first.substr(0, frameEnd(framing, first) == std::string_view::npos ? first.size() : frameEnd(framing, first))))
+        return Failure{Failure::Kind::Status5xx, "stream began with an error", {}};
+
+    _metrics.histogram("sluice_upstream_ttfb_seconds", "Time from sending to a backend to its first answer byte.",
+                       {{"backend", _backend.name}})
+        .observe(std::chrono::duration<double>(Clock::now() - _start).count());
+    _ctx.status = reader.head().status;
+    finishServed();
+    if (!_client.startStream(_ctx.status, contentType)) {
+        _ctx.outcome = Outcome::ClientCancel;
+        _connection->abort();
+        return std::nullopt;
+    }
+    _ctx.firstByteAt = Clock::now();
+
+    auto deliver = [&](std::string_view frames) {
+        noteUsage(framing, frames, _ctx.usage);
+        _ctx.bytesOut += frames.size();
+        return _client.writeStream(frames);
+    };
+    if (!deliver(splitter.complete())) {
+        _ctx.outcome = Outcome::ClientCancel;
+        _connection->abort();
+        return std::nullopt;
+    }
+    splitter.takeComplete();
+
+    std::string failure;
+    while (!ended) {
+        payload.clear();
+        try {
+            if (!reader.readBody(payload, idleDeadline())) break;
+        } catch (const UpstreamError& error) {
+            if (error.kind() == UpstreamError::Kind::ClientGone) {
+                _ctx.outcome = Outcome::ClientCancel;
+                _connection->abort();
+                return std::nullopt;
+            }
+            failure = error.kind() == UpstreamError::Kind::Timeout ? "the backend stalled mid-stream"
+                                                                     : "the backend's stream broke off";
+            break;
+        }
+        splitter.append(payload);
+        if (splitter.oversized()) {
+            failure = "the backend sent an oversized frame";
+            break;
+        }
+        if (!splitter.complete().empty()) {
+            if (!deliver(splitter.complete())) {
+                _ctx.outcome = Outcome::ClientCancel;
+                _connection->abort();
+                return std::nullopt;
+            }
+            splitter.takeComplete();
+        }
+    }
+
+    if (failure.empty()) {
+        // A clean end: a last frame without its newline is still the backend's answer.
+        if (!splitter.partial().empty() && !deliver(splitter.partial())) _ctx.outcome = Outcome::ClientCancel;
+        _client.endStream();
+        if (reader.reusable()) _pipeline.pool(_backend.name)->giveBack(std::move(_connection));
+        return std::nullopt;
+    }
+    _pipeline.logger("forwarder").warning("request %s: backend %s: %s", _ctx.requestId, _backend.name, failure);
+    _metrics.counter("sluice_stream_failures_total", "Streams ended by a backend failure after their first byte.",
+                     {{"backend", _backend.name}}).inc();
+    _pipeline.backendHealth().recordFailure(_backend.name);
+    _connection->abort();
+    _ctx.outcome = Outcome::UpstreamError;
+    const auto frame = streamErrorFrame(_ctx.route.protocol, failure, "upstream_stream_failed");
+    _client.writeStream(frame);
+    _client.endStream();
+    return std::nullopt;
+}
+
+void Attempt::passBackClientError(ResponseReader& reader, int status) {
+    std::string answer;
+    try {
+        while (answer.size() < 65536 && reader.readBody(answer, idleDeadline())) {}
+    } catch (const UpstreamError&) {
+        // The message is a courtesy; the status alone still says what happened.
+    }
+    finishServed();
+    if (status == 401 || status == 403) {
+        // The backend refused *our* credential: a gateway problem, not the client's.
+        _pipeline.logger("forwarder").error("backend %s refused the gateway's credentials (%d)", _backend.name, status);
+        _ctx.status = 502;
+        _ctx.outcome = Outcome::UpstreamError;
+        _client.sendWhole(502, "application/json",
+                          errorBody(_ctx.route.protocol, 502, "the backend refused the gateway's credentials", "upstream_auth"));
+        return;
+    }
+    _ctx.status = status;
+    _ctx.outcome = Outcome::BadRequest;
+    _client.sendWhole(status, "application/json", errorBody(_ctx.route.protocol, status, upstreamMessage(answer)));
+}
+
+void Attempt::finishServed() {
+    _ctx.servedBackend = _backend.name;
+    _ctx.servedModel = _candidate.upstreamModel.empty() ? _ctx.model : _candidate.upstreamModel;
+    _pipeline.backendHealth().recordSuccess(_backend.name);
+    _metrics.counter("sluice_upstream_requests_total", "Requests sent to backends, by outcome.",
+                     {{"backend", _backend.name}, {"outcome", "ok"}}).inc();
+}
+} // namespace
+
+void readUsage(const nlohmann::json& answer, Usage& usage) {
+    if (!answer.is_object()) return;
+    auto count = [](const nlohmann::json& object, const char* key) -> std::uint64_t {
+        auto it = object.find(key);
+        return it != object.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+    };
+    if (answer.contains("prompt_eval_count") || answer.contains("eval_count")) {
+        usage.promptTokens = count(answer, "prompt_eval_count");
+        usage.completionTokens = count(answer, "eval_count");
+        usage.reported = true;
+    } else if (auto it = answer.find("usage"); it != answer.end() && it->is_object()) {
+        usage.promptTokens = count(*it, "prompt_tokens");
+        usage.completionTokens = count(*it, "completion_tokens");
+        usage.reported = true;
+    }
+}
+
+Forwarder::Forwarder(MetricsRegistry& metrics) : _metrics(metrics) {}
+
+void Forwarder::forward(Pipeline& pipeline, RequestContext& ctx, std::string_view body, ClientChannel& client) {
+    std::optional<Failure> last;
+    bool protocolMismatch = false;
+    int attempts = 0;
+    for (const auto& candidate : ctx.plan.candidates) {
+        const auto backend = pipeline.backend(candidate.backend);
+        if (!backend) continue;
+        // Ollama's native API is not translated to an OpenAI-only provider.
+        if (backend->kind == BackendKind::OpenAI && ctx.route.protocol != Protocol::OpenAI) {
+            protocolMismatch = true;
+            continue;
+        }
+        if (attempts++ > 0) ctx.failovers++;
+        std::optional<Failure> failure;
+        {
+            InFlight inFlight(pipeline.backendHealth(),
+                              _metrics.gauge("sluice_upstream_in_flight", "Requests in flight to each backend.",
+                                             {{"backend", backend->name}}),
+                              backend->name);
+            failure = Attempt(pipeline, _metrics, ctx, *backend, candidate, client).run(body);
+        }
+        if (!failure) return;
+        pipeline.backendHealth().recordFailure(backend->name);
+        _metrics.counter("sluice_upstream_requests_total", "Requests sent to backends, by outcome.",
+                         {{"backend", backend->name}, {"outcome", failureLabel(failure->kind)}}).inc();
+        pipeline.logger("forwarder").warning("request %s: backend %s failed (%s); trying the next candidate",
+                                             ctx.requestId, backend->name, failure->detail);
+        last = failure;
+    }
+    if (ctx.failovers > 0)
+        _metrics.counter("sluice_failovers_total", "Times a request moved on to its next candidate backend.").inc(
+            static_cast<std::uint64_t>(ctx.failovers));
+
+    // Nothing served it: one answer that names no backend, host or URL.
+    ctx.outcome = Outcome::UpstreamError;
+    std::string message = "no backend could serve the request";
+    std::string code = "upstream_unavailable";
+    int status = 503;
+    if (!last && protocolMismatch) {
+        status = 400;
+        ctx.outcome = Outcome::BadRequest;
+        message = "model '" + ctx.model + "' is only served through the OpenAI-compatible API (/v1/...)";
+        code = "unsupported_protocol";
+    } else if (last) {
+        switch (last->kind) {
+        case Failure::Kind::Connect: status = 502; message = "the backend is unreachable"; break;
+        case Failure::Kind::Timeout: status = 504; message = "the backend timed out"; code = "upstream_timeout"; break;
+        case Failure::Kind::Status5xx: case Failure::Kind::Broken: status = 502; message = "the backend failed"; code = "upstream_error"; break;
+        case Failure::Kind::Status429: status = 429; message = "the backends are busy, retry later"; code = "rate_limit_exceeded"; break;
+        case Failure::Kind::ModelNotFound:
+            status = 404;
+            message = ctx.route.protocol == Protocol::OpenAI ? "The model '" + ctx.model + "' does not exist"
+                                                             : "model \"" + ctx.model + "\" not found, try pulling it first";
+            code = "model_not_found";
+            break;
+        }
+        if (last->kind == Failure::Kind::Status429)
+            ctx.responseHeaders.emplace_back("Retry-After", last->retryAfter.empty() ? "1" : last->retryAfter);
+    }
+    ctx.status = status;
+    client.sendWhole(status, "application/json", errorBody(ctx.route.protocol, status, message, code));
+}
+
+} // namespace sluice::kernel

@@ -1,0 +1,57 @@
+#pragma once
+// Reads one HTTP/1.1 response from an upstream connection: the head, then the
+// body piece by piece as it arrives, whatever its framing (Content-Length,
+// chunked, or until close).
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ChunkedDecoder.h"
+#include "UpstreamConnection.h"
+
+namespace sluice::kernel {
+
+struct ResponseHead {
+    int status = 0;
+    std::vector<std::pair<std::string, std::string>> headers;  // lower-case names
+    std::optional<std::uint64_t> contentLength;
+    bool chunked = false;
+    bool keepAlive = true;
+
+    const std::string* header(const std::string& lowerCaseName) const;
+};
+
+// Parses a response head from `bytes`. Returns the head's length in bytes,
+// or 0 if the head is not complete yet. Throws UpstreamError(Protocol).
+std::size_t parseResponseHead(std::string_view bytes, ResponseHead& head);
+
+class ResponseReader {
+public:
+    ResponseReader(UpstreamConnection& connection, int clientFd) : _connection(connection), _clientFd(clientFd) {}
+
+    // Reads until the head is complete. Throws UpstreamError.
+    const ResponseHead& readHead(Clock::time_point deadline, bool headRequest = false);
+    // Appends the next body bytes to `out`. Returns false once the body has
+    // ended cleanly (nothing appended then). Throws UpstreamError when the
+    // body breaks off, or Timeout when nothing arrives by `deadline`.
+    bool readBody(std::string& out, Clock::time_point deadline);
+    // Whether the whole response was read and the connection may serve another.
+    bool reusable() const { return _ended && _head.keepAlive; }
+    const ResponseHead& head() const { return _head; }
+
+private:
+    std::size_t fill(Clock::time_point deadline);
+
+    UpstreamConnection& _connection;
+    int _clientFd;
+    ResponseHead _head;
+    std::string _buffer;  // received, not yet consumed
+    ChunkedDecoder _decoder;
+    std::uint64_t _remaining = 0;
+    bool _untilClose = false;
+    bool _ended = false;
+};
+
+} // namespace sluice::kernel

@@ -1,0 +1,119 @@
+#include "UpstreamConnection.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <Poco/Net/Context.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/SecureStreamSocket.h>
+#include <Poco/Net/SocketAddress.h>
+
+#include "UpstreamError.h"
+
+namespace sluice::kernel {
+
+namespace {
+Poco::Net::Context::Ptr clientTlsContext() {
+    // Verifies the backend's certificate against the system's CA store.
+    static Poco::Net::Context::Ptr context =
+        new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", Poco::Net::Context::VERIFY_RELAXED, 9, true);
+    return context;
+}
+
+int millisUntil(Clock::time_point deadline) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 1000LL * 3600));
+}
+} // namespace
+
+UpstreamConnection::UpstreamConnection(std::unique_ptr<Poco::Net::StreamSocket> socket)
+    : idleSince(Clock::now()), _socket(std::move(socket)) {}
+
+UpstreamConnection::~UpstreamConnection() {
+    try {
+        _socket->close();
+    } catch (...) {
+        // Closing a broken socket may throw; nothing is left to do with it.
+    }
+}
+
+std::unique_ptr<UpstreamConnection> UpstreamConnection::open(const Backend& backend) {
+    try {
+        Poco::Net::SocketAddress address(backend.host, backend.port);
+        const Poco::Timespan timeout(std::chrono::duration_cast<std::chrono::microseconds>(backend.connectTimeout).count());
+        std::unique_ptr<Poco::Net::StreamSocket> socket;
+        if (backend.scheme == "https") {
+            auto secure = std::make_unique<Poco::Net::SecureStreamSocket>(clientTlsContext());
+            secure->setPeerHostName(backend.host);
+            secure->connect(address, timeout);
+            socket = std::move(secure);
+        } else {
+            socket = std::make_unique<Poco::Net::StreamSocket>();
+            socket->connect(address, timeout);
+        }
+        socket->setNoDelay(true);
+        socket->setKeepAlive(true);
+        return std::unique_ptr<UpstreamConnection>(new UpstreamConnection(std::move(socket)));
+    } catch (const Poco::TimeoutException&) {
+        throw UpstreamError(UpstreamError::Kind::Connect, "connect timed out");
+    } catch (const Poco::Exception& e) {
+        throw UpstreamError(UpstreamError::Kind::Connect, "connect failed: " + e.displayText());
+    }
+}
+
+void UpstreamConnection::sendAll(std::string_view data, Clock::time_point deadline) {
+    try {
+        _socket->setSendTimeout(Poco::Timespan(std::max(1, millisUntil(deadline)) * 1000LL));
+        std::size_t sent = 0;
+        while (sent < data.size()) {
+            const int n = _socket->sendBytes(data.data() + sent, static_cast<int>(data.size() - sent), MSG_NOSIGNAL);
+            if (n <= 0) throw UpstreamError(UpstreamError::Kind::Closed, "connection closed while sending");
+            sent += static_cast<std::size_t>(n);
+        }
+    } catch (const Poco::TimeoutException&) {
+        throw UpstreamError(UpstreamError::Kind::Timeout, "timed out sending the request");
+    } catch (const Poco::Exception& e) {
+        throw UpstreamError(UpstreamError::Kind::Closed, "send failed: " + e.displayText());
+    }
+}
+
+std::size_t UpstreamConnection::readSome(char* buffer, std::size_t capacity, Clock::time_point deadline, int clientFd) {
+    try {
+        // TLS may hold decrypted bytes the kernel's socket does not show.
+        while (_socket->available() <= 0) {
+            pollfd fds[2] = {{_socket->impl()->sockfd(), POLLIN, 0}, {clientFd, POLLRDHUP, 0}};
+            const int waitMs = millisUntil(deadline);
+            const int ready = ::poll(fds, clientFd >= 0 ? 2 : 1, waitMs);
+            if (ready < 0 && errno == EINTR) continue;
+            if (ready < 0) throw UpstreamError(UpstreamError::Kind::Closed, "poll failed");
+            if (clientFd >= 0 && (fds[1].revents & (POLLRDHUP | POLLHUP | POLLERR)))
+                throw UpstreamError(UpstreamError::Kind::ClientGone, "client went away");
+            if (fds[0].revents != 0) break;
+            if (ready == 0 && Clock::now() >= deadline) throw UpstreamError(UpstreamError::Kind::Timeout, "upstream timed out");
+        }
+        const int n = _socket->receiveBytes(buffer, static_cast<int>(capacity));
+        return n < 0 ? 0 : static_cast<std::size_t>(n);
+    } catch (const UpstreamError&) {
+        throw;
+    } catch (const Poco::TimeoutException&) {
+        throw UpstreamError(UpstreamError::Kind::Timeout, "upstream timed out");
+    } catch (const Poco::Exception& e) {
+        throw UpstreamError(UpstreamError::Kind::Closed, "read failed: " + e.displayText());
+    }
+}
+
+bool UpstreamConnection::closedWhileIdle() {
+    pollfd fd{_socket->impl()->sockfd(), POLLIN, 0};
+    return ::poll(&fd, 1, 0) != 0;
+}
+
+void UpstreamConnection::abort() {
+    try {
+        _socket->setLinger(true, 0);
+        _socket->close();
+    } catch (...) {
+        // Already broken: the close is what we wanted anyway.
+    }
+}
+
+} // namespace sluice::kernel

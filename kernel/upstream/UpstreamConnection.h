@@ -1,0 +1,45 @@
+#pragma once
+// One keep-alive TCP (or TLS) connection to a backend, with deadline-bound
+// reads that also watch the client's socket, so a client that hangs up stops
+// the upstream request at once instead of at the next chunk.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <Poco/Net/StreamSocket.h>
+
+#include "sluice/Backend.h"
+
+namespace sluice::kernel {
+
+using Clock = std::chrono::steady_clock;
+
+class UpstreamConnection {
+public:
+    // Connects within the backend's connect timeout. Throws UpstreamError(Connect).
+    static std::unique_ptr<UpstreamConnection> open(const Backend& backend);
+    ~UpstreamConnection();
+
+    // Throws UpstreamError(Closed) if the connection broke.
+    void sendAll(std::string_view data, Clock::time_point deadline);
+    // Reads what is there (at most `capacity`), waiting until `deadline`.
+    // Returns 0 on orderly close. Throws UpstreamError: Timeout, Closed, or
+    // ClientGone when `clientFd` (>= 0) shows the client hung up.
+    std::size_t readSome(char* buffer, std::size_t capacity, Clock::time_point deadline, int clientFd);
+
+    // An idle pooled connection that turned readable was closed by the
+    // backend (or sent junk): it must not be reused.
+    bool closedWhileIdle();
+    // Closes at once, with a reset, so the backend sees the abort promptly.
+    void abort();
+
+    Clock::time_point idleSince;
+
+private:
+    explicit UpstreamConnection(std::unique_ptr<Poco::Net::StreamSocket> socket);
+    std::unique_ptr<Poco::Net::StreamSocket> _socket;
+};
+
+} // namespace sluice::kernel

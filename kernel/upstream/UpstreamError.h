@@ -1,0 +1,26 @@
+#pragma once
+// Why an upstream exchange failed. The forwarder decides from the kind
+// whether to fail over and which status the client gets if nothing serves.
+
+#include <stdexcept>
+#include <string>
+
+namespace sluice::kernel {
+
+class UpstreamError : public std::runtime_error {
+public:
+    enum class Kind {
+        Connect,     // could not connect (refused, unreachable, DNS, TLS handshake)
+        Timeout,     // no first byte, or no chunk, within the backend's timeout
+        Closed,      // the connection closed or reset before the answer was complete
+        Protocol,    // the answer was not valid HTTP/1.1
+        ClientGone,  // our client went away: stop the upstream request
+    };
+    UpstreamError(Kind kind, const std::string& what) : std::runtime_error(what), _kind(kind) {}
+    Kind kind() const { return _kind; }
+
+private:
+    Kind _kind;
+};
+
+} // namespace sluice::kernel

@@ -1,0 +1,38 @@
+#pragma once
+// The plugin ABI: what a plugin library and the kernel must agree on before
+// any C++ object crosses between them. See docs/plugins.md for what bumps it.
+
+#include <cstdint>
+
+// Bump MAJOR for any change to a type that crosses the boundary (a stage
+// interface, RequestContext, the descriptor's layout). Bump MINOR for
+// additions a newer kernel can serve to an older plugin.
+#define SLUICE_ABI_MAJOR 1
+#define SLUICE_ABI_MINOR 0
+
+#define SLUICE_STRINGIFY_IMPL(x) #x
+#define SLUICE_STRINGIFY(x) SLUICE_STRINGIFY_IMPL(x)
+
+// C++ types cross the boundary, so both sides must use the same compiler
+// family, standard library ABI and language standard.
+#if defined(__clang__)
+#define SLUICE_COMPILER_ID "clang-" SLUICE_STRINGIFY(__clang_major__)
+#elif defined(__GNUC__)
+#define SLUICE_COMPILER_ID "gcc-" SLUICE_STRINGIFY(__GNUC__)
+#else
+#define SLUICE_COMPILER_ID "unknown"
+#endif
+#if defined(_GLIBCXX_USE_CXX11_ABI)
+#define SLUICE_STDLIB_ID "libstdc++/cxx11abi=" SLUICE_STRINGIFY(_GLIBCXX_USE_CXX11_ABI)
+#else
+#define SLUICE_STDLIB_ID "other-stdlib"
+#endif
+#define SLUICE_BUILD_SIGNATURE SLUICE_COMPILER_ID " " SLUICE_STDLIB_ID
+
+#define SLUICE_API __attribute__((visibility("default")))
+
+namespace sluice {
+inline constexpr std::uint32_t kAbiMajor = SLUICE_ABI_MAJOR;
+inline constexpr std::uint32_t kAbiMinor = SLUICE_ABI_MINOR;
+inline constexpr const char* kBuildSignature = SLUICE_BUILD_SIGNATURE;
+} // namespace sluice

@@ -1,0 +1,37 @@
+#pragma once
+// What is kept about one finished request. Built by the kernel when the
+// response has ended, handed to the audit sinks off the request path.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace sluice {
+
+enum class Outcome { Ok, RefusedAuth, RefusedLimit, RefusedPolicy, BadRequest, UpstreamError, ClientCancel, InternalError };
+
+const char* outcomeName(Outcome outcome);
+
+struct AuditRecord {
+    std::chrono::system_clock::time_point time;
+    std::string requestId;
+    std::string tenant;
+    std::string keyId;
+    std::string clientAddress;
+    std::string route;
+    std::string requestedModel;
+    std::string servedBackend;
+    std::string servedModel;
+    std::string alias;
+    int status = 0;
+    int failovers = 0;
+    std::uint64_t tokensIn = 0;
+    std::uint64_t tokensOut = 0;
+    double timeToFirstByteMs = 0;
+    double latencyMs = 0;
+    std::uint64_t bytesIn = 0;
+    std::uint64_t bytesOut = 0;
+    Outcome outcome = Outcome::Ok;
+};
+
+} // namespace sluice

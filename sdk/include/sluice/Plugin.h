@@ -1,0 +1,93 @@
+#pragma once
+// How a shared library offers stages to the kernel. A library exports one
+// C-linkage entry, `sluice_plugin_entry`, returning a descriptor. The kernel
+// checks the descriptor's ABI version and build signature before it calls
+// anything else, then lets the library register its stage factories.
+//
+//   static void registerStages(sluice::StageRegistry& registry) {
+//       registry.addRouter("priority", [](const sluice::StageSetup& setup) {
+//           return std::make_unique<PriorityRouter>(setup);
+//       });
+//   }
+//   SLUICE_PLUGIN("router", "1.0.0", registerStages)
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <boost/dll/alias.hpp>
+
+#include "sluice/Abi.h"
+#include "sluice/ConfigReader.h"
+#include "sluice/Services.h"
+#include "sluice/Stages.h"
+
+namespace sluice {
+
+// What a factory gets: its stage name, its config subtree ("auth.", "limits.",
+// "router.", "audit.", "discovery." stripped), and the kernel's services.
+// Ownership: the references are valid for the life of the stage it makes.
+struct StageSetup {
+    std::string name;
+    const Poco::Util::AbstractConfiguration& config;
+    ConfigReader reader;  // reads `config` with full key names in errors
+    KernelServices& services;
+};
+
+template <class Stage>
+using StageFactory = std::function<std::unique_ptr<Stage>(const StageSetup&)>;
+
+// Filled by a library's registration function. Factories validate their
+// config and throw ConfigError on bad values: that stops start-up or reload,
+// never a request.
+class SLUICE_API StageRegistry {
+public:
+    void addAuth(const std::string& name, StageFactory<AuthStage> factory);
+    void addLimits(const std::string& name, StageFactory<LimitsStage> factory);
+    void addRouter(const std::string& name, StageFactory<RouterStage> factory);
+    void addAuditSink(const std::string& name, StageFactory<AuditSink> factory);
+    void addDiscovery(const std::string& name, StageFactory<DiscoverySource> factory);
+
+    const std::map<std::string, StageFactory<AuthStage>>& auth() const { return _auth; }
+    const std::map<std::string, StageFactory<LimitsStage>>& limits() const { return _limits; }
+    const std::map<std::string, StageFactory<RouterStage>>& routers() const { return _routers; }
+    const std::map<std::string, StageFactory<AuditSink>>& auditSinks() const { return _auditSinks; }
+    const std::map<std::string, StageFactory<DiscoverySource>>& discovery() const { return _discovery; }
+
+private:
+    std::map<std::string, StageFactory<AuthStage>> _auth;
+    std::map<std::string, StageFactory<LimitsStage>> _limits;
+    std::map<std::string, StageFactory<RouterStage>> _routers;
+    std::map<std::string, StageFactory<AuditSink>> _auditSinks;
+    std::map<std::string, StageFactory<DiscoverySource>> _discovery;
+};
+
+// The layout of the first four fields is frozen forever, so any kernel can
+// read any plugin's versions and refuse it with a clear message.
+struct PluginDescriptor {
+    std::uint32_t structSize;  // sizeof(PluginDescriptor) as the plugin was built
+    std::uint32_t abiMajor;
+    std::uint32_t abiMinor;
+    const char* buildSignature;  // SLUICE_BUILD_SIGNATURE at the plugin's build
+    const char* name;
+    const char* version;
+    void (*registerStages)(StageRegistry& registry);
+};
+
+using PluginEntry = const PluginDescriptor*();
+
+} // namespace sluice
+
+// Exports the library's entry. Use once per plugin library, at namespace scope.
+#define SLUICE_PLUGIN(pluginName, pluginVersion, registerFunction)                                        \
+    namespace sluice_plugin_detail {                                                                      \
+    static const ::sluice::PluginDescriptor* entry() {                                                    \
+        static const ::sluice::PluginDescriptor descriptor{                                               \
+            sizeof(::sluice::PluginDescriptor), SLUICE_ABI_MAJOR,    SLUICE_ABI_MINOR, SLUICE_BUILD_SIGNATURE, \
+            pluginName,                         pluginVersion,       &(registerFunction)};                \
+        return &descriptor;                                                                               \
+    }                                                                                                     \
+    }                                                                                                     \
+    BOOST_DLL_ALIAS(sluice_plugin_detail::entry, sluice_plugin_entry)

@@ -1,0 +1,63 @@
+#include "sluice/Catalog.h"
+
+#include <set>
+
+namespace sluice {
+
+bool sameModel(const std::string& requested, const std::string& hosted) {
+    if (requested == hosted) return true;
+    static constexpr std::string_view kLatest = ":latest";
+    return requested.find(':') == std::string::npos && hosted.size() == requested.size() + kLatest.size() &&
+           hosted.compare(0, requested.size(), requested) == 0 && hosted.ends_with(kLatest);
+}
+
+Catalog::Catalog(std::vector<std::string> backendOrder, std::map<std::string, BackendModels> byBackend)
+    : _order(std::move(backendOrder)), _byBackend(std::move(byBackend)) {}
+
+namespace {
+const ModelEntry* findModel(const std::vector<ModelEntry>& models, const std::string& model) {
+    for (const auto& entry : models)
+        if (sameModel(model, entry.name)) return &entry;
+    return nullptr;
+}
+
+std::vector<ModelEntry> unionOf(const std::vector<std::string>& order,
+                                const std::map<std::string, BackendModels>& byBackend,
+                                std::vector<ModelEntry> BackendModels::*list) {
+    std::vector<ModelEntry> all;
+    std::set<std::string> seen;
+    for (const auto& name : order) {
+        auto it = byBackend.find(name);
+        if (it == byBackend.end()) continue;
+        for (const auto& entry : it->second.*list)
+            if (seen.insert(entry.name).second) all.push_back(entry);
+    }
+    return all;
+}
+} // namespace
+
+std::vector<std::string> Catalog::backendsFor(const std::string& model) const {
+    std::vector<std::string> hosts;
+    for (const auto& name : _order) {
+        auto it = _byBackend.find(name);
+        if (it != _byBackend.end() && findModel(it->second.models, model)) hosts.push_back(name);
+    }
+    return hosts;
+}
+
+std::optional<std::string> Catalog::resolve(const std::string& backend, const std::string& model) const {
+    auto it = _byBackend.find(backend);
+    if (it == _byBackend.end()) return std::nullopt;
+    if (const auto* entry = findModel(it->second.models, model)) return entry->name;
+    return std::nullopt;
+}
+
+bool Catalog::isLoaded(const std::string& backend, const std::string& model) const {
+    auto it = _byBackend.find(backend);
+    return it != _byBackend.end() && findModel(it->second.loaded, model) != nullptr;
+}
+
+std::vector<ModelEntry> Catalog::allModels() const { return unionOf(_order, _byBackend, &BackendModels::models); }
+std::vector<ModelEntry> Catalog::allLoaded() const { return unionOf(_order, _byBackend, &BackendModels::loaded); }
+
+} // namespace sluice

@@ -1,0 +1,41 @@
+// Out-of-line destructors anchor each interface's vtable and type info in
+// libsluice-sdk, so dynamic_cast and exceptions work across plugin libraries.
+#include "sluice/ConfigError.h"
+#include "sluice/Health.h"
+#include "sluice/Plugin.h"
+#include "sluice/Services.h"
+#include "sluice/Stages.h"
+
+namespace sluice {
+
+AuthStage::~AuthStage() = default;
+LimitsStage::~LimitsStage() = default;
+RouterStage::~RouterStage() = default;
+AuditSink::~AuditSink() = default;
+DiscoverySource::~DiscoverySource() = default;
+HealthView::~HealthView() = default;
+KernelServices::~KernelServices() = default;
+
+ConfigError::ConfigError(std::string key, const std::string& problem)
+    : std::runtime_error(key + ": " + problem), _key(std::move(key)) {}
+
+namespace {
+template <class Stage>
+void add(std::map<std::string, StageFactory<Stage>>& factories, const std::string& name,
+         StageFactory<Stage> factory) {
+    if (!factories.emplace(name, std::move(factory)).second)
+        throw std::logic_error("stage registered twice: " + name);
+}
+} // namespace
+
+void StageRegistry::addAuth(const std::string& name, StageFactory<AuthStage> f) { add(_auth, name, std::move(f)); }
+void StageRegistry::addLimits(const std::string& name, StageFactory<LimitsStage> f) { add(_limits, name, std::move(f)); }
+void StageRegistry::addRouter(const std::string& name, StageFactory<RouterStage> f) { add(_routers, name, std::move(f)); }
+void StageRegistry::addAuditSink(const std::string& name, StageFactory<AuditSink> f) {
+    add(_auditSinks, name, std::move(f));
+}
+void StageRegistry::addDiscovery(const std::string& name, StageFactory<DiscoverySource> f) {
+    add(_discovery, name, std::move(f));
+}
+
+} // namespace sluice
