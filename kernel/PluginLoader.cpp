@@ -9,15 +9,26 @@
 namespace sluice::kernel {
 
 namespace {
-// Loaded once, never unloaded, shared by every pipeline built since.
-std::mutex gLibrariesMutex;
-std::map<std::string, std::shared_ptr<const LoadedPlugin>> gLoaded;
-std::vector<std::unique_ptr<boost::dll::shared_library>> gLibraries;
+// Every library loaded, once, shared by every pipeline built since. It is
+// never destroyed, on purpose: static destructors run at exit in an order we
+// do not control, and unloading a library before the factories and stages it
+// made are gone would run freed code.
+struct LoadedLibraries {
+    std::mutex mutex;
+    std::map<std::string, std::shared_ptr<const LoadedPlugin>> plugins;
+    std::vector<std::unique_ptr<boost::dll::shared_library>> libraries;
+};
+
+LoadedLibraries& loadedLibraries() {
+    static auto* libraries = new LoadedLibraries;  // deliberately leaked, see above
+    return *libraries;
+}
 
 std::shared_ptr<const LoadedPlugin> loadOne(const std::filesystem::path& file, const std::string& key) {
     const auto canonical = std::filesystem::weakly_canonical(file).string();
-    std::lock_guard lock(gLibrariesMutex);
-    if (auto it = gLoaded.find(canonical); it != gLoaded.end()) return it->second;
+    auto& loaded = loadedLibraries();
+    std::lock_guard lock(loaded.mutex);
+    if (auto it = loaded.plugins.find(canonical); it != loaded.plugins.end()) return it->second;
 
     if (!std::filesystem::exists(file)) throw ConfigError(key, "plugin library not found: " + file.string());
     auto library = std::make_unique<boost::dll::shared_library>();
@@ -41,8 +52,8 @@ std::shared_ptr<const LoadedPlugin> loadOne(const std::filesystem::path& file, c
     } catch (const std::exception& e) {
         throw ConfigError(key, file.string() + ": registering its stages failed: " + e.what());
     }
-    gLibraries.push_back(std::move(library));
-    gLoaded.emplace(canonical, plugin);
+    loaded.libraries.push_back(std::move(library));
+    loaded.plugins.emplace(canonical, plugin);
     return plugin;
 }
 } // namespace

@@ -393,7 +393,10 @@ void Forwarder::forward(Pipeline& pipeline, RequestContext& ctx, std::string_vie
             protocolMismatch = true;
             continue;
         }
-        if (attempts++ > 0) ctx.failovers++;
+        if (attempts++ > 0) {
+            ctx.failovers++;
+            _metrics.counter("sluice_failovers_total", "Times a request moved on to its next candidate backend.").inc();
+        }
         std::optional<Failure> failure;
         {
             InFlight inFlight(pipeline.backendHealth(),
@@ -410,9 +413,6 @@ void Forwarder::forward(Pipeline& pipeline, RequestContext& ctx, std::string_vie
                                              ctx.requestId, backend->name, failure->detail);
         last = failure;
     }
-    if (ctx.failovers > 0)
-        _metrics.counter("sluice_failovers_total", "Times a request moved on to its next candidate backend.").inc(
-            static_cast<std::uint64_t>(ctx.failovers));
 
     // Nothing served it: one answer that names no backend, host or URL.
     ctx.outcome = Outcome::UpstreamError;

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs the official openai and ollama JavaScript clients against a real
+# sluiced in front of the fake Ollama, both on free loopback ports.
+set -euo pipefail
+bin="${1:?usage: run.sh BUILD_BIN_DIR}"
+here="$(cd "$(dirname "$0")" && pwd)"
+work="$(mktemp -d)"
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+wait_for_port() {  # file -> port from its "listening on http://HOST:PORT" line
+  for _ in $(seq 150); do
+    port=$(sed -n 's|.*listening on http://[^ ]*:\([0-9][0-9]*\).*|\1|p' "$1" | head -1)
+    [[ -n "$port" ]] && { echo "$port"; return 0; }
+    sleep 0.1
+  done
+  echo "no listening line in $1:" >&2; cat "$1" >&2; return 1
+}
+
+"$bin/sluice-fake-backend" --kind ollama --port 0 --name e2e-ollama > "$work/fake.log" 2>&1 &
+pids+=($!)
+fake_port=$(wait_for_port "$work/fake.log")
+
+cat > "$work/sluice.properties" <<EOT
+server.host = 127.0.0.1
+server.port = 0
+plugins.path = $(cd "$bin/../lib/sluice" && pwd)
+pipeline.auth = allow-all
+pipeline.router = priority
+backends = local
+backends.local.url = http://127.0.0.1:$fake_port
+backends.local.kind = ollama
+EOT
+"$bin/sluiced" --config "$work/sluice.properties" > "$work/sluiced.log" 2>&1 &
+pids+=($!)
+gateway_port=$(wait_for_port "$work/sluiced.log")
+
+if [[ ! -d "$here/node_modules" ]]; then (cd "$here" && npm ci --no-audit --no-fund --loglevel=error); fi
+cd "$here"
+SLUICE_URL="http://127.0.0.1:$gateway_port" node --test clients.test.mjs

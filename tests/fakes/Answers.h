@@ -1,0 +1,46 @@
+#pragma once
+// The deterministic content of the fake's answers and the two protocols' error
+// shapes. Kept free of I/O so every route builds the same words, counts and
+// vectors for the same request, which is what lets tests assert exact values.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace sluice::fake {
+
+// Which wire format a route speaks: decides the shape of errors.
+enum class Protocol { Ollama, OpenAi };
+
+constexpr int embeddingDimension = 8;
+
+// The words of "Hello from NAME. This is a streamed answer." split into
+// `chunks` pieces whose concatenation is the answer. With more chunks than
+// words the sentence repeats (space-joined) until every piece holds a word.
+std::vector<std::string> answerPieces(const std::string& backendName, int chunks);
+std::string joinPieces(const std::vector<std::string>& pieces);
+
+// Whitespace-separated words: the fake's notion of a token.
+int countWords(const std::string& text);
+// Words in every message's content (a string, or an array of {"text":…} parts).
+int countMessageWords(const nlohmann::json& messages);
+// Words in a prompt/input that is a string or an array of strings.
+int countInputWords(const nlohmann::json& input);
+
+// A unit-length vector of embeddingDimension floats derived from the text.
+std::vector<float> embeddingOf(const std::string& text);
+// Little-endian float32 bytes in base64, as OpenAI's encoding_format "base64".
+std::string base64OfFloats(const std::vector<float>& values);
+
+std::uint64_t fnv1a(const std::string& text, std::uint64_t seed = 0);
+std::string rfc3339Now(long long offsetSeconds = 0);
+long long unixNow();
+
+// {"error":"…"} for Ollama, {"error":{"message","type","param","code"}} for OpenAI.
+// An empty code picks the usual one for the status.
+nlohmann::json errorBody(Protocol protocol, int status, const std::string& message,
+                         const std::string& code = {}, const std::string& param = {});
+
+}  // namespace sluice::fake

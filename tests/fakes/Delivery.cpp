@@ -1,0 +1,82 @@
+#include "Delivery.h"
+
+namespace sluice::fake {
+
+AnswerPlan AnswerPlan::from(const std::optional<FaultRule>& rule) {
+    AnswerPlan plan;
+    if (!rule) return plan;
+    if (rule->chunks) plan.chunks = *rule->chunks;
+    plan.chunkIntervalMs = rule->chunkIntervalMs;
+    plan.dieAfterChunks = rule->dieAfterChunks;
+    plan.hangAfterChunks = rule->hangAfterChunks;
+    return plan;
+}
+
+void Delivery::error(Protocol protocol, int status, const std::string& message, const std::string& code,
+                     const std::string& param, const HeaderList& headers) {
+    _exchange.sendJson(status, errorBody(protocol, status, message, code, param), headers);
+}
+
+void Delivery::whole(const AnswerPlan& plan, const nlohmann::json& answer) {
+    if (plan.dieAfterChunks) {
+        _exchange.abort();
+        return;
+    }
+    if (plan.hangAfterChunks) {
+        hang();
+        return;
+    }
+    if (plan.chunkIntervalMs > 0 && plan.chunks > 0 &&
+        !_exchange.waitWhileConnected(static_cast<long long>(plan.chunkIntervalMs) * plan.chunks)) {
+        cancelled();
+        return;
+    }
+    _exchange.sendJson(200, answer);
+}
+
+void Delivery::stream(const AnswerPlan& plan, const std::string& contentType, std::size_t count,
+                      const EventMaker& contentEvent, std::size_t tailCount, const EventMaker& tailEvent) {
+    _exchange.beginStream(contentType);
+    for (std::size_t i = 0; i <= count; ++i) {
+        const auto written = static_cast<int>(i);
+        if (plan.dieAfterChunks && written >= *plan.dieAfterChunks) {
+            _exchange.abort();
+            return;
+        }
+        if (plan.hangAfterChunks && written >= *plan.hangAfterChunks) {
+            hang();
+            return;
+        }
+        if (i == count) break;
+        if (i > 0 && plan.chunkIntervalMs > 0 && !_exchange.waitWhileConnected(plan.chunkIntervalMs)) {
+            cancelled();
+            return;
+        }
+        if (!_exchange.writeEvent(contentEvent(i))) {
+            cancelled();
+            return;
+        }
+    }
+    for (std::size_t i = 0; i < tailCount; ++i) {
+        // No peer probe here: a client may close as soon as it has the end.
+        if (!_exchange.writeEvent(tailEvent(i), false)) {
+            cancelled();
+            return;
+        }
+    }
+}
+
+void Delivery::hang() {
+    if (!_exchange.waitWhileConnected(hangLimitMs)) {
+        cancelled();
+        return;
+    }
+    _exchange.abort();
+}
+
+void Delivery::cancelled() {
+    _stats.streamCancelled();
+    _exchange.abort();
+}
+
+}  // namespace sluice::fake

@@ -1,0 +1,59 @@
+#pragma once
+// Delivers a model answer the way the matching fault rule asks: at a token
+// rate, or breaking off mid-stream (reset or hang). It is also where a client
+// that went away is noticed and counted as a cancelled answer.
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "Answers.h"
+#include "Exchange.h"
+#include "FakeStats.h"
+#include "FaultRules.h"
+
+namespace sluice::fake {
+
+// The shape of one answer, from the defaults and the fault rule that matched.
+struct AnswerPlan {
+    int chunks = 5;
+    int chunkIntervalMs = 0;
+    std::optional<int> dieAfterChunks;
+    std::optional<int> hangAfterChunks;
+
+    static AnswerPlan from(const std::optional<FaultRule>& rule);
+};
+
+class Delivery {
+public:
+    // How long a hang holds the connection when the client stays.
+    static constexpr long long hangLimitMs = 60000;
+
+    Delivery(Exchange& exchange, FakeStats& stats) : _exchange(exchange), _stats(stats) {}
+
+    void error(Protocol protocol, int status, const std::string& message, const std::string& code = {},
+               const std::string& param = {}, const HeaderList& headers = {});
+    // A non-stream answer: takes chunks × chunk_interval_ms like a model
+    // generating; with die/hang_after_chunks it resets/hangs before any byte.
+    void whole(const AnswerPlan& plan, const nlohmann::json& answer);
+    // Builds an event when it is sent, so timestamps tell the real time.
+    using EventMaker = std::function<std::string(std::size_t index)>;
+    // A stream: `count` content events, each its own chunk, chunk_interval_ms
+    // apart, then the tail events (done line, finish chunk, usage, [DONE])
+    // unless the plan dies or hangs first.
+    void stream(const AnswerPlan& plan, const std::string& contentType, std::size_t count,
+                const EventMaker& contentEvent, std::size_t tailCount, const EventMaker& tailEvent);
+
+private:
+    void hang();
+    void cancelled();
+
+    Exchange& _exchange;
+    FakeStats& _stats;
+};
+
+}  // namespace sluice::fake

@@ -1,0 +1,66 @@
+#pragma once
+// A scriptable stand-in for an Ollama or OpenAI-compatible server, so Sluice's
+// tests need no real model: deterministic answers in both wire formats, fault
+// rules posted at run time, and counters that let a test see what reached the
+// backend (requests, connections, concurrency, cancelled streams).
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/TCPServer.h>
+#include <Poco/ThreadPool.h>
+
+#include "Exchange.h"
+#include "FakeStats.h"
+#include "FaultRules.h"
+#include "ModelCatalog.h"
+
+namespace sluice::fake {
+
+// The command line, parsed.
+struct FakeOptions {
+    std::string kind = "ollama";  // "ollama": /api/* and /v1/*; "openai": /v1/* only
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 0;  // 0: the OS picks
+    std::string name;        // empty: the kind
+    ModelLists models;
+    std::string token;  // empty: no authentication
+    std::string authHeader = "Authorization";
+};
+
+class FakeBackend {
+public:
+    explicit FakeBackend(FakeOptions options);
+    ~FakeBackend();
+    FakeBackend(const FakeBackend&) = delete;
+    FakeBackend& operator=(const FakeBackend&) = delete;
+
+    // Binds and starts serving; returns the bound port.
+    std::uint16_t start();
+    // Stops accepting and tells running streams and hangs to end.
+    void stop();
+    const FakeStats& stats() const { return _stats; }
+
+    // Entry point of every HTTP request.
+    void handle(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response);
+
+private:
+    void handleControl(Exchange& exchange);
+    void handleModelRoute(Exchange& exchange);
+    bool authorized(const Exchange& exchange) const;
+
+    FakeOptions _options;
+    ModelCatalog _catalog;
+    FaultRules _rules;
+    FakeStats _stats;
+    std::atomic<bool> _stopping{false};
+    std::unique_ptr<Poco::ThreadPool> _pool;
+    std::unique_ptr<Poco::Net::TCPServer> _server;
+};
+
+}  // namespace sluice::fake

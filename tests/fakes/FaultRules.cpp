@@ -1,0 +1,108 @@
+#include "FaultRules.h"
+
+#include <stdexcept>
+
+#include "ModelCatalog.h"
+
+namespace sluice::fake {
+
+namespace {
+
+const char* const knownFields[] = {"model",  "path",        "times",  "delay_first_byte_ms", "status",
+                                   "retry_after", "reset_before_first_byte", "chunks", "chunk_interval_ms",
+                                   "die_after_chunks", "hang_after_chunks"};
+
+int intField(const nlohmann::json& rule, const char* name, int minimum) {
+    const auto& value = rule[name];
+    if (!value.is_number_integer() || value.get<long long>() < minimum || value.get<long long>() > 100000000)
+        throw std::invalid_argument(std::string("rule field \"") + name + "\" must be an integer >= " +
+                                    std::to_string(minimum));
+    return value.get<int>();
+}
+
+std::string stringField(const nlohmann::json& rule, const char* name) {
+    if (!rule[name].is_string()) throw std::invalid_argument(std::string("rule field \"") + name + "\" must be a string");
+    return rule[name].get<std::string>();
+}
+
+}  // namespace
+
+FaultRule FaultRule::fromJson(const nlohmann::json& rule) {
+    if (!rule.is_object()) throw std::invalid_argument("each rule must be a JSON object");
+    for (const auto& item : rule.items()) {
+        bool known = false;
+        for (const char* field : knownFields) known = known || item.key() == field;
+        if (!known) throw std::invalid_argument("unknown rule field \"" + item.key() + "\"");
+    }
+    FaultRule parsed;
+    if (rule.contains("model") && !rule["model"].is_null()) parsed.model = stringField(rule, "model");
+    if (rule.contains("path") && !rule["path"].is_null()) parsed.path = stringField(rule, "path");
+    if (rule.contains("times") && !rule["times"].is_null()) parsed.times = intField(rule, "times", 1);
+    if (rule.contains("delay_first_byte_ms")) parsed.delayFirstByteMs = intField(rule, "delay_first_byte_ms", 0);
+    if (rule.contains("status")) {
+        parsed.status = intField(rule, "status", 100);
+        if (parsed.status > 599) throw std::invalid_argument("rule field \"status\" must be an HTTP status");
+    }
+    if (rule.contains("retry_after")) parsed.retryAfter = intField(rule, "retry_after", 0);
+    if (rule.contains("reset_before_first_byte")) {
+        if (!rule["reset_before_first_byte"].is_boolean())
+            throw std::invalid_argument("rule field \"reset_before_first_byte\" must be a boolean");
+        parsed.resetBeforeFirstByte = rule["reset_before_first_byte"].get<bool>();
+    }
+    if (rule.contains("chunks")) parsed.chunks = intField(rule, "chunks", 0);
+    if (rule.contains("chunk_interval_ms")) parsed.chunkIntervalMs = intField(rule, "chunk_interval_ms", 0);
+    if (rule.contains("die_after_chunks")) parsed.dieAfterChunks = intField(rule, "die_after_chunks", 0);
+    if (rule.contains("hang_after_chunks")) parsed.hangAfterChunks = intField(rule, "hang_after_chunks", 0);
+    return parsed;
+}
+
+nlohmann::json FaultRule::toJson() const {
+    nlohmann::json out = nlohmann::json::object();
+    if (model) out["model"] = *model;
+    if (path) out["path"] = *path;
+    if (times) out["times"] = *times;
+    if (delayFirstByteMs) out["delay_first_byte_ms"] = delayFirstByteMs;
+    if (status) {
+        out["status"] = status;
+        if (status == 429) out["retry_after"] = retryAfter;
+    }
+    if (resetBeforeFirstByte) out["reset_before_first_byte"] = true;
+    if (chunks) out["chunks"] = *chunks;
+    if (chunkIntervalMs) out["chunk_interval_ms"] = chunkIntervalMs;
+    if (dieAfterChunks) out["die_after_chunks"] = *dieAfterChunks;
+    if (hangAfterChunks) out["hang_after_chunks"] = *hangAfterChunks;
+    return out;
+}
+
+bool FaultRule::matches(const std::string& requestModel, const std::string& requestPath) const {
+    if (path && *path != requestPath) return false;
+    if (model && (requestModel.empty() || !sameModelName(*model, requestModel))) return false;
+    return true;
+}
+
+void FaultRules::replace(std::vector<FaultRule> rules) {
+    std::lock_guard lock(_mutex);
+    _rules = std::move(rules);
+}
+
+void FaultRules::clear() { replace({}); }
+
+std::optional<FaultRule> FaultRules::take(const std::string& model, const std::string& path) {
+    std::lock_guard lock(_mutex);
+    for (auto it = _rules.begin(); it != _rules.end(); ++it) {
+        if (!it->matches(model, path)) continue;
+        FaultRule chosen = *it;
+        if (it->times && --*it->times <= 0) _rules.erase(it);
+        return chosen;
+    }
+    return std::nullopt;
+}
+
+nlohmann::json FaultRules::toJson() const {
+    std::lock_guard lock(_mutex);
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& rule : _rules) list.push_back(rule.toJson());
+    return {{"rules", list}};
+}
+
+}  // namespace sluice::fake

@@ -1,0 +1,49 @@
+#pragma once
+// Fault injection: tests post rules that make the next (or every) matching
+// request slow, fail, reset or break mid-stream, so the gateway's retries,
+// timeouts, failover and cancellation can be exercised deterministically.
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace sluice::fake {
+
+// One rule as posted to /_fake/rules; every field is optional.
+struct FaultRule {
+    std::optional<std::string> model;  // absent: any model (or none)
+    std::optional<std::string> path;   // absent: any model route
+    std::optional<int> times;          // uses left; absent: forever
+    int delayFirstByteMs = 0;
+    int status = 0;      // 0: answer normally
+    int retryAfter = 1;  // seconds, for status 429
+    bool resetBeforeFirstByte = false;
+    std::optional<int> chunks;
+    int chunkIntervalMs = 0;
+    std::optional<int> dieAfterChunks;
+    std::optional<int> hangAfterChunks;
+
+    // Throws std::invalid_argument on a field of the wrong type or range.
+    static FaultRule fromJson(const nlohmann::json& rule);
+    nlohmann::json toJson() const;
+    bool matches(const std::string& requestModel, const std::string& requestPath) const;
+};
+
+// The ordered rule list; first match wins and spends one of its uses.
+class FaultRules {
+public:
+    void replace(std::vector<FaultRule> rules);
+    void clear();
+    // The first rule matching the request, after spending one use of it.
+    std::optional<FaultRule> take(const std::string& model, const std::string& path);
+    nlohmann::json toJson() const;
+
+private:
+    mutable std::mutex _mutex;
+    std::vector<FaultRule> _rules;
+};
+
+}  // namespace sluice::fake

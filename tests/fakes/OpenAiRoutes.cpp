@@ -1,0 +1,204 @@
+// The OpenAI-compatible API (/v1/*) that both kinds of fake serve.
+#include <atomic>
+
+#include "Answers.h"
+#include "Routes.h"
+
+namespace sluice::fake {
+
+namespace {
+
+constexpr long long modelCreated = 1735689600;  // 2025-01-01, fixed so answers are deterministic
+const std::string modelsPrefix = "/v1/models/";
+
+std::atomic<long long> nextId{1};
+
+std::string newId(const char* prefix) { return prefix + std::to_string(nextId.fetch_add(1)); }
+
+nlohmann::json modelEntry(const RouteContext& context, const std::string& name) {
+    return {{"id", name},
+            {"object", "model"},
+            {"created", modelCreated},
+            {"owned_by", context.ollamaKind ? "library" : context.backendName}};
+}
+
+nlohmann::json usageOf(int promptTokens, int completionTokens) {
+    return {{"prompt_tokens", promptTokens},
+            {"completion_tokens", completionTokens},
+            {"total_tokens", promptTokens + completionTokens}};
+}
+
+std::string sseEvent(const nlohmann::json& data) { return "data: " + data.dump() + "\n\n"; }
+
+// The request's "model", or "" after answering 400 / 404 for it.
+std::string requireModel(RouteContext& context) {
+    const auto& value = context.body.contains("model") ? context.body["model"] : nlohmann::json();
+    if (!value.is_string() || value.get<std::string>().empty()) {
+        context.delivery.error(Protocol::OpenAi, 400, "you must provide a model parameter", {}, "model");
+        return {};
+    }
+    const auto model = value.get<std::string>();
+    if (!context.catalog.find(model)) {
+        context.delivery.error(Protocol::OpenAi, 404, "The model `" + model + "` does not exist.", "model_not_found");
+        return {};
+    }
+    return model;
+}
+
+bool wantsStream(const nlohmann::json& body) {
+    return body.contains("stream") && body["stream"].is_boolean() && body["stream"].get<bool>();
+}
+
+bool wantsUsage(const nlohmann::json& body) {
+    if (!body.contains("stream_options") || !body["stream_options"].is_object()) return false;
+    const auto& options = body["stream_options"];
+    return options.contains("include_usage") && options["include_usage"].is_boolean() &&
+           options["include_usage"].get<bool>();
+}
+
+void answerModels(RouteContext& context) {
+    nlohmann::json data = nlohmann::json::array();
+    for (const auto& name : context.catalog.snapshot().all()) data.push_back(modelEntry(context, name));
+    context.exchange.sendJson(200, {{"object", "list"}, {"data", data}});
+}
+
+void answerModel(RouteContext& context) {
+    const auto requested = context.exchange.path().substr(modelsPrefix.size());
+    const auto listed = context.catalog.find(requested);
+    if (!listed) {
+        context.delivery.error(Protocol::OpenAi, 404, "The model `" + requested + "` does not exist.", "model_not_found");
+        return;
+    }
+    context.exchange.sendJson(200, modelEntry(context, *listed));
+}
+
+// Chat completions and legacy completions: same flow, delta vs text.
+void answerCompletion(RouteContext& context, bool chat) {
+    const auto& body = context.body;
+    if (chat && (!body.contains("messages") || !body["messages"].is_array())) {
+        context.delivery.error(Protocol::OpenAi, 400, "'messages' is a required property and must be an array", {},
+                               "messages");
+        return;
+    }
+    const auto model = requireModel(context);
+    if (model.empty()) return;
+    const auto pieces = answerPieces(context.backendName, context.plan.chunks);
+    const int promptTokens =
+        chat ? countMessageWords(body["messages"]) : countInputWords(body.value("prompt", nlohmann::json("")));
+    const int completionTokens = static_cast<int>(pieces.size());
+    const std::string id = newId(chat ? "chatcmpl-" : "cmpl-");
+    const long long created = unixNow();
+
+    if (!wantsStream(body)) {
+        nlohmann::json choice = {{"index", 0}, {"logprobs", nullptr}, {"finish_reason", "stop"}};
+        if (chat)
+            choice["message"] = {{"role", "assistant"}, {"content", joinPieces(pieces)}};
+        else
+            choice["text"] = joinPieces(pieces);
+        context.delivery.whole(context.plan, {{"id", id},
+                                              {"object", chat ? "chat.completion" : "text_completion"},
+                                              {"created", created},
+                                              {"model", model},
+                                              {"system_fingerprint", "fp_sluice_fake"},
+                                              {"choices", {choice}},
+                                              {"usage", usageOf(promptTokens, completionTokens)}});
+        return;
+    }
+
+    const bool includeUsage = wantsUsage(body);
+    auto chunk = [&](nlohmann::json choices) {
+        nlohmann::json object = {{"id", id},
+                                 {"object", chat ? "chat.completion.chunk" : "text_completion"},
+                                 {"created", created},
+                                 {"model", model},
+                                 {"system_fingerprint", "fp_sluice_fake"},
+                                 {"choices", std::move(choices)}};
+        if (includeUsage) object["usage"] = nullptr;
+        return object;
+    };
+    auto choice = [&](const std::string& text, bool first, bool last) {
+        nlohmann::json one = {{"index", 0}, {"logprobs", nullptr}, {"finish_reason", last ? nlohmann::json("stop") : nlohmann::json()}};
+        if (chat) {
+            one["delta"] = nlohmann::json::object();
+            if (first) one["delta"]["role"] = "assistant";
+            if (!last) one["delta"]["content"] = text;
+        } else {
+            one["text"] = text;
+        }
+        return one;
+    };
+
+    // A chat stream always opens with the role, even when it has no content.
+    const std::size_t count = pieces.empty() && chat ? 1 : pieces.size();
+    auto contentEvent = [&](std::size_t i) {
+        return sseEvent(chunk({choice(pieces.empty() ? std::string() : pieces[i], i == 0, false)}));
+    };
+    auto tailEvent = [&](std::size_t i) -> std::string {
+        if (i == 0) return sseEvent(chunk({choice("", false, true)}));
+        if (i == 1 && includeUsage) {
+            auto usage = chunk(nlohmann::json::array());
+            usage["usage"] = usageOf(promptTokens, completionTokens);
+            return sseEvent(usage);
+        }
+        return "data: [DONE]\n\n";
+    };
+    context.delivery.stream(context.plan, "text/event-stream", count, contentEvent, includeUsage ? 3 : 2, tailEvent);
+}
+
+void answerEmbeddings(RouteContext& context) {
+    const auto& body = context.body;
+    if (!body.contains("input") || !(body["input"].is_string() || body["input"].is_array())) {
+        context.delivery.error(Protocol::OpenAi, 400, "'input' is a required property", {}, "input");
+        return;
+    }
+    const auto model = requireModel(context);
+    if (model.empty()) return;
+    // Inputs: a string, strings, or token arrays (hashed through their JSON text).
+    std::vector<std::string> texts;
+    const auto& input = body["input"];
+    const bool tokenArray = input.is_array() && !input.empty() && input[0].is_number_integer();
+    if (input.is_string() || tokenArray)
+        texts.push_back(input.is_string() ? input.get<std::string>() : input.dump());
+    else
+        for (const auto& item : input) texts.push_back(item.is_string() ? item.get<std::string>() : item.dump());
+    const bool base64 = body.value("encoding_format", "float") == "base64";
+    nlohmann::json data = nlohmann::json::array();
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        const auto vector = embeddingOf(texts[i]);
+        data.push_back({{"object", "embedding"},
+                        {"index", i},
+                        {"embedding", base64 ? nlohmann::json(base64OfFloats(vector)) : nlohmann::json(vector)}});
+    }
+    const int promptTokens = countInputWords(input);
+    context.delivery.whole(context.plan, {{"object", "list"},
+                                          {"data", data},
+                                          {"model", model},
+                                          {"usage", {{"prompt_tokens", promptTokens}, {"total_tokens", promptTokens}}}});
+}
+
+}  // namespace
+
+RouteMatch matchOpenAiRoute(const std::string& method, const std::string& path) {
+    const bool isGet = method == "GET" || method == "HEAD";
+    if (path == "/v1/models" || (path.size() > modelsPrefix.size() && path.starts_with(modelsPrefix)))
+        return isGet ? RouteMatch::Found : RouteMatch::WrongMethod;
+    if (path == "/v1/chat/completions" || path == "/v1/completions" || path == "/v1/embeddings")
+        return method == "POST" ? RouteMatch::Found : RouteMatch::WrongMethod;
+    return RouteMatch::NotFound;
+}
+
+void answerOpenAi(RouteContext& context) {
+    const auto& path = context.exchange.path();
+    if (path == "/v1/models")
+        answerModels(context);
+    else if (path.starts_with(modelsPrefix))
+        answerModel(context);
+    else if (path == "/v1/chat/completions")
+        answerCompletion(context, true);
+    else if (path == "/v1/completions")
+        answerCompletion(context, false);
+    else if (path == "/v1/embeddings")
+        answerEmbeddings(context);
+}
+
+}  // namespace sluice::fake

@@ -1,0 +1,98 @@
+// A bad configuration stops start-up with one clear line naming the key and
+// the problem (exit 78, EX_CONFIG), before anything listens.
+
+#include <cppunit/extensions/HelperMacros.h>
+
+#include "FakeBackend.h"
+#include "Gateway.h"
+#include "HttpClient.h"
+#include "TestHelpers.h"
+
+namespace sluice::test {
+
+class StartupTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(StartupTest);
+    CPPUNIT_TEST(unknownStageNamesTheKey);
+    CPPUNIT_TEST(missingLibraryNamesTheFile);
+    CPPUNIT_TEST(wrongAbiPluginIsRefusedWithBothVersions);
+    CPPUNIT_TEST(libraryWithoutEntryIsRefused);
+    CPPUNIT_TEST(badValuesNameTheirKeys);
+    CPPUNIT_TEST(pluginConfigErrorNamesItsKey);
+    CPPUNIT_TEST(environmentReferencesAreExpanded);
+    CPPUNIT_TEST(helpAndCheck);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    static std::string withBackend(const std::string& extra) {
+        return baseConfig() + "backends = local\nbackends.local.url = http://127.0.0.1:9\n" + extra;
+    }
+
+    static void assertRefused(const std::string& config, const std::string& expected) {
+        const auto failure = startExpectingFailure(config);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(failure.output, 78, failure.exitCode);
+        CPPUNIT_ASSERT_MESSAGE(failure.output, failure.output.find("configuration error: " + expected) != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(failure.output, failure.output.find("listening") == std::string::npos);
+    }
+
+    void unknownStageNamesTheKey() {
+        assertRefused(withBackend("pipeline.router = fastest-ever\n"), "pipeline.router: unknown stage 'fastest-ever' (available: priority)");
+        assertRefused(withBackend("pipeline.auth =\n"), "pipeline.auth: is required");
+    }
+
+    void missingLibraryNamesTheFile() {
+        assertRefused(withBackend("plugins.load = router, nosuch\n"), "plugins.load: plugin library not found: " SLUICE_PLUGIN_DIR "/nosuch.so");
+    }
+
+    void wrongAbiPluginIsRefusedWithBothVersions() {
+        const auto failure = startExpectingFailure(withBackend("plugins.load = " SLUICE_TEST_PLUGIN_DIR "/wrong-abi.so\n"));
+        CPPUNIT_ASSERT_EQUAL(78, failure.exitCode);
+        CPPUNIT_ASSERT_MESSAGE(failure.output, failure.output.find("plugin ABI 2.0 does not match kernel ABI 1.0") != std::string::npos);
+        CPPUNIT_ASSERT(failure.output.find("wrong-abi.so") != std::string::npos);
+    }
+
+    void libraryWithoutEntryIsRefused() {
+        assertRefused(withBackend("plugins.load = " SLUICE_TEST_PLUGIN_DIR "/no-entry.so\n"),
+                      "plugins.load: " SLUICE_TEST_PLUGIN_DIR "/no-entry.so is not a Sluice plugin");
+    }
+
+    void badValuesNameTheirKeys() {
+        assertRefused(baseConfig() + "backends = local\nbackends.local.url = not a url\n", "backends.local.url");
+        assertRefused(baseConfig() + "backends = local\nbackends.local.url = ftp://host/\n", "backends.local.url: must start with http:// or https://");
+        assertRefused(withBackend("backends.local.kind = vllm\n"), "backends.local.kind: 'vllm' is not a backend kind");
+        assertRefused(withBackend("backends.local.timeout.idle_ms = soon\n"), "backends.local.timeout.idle_ms: 'soon' is not a whole number");
+        assertRefused(withBackend("limits.max_body_bytes = -5\n"), "limits.max_body_bytes: -5 is out of range");
+        assertRefused(withBackend("server.port = 70000\n"), "server.port: 70000 is out of range");
+        assertRefused(baseConfig(), "backends: is required");
+        assertRefused(withBackend("backends.local.auth.token = ${env.SLUICE_TEST_UNSET_VARIABLE}\n"),
+                      "backends.local.auth.token: environment variable 'SLUICE_TEST_UNSET_VARIABLE' is not set");
+    }
+
+    void pluginConfigErrorNamesItsKey() {
+        assertRefused(withBackend("plugins.path = " SLUICE_TEST_PLUGIN_DIR "\nplugins.load = throwing, " SLUICE_PLUGIN_DIR
+                                  "/router.so, " SLUICE_PLUGIN_DIR "/discovery.so\npipeline.auth = bad-config\n"),
+                      "auth.bad_config.level: is always wrong");
+    }
+
+    void environmentReferencesAreExpanded() {
+        FakeBackend backend("ollama", "env-box", {"--token", "from-the-environment"});
+        ::setenv("SLUICE_TEST_BACKEND_TOKEN", "from-the-environment", 1);
+        TestGateway gateway(baseConfig() + "backends = local\n" + backendConfig("local", backend.url()) +
+                            "backends.local.auth.token = ${env.SLUICE_TEST_BACKEND_TOKEN}\n");
+        CPPUNIT_ASSERT_EQUAL(200, httpPost(gateway.port(), "/api/chat", ollamaChat("llama3.2", false)).status);
+    }
+
+    void helpAndCheck() {
+        ChildProcess help(SLUICE_BIN_DIR "/sluiced", {"--help"});
+        CPPUNIT_ASSERT_EQUAL(0, help.waitForExit(std::chrono::seconds(10)).value_or(-1));
+        for (const auto* option : {"--config", "--check", "--daemon", "--pidfile"})
+            CPPUNIT_ASSERT_MESSAGE(option, help.output().find(option) != std::string::npos);
+
+        const auto check = startExpectingFailure(withBackend(""), {"--check"});
+        CPPUNIT_ASSERT_EQUAL(0, check.exitCode);
+        CPPUNIT_ASSERT(check.output.find("configuration OK") != std::string::npos);
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(StartupTest);
+
+} // namespace sluice::test

@@ -1,0 +1,119 @@
+// Streams once they have begun: chunks pass through as they arrive, a backend
+// that dies or stalls mid-stream ends the stream with a well-formed error in
+// the client's protocol, and a client that hangs up releases the backend.
+
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <Poco/Net/HTTPResponse.h>
+
+#include "FakeBackend.h"
+#include "Gateway.h"
+#include "HttpClient.h"
+#include "TestHelpers.h"
+
+namespace sluice::test {
+
+class StreamingTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(StreamingTest);
+    CPPUNIT_TEST(chunksPassThroughBeforeTheStreamEnds);
+    CPPUNIT_TEST(deathMidStreamEndsWithAnNdjsonError);
+    CPPUNIT_TEST(deathMidStreamEndsWithAnSseError);
+    CPPUNIT_TEST(stallMidStreamEndsWithAnError);
+    CPPUNIT_TEST(clientHangUpReleasesTheBackend);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void setUp() override {
+        _backend = std::make_unique<FakeBackend>("ollama", "gpu-box");
+        // The default idle limit (30 s) is far beyond every wait below, so only
+        // the behaviour under test can end a stream early.
+        _gateway = std::make_unique<TestGateway>(baseConfig() + "backends = gpu\n" + backendConfig("gpu", _backend->url()));
+    }
+
+    void tearDown() override {
+        _gateway.reset();
+        _backend.reset();
+    }
+
+    void chunksPassThroughBeforeTheStreamEnds() {
+        // The backend sends two chunks and then nothing: a gateway that buffered
+        // the stream would deliver nothing until the end.
+        _backend->setRules({{{"hang_after_chunks", 2}, {"chunks", 5}}});
+        HttpClient client(_gateway->port(), std::chrono::seconds(5));
+        Poco::Net::HTTPResponse response;
+        auto& in = client.open("POST", "/api/chat", ollamaChat("llama3.2", true), response);
+        CPPUNIT_ASSERT_EQUAL(200, static_cast<int>(response.getStatus()));
+        std::string first, second;
+        CPPUNIT_ASSERT(std::getline(in, first));
+        CPPUNIT_ASSERT(std::getline(in, second));
+        CPPUNIT_ASSERT_EQUAL(std::string("Hello"), nlohmann::json::parse(first)["message"]["content"].get<std::string>());
+        CPPUNIT_ASSERT(!nlohmann::json::parse(second)["done"].get<bool>());
+        client.session().abort();
+    }
+
+    void deathMidStreamEndsWithAnNdjsonError() {
+        _backend->setRules({{{"die_after_chunks", 2}}});
+        const auto answer = httpPost(_gateway->port(), "/api/chat", ollamaChat("llama3.2", true));
+        CPPUNIT_ASSERT_EQUAL(200, answer.status);
+        const auto lines = ndjsonLines(answer.body);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(3), lines.size());  // two chunks, then the error, all whole JSON
+        CPPUNIT_ASSERT(lines[1].contains("message"));
+        CPPUNIT_ASSERT(lines[2]["error"].is_string());
+        CPPUNIT_ASSERT(!lines[2]["error"].get<std::string>().empty());
+        // After the failure the gateway serves the next request normally.
+        _backend->setRules(nlohmann::json::array());
+        CPPUNIT_ASSERT_EQUAL(200, httpPost(_gateway->port(), "/api/chat", ollamaChat("llama3.2", true)).status);
+    }
+
+    void deathMidStreamEndsWithAnSseError() {
+        _backend->setRules({{{"die_after_chunks", 2}}});
+        const auto answer = httpPost(_gateway->port(), "/v1/chat/completions", openAiChat("llama3.2", true));
+        CPPUNIT_ASSERT_EQUAL(200, answer.status);
+        const auto data = sseData(answer.body);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(3), data.size());
+        const auto error = nlohmann::json::parse(data.back());
+        CPPUNIT_ASSERT(error["error"]["message"].is_string());
+        CPPUNIT_ASSERT_EQUAL(std::string("upstream_stream_failed"), error["error"]["code"].get<std::string>());
+        CPPUNIT_ASSERT(answer.body.find("[DONE]") == std::string::npos);
+        CPPUNIT_ASSERT(answer.body.ends_with("\n\n"));
+    }
+
+    void stallMidStreamEndsWithAnError() {
+        TestGateway strict(baseConfig() + "backends = gpu\n" + backendConfig("gpu", _backend->url()) +
+                           "backends.gpu.timeout.idle_ms = 700\n");
+        _backend->setRules({{{"hang_after_chunks", 1}}});
+        const auto answer = httpPost(strict.port(), "/api/chat", ollamaChat("llama3.2", true));
+        const auto lines = ndjsonLines(answer.body);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), lines.size());
+        CPPUNIT_ASSERT(lines[1]["error"].get<std::string>().find("stalled") != std::string::npos);
+    }
+
+    void clientHangUpReleasesTheBackend() {
+        _backend->setRules({{{"hang_after_chunks", 1}}});
+        {
+            HttpClient client(_gateway->port(), std::chrono::seconds(5));
+            Poco::Net::HTTPResponse response;
+            auto& in = client.open("POST", "/api/chat", ollamaChat("llama3.2", true), response);
+            std::string first;
+            CPPUNIT_ASSERT(std::getline(in, first));
+            CPPUNIT_ASSERT_EQUAL(1, _backend->stats()["in_flight"].get<int>());
+            client.session().abort();
+        }
+        // The backend sees its request end well before its own 60 s hang limit
+        // or the gateway's 30 s idle limit: only the hang-up explains it.
+        CPPUNIT_ASSERT(eventually([&] { return _backend->stats()["in_flight"].get<int>() == 0; }));
+        CPPUNIT_ASSERT(_backend->stats()["cancelled"].get<int>() >= 1);
+        CPPUNIT_ASSERT(eventually([&] {
+            return httpGet(_gateway->port(), "/metrics").body.find("sluice_upstream_in_flight{backend=\"gpu\"} 0") !=
+                   std::string::npos;
+        }));
+    }
+
+private:
+    std::unique_ptr<FakeBackend> _backend;
+    std::unique_ptr<TestGateway> _gateway;
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(StreamingTest);
+
+} // namespace sluice::test

@@ -1,0 +1,77 @@
+#include "TestHelpers.h"
+
+#include <thread>
+
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
+
+namespace sluice::test {
+
+std::string ollamaChat(const std::string& model, bool stream) {
+    return nlohmann::json{{"model", model}, {"messages", {{{"role", "user"}, {"content", "why is the sky blue"}}}}, {"stream", stream}}
+        .dump();
+}
+
+std::string openAiChat(const std::string& model, bool stream) {
+    return nlohmann::json{{"model", model},
+                          {"messages", {{{"role", "user"}, {"content", "why is the sky blue"}}}},
+                          {"stream", stream},
+                          {"stream_options", {{"include_usage", true}}}}
+        .dump();
+}
+
+std::string backendConfig(const std::string& name, const std::string& url, const std::string& kind) {
+    return "backends." + name + ".url = " + url + "\nbackends." + name + ".kind = " + kind + "\n";
+}
+
+std::vector<nlohmann::json> ndjsonLines(const std::string& body) {
+    std::vector<nlohmann::json> lines;
+    std::size_t start = 0;
+    while (start < body.size()) {
+        auto end = body.find('\n', start);
+        if (end == std::string::npos) end = body.size();
+        if (end > start) lines.push_back(nlohmann::json::parse(body.substr(start, end - start), nullptr, false));
+        start = end + 1;
+    }
+    return lines;
+}
+
+std::vector<std::string> sseData(const std::string& body) {
+    std::vector<std::string> data;
+    std::size_t pos = 0;
+    while ((pos = body.find("data: ", pos)) != std::string::npos) {
+        const auto end = body.find('\n', pos);
+        data.push_back(body.substr(pos + 6, end - pos - 6));
+        pos = end;
+    }
+    return data;
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (condition()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return condition();
+}
+
+std::string rawExchange(int port, const std::string& bytes, std::chrono::milliseconds limit) {
+    Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)));
+    socket.setReceiveTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(limit).count()));
+    socket.sendBytes(bytes.data(), static_cast<int>(bytes.size()));
+    std::string answer;
+    char buffer[8192];
+    try {
+        while (true) {
+            const int n = socket.receiveBytes(buffer, sizeof buffer);
+            if (n <= 0) break;
+            answer.append(buffer, static_cast<std::size_t>(n));
+        }
+    } catch (const Poco::Exception&) {
+        // Time-out or reset: return what arrived.
+    }
+    return answer;
+}
+
+} // namespace sluice::test

@@ -1,0 +1,42 @@
+#include "Gateway.h"
+
+#include <fstream>
+#include <stdexcept>
+
+namespace sluice::test {
+
+namespace {
+std::string writeConfig(Poco::TemporaryFile& file, const std::string& config) {
+    std::ofstream out(file.path());
+    out << config;
+    return file.path();
+}
+} // namespace
+
+std::string baseConfig() {
+    return "server.host = 127.0.0.1\n"
+           "server.port = 0\n"
+           "plugins.path = " SLUICE_PLUGIN_DIR "\n"
+           "pipeline.auth = allow-all\n"
+           "pipeline.router = priority\n"
+           "log.level = information\n";
+}
+
+TestGateway::TestGateway(const std::string& config) {
+    const auto path = writeConfig(_file, config);
+    _process = std::make_unique<ChildProcess>(std::string(SLUICE_BIN_DIR) + "/sluiced", std::vector<std::string>{"--config", path});
+    const auto port = _process->waitForLine(std::regex(R"(listening on http://[^ ]+:(\d+))"), std::chrono::seconds(15));
+    if (!port) throw std::runtime_error("sluiced did not start:\n" + _process->output());
+    _port = std::stoi(*port);
+}
+
+StartFailure startExpectingFailure(const std::string& config, const std::vector<std::string>& extraArgs) {
+    Poco::TemporaryFile file;
+    std::vector<std::string> args{"--config", writeConfig(file, config)};
+    args.insert(args.end(), extraArgs.begin(), extraArgs.end());
+    ChildProcess process(std::string(SLUICE_BIN_DIR) + "/sluiced", args);
+    const auto code = process.waitForExit(std::chrono::seconds(15));
+    return {code ? *code : -1, process.output()};
+}
+
+} // namespace sluice::test
