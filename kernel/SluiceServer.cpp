@@ -25,6 +25,19 @@ namespace {
 constexpr int kExitConfig = 78;  // EX_CONFIG from sysexits.h
 }
 
+ServerSettings readServerSettings(const Poco::Util::AbstractConfiguration& config) {
+    ConfigReader reader(config);
+    ServerSettings settings;
+    settings.host = reader.text("server.host", settings.host);
+    settings.port = static_cast<int>(reader.integer("server.port", settings.port, 0, 65535));
+    settings.maxThreads = static_cast<int>(reader.integer("server.max_threads", settings.maxThreads, 2, 65536));
+    settings.maxQueued = static_cast<int>(reader.integer("server.max_queued", settings.maxQueued, 1, 1 << 20));
+    settings.backlog = static_cast<int>(reader.integer("server.backlog", settings.backlog, 1, 65535));
+    settings.keepAlive = std::chrono::seconds(reader.integer("server.keepalive_s", settings.keepAlive.count(), 1, 3600));
+    settings.socketTimeout = std::chrono::seconds(reader.integer("server.timeout_s", settings.socketTimeout.count(), 1, 3600));
+    return settings;
+}
+
 std::string pluginDirectory(const Poco::Util::AbstractConfiguration& config, const std::string& binaryDirectory) {
     const auto configured = ConfigReader(config).text("plugins.path", "../lib/sluice");
     Poco::Path path(configured);
@@ -85,9 +98,11 @@ int SluiceServer::main(const std::vector<std::string>&) {
     Gateway gateway(metrics);
     Poco::AutoPtr<Poco::Util::AbstractConfiguration> config;
     std::shared_ptr<Pipeline> pipeline;
+    ServerSettings server;
     try {
         config = loadConfig(_configPath);
         configureLogging(*config);
+        server = readServerSettings(*config);
         const auto binaryDirectory = Poco::Path(Application::config().getString("application.dir")).toString();
         pipeline = Pipeline::build(config, pluginDirectory(*config, binaryDirectory), metrics);
     } catch (const ConfigError& error) {
@@ -100,54 +115,37 @@ int SluiceServer::main(const std::vector<std::string>&) {
         return EXIT_OK;
     }
 
-    ConfigReader reader(*config);
-    const auto host = reader.text("server.host", "127.0.0.1");
-    int port = 0;
-    int maxThreads = 0, maxQueued = 0, backlog = 0;
-    std::chrono::milliseconds keepAlive{}, socketTimeout{};
-    try {
-        port = static_cast<int>(reader.integer("server.port", 8080, 0, 65535));
-        maxThreads = static_cast<int>(reader.integer("server.max_threads", 1024, 2, 65536));
-        maxQueued = static_cast<int>(reader.integer("server.max_queued", 4096, 1, 1 << 20));
-        backlog = static_cast<int>(reader.integer("server.backlog", 1024, 1, 65535));
-        keepAlive = std::chrono::seconds(reader.integer("server.keepalive_s", 60, 1, 3600));
-        socketTimeout = std::chrono::seconds(reader.integer("server.timeout_s", 60, 1, 3600));
-    } catch (const ConfigError& error) {
-        std::cerr << "sluiced: configuration error: " << error.what() << std::endl;
-        return kExitConfig;
-    }
-
     log.information("pipeline: %s", pipeline->describe());
     pipeline->start();
     gateway.install(pipeline);
 
     Poco::Net::ServerSocket socket;
     try {
-        socket.bind(Poco::Net::SocketAddress(host, static_cast<Poco::UInt16>(port)), true);
-        socket.listen(backlog);
+        socket.bind(Poco::Net::SocketAddress(server.host, static_cast<Poco::UInt16>(server.port)), true);
+        socket.listen(server.backlog);
     } catch (const Poco::Exception& e) {
-        std::cerr << "sluiced: configuration error: server.port: cannot listen on " << host << ":" << port << ": "
-                  << e.displayText() << std::endl;
+        std::cerr << "sluiced: configuration error: server.port: cannot listen on " << server.host << ":" << server.port
+                  << ": " << e.displayText() << std::endl;
         return kExitConfig;
     }
     // Poco's HTTPServer holds one thread per connection, idle keep-alive
     // included: give it its own large pool instead of the 16-thread default.
-    Poco::ThreadPool threads("front", 16, maxThreads, 60);
+    Poco::ThreadPool threads("front", 16, server.maxThreads, 60);
     Poco::AutoPtr<Poco::Net::HTTPServerParams> params(new Poco::Net::HTTPServerParams);
-    params->setMaxThreads(maxThreads);
-    params->setMaxQueued(maxQueued);
+    params->setMaxThreads(server.maxThreads);
+    params->setMaxQueued(server.maxQueued);
     params->setKeepAlive(true);
     params->setMaxKeepAliveRequests(0);
-    params->setKeepAliveTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(keepAlive).count()));
-    params->setTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(socketTimeout).count()));
+    params->setKeepAliveTimeout(Poco::Timespan(server.keepAlive.count(), 0));
+    params->setTimeout(Poco::Timespan(server.socketTimeout.count(), 0));
     params->setServerName("sluice");
-    Poco::Net::HTTPServer server(new FrontHandlerFactory(gateway), threads, socket, params);
-    server.start();
-    log.information("listening on http://%s:%hu", host, socket.address().port());
+    Poco::Net::HTTPServer http(new FrontHandlerFactory(gateway), threads, socket, params);
+    http.start();
+    log.information("listening on http://%s:%hu", server.host, socket.address().port());
 
     waitForTerminationRequest();
     log.information("stopping");
-    server.stop();
+    http.stop();
     pipeline->stop();
     threads.joinAll();
     return EXIT_OK;

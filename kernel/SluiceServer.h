@@ -2,6 +2,8 @@
 // sluiced: the Poco ServerApplication that reads the config, builds the
 // pipeline, and serves HTTP until asked to stop.
 
+#include <chrono>
+
 #include <Poco/Util/ServerApplication.h>
 
 namespace sluice::kernel {
@@ -17,6 +19,18 @@ private:
     bool _helpRequested = false;
     bool _checkOnly = false;
 };
+
+// The front's settings (`server.*`), validated. Throws ConfigError.
+struct ServerSettings {
+    std::string host = "127.0.0.1";
+    int port = 8080;
+    int maxThreads = 1024;
+    int maxQueued = 4096;
+    int backlog = 1024;
+    std::chrono::seconds keepAlive{60};
+    std::chrono::seconds socketTimeout{60};
+};
+ServerSettings readServerSettings(const Poco::Util::AbstractConfiguration& config);
 
 // Where plugins are looked for: `plugins.path`, relative paths taken from the
 // directory of the running binary (default ../lib/sluice from there).

@@ -1,7 +1,11 @@
 // A bad configuration stops start-up with one clear line naming the key and
 // the problem (exit 78, EX_CONFIG), before anything listens.
 
+#include <fstream>
+
 #include <cppunit/extensions/HelperMacros.h>
+
+#include <Poco/TemporaryFile.h>
 
 #include "FakeBackend.h"
 #include "Gateway.h"
@@ -20,6 +24,7 @@ class StartupTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(pluginConfigErrorNamesItsKey);
     CPPUNIT_TEST(environmentReferencesAreExpanded);
     CPPUNIT_TEST(helpAndCheck);
+    CPPUNIT_TEST(sluicectlChecksLikeSluiced);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -90,6 +95,22 @@ public:
         const auto check = startExpectingFailure(withBackend(""), {"--check"});
         CPPUNIT_ASSERT_EQUAL(0, check.exitCode);
         CPPUNIT_ASSERT(check.output.find("configuration OK") != std::string::npos);
+    }
+
+    void sluicectlChecksLikeSluiced() {
+        auto run = [](const std::string& config) {
+            Poco::TemporaryFile file;
+            std::ofstream(file.path()) << config;
+            ChildProcess ctl(SLUICE_BIN_DIR "/sluicectl", {"check-config", "--config", file.path()});
+            const auto code = ctl.waitForExit(std::chrono::seconds(15)).value_or(-1);
+            return std::pair{code, ctl.output()};
+        };
+        const auto [okCode, okOutput] = run(withBackend(""));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(okOutput, 0, okCode);
+        CPPUNIT_ASSERT(okOutput.find("configuration OK: auth=allow-all router=priority") != std::string::npos);
+        const auto [badCode, badOutput] = run(withBackend("server.port = 70000\n"));
+        CPPUNIT_ASSERT_EQUAL(78, badCode);
+        CPPUNIT_ASSERT(badOutput.find("server.port: 70000 is out of range") != std::string::npos);
     }
 };
 
