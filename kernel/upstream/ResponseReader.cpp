@@ -22,10 +22,12 @@ const std::string* ResponseHead::header(const std::string& lowerCaseName) const 
 }
 
 std::size_t parseResponseHead(std::string_view bytes, ResponseHead& head) {
+    // The head ends at the first blank line, CRLF or bare LF, whichever comes
+    // first: a body right behind it may hold the other kind.
     auto end = bytes.find("\r\n\r\n");
     std::size_t delimiter = 4;
-    if (end == std::string_view::npos) {
-        end = bytes.find("\n\n");
+    if (const auto bare = bytes.find("\n\n"); bare != std::string_view::npos && (end == std::string_view::npos || bare < end)) {
+        end = bare;
         delimiter = 2;
     }
     if (end == std::string_view::npos) {
@@ -45,7 +47,8 @@ std::size_t parseResponseHead(std::string_view bytes, ResponseHead& head) {
     if (!statusLine.starts_with("HTTP/1.") || statusLine.size() < 12 || statusLine[8] != ' ')
         protocolError("bad status line");
     const auto [ptr, error] = std::from_chars(statusLine.data() + 9, statusLine.data() + 12, head.status);
-    if (error != std::errc() || ptr != statusLine.data() + 12 || head.status < 100 || head.status > 599)
+    const bool statusEnds = statusLine.size() == 12 || statusLine[12] == ' ';
+    if (error != std::errc() || ptr != statusLine.data() + 12 || !statusEnds || head.status < 100 || head.status > 599)
         protocolError("bad status code");
     head.keepAlive = statusLine.starts_with("HTTP/1.1");
 
@@ -63,8 +66,11 @@ std::size_t parseResponseHead(std::string_view bytes, ResponseHead& head) {
             if (head.contentLength && *head.contentLength != length) protocolError("conflicting Content-Length");
             head.contentLength = length;
         } else if (name == "transfer-encoding") {
-            if (Poco::icompare(value, "identity") != 0) head.chunked = Poco::toLower(value).ends_with("chunked");
-            if (!head.chunked) protocolError("unsupported Transfer-Encoding");
+            // "identity" means no transfer coding; any other must end in chunked (RFC 9112 6.1).
+            if (Poco::icompare(value, "identity") != 0) {
+                head.chunked = Poco::toLower(value).ends_with("chunked");
+                if (!head.chunked) protocolError("unsupported Transfer-Encoding");
+            }
         } else if (name == "connection") {
             const auto lower = Poco::toLower(value);
             if (lower.find("close") != std::string::npos) head.keepAlive = false;

@@ -26,14 +26,12 @@ class BadInputTest : public CppUnit::TestFixture {
 
 public:
     void setUp() override {
-        _backend = std::make_unique<FakeBackend>("ollama", "gpu-box");
-        _gateway = std::make_unique<TestGateway>(baseConfig() + "backends = gpu\n" + backendConfig("gpu", _backend->url()));
+        _setup = std::make_unique<OneBackendGateway>();
+        _backend = &_setup->backend;
+        _gateway = &_setup->gateway;
     }
 
-    void tearDown() override {
-        _gateway.reset();
-        _backend.reset();
-    }
+    void tearDown() override { _setup.reset(); }
 
     // The gateway still serves a normal request.
     void assertStillServing(int port) {
@@ -139,8 +137,9 @@ public:
     }
 
 private:
-    std::unique_ptr<FakeBackend> _backend;
-    std::unique_ptr<TestGateway> _gateway;
+    std::unique_ptr<OneBackendGateway> _setup;
+    FakeBackend* _backend = nullptr;
+    TestGateway* _gateway = nullptr;
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(BadInputTest);

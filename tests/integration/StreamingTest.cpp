@@ -24,16 +24,14 @@ class StreamingTest : public CppUnit::TestFixture {
 
 public:
     void setUp() override {
-        _backend = std::make_unique<FakeBackend>("ollama", "gpu-box");
         // The default idle limit (30 s) is far beyond every wait below, so only
         // the behaviour under test can end a stream early.
-        _gateway = std::make_unique<TestGateway>(baseConfig() + "backends = gpu\n" + backendConfig("gpu", _backend->url()));
+        _setup = std::make_unique<OneBackendGateway>();
+        _backend = &_setup->backend;
+        _gateway = &_setup->gateway;
     }
 
-    void tearDown() override {
-        _gateway.reset();
-        _backend.reset();
-    }
+    void tearDown() override { _setup.reset(); }
 
     void chunksPassThroughBeforeTheStreamEnds() {
         // The backend sends two chunks and then nothing: a gateway that buffered
@@ -110,8 +108,9 @@ public:
     }
 
 private:
-    std::unique_ptr<FakeBackend> _backend;
-    std::unique_ptr<TestGateway> _gateway;
+    std::unique_ptr<OneBackendGateway> _setup;
+    FakeBackend* _backend = nullptr;
+    TestGateway* _gateway = nullptr;
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(StreamingTest);

@@ -7,6 +7,10 @@
 
 namespace sluice::test {
 
+OneBackendGateway::OneBackendGateway(const std::string& extraConfig)
+    : backend("ollama", "gpu-box"),
+      gateway(baseConfig() + "backends = gpu\n" + backendConfig("gpu", backend.url()) + extraConfig) {}
+
 std::string ollamaChat(const std::string& model, bool stream) {
     return nlohmann::json{{"model", model}, {"messages", {{{"role", "user"}, {"content", "why is the sky blue"}}}}, {"stream", stream}}
         .dump();

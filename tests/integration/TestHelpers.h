@@ -8,7 +8,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "FakeBackend.h"
+#include "Gateway.h"
+
 namespace sluice::test {
+
+// One fake Ollama (named "gpu-box") behind a gateway that knows it as backend "gpu".
+struct OneBackendGateway {
+    explicit OneBackendGateway(const std::string& extraConfig = {});
+    FakeBackend backend;
+    TestGateway gateway;
+};
 
 std::string ollamaChat(const std::string& model, bool stream);
 std::string openAiChat(const std::string& model, bool stream);
