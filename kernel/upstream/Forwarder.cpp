@@ -403,7 +403,12 @@ void Forwarder::forward(Pipeline& pipeline, RequestContext& ctx, std::string_vie
                               _metrics.gauge("sluice_upstream_in_flight", "Requests in flight to each backend.",
                                              {{"backend", backend->name}}),
                               backend->name);
+            const auto started = Clock::now();
             failure = Attempt(pipeline, _metrics, ctx, *backend, candidate, client).run(body);
+            if (!failure && ctx.servedBackend == backend->name)
+                _metrics.histogram("sluice_upstream_latency_seconds", "Time from sending to a backend to the end of its answer.",
+                                   {{"backend", backend->name}})
+                    .observe(std::chrono::duration<double>(Clock::now() - started).count());
         }
         if (!failure) return;
         pipeline.backendHealth().recordFailure(backend->name);

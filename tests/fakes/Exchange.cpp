@@ -52,6 +52,8 @@ const std::string& Exchange::body() {
     return _body;
 }
 
+void Exchange::setHeader(const std::string& name, const std::string& value) { _response.set(name, value); }
+
 void Exchange::sendJson(int status, const nlohmann::json& value, const HeaderList& extraHeaders) {
     for (const auto& [name, headerValue] : extraHeaders) _response.set(name, headerValue);
     sendText(status, value.dump(), "application/json; charset=utf-8");

@@ -33,6 +33,8 @@ public:
     // The whole request body, read on first call.
     const std::string& body();
 
+    // Adds a header to the answer about to be sent.
+    void setHeader(const std::string& name, const std::string& value);
     void sendJson(int status, const nlohmann::json& value, const HeaderList& extraHeaders = {});
     void sendText(int status, const std::string& text, const std::string& contentType = "text/plain; charset=utf-8");
 

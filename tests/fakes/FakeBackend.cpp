@@ -177,6 +177,8 @@ void FakeBackend::handleModelRoute(Exchange& exchange) {
     }
 
     const auto rule = _rules.take(requestedModel(exchange, body), path);
+    if (rule)
+        for (const auto& [name, value] : rule->headers) exchange.setHeader(name, value);
     if (rule && rule->delayFirstByteMs > 0 && !exchange.waitWhileConnected(rule->delayFirstByteMs)) {
         _stats.streamCancelled();
         exchange.abort();

@@ -25,6 +25,9 @@ struct FaultRule {
     int chunkIntervalMs = 0;
     std::optional<int> dieAfterChunks;
     std::optional<int> hangAfterChunks;
+    // Extra headers on the answer (hop-by-hop or private ones), so a test can
+    // prove the gateway never copies an upstream header blindly.
+    std::vector<std::pair<std::string, std::string>> headers;
 
     // Throws std::invalid_argument on a field of the wrong type or range.
     static FaultRule fromJson(const nlohmann::json& rule);

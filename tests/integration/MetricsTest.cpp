@@ -36,7 +36,7 @@ public:
         CPPUNIT_ASSERT(metrics.header("content-type").starts_with("text/plain; version=0.0.4"));
         for (const auto* expected :
              {"sluice_requests_total{route=\"/api/chat\",status=\"200\"} 3", "sluice_requests_total{route=\"unknown\",status=\"404\"} 1",
-              "sluice_upstream_ttfb_seconds_bucket{backend=\"b\",le=\"+Inf\"}", "sluice_request_duration_seconds_count{route=\"/api/chat\"} 3",
+              "sluice_upstream_ttfb_seconds_bucket{backend=\"b\",le=\"+Inf\"}", "sluice_upstream_latency_seconds_count{backend=\"b\"} 3", "sluice_request_duration_seconds_count{route=\"/api/chat\"} 3",
               "sluice_upstream_in_flight{backend=\"b\"} 0", "sluice_requests_in_flight", "sluice_failovers_total 3"})
             CPPUNIT_ASSERT_MESSAGE(expected, metrics.body.find(expected) != std::string::npos);
 

@@ -24,6 +24,7 @@ class ProxyTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(requestIdIsPropagatedWhenSane);
     CPPUNIT_TEST(keepAliveConnectionsAreReused);
     CPPUNIT_TEST(backendTokenIsAttachedAndNeverShown);
+    CPPUNIT_TEST(upstreamHeadersAreNeverCopiedBlindly);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -212,6 +213,22 @@ public:
             CPPUNIT_ASSERT(text.find(std::to_string(_openai->port())) == std::string::npos);
         for (const auto& text : {failed.body, health.body, _gateway->output()})
             CPPUNIT_ASSERT(text.find(kToken) == std::string::npos);
+    }
+
+    void upstreamHeadersAreNeverCopiedBlindly() {
+        _ollama->setRules({{{"headers",
+                             {{"Connection", "close"}, {"Keep-Alive", "timeout=1"}, {"Proxy-Authenticate", "Basic"},
+                              {"Set-Cookie", "backend=gpu7"}, {"X-Backend-Host", "gpu7.internal"}, {"Server", "ollama-internal"}}}}});
+        HttpClient client(_gateway->port());
+        for (bool stream : {false, true, false}) {
+            const auto answer = client.post("/api/chat", ollamaChat("llama3.2", stream));
+            CPPUNIT_ASSERT_EQUAL(200, answer.status);
+            for (const auto* name : {"set-cookie", "x-backend-host", "proxy-authenticate", "keep-alive"})
+                CPPUNIT_ASSERT_MESSAGE(name, answer.header(name).empty());
+            CPPUNIT_ASSERT(answer.header("server") != "ollama-internal");
+            // The backend closing its connection says nothing about the client's.
+            CPPUNIT_ASSERT(answer.header("connection") != "close");
+        }
     }
 
 private:

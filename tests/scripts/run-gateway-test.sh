@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# README command 1 as a user meets it: with nothing at the configured Ollama
+# URL, scripts/run-gateway starts the bundled fake Ollama there, says so, and
+# prints a curl line that streams a real answer through the gateway.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+work="$(mktemp -d)"
+script_pid=""
+cleanup() { [[ -n "$script_pid" ]] && kill "$script_pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+ollama_port=$(free_port)
+gateway_port=$(free_port)
+cat > "$work/sluice.properties" <<EOT
+server.host = 127.0.0.1
+server.port = $gateway_port
+pipeline.auth = allow-all
+backends = local
+backends.local.url = http://127.0.0.1:$ollama_port
+backends.local.kind = ollama
+EOT
+
+SLUICE_SKIP_BUILD=1 SLUICE_CONFIG="$work/sluice.properties" "$root/scripts/run-gateway" > "$work/out.log" 2>&1 &
+script_pid=$!
+for _ in $(seq 300); do grep -q "curl -N" "$work/out.log" && break; sleep 0.1; done
+
+fail() { echo "FAIL: $1"; echo "--- run-gateway output:"; cat "$work/out.log"; exit 1; }
+grep -q "Nothing answers at http://127.0.0.1:$ollama_port: starting the bundled fake Ollama" "$work/out.log" || fail "no notice that the fake Ollama stands in"
+command_line=$(grep "curl -N" "$work/out.log" | sed 's/^ *//') || fail "no curl line printed"
+answer=$(eval "$command_line -sS")
+lines=$(printf '%s\n' "$answer" | grep -c '"message"')
+[[ "$lines" -ge 3 ]] || fail "expected a streamed answer of several lines, got: $answer"
+printf '%s\n' "$answer" | tail -1 | grep -q '"done":true' || fail "the stream did not end with done:true: $answer"
+echo "1 passed, 0 failed"
