@@ -79,6 +79,22 @@ std::string upstreamMessage(const std::string& body) {
     return message;
 }
 
+// The first frame that carries an answer: a non-blank NDJSON line, or an SSE
+// event with a data line. SSE comments (": keep-alive", which some providers
+// send while a model loads) and blank lines do not count, so they cannot end
+// the window in which a failing backend is still failed over.
+std::string_view firstAnswerFrame(Framing framing, std::string_view frames) {
+    std::string_view found;
+    FrameSplitter::forEachFrame(framing, frames, [&](std::string_view frame) {
+        if (!found.empty()) return;
+        const bool carries = framing == Framing::Ndjson
+                                 ? frame.find_first_not_of(" \t\r\n") != std::string_view::npos
+                                 : frame.starts_with("data:") || frame.find("\ndata:") != std::string_view::npos;
+        if (carries) found = frame;
+    });
+    return found;
+}
+
 bool isErrorFrame(Framing framing, std::string_view frame) {
     if (framing == Framing::Sse) {
         const auto data = frame.find("data:");
@@ -244,7 +260,7 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, Framing fram
     // The first-chunk rule: nothing reaches the client until one whole frame
     // arrived and is not an error, so a dying backend can still be failed over.
     const auto firstByteDeadline = _start + _backend.firstByteTimeout;
-    while (splitter.complete().empty()) {
+    while (firstAnswerFrame(framing, splitter.complete()).empty()) {
         payload.clear();
         if (!reader.readBody(payload, firstByteDeadline)) {
             ended = true;
@@ -253,10 +269,11 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, Framing fram
         splitter.append(payload);
         if (splitter.oversized()) return Failure{Failure::Kind::Broken, "first frame too large", {}};
     }
-    const std::string_view first = splitter.complete().empty() ? splitter.partial() : splitter.complete();
+    // A stream that ended cleanly with one unterminated frame still answered.
+    auto first = firstAnswerFrame(framing, splitter.complete());
+    if (first.empty() && ended) first = firstAnswerFrame(framing, splitter.partial());
     if (first.empty()) return Failure{Failure::Kind::Broken, "stream ended before its first frame", {}};
-    if (isErrorFrame(framing, first.substr(0, frameEnd(framing, first) == std::string_view::npos ? first.size() : frameEnd(framing, first))))
-        return Failure{Failure::Kind::Status5xx, "stream began with an error", {}};
+    if (isErrorFrame(framing, first)) return Failure{Failure::Kind::Status5xx, "stream began with an error", {}};
 
     _metrics.histogram("sluice_upstream_ttfb_seconds", "Time from sending to a backend to its first answer byte.",
                        {{"backend", _backend.name}})

@@ -9,6 +9,7 @@ AnswerPlan AnswerPlan::from(const std::optional<FaultRule>& rule) {
     plan.chunkIntervalMs = rule->chunkIntervalMs;
     plan.dieAfterChunks = rule->dieAfterChunks;
     plan.hangAfterChunks = rule->hangAfterChunks;
+    plan.sseComments = rule->sseComments;
     return plan;
 }
 
@@ -37,6 +38,13 @@ void Delivery::whole(const AnswerPlan& plan, const nlohmann::json& answer) {
 void Delivery::stream(const AnswerPlan& plan, const std::string& contentType, std::size_t count,
                       const EventMaker& contentEvent, std::size_t tailCount, const EventMaker& tailEvent) {
     _exchange.beginStream(contentType);
+    // Some providers keep a connection warm with SSE comments while a model loads.
+    if (contentType.find("event-stream") != std::string::npos)
+        for (int i = 0; i < plan.sseComments; ++i)
+            if (!_exchange.writeEvent(": keep-alive\n\n")) {
+                cancelled();
+                return;
+            }
     for (std::size_t i = 0; i <= count; ++i) {
         const auto written = static_cast<int>(i);
         if (plan.dieAfterChunks && written >= *plan.dieAfterChunks) {

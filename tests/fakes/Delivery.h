@@ -24,6 +24,7 @@ struct AnswerPlan {
     int chunkIntervalMs = 0;
     std::optional<int> dieAfterChunks;
     std::optional<int> hangAfterChunks;
+    int sseComments = 0;  // ": keep-alive" comment events before the first chunk (SSE only)
 
     static AnswerPlan from(const std::optional<FaultRule>& rule);
 };

@@ -10,7 +10,7 @@ namespace {
 
 const char* const knownFields[] = {"model",  "path",        "times",  "delay_first_byte_ms", "status",
                                    "retry_after", "reset_before_first_byte", "chunks", "chunk_interval_ms",
-                                   "die_after_chunks", "hang_after_chunks", "headers"};
+                                   "die_after_chunks", "hang_after_chunks", "headers", "sse_comments"};
 
 int intField(const nlohmann::json& rule, const char* name, int minimum) {
     const auto& value = rule[name];
@@ -53,6 +53,7 @@ FaultRule FaultRule::fromJson(const nlohmann::json& rule) {
     if (rule.contains("chunk_interval_ms")) parsed.chunkIntervalMs = intField(rule, "chunk_interval_ms", 0);
     if (rule.contains("die_after_chunks")) parsed.dieAfterChunks = intField(rule, "die_after_chunks", 0);
     if (rule.contains("hang_after_chunks")) parsed.hangAfterChunks = intField(rule, "hang_after_chunks", 0);
+    if (rule.contains("sse_comments")) parsed.sseComments = intField(rule, "sse_comments", 0);
     if (rule.contains("headers")) {
         const auto& headers = rule["headers"];
         if (!headers.is_object()) throw std::invalid_argument("\"headers\" must be an object of strings");
@@ -79,6 +80,7 @@ nlohmann::json FaultRule::toJson() const {
     if (chunkIntervalMs) out["chunk_interval_ms"] = chunkIntervalMs;
     if (dieAfterChunks) out["die_after_chunks"] = *dieAfterChunks;
     if (hangAfterChunks) out["hang_after_chunks"] = *hangAfterChunks;
+    if (sseComments > 0) out["sse_comments"] = sseComments;
     if (!headers.empty()) {
         out["headers"] = nlohmann::json::object();
         for (const auto& [name, value] : headers) out["headers"][name] = value;

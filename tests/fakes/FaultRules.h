@@ -25,6 +25,7 @@ struct FaultRule {
     int chunkIntervalMs = 0;
     std::optional<int> dieAfterChunks;
     std::optional<int> hangAfterChunks;
+    int sseComments = 0;
     // Extra headers on the answer (hop-by-hop or private ones), so a test can
     // prove the gateway never copies an upstream header blindly.
     std::vector<std::pair<std::string, std::string>> headers;

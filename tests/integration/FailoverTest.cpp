@@ -17,6 +17,7 @@ class FailoverTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(deadBackendFailsOverWithoutAnError);
     CPPUNIT_TEST(failingAnswersFailOver);
     CPPUNIT_TEST(streamDyingBeforeItsFirstChunkFailsOver);
+    CPPUNIT_TEST(sseCommentsDoNotEndTheFailoverWindow);
     CPPUNIT_TEST(slowFirstByteFailsOver);
     CPPUNIT_TEST(openCircuitIsTriedLast);
     CPPUNIT_TEST(nothingServesGivesOneCleanError);
@@ -76,6 +77,21 @@ public:
         const auto lines = ndjsonLines(answer.body);
         CPPUNIT_ASSERT_EQUAL(std::size_t(6), lines.size());
         CPPUNIT_ASSERT(lines.back()["done"].get<bool>());
+    }
+
+    void sseCommentsDoNotEndTheFailoverWindow() {
+        // Keep-alive comments, then death before any data: still a's failure, not the client's.
+        _first->setRules({{{"sse_comments", 2}, {"die_after_chunks", 0}}});
+        const auto answer = httpPost(_gateway->port(), "/v1/chat/completions", openAiChat("llama3.2", true));
+        CPPUNIT_ASSERT_EQUAL(200, answer.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("b"), answer.header("x-sluice-backend"));
+        CPPUNIT_ASSERT_EQUAL(std::string("[DONE]"), sseData(answer.body).back());
+        CPPUNIT_ASSERT(answer.body.find("error") == std::string::npos);
+        // Comments before good data are passed on with it.
+        _first->setRules({{{"sse_comments", 1}}});
+        const auto served = httpPost(_gateway->port(), "/v1/chat/completions", openAiChat("llama3.2", true));
+        CPPUNIT_ASSERT_EQUAL(std::string("a"), served.header("x-sluice-backend"));
+        CPPUNIT_ASSERT(served.body.starts_with(": keep-alive\n\n"));
     }
 
     void slowFirstByteFailsOver() {
