@@ -92,6 +92,9 @@ int SluiceServer::main(const std::vector<std::string>&) {
     }
     // Sockets whose peer went away must fail a write, not kill the process.
     std::signal(SIGPIPE, SIG_IGN);
+    // SIGHUP's default action ends the process; operators send it to mean
+    // "reload", which is not built yet: until it is, it changes nothing.
+    std::signal(SIGHUP, SIG_IGN);
     Poco::Net::initializeSSL();
 
     static MetricsRegistry metrics;

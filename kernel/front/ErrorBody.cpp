@@ -16,6 +16,12 @@ std::string openAiErrorType(int status) {
 }
 
 namespace {
+// Messages may quote client input (a path, a model name) that is not valid
+// UTF-8: replace such bytes rather than fail to answer at all.
+std::string dumpLenient(const nlohmann::json& value) {
+    return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 nlohmann::json openAiError(int status, const std::string& message, const std::string& code) {
     return {{"error",
              {{"message", message},
@@ -26,14 +32,14 @@ nlohmann::json openAiError(int status, const std::string& message, const std::st
 } // namespace
 
 std::string errorBody(Protocol protocol, int status, const std::string& message, const std::string& code) {
-    if (protocol == Protocol::OpenAI) return openAiError(status, message, code).dump();
-    return nlohmann::json{{"error", message}}.dump();
+    if (protocol == Protocol::OpenAI) return dumpLenient(openAiError(status, message, code));
+    return dumpLenient(nlohmann::json{{"error", message}});
 }
 
 std::string streamErrorFrame(Protocol protocol, const std::string& message, const std::string& code) {
     // OpenAI clients raise an APIError for a data event whose JSON has "error".
-    if (protocol == Protocol::OpenAI) return "data: " + openAiError(502, message, code).dump() + "\n\n";
-    return nlohmann::json{{"error", message}}.dump() + "\n";
+    if (protocol == Protocol::OpenAI) return "data: " + dumpLenient(openAiError(502, message, code)) + "\n\n";
+    return dumpLenient(nlohmann::json{{"error", message}}) + "\n";
 }
 
 } // namespace sluice::kernel

@@ -63,7 +63,7 @@ public:
 
 private:
     void prepare(int status, const std::string& contentType) {
-        _response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+        _response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
         _response.setContentType(contentType);
         _response.set("X-Request-ID", _ctx.requestId);
         if (!_ctx.servedBackend.empty()) {
@@ -116,6 +116,8 @@ public:
 private:
     void reply(int status, const std::string& message, const std::string& code = {});
     void replyJson(int status, const nlohmann::json& body);
+    void dispatch(const Classified& classified);
+    void lingerAfterRefusal();
     bool prepareForwardedRequest(const std::string& body);
     bool runStages();
     void serveOwnRoute(const std::string& modelId);
@@ -172,6 +174,24 @@ void RequestHandling::run() {
     inFlight.add(1);
     struct Leave { Gauge& gauge; ~Leave() { gauge.add(-1); } } leave{inFlight};
 
+    // Whatever fails below, the client gets an answer and the request is
+    // accounted (a limits lease taken is always released in finish()).
+    try {
+        dispatch(classified);
+    } catch (const std::exception& e) {
+        _pipeline->logger("kernel").error("request %s failed: %s", _ctx.requestId, std::string(e.what()));
+        _ctx.outcome = Outcome::InternalError;
+        if (!_client.sent()) {
+            reply(500, "internal error", "internal_error");
+        } else {
+            _response.setKeepAlive(false);  // a stream broken off half-way: start the next request afresh
+            if (_ctx.status == 0) _ctx.status = 500;
+        }
+    }
+    finish();
+}
+
+void RequestHandling::dispatch(const Classified& classified) {
     if (_ctx.route.kind == RouteKind::Unknown) {
         _ctx.outcome = Outcome::BadRequest;
         reply(404, "no such route: " + _ctx.method + " " + _ctx.path.substr(0, 200), "unknown_route");
@@ -190,13 +210,32 @@ void RequestHandling::run() {
             _ctx.outcome = Outcome::BadRequest;
             reply(413, "request body is larger than " + std::to_string(_pipeline->settings().maxBodyBytes) + " bytes",
                   "request_too_large");
+            lingerAfterRefusal();
         } else if (prepareForwardedRequest(body) && runStages()) {
             _gateway.forwarder().forward(*_pipeline, _ctx, body, _client);
         }
     } else {
         serveOwnRoute(classified.modelId);
     }
-    finish();
+}
+
+void RequestHandling::lingerAfterRefusal() {
+    // Closing a socket with unread bytes makes the kernel send a reset, which
+    // can destroy the 413 before the client reads it. Read and drop what the
+    // client is still sending, briefly and boundedly, before the close.
+    try {
+        auto& socket = static_cast<Poco::Net::HTTPServerRequestImpl&>(_request).socket();
+        socket.setReceiveTimeout(Poco::Timespan(0, 100000));
+        char sink[16384];
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        for (std::size_t drained = 0; drained < 4 * 1024 * 1024 && std::chrono::steady_clock::now() < deadline;) {
+            const int n = socket.receiveBytes(sink, sizeof sink);
+            if (n <= 0) break;
+            drained += static_cast<std::size_t>(n);
+        }
+    } catch (const Poco::Exception&) {
+        // A time-out or a reset: the client has what it needs or is gone.
+    }
 }
 
 bool RequestHandling::prepareForwardedRequest(const std::string& body) {
@@ -230,7 +269,7 @@ bool RequestHandling::prepareForwardedRequest(const std::string& body) {
 bool RequestHandling::runStages() {
     auto& pipeline = *_pipeline;
     if (!guarded("auth", [&] { return pipeline.auth().authenticate(_ctx) == Verdict::Continue; })) {
-        if (_ctx.status == 0) {
+        if (!_client.sent()) {
             _ctx.outcome = Outcome::RefusedAuth;
             reply(_ctx.reply.status ? _ctx.reply.status : 401, _ctx.reply.message, _ctx.reply.code);
         }
@@ -244,7 +283,7 @@ bool RequestHandling::runStages() {
     }
     if (auto* limits = pipeline.limits()) {
         if (!guarded("limits", [&] { return limits->admit(_ctx) == Verdict::Continue; })) {
-            if (_ctx.status == 0) {
+            if (!_client.sent()) {
                 _ctx.outcome = Outcome::RefusedLimit;
                 reply(_ctx.reply.status ? _ctx.reply.status : 429, _ctx.reply.message, _ctx.reply.code);
             }
@@ -259,7 +298,7 @@ bool RequestHandling::runStages() {
         return false;
     }
     if (!guarded("router", [&] { return pipeline.router().route(_ctx) == Verdict::Continue; })) {
-        if (_ctx.status == 0) reply(_ctx.reply.status ? _ctx.reply.status : 403, _ctx.reply.message, _ctx.reply.code);
+        if (!_client.sent()) reply(_ctx.reply.status ? _ctx.reply.status : 403, _ctx.reply.message, _ctx.reply.code);
         return false;
     }
     if (_ctx.plan.candidates.empty()) {
@@ -313,7 +352,7 @@ void RequestHandling::serveOwnRoute(const std::string& modelId) {
 
     // Model lists answer only what the caller may use: authenticate first.
     if (!guarded("auth", [&] { return pipeline.auth().authenticate(_ctx) == Verdict::Continue; }) || !_ctx.principal) {
-        if (_ctx.status == 0) {
+        if (!_client.sent()) {
             _ctx.outcome = Outcome::RefusedAuth;
             reply(_ctx.reply.status ? _ctx.reply.status : 401, _ctx.reply.message.empty() ? "unauthorized" : _ctx.reply.message,
                   _ctx.reply.code);

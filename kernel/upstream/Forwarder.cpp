@@ -44,16 +44,20 @@ Failure failureFrom(const UpstreamError& error) {
     }
 }
 
-std::string upstreamPath(const Backend& backend, const std::string& path) {
+// The path on the backend, built from the route (not the client's spelling of
+// it: "/api/chat/" is the same call as "/api/chat").
+std::string upstreamPath(const Backend& backend, std::string_view routePath) {
     // An openai-kind URL is the API base ("…/v1"); the route's part after /v1 follows it.
-    if (backend.kind == BackendKind::OpenAI && path.starts_with("/v1/")) return backend.basePath + path.substr(3);
-    return backend.basePath + path;
+    if (backend.kind == BackendKind::OpenAI && routePath.starts_with("/v1/")) routePath.remove_prefix(3);
+    return backend.basePath + std::string(routePath);
 }
 
 std::string requestHead(const Backend& backend, const RequestContext& ctx, std::size_t bodyLength) {
     std::string head;
     head.reserve(512);
-    head += ctx.method + ' ' + upstreamPath(backend, ctx.path) + " HTTP/1.1\r\nHost: " + backend.host;
+    const bool ipv6 = backend.host.find(':') != std::string::npos;
+    head += ctx.method + ' ' + upstreamPath(backend, ctx.route.name) + " HTTP/1.1\r\nHost: " +
+            (ipv6 ? "[" + backend.host + "]" : backend.host);
     const bool defaultPort = (backend.scheme == "http" && backend.port == 80) || (backend.scheme == "https" && backend.port == 443);
     if (!defaultPort) head += ':' + std::to_string(backend.port);
     head += "\r\nUser-Agent: sluice/0.1\r\nAccept: application/json, application/x-ndjson, text/event-stream\r\n"
@@ -64,8 +68,17 @@ std::string requestHead(const Backend& backend, const RequestContext& ctx, std::
     return head;
 }
 
-// The upstream's error message, trimmed, for a 4xx passed back to the client.
-std::string upstreamMessage(const std::string& body) {
+// Cuts `text` to at most `limit` bytes without splitting a UTF-8 sequence.
+void truncateUtf8(std::string& text, std::size_t limit) {
+    if (text.size() <= limit) return;
+    std::size_t cut = limit;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    text.resize(cut);
+}
+
+// The upstream's error message for a 4xx passed back to the client: trimmed,
+// and replaced by a generic one if it names the backend or any URL.
+std::string upstreamMessage(const std::string& body, const Backend& backend) {
     const auto json = nlohmann::json::parse(body, nullptr, false);
     std::string message;
     if (json.is_object() && json.contains("error")) {
@@ -74,8 +87,9 @@ std::string upstreamMessage(const std::string& body) {
         else if (error.is_object() && error.contains("message") && error["message"].is_string())
             message = error["message"].get<std::string>();
     }
-    if (message.empty()) message = "the backend rejected the request";
-    if (message.size() > kMaxErrorMessage) message.resize(kMaxErrorMessage);
+    const bool revealing = message.find("://") != std::string::npos || message.find(backend.host) != std::string::npos;
+    if (message.empty() || revealing) message = "the backend rejected the request";
+    truncateUtf8(message, kMaxErrorMessage);
     return message;
 }
 
@@ -170,28 +184,26 @@ private:
     ClientChannel& _client;
     Clock::time_point _start;
     std::unique_ptr<UpstreamConnection> _connection;
-    bool _reused = false;
+    bool _reused = false;    // the connection came from the pool
+    bool _answered = false;  // a byte of the answer arrived
 };
 
 std::optional<Failure> Attempt::run(std::string_view body) {
-    try {
-        return exchange(body, true);
-    } catch (const UpstreamError& error) {
-        // A pooled connection the backend closed while idle fails before any
-        // byte comes back: try once more on a fresh one, not another backend.
-        if (_reused && error.kind() == UpstreamError::Kind::Closed && std::string_view(error.what()).find("before answering") != std::string_view::npos) {
-            try {
-                return exchange(body, false);
-            } catch (const UpstreamError& retryError) {
-                return failureFrom(retryError);
+    for (bool firstTry = true;; firstTry = false) {
+        try {
+            return exchange(body, firstTry);
+        } catch (const UpstreamError& error) {
+            if (error.kind() == UpstreamError::Kind::ClientGone) {
+                _ctx.outcome = Outcome::ClientCancel;
+                _ctx.status = 499;
+                return std::nullopt;
             }
+            // A pooled connection the backend closed while idle breaks before
+            // any answer byte: try once more on a fresh one, not another backend.
+            const bool staleConnection = _reused && !_answered && error.kind() == UpstreamError::Kind::Closed;
+            if (firstTry && staleConnection) continue;
+            return failureFrom(error);
         }
-        if (error.kind() == UpstreamError::Kind::ClientGone) {
-            _ctx.outcome = Outcome::ClientCancel;
-            _ctx.status = 499;
-            return std::nullopt;
-        }
-        return failureFrom(error);
     }
 }
 
@@ -213,8 +225,14 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
     _connection->sendAll(requestHead(_backend, _ctx, sent.size()) + std::string(sent), Clock::now() + _backend.connectTimeout + std::chrono::seconds(10));
 
     ResponseReader reader(*_connection, _client.socketFd());
-    const auto& head = reader.readHead(firstByteDeadline);
-    _reused = false;  // an answer came back: no silent retry from here on
+    try {
+        reader.readHead(firstByteDeadline);
+    } catch (const UpstreamError&) {
+        _answered = reader.receivedAny();
+        throw;
+    }
+    _answered = true;  // an answer came back: no silent retry from here on
+    const auto& head = reader.head();
 
     if (head.status == 429) {
         const auto* retry = head.header("retry-after");
@@ -222,7 +240,10 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
     }
     if (head.status >= 500) return Failure{Failure::Kind::Status5xx, "answered " + std::to_string(head.status), {}};
     if (head.status == 404) return Failure{Failure::Kind::ModelNotFound, "answered 404", {}};
-    if (head.status >= 300) {
+    // A redirect is not an answer a gateway can pass on (it would point the
+    // client at the backend): count it as a failed backend.
+    if (head.status >= 300 && head.status < 400) return Failure{Failure::Kind::Broken, "answered " + std::to_string(head.status), {}};
+    if (head.status >= 400) {
         passBackClientError(reader, head.status);
         return std::nullopt;
     }
@@ -242,8 +263,12 @@ std::optional<Failure> Attempt::relayWhole(ResponseReader& reader) {
     _metrics.histogram("sluice_upstream_ttfb_seconds", "Time from sending to a backend to its first answer byte.",
                        {{"backend", _backend.name}})
         .observe(std::chrono::duration<double>(Clock::now() - _start).count());
-    readUsage(nlohmann::json::parse(answer, nullptr, false), _ctx.usage);
     const auto* type = reader.head().header("content-type");
+    const auto parsed = nlohmann::json::parse(answer, nullptr, false);
+    // Only the backend's close ended this body: JSON that does not parse was cut off.
+    if (reader.closeDelimited() && parsed.is_discarded() && (!type || type->find("json") != std::string::npos))
+        return Failure{Failure::Kind::Broken, "answer cut off", {}};
+    readUsage(parsed, _ctx.usage);
     _ctx.status = reader.head().status;
     finishServed();
     _client.sendWhole(_ctx.status, type ? *type : "application/json", answer);
@@ -269,9 +294,10 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, Framing fram
         splitter.append(payload);
         if (splitter.oversized()) return Failure{Failure::Kind::Broken, "first frame too large", {}};
     }
-    // A stream that ended cleanly with one unterminated frame still answered.
+    // A stream that ended cleanly with one unterminated frame still answered,
+    // unless only the backend's close ended it: then the frame may be cut short.
     auto first = firstAnswerFrame(framing, splitter.complete());
-    if (first.empty() && ended) first = firstAnswerFrame(framing, splitter.partial());
+    if (first.empty() && ended && !reader.closeDelimited()) first = firstAnswerFrame(framing, splitter.partial());
     if (first.empty()) return Failure{Failure::Kind::Broken, "stream ended before its first frame", {}};
     if (isErrorFrame(framing, first)) return Failure{Failure::Kind::Status5xx, "stream began with an error", {}};
 
@@ -329,6 +355,9 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, Framing fram
         }
     }
 
+    // A close-delimited body that stops mid-frame was cut off, not finished.
+    if (failure.empty() && reader.closeDelimited() && !splitter.partial().empty())
+        failure = "the backend's stream broke off";
     if (failure.empty()) {
         // A clean end: a last frame without its newline is still the backend's answer.
         if (!splitter.partial().empty() && !deliver(splitter.partial())) _ctx.outcome = Outcome::ClientCancel;
@@ -367,7 +396,7 @@ void Attempt::passBackClientError(ResponseReader& reader, int status) {
     }
     _ctx.status = status;
     _ctx.outcome = Outcome::BadRequest;
-    _client.sendWhole(status, "application/json", errorBody(_ctx.route.protocol, status, upstreamMessage(answer)));
+    _client.sendWhole(status, "application/json", errorBody(_ctx.route.protocol, status, upstreamMessage(answer, _backend)));
 }
 
 void Attempt::finishServed() {

@@ -87,6 +87,7 @@ std::size_t ResponseReader::fill(Clock::time_point deadline) {
     char chunk[kReadSize];
     const auto n = _connection.readSome(chunk, sizeof chunk, deadline, _clientFd);
     _buffer.append(chunk, n);
+    _receivedAny = _receivedAny || n > 0;
     return n;
 }
 

@@ -37,8 +37,14 @@ public:
     // ended cleanly (nothing appended then). Throws UpstreamError when the
     // body breaks off, or Timeout when nothing arrives by `deadline`.
     bool readBody(std::string& out, Clock::time_point deadline);
-    // Whether the whole response was read and the connection may serve another.
-    bool reusable() const { return _ended && _head.keepAlive; }
+    // Whether the whole response was read, nothing extra came with it, and the
+    // connection may serve another.
+    bool reusable() const { return _ended && _head.keepAlive && _buffer.empty(); }
+    // Whether the body ends only when the backend closes (HTTP/1.0 style): then
+    // a close is no proof the answer was complete.
+    bool closeDelimited() const { return _untilClose; }
+    // Whether any byte of an answer arrived.
+    bool receivedAny() const { return _receivedAny; }
     const ResponseHead& head() const { return _head; }
 
 private:
@@ -52,6 +58,7 @@ private:
     std::uint64_t _remaining = 0;
     bool _untilClose = false;
     bool _ended = false;
+    bool _receivedAny = false;
 };
 
 } // namespace sluice::kernel

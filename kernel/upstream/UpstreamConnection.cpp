@@ -20,14 +20,16 @@ Poco::Net::Context::Ptr clientTlsContext() {
     return context;
 }
 
+// Milliseconds left until `deadline`, rounded up so a wait never ends early
+// and spins on a zero timeout.
 int millisUntil(Clock::time_point deadline) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
     return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 1000LL * 3600));
 }
 } // namespace
 
-UpstreamConnection::UpstreamConnection(std::unique_ptr<Poco::Net::StreamSocket> socket)
-    : idleSince(Clock::now()), _socket(std::move(socket)) {}
+UpstreamConnection::UpstreamConnection(std::unique_ptr<Poco::Net::StreamSocket> socket, bool secure)
+    : idleSince(Clock::now()), _socket(std::move(socket)), _secure(secure) {}
 
 UpstreamConnection::~UpstreamConnection() {
     try {
@@ -53,7 +55,7 @@ std::unique_ptr<UpstreamConnection> UpstreamConnection::open(const Backend& back
         }
         socket->setNoDelay(true);
         socket->setKeepAlive(true);
-        return std::unique_ptr<UpstreamConnection>(new UpstreamConnection(std::move(socket)));
+        return std::unique_ptr<UpstreamConnection>(new UpstreamConnection(std::move(socket), backend.scheme == "https"));
     } catch (const Poco::TimeoutException&) {
         throw UpstreamError(UpstreamError::Kind::Connect, "connect timed out");
     } catch (const Poco::Exception& e) {
@@ -81,16 +83,20 @@ std::size_t UpstreamConnection::readSome(char* buffer, std::size_t capacity, Clo
     try {
         // TLS may hold decrypted bytes the kernel's socket does not show.
         while (_socket->available() <= 0) {
+            // A client that shuts down its sending side is taken as gone, as
+            // nginx does by default: HTTP clients close fully when they cancel.
             pollfd fds[2] = {{_socket->impl()->sockfd(), POLLIN, 0}, {clientFd, POLLRDHUP, 0}};
-            const int waitMs = millisUntil(deadline);
-            const int ready = ::poll(fds, clientFd >= 0 ? 2 : 1, waitMs);
-            if (ready < 0 && errno == EINTR) continue;
-            if (ready < 0) throw UpstreamError(UpstreamError::Kind::Closed, "poll failed");
-            if (clientFd >= 0 && (fds[1].revents & (POLLRDHUP | POLLHUP | POLLERR)))
+            const int ready = ::poll(fds, clientFd >= 0 ? 2 : 1, millisUntil(deadline));
+            if (ready < 0 && errno != EINTR) throw UpstreamError(UpstreamError::Kind::Closed, "poll failed");
+            // Bytes that are already here win over a hang-up seen at the same time.
+            if (ready > 0 && fds[0].revents != 0) break;
+            if (ready > 0 && clientFd >= 0 && (fds[1].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)))
                 throw UpstreamError(UpstreamError::Kind::ClientGone, "client went away");
-            if (fds[0].revents != 0) break;
-            if (ready == 0 && Clock::now() >= deadline) throw UpstreamError(UpstreamError::Kind::Timeout, "upstream timed out");
+            if (Clock::now() >= deadline) throw UpstreamError(UpstreamError::Kind::Timeout, "upstream timed out");
         }
+        // A readable TLS socket may hold only part of a record: bound the wait
+        // inside SSL_read by the same deadline.
+        if (_secure) _socket->setReceiveTimeout(Poco::Timespan(std::max(1, millisUntil(deadline)) * 1000LL));
         const int n = _socket->receiveBytes(buffer, static_cast<int>(capacity));
         return n < 0 ? 0 : static_cast<std::size_t>(n);
     } catch (const UpstreamError&) {

@@ -38,8 +38,9 @@ public:
     Clock::time_point idleSince;
 
 private:
-    explicit UpstreamConnection(std::unique_ptr<Poco::Net::StreamSocket> socket);
+    UpstreamConnection(std::unique_ptr<Poco::Net::StreamSocket> socket, bool secure);
     std::unique_ptr<Poco::Net::StreamSocket> _socket;
+    bool _secure;
 };
 
 } // namespace sluice::kernel

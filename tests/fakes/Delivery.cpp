@@ -10,6 +10,8 @@ AnswerPlan AnswerPlan::from(const std::optional<FaultRule>& rule) {
     plan.dieAfterChunks = rule->dieAfterChunks;
     plan.hangAfterChunks = rule->hangAfterChunks;
     plan.sseComments = rule->sseComments;
+    plan.closeDelimited = rule->closeDelimited;
+    plan.cutAfterChunks = rule->cutAfterChunks;
     return plan;
 }
 
@@ -19,6 +21,14 @@ void Delivery::error(Protocol protocol, int status, const std::string& message, 
 }
 
 void Delivery::whole(const AnswerPlan& plan, const nlohmann::json& answer) {
+    if (plan.cutAfterChunks) {
+        // Half the answer with no length, then a clean close: only the JSON shows it is cut.
+        const auto text = answer.dump();
+        _exchange.beginStream("application/json", true);
+        _exchange.writeEvent(text.substr(0, text.size() / 2), false);
+        _exchange.closeGracefully();
+        return;
+    }
     if (plan.dieAfterChunks) {
         _exchange.abort();
         return;
@@ -37,7 +47,7 @@ void Delivery::whole(const AnswerPlan& plan, const nlohmann::json& answer) {
 
 void Delivery::stream(const AnswerPlan& plan, const std::string& contentType, std::size_t count,
                       const EventMaker& contentEvent, std::size_t tailCount, const EventMaker& tailEvent) {
-    _exchange.beginStream(contentType);
+    _exchange.beginStream(contentType, plan.closeDelimited);
     // Some providers keep a connection warm with SSE comments while a model loads.
     if (contentType.find("event-stream") != std::string::npos)
         for (int i = 0; i < plan.sseComments; ++i)
@@ -53,6 +63,12 @@ void Delivery::stream(const AnswerPlan& plan, const std::string& contentType, st
         }
         if (plan.hangAfterChunks && written >= *plan.hangAfterChunks) {
             hang();
+            return;
+        }
+        if (plan.cutAfterChunks && written >= *plan.cutAfterChunks && i < count) {
+            const auto event = contentEvent(i);
+            _exchange.writeEvent(event.substr(0, event.size() / 2), false);
+            _exchange.closeGracefully();
             return;
         }
         if (i == count) break;

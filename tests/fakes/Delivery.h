@@ -25,6 +25,8 @@ struct AnswerPlan {
     std::optional<int> dieAfterChunks;
     std::optional<int> hangAfterChunks;
     int sseComments = 0;  // ": keep-alive" comment events before the first chunk (SSE only)
+    bool closeDelimited = false;
+    std::optional<int> cutAfterChunks;
 
     static AnswerPlan from(const std::optional<FaultRule>& rule);
 };

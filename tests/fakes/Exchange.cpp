@@ -66,11 +66,12 @@ void Exchange::sendText(int status, const std::string& text, const std::string& 
     _response.sendBuffer(text.data(), text.size());
 }
 
-void Exchange::beginStream(const std::string& contentType) {
+void Exchange::beginStream(const std::string& contentType, bool closeDelimited) {
     _response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_OK);
     _response.setContentType(contentType);
     _response.set("Cache-Control", "no-cache");
-    _response.setChunkedTransferEncoding(true);
+    _response.setChunkedTransferEncoding(!closeDelimited);
+    if (closeDelimited) _response.setKeepAlive(false);
     _out = &_response.send();
 }
 
@@ -83,6 +84,16 @@ bool Exchange::writeEvent(const std::string& event, bool probePeer) {
         return false;
     }
     return _out->good() && !(probePeer && clientGone());
+}
+
+void Exchange::closeGracefully() {
+    if (_aborted) return;
+    _aborted = true;
+    try {
+        if (_out) _out->flush();
+        if (_socket) _socket->shutdown();
+    } catch (...) {
+    }
 }
 
 void Exchange::abort() {

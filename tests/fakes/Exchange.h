@@ -39,7 +39,10 @@ public:
     void sendText(int status, const std::string& text, const std::string& contentType = "text/plain; charset=utf-8");
 
     // Sends the headers of a chunked answer; events follow with writeEvent().
-    void beginStream(const std::string& contentType);
+    // closeDelimited: no chunking and no length; the body ends when the connection closes.
+    void beginStream(const std::string& contentType, bool closeDelimited = false);
+    // Ends the connection with a FIN (not a reset), as a backend that stopped cleanly would.
+    void closeGracefully();
     // Writes one event as its own chunk; false when the write failed or
     // (with probePeer) the client has closed its end.
     bool writeEvent(const std::string& event, bool probePeer = true);

@@ -191,8 +191,8 @@ void FakeBackend::handleModelRoute(Exchange& exchange) {
     if (rule && rule->status != 0) {
         HeaderList headers;
         if (rule->status == 429) headers.emplace_back("Retry-After", std::to_string(rule->retryAfter));
-        delivery.error(protocol, rule->status, "fake fault: injected HTTP " + std::to_string(rule->status), {}, {},
-                       headers);
+        delivery.error(protocol, rule->status,
+                       rule->message.value_or("fake fault: injected HTTP " + std::to_string(rule->status)), {}, {}, headers);
         return;
     }
 

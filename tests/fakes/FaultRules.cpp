@@ -10,7 +10,8 @@ namespace {
 
 const char* const knownFields[] = {"model",  "path",        "times",  "delay_first_byte_ms", "status",
                                    "retry_after", "reset_before_first_byte", "chunks", "chunk_interval_ms",
-                                   "die_after_chunks", "hang_after_chunks", "headers", "sse_comments"};
+                                   "die_after_chunks", "hang_after_chunks", "headers", "sse_comments", "message",
+                                   "close_delimited", "cut_after_chunks"};
 
 int intField(const nlohmann::json& rule, const char* name, int minimum) {
     const auto& value = rule[name];
@@ -54,6 +55,15 @@ FaultRule FaultRule::fromJson(const nlohmann::json& rule) {
     if (rule.contains("die_after_chunks")) parsed.dieAfterChunks = intField(rule, "die_after_chunks", 0);
     if (rule.contains("hang_after_chunks")) parsed.hangAfterChunks = intField(rule, "hang_after_chunks", 0);
     if (rule.contains("sse_comments")) parsed.sseComments = intField(rule, "sse_comments", 0);
+    if (rule.contains("cut_after_chunks")) parsed.cutAfterChunks = intField(rule, "cut_after_chunks", 0);
+    if (rule.contains("close_delimited")) {
+        if (!rule["close_delimited"].is_boolean()) throw std::invalid_argument("\"close_delimited\" must be a boolean");
+        parsed.closeDelimited = rule["close_delimited"].get<bool>();
+    }
+    if (rule.contains("message")) {
+        if (!rule["message"].is_string()) throw std::invalid_argument("\"message\" must be a string");
+        parsed.message = rule["message"].get<std::string>();
+    }
     if (rule.contains("headers")) {
         const auto& headers = rule["headers"];
         if (!headers.is_object()) throw std::invalid_argument("\"headers\" must be an object of strings");
@@ -81,6 +91,9 @@ nlohmann::json FaultRule::toJson() const {
     if (dieAfterChunks) out["die_after_chunks"] = *dieAfterChunks;
     if (hangAfterChunks) out["hang_after_chunks"] = *hangAfterChunks;
     if (sseComments > 0) out["sse_comments"] = sseComments;
+    if (message) out["message"] = *message;
+    if (closeDelimited) out["close_delimited"] = true;
+    if (cutAfterChunks) out["cut_after_chunks"] = *cutAfterChunks;
     if (!headers.empty()) {
         out["headers"] = nlohmann::json::object();
         for (const auto& [name, value] : headers) out["headers"][name] = value;

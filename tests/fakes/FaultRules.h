@@ -26,6 +26,9 @@ struct FaultRule {
     std::optional<int> dieAfterChunks;
     std::optional<int> hangAfterChunks;
     int sseComments = 0;
+    std::optional<std::string> message;   // error text for "status" instead of the default
+    bool closeDelimited = false;          // stream with neither chunking nor length, ended by close
+    std::optional<int> cutAfterChunks;    // N chunks, half of the next, then a graceful close
     // Extra headers on the answer (hop-by-hop or private ones), so a test can
     // prove the gateway never copies an upstream header blindly.
     std::vector<std::pair<std::string, std::string>> headers;

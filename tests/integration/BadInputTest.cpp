@@ -22,6 +22,9 @@ class BadInputTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(unhostedModelIs403);
     CPPUNIT_TEST(unreachableBackendIs502WithoutDetails);
     CPPUNIT_TEST(throwingPluginIs500AndServingGoesOn);
+    CPPUNIT_TEST(invalidUtf8StillGetsAnAnswer);
+    CPPUNIT_TEST(trailingSlashIsTheSameCall);
+    CPPUNIT_TEST(backendClientErrorsPassOnSafely);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -134,6 +137,43 @@ public:
         CPPUNIT_ASSERT(failed.body.find("deliberate") == std::string::npos);
         CPPUNIT_ASSERT(gateway.output().find("deliberate failure") != std::string::npos);
         assertStillServing(gateway.port());
+    }
+
+    void invalidUtf8StillGetsAnAnswer() {
+        const auto answer = rawExchange(_gateway->port(), "GET /v1/models/x\xc3\xa9\xc3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        CPPUNIT_ASSERT_MESSAGE(answer, answer.starts_with("HTTP/1.1 404 Not Found"));
+        CPPUNIT_ASSERT(answer.find("model_not_found") != std::string::npos);
+        const auto route = rawExchange(_gateway->port(), "GET /api/\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        CPPUNIT_ASSERT_MESSAGE(route, route.starts_with("HTTP/1.1 404 Not Found"));
+        assertStillServing(_gateway->port());
+    }
+
+    void trailingSlashIsTheSameCall() {
+        const auto answer = httpPost(_gateway->port(), "/api/chat/", ollamaChat("llama3.2", false));
+        CPPUNIT_ASSERT_EQUAL(200, answer.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("/api/chat"), _backend->stats()["last_request"]["path"].get<std::string>());
+    }
+
+    void backendClientErrorsPassOnSafely() {
+        // A message cut at 300 bytes must not split a UTF-8 character.
+        std::string longMessage(299, 'a');
+        for (int i = 0; i < 20; ++i) longMessage += "\xc3\xa9";
+        _backend->setRules({{{"status", 400}, {"message", longMessage}, {"times", 1}}});
+        const auto cut = httpPost(_gateway->port(), "/api/chat", ollamaChat("llama3.2", false));
+        CPPUNIT_ASSERT_EQUAL(400, cut.status);
+        CPPUNIT_ASSERT(cut.json()["error"].get<std::string>().starts_with(std::string(299, 'a')));
+        // A message naming a URL or the backend's host is replaced.
+        for (const auto& revealing : {std::string("see http://10.0.0.7/debug"), std::string("bad input at 127.0.0.1")}) {
+            _backend->setRules({{{"status", 400}, {"message", revealing}, {"times", 1}}});
+            const auto answer = httpPost(_gateway->port(), "/v1/chat/completions", openAiChat("llama3.2", false));
+            CPPUNIT_ASSERT_EQUAL(400, answer.status);
+            CPPUNIT_ASSERT_EQUAL(std::string("the backend rejected the request"), answer.json()["error"]["message"].get<std::string>());
+        }
+        _backend->setRules({{{"status", 422}, {"message", "options.temperature must be a number"}, {"times", 1}}});
+        const auto plain = httpPost(_gateway->port(), "/api/chat", ollamaChat("llama3.2", false));
+        CPPUNIT_ASSERT_EQUAL(422, plain.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("options.temperature must be a number"), plain.json()["error"].get<std::string>());
+        assertStillServing(_gateway->port());
     }
 
 private:

@@ -56,7 +56,8 @@ public:
     }
 
     void failingAnswersFailOver() {
-        for (const auto& rule : {nlohmann::json{{"status", 503}}, nlohmann::json{{"status", 500}},
+        for (const auto& rule : {nlohmann::json{{"status", 503}}, nlohmann::json{{"status", 500}}, nlohmann::json{{"status", 302}},
+                                 nlohmann::json{{"close_delimited", true}, {"cut_after_chunks", 0}},
                                  nlohmann::json{{"status", 429}}, nlohmann::json{{"status", 404}},
                                  nlohmann::json{{"reset_before_first_byte", true}}}) {
             _first->setRules({rule});

@@ -1,6 +1,7 @@
 // A bad configuration stops start-up with one clear line naming the key and
 // the problem (exit 78, EX_CONFIG), before anything listens.
 
+#include <csignal>
 #include <fstream>
 
 #include <cppunit/extensions/HelperMacros.h>
@@ -25,6 +26,7 @@ class StartupTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(environmentReferencesAreExpanded);
     CPPUNIT_TEST(helpAndCheck);
     CPPUNIT_TEST(sluicectlChecksLikeSluiced);
+    CPPUNIT_TEST(hangupDoesNotStopTheGateway);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -95,6 +97,14 @@ public:
         const auto check = startExpectingFailure(withBackend(""), {"--check"});
         CPPUNIT_ASSERT_EQUAL(0, check.exitCode);
         CPPUNIT_ASSERT(check.output.find("configuration OK") != std::string::npos);
+    }
+
+    void hangupDoesNotStopTheGateway() {
+        FakeBackend backend("ollama", "box");
+        TestGateway gateway(baseConfig() + "backends = local\n" + backendConfig("local", backend.url()));
+        gateway.process().terminate(SIGHUP);
+        CPPUNIT_ASSERT(!gateway.process().waitForExit(std::chrono::milliseconds(300)));
+        CPPUNIT_ASSERT_EQUAL(200, httpPost(gateway.port(), "/api/chat", ollamaChat("llama3.2", false)).status);
     }
 
     void sluicectlChecksLikeSluiced() {

@@ -20,6 +20,7 @@ class StreamingTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(deathMidStreamEndsWithAnSseError);
     CPPUNIT_TEST(stallMidStreamEndsWithAnError);
     CPPUNIT_TEST(clientHangUpReleasesTheBackend);
+    CPPUNIT_TEST(closeDelimitedStreamsEndRight);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -105,6 +106,20 @@ public:
             return httpGet(_gateway->port(), "/metrics").body.find("sluice_upstream_in_flight{backend=\"gpu\"} 0") !=
                    std::string::npos;
         }));
+    }
+
+    void closeDelimitedStreamsEndRight() {
+        // A body that ends only by the backend's close: whole is fine...
+        _backend->setRules({{{"close_delimited", true}, {"times", 1}}});
+        const auto whole = ndjsonLines(httpPost(_gateway->port(), "/api/chat", ollamaChat("llama3.2", true)).body);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(6), whole.size());
+        CPPUNIT_ASSERT(whole.back()["done"].get<bool>());
+        // ...but a close mid-line is a broken stream, not a finished one.
+        _backend->setRules({{{"close_delimited", true}, {"cut_after_chunks", 2}, {"times", 1}}});
+        const auto cut = ndjsonLines(httpPost(_gateway->port(), "/api/chat", ollamaChat("llama3.2", true)).body);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(3), cut.size());
+        for (const auto& line : cut) CPPUNIT_ASSERT(!line.is_discarded());
+        CPPUNIT_ASSERT(cut.back()["error"].is_string());
     }
 
 private:
