@@ -10,7 +10,7 @@
 
 namespace sluice::test {
 
-class BadInputTest : public CppUnit::TestFixture {
+class BadInputTest : public OneBackendFixture {
     CPPUNIT_TEST_SUITE(BadInputTest);
     CPPUNIT_TEST(malformedJsonIs400);
     CPPUNIT_TEST(missingModelIs400);
@@ -28,14 +28,6 @@ class BadInputTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE_END();
 
 public:
-    void setUp() override {
-        _setup = std::make_unique<OneBackendGateway>();
-        _backend = &_setup->backend;
-        _gateway = &_setup->gateway;
-    }
-
-    void tearDown() override { _setup.reset(); }
-
     // The gateway still serves a normal request.
     void assertStillServing(int port) {
         const auto answer = httpPost(port, "/api/chat", ollamaChat("llama3.2", false));
@@ -176,10 +168,6 @@ public:
         assertStillServing(_gateway->port());
     }
 
-private:
-    std::unique_ptr<OneBackendGateway> _setup;
-    FakeBackend* _backend = nullptr;
-    TestGateway* _gateway = nullptr;
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(BadInputTest);

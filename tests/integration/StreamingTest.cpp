@@ -13,7 +13,9 @@
 
 namespace sluice::test {
 
-class StreamingTest : public CppUnit::TestFixture {
+// The fixture's gateway keeps the default idle limit (30 s), far beyond every
+// wait below, so only the behaviour under test can end a stream early.
+class StreamingTest : public OneBackendFixture {
     CPPUNIT_TEST_SUITE(StreamingTest);
     CPPUNIT_TEST(chunksPassThroughBeforeTheStreamEnds);
     CPPUNIT_TEST(deathMidStreamEndsWithAnNdjsonError);
@@ -24,16 +26,6 @@ class StreamingTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE_END();
 
 public:
-    void setUp() override {
-        // The default idle limit (30 s) is far beyond every wait below, so only
-        // the behaviour under test can end a stream early.
-        _setup = std::make_unique<OneBackendGateway>();
-        _backend = &_setup->backend;
-        _gateway = &_setup->gateway;
-    }
-
-    void tearDown() override { _setup.reset(); }
-
     void chunksPassThroughBeforeTheStreamEnds() {
         // The backend sends two chunks and then nothing: a gateway that buffered
         // the stream would deliver nothing until the end.
@@ -122,10 +114,6 @@ public:
         CPPUNIT_ASSERT(cut.back()["error"].is_string());
     }
 
-private:
-    std::unique_ptr<OneBackendGateway> _setup;
-    FakeBackend* _backend = nullptr;
-    TestGateway* _gateway = nullptr;
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(StreamingTest);

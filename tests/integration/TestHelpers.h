@@ -3,9 +3,11 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include <cppunit/TestFixture.h>
 #include <nlohmann/json.hpp>
 
 #include "FakeBackend.h"
@@ -18,6 +20,22 @@ struct OneBackendGateway {
     explicit OneBackendGateway(const std::string& extraConfig = {});
     FakeBackend backend;
     TestGateway gateway;
+};
+
+// A CppUnit fixture whose every test gets a fresh OneBackendGateway.
+class OneBackendFixture : public CppUnit::TestFixture {
+public:
+    void setUp() override {
+        _setup = std::make_unique<OneBackendGateway>();
+        _backend = &_setup->backend;
+        _gateway = &_setup->gateway;
+    }
+    void tearDown() override { _setup.reset(); }
+
+protected:
+    std::unique_ptr<OneBackendGateway> _setup;
+    FakeBackend* _backend = nullptr;
+    TestGateway* _gateway = nullptr;
 };
 
 std::string ollamaChat(const std::string& model, bool stream);
