@@ -1,5 +1,6 @@
 #include "BackendConfig.h"
 
+#include <filesystem>
 #include <set>
 
 #include <Poco/Exception.h>
@@ -53,6 +54,11 @@ std::shared_ptr<const Backend> parseBackend(const Poco::Util::AbstractConfigurat
     for (char c : backend->authHeader)
         if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'))
             throw ConfigError(prefix + "auth.header", "is not a valid header name");
+
+    backend->tlsCaFile = reader.text(prefix + "tls.ca_file");
+    backend->tlsVerify = reader.flag(prefix + "tls.verify", true);
+    if (!backend->tlsCaFile.empty() && !std::filesystem::exists(backend->tlsCaFile))
+        throw ConfigError(prefix + "tls.ca_file", "file not found: " + backend->tlsCaFile);
 
     backend->weight = static_cast<int>(reader.integer(prefix + "weight", 1, 1, 1000));
     backend->maxConnections = static_cast<int>(reader.integer(prefix + "max_connections", 64, 1, 4096));

@@ -46,6 +46,9 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
 
     self._backends = parseBackends(*self._config);
     for (const auto& backend : self._backends) {
+        if (backend->scheme == "https" && !backend->tlsVerify)
+            self.logger("kernel").warning("INSECURE: backends.%s.tls.verify = false: its certificate is not checked",
+                                          backend->name);
         self._backendsByName.emplace(backend->name, backend);
         self._pools.emplace(backend->name, std::make_unique<ConnectionPool>(backend));
     }

@@ -1,5 +1,7 @@
 #include "ConnectionPool.h"
 
+#include "sluice/BackendTls.h"
+
 namespace sluice::kernel {
 
 namespace {
@@ -8,7 +10,8 @@ namespace {
 constexpr auto kMaxIdle = std::chrono::seconds(50);
 } // namespace
 
-ConnectionPool::ConnectionPool(std::shared_ptr<const Backend> backend) : _backend(std::move(backend)) {}
+ConnectionPool::ConnectionPool(std::shared_ptr<const Backend> backend)
+    : _backend(std::move(backend)), _tls(_backend->scheme == "https" ? makeBackendTlsContext(*_backend) : nullptr) {}
 
 std::unique_ptr<UpstreamConnection> ConnectionPool::takeIdle() {
     while (true) {
@@ -24,7 +27,7 @@ std::unique_ptr<UpstreamConnection> ConnectionPool::takeIdle() {
     }
 }
 
-std::unique_ptr<UpstreamConnection> ConnectionPool::open() const { return UpstreamConnection::open(*_backend); }
+std::unique_ptr<UpstreamConnection> ConnectionPool::open() const { return UpstreamConnection::open(*_backend, _tls); }
 
 void ConnectionPool::giveBack(std::unique_ptr<UpstreamConnection> connection) {
     connection->idleSince = Clock::now();

@@ -27,6 +27,7 @@ public:
 
 private:
     std::shared_ptr<const Backend> _backend;
+    Poco::Net::Context::Ptr _tls;  // one per backend, for https
     mutable std::mutex _mutex;
     std::vector<std::unique_ptr<UpstreamConnection>> _idle;  // most recently used last
 };

@@ -13,12 +13,6 @@
 namespace sluice::kernel {
 
 namespace {
-Poco::Net::Context::Ptr clientTlsContext() {
-    // Verifies the backend's certificate against the system's CA store.
-    static Poco::Net::Context::Ptr context =
-        new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", Poco::Net::Context::VERIFY_RELAXED, 9, true);
-    return context;
-}
 
 // Milliseconds left until `deadline`, rounded up so a wait never ends early
 // and spins on a zero timeout.
@@ -39,13 +33,13 @@ UpstreamConnection::~UpstreamConnection() {
     }
 }
 
-std::unique_ptr<UpstreamConnection> UpstreamConnection::open(const Backend& backend) {
+std::unique_ptr<UpstreamConnection> UpstreamConnection::open(const Backend& backend, const Poco::Net::Context::Ptr& tls) {
     try {
         Poco::Net::SocketAddress address(backend.host, backend.port);
         const Poco::Timespan timeout(std::chrono::duration_cast<std::chrono::microseconds>(backend.connectTimeout).count());
         std::unique_ptr<Poco::Net::StreamSocket> socket;
         if (backend.scheme == "https") {
-            auto secure = std::make_unique<Poco::Net::SecureStreamSocket>(clientTlsContext());
+            auto secure = std::make_unique<Poco::Net::SecureStreamSocket>(tls);
             secure->setPeerHostName(backend.host);
             secure->connect(address, timeout);
             socket = std::move(secure);

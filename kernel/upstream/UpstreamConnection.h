@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include <Poco/Net/Context.h>
 #include <Poco/Net/StreamSocket.h>
 
 #include "sluice/Backend.h"
@@ -18,8 +19,9 @@ using Clock = std::chrono::steady_clock;
 
 class UpstreamConnection {
 public:
-    // Connects within the backend's connect timeout. Throws UpstreamError(Connect).
-    static std::unique_ptr<UpstreamConnection> open(const Backend& backend);
+    // Connects within the backend's connect timeout; `tls` is the context for
+    // https backends (null for http). Throws UpstreamError(Connect).
+    static std::unique_ptr<UpstreamConnection> open(const Backend& backend, const Poco::Net::Context::Ptr& tls);
     ~UpstreamConnection();
 
     // Throws UpstreamError(Closed) if the connection broke.

@@ -1,5 +1,7 @@
 #include "PollDiscovery.h"
 
+#include "sluice/BackendTls.h"
+
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
@@ -20,9 +22,8 @@ Fetched fetch(const Backend& backend, const std::string& path, std::chrono::mill
     try {
         std::unique_ptr<Poco::Net::HTTPClientSession> session;
         if (backend.scheme == "https") {
-            static Poco::Net::Context::Ptr context =
-                new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", Poco::Net::Context::VERIFY_RELAXED, 9, true);
-            session = std::make_unique<Poco::Net::HTTPSClientSession>(backend.host, backend.port, context);
+            session = std::make_unique<Poco::Net::HTTPSClientSession>(backend.host, backend.port,
+                                                                      makeBackendTlsContext(backend));
         } else {
             session = std::make_unique<Poco::Net::HTTPClientSession>(backend.host, backend.port);
         }

@@ -6,6 +6,8 @@
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServerConnectionFactory.h>
 #include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/Context.h>
+#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/TCPServerConnectionFactory.h>
@@ -85,6 +87,11 @@ FakeBackend::~FakeBackend() { stop(); }
 
 std::uint16_t FakeBackend::start() {
     Poco::Net::ServerSocket socket;
+    if (!_options.tlsCertificate.empty()) {
+        Poco::Net::Context::Ptr context = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, _options.tlsKey,
+                                                                 _options.tlsCertificate, "", Poco::Net::Context::VERIFY_NONE);
+        socket = Poco::Net::SecureServerSocket(context);
+    }
     socket.bind(Poco::Net::SocketAddress(_options.host, _options.port), true);
     socket.listen(listenBacklog);
 

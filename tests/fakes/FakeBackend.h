@@ -31,6 +31,8 @@ struct FakeOptions {
     ModelLists models;
     std::string token;  // empty: no authentication
     std::string authHeader = "Authorization";
+    std::string tlsCertificate;  // PEM files: when set, the fake speaks HTTPS
+    std::string tlsKey;
 };
 
 class FakeBackend {

@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include <Poco/Net/SSLManager.h>
+
 #include <Poco/Exception.h>
 
 #include "FakeBackend.h"
@@ -20,7 +22,8 @@ namespace {
 
 const char* const usage =
     "usage: sluice-fake-backend --kind ollama|openai [--host 127.0.0.1] [--port 0] [--name NAME]\n"
-    "       [--models m1,m2] [--loaded m1] [--embed-models e1] [--token T] [--auth-header Authorization]\n";
+    "       [--models m1,m2] [--loaded m1] [--embed-models e1] [--token T] [--auth-header Authorization]\n"
+    "       [--tls-cert CERT.pem --tls-key KEY.pem]\n";
 
 std::vector<std::string> commaList(const std::string& text) {
     std::vector<std::string> items;
@@ -79,6 +82,10 @@ sluice::fake::FakeOptions parseOptions(int argc, char** argv) {
             options.models.embedModels = commaList(value);
         } else if (flag == "--token") {
             options.token = value;
+        } else if (flag == "--tls-cert") {
+            options.tlsCertificate = value;
+        } else if (flag == "--tls-key") {
+            options.tlsKey = value;
         } else if (flag == "--auth-header") {
             if (value.empty()) fail("--auth-header must not be empty");
             options.authHeader = value;
@@ -95,6 +102,8 @@ sluice::fake::FakeOptions parseOptions(int argc, char** argv) {
 
 int main(int argc, char** argv) {
     const auto options = parseOptions(argc, argv);
+    if (!options.tlsCertificate.empty() && options.tlsKey.empty()) fail("--tls-cert needs --tls-key");
+    Poco::Net::initializeSSL();
 
     // Every thread inherits this mask, so only sigwait below sees the signals.
     sigset_t stopSignals;
@@ -114,7 +123,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     const bool ipv6 = options.host.find(':') != std::string::npos;
-    std::cout << "listening on http://" << (ipv6 ? "[" + options.host + "]" : options.host) << ":" << port
+    std::cout << "listening on " << (options.tlsCertificate.empty() ? "http" : "https") << "://" << (ipv6 ? "[" + options.host + "]" : options.host) << ":" << port
               << std::endl;
 
     int received = 0;

@@ -70,6 +70,9 @@ public:
         assertRefused(withBackend("limits.max_body_bytes = -5\n"), "limits.max_body_bytes: -5 is out of range");
         assertRefused(withBackend("server.port = 70000\n"), "server.port: 70000 is out of range");
         assertRefused(baseConfig(), "backends: is required");
+        assertRefused(withBackend("backends.local.tls.ca_file = /nonexistent/ca.pem\n"),
+                      "backends.local.tls.ca_file: file not found: /nonexistent/ca.pem");
+        assertRefused(withBackend("backends.local.tls.verify = maybe\n"), "backends.local.tls.verify: 'maybe' is not a boolean");
         assertRefused(withBackend("backends.local.auth.token = ${env.SLUICE_TEST_UNSET_VARIABLE}\n"),
                       "backends.local.auth.token: environment variable 'SLUICE_TEST_UNSET_VARIABLE' is not set");
     }

@@ -27,6 +27,7 @@ public:
 
 private:
     std::string _kind;
+    bool _tls = false;
     std::unique_ptr<ChildProcess> _process;
     int _port = 0;
 };

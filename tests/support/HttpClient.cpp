@@ -1,6 +1,9 @@
 #include "HttpClient.h"
 
+#include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/SSLManager.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/String.h>
 
@@ -11,9 +14,19 @@ std::string HttpResult::header(const std::string& lowerCaseName) const {
     return it == headers.end() ? std::string() : it->second;
 }
 
-HttpClient::HttpClient(int port, std::chrono::seconds timeout) : _session("127.0.0.1", static_cast<Poco::UInt16>(port)) {
-    _session.setKeepAlive(true);
-    _session.setTimeout(Poco::Timespan(timeout.count(), 0));
+HttpClient::HttpClient(int port, std::chrono::seconds timeout, bool tls) {
+    const auto address = static_cast<Poco::UInt16>(port);
+    if (tls) {
+        static const bool initialized = (Poco::Net::initializeSSL(), true);
+        (void)initialized;
+        static Poco::Net::Context::Ptr context =
+            new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", Poco::Net::Context::VERIFY_NONE);
+        _session = std::make_unique<Poco::Net::HTTPSClientSession>("127.0.0.1", address, context);
+    } else {
+        _session = std::make_unique<Poco::Net::HTTPClientSession>("127.0.0.1", address);
+    }
+    _session->setKeepAlive(true);
+    _session->setTimeout(Poco::Timespan(timeout.count(), 0));
 }
 
 std::istream& HttpClient::open(const std::string& method, const std::string& path, const std::string& body,
@@ -25,8 +38,8 @@ std::istream& HttpClient::open(const std::string& method, const std::string& pat
         if (!request.has("Content-Type")) request.setContentType("application/json");
         request.setContentLength64(static_cast<Poco::Int64>(body.size()));
     }
-    _session.sendRequest(request) << body;
-    return _session.receiveResponse(response);
+    _session->sendRequest(request) << body;
+    return _session->receiveResponse(response);
 }
 
 HttpResult HttpClient::send(const std::string& method, const std::string& path, const std::string& body,

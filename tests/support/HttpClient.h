@@ -26,7 +26,8 @@ using Headers = std::map<std::string, std::string>;
 // A keep-alive session to one port; each call reuses the connection.
 class HttpClient {
 public:
-    explicit HttpClient(int port, std::chrono::seconds timeout = std::chrono::seconds(30));
+    // tls: speak HTTPS without checking the certificate (test servers only).
+    explicit HttpClient(int port, std::chrono::seconds timeout = std::chrono::seconds(30), bool tls = false);
     HttpResult get(const std::string& path, const Headers& headers = {});
     HttpResult post(const std::string& path, const std::string& body, const Headers& headers = {});
     HttpResult send(const std::string& method, const std::string& path, const std::string& body, const Headers& headers);
@@ -34,10 +35,10 @@ public:
     // Starts a request and returns the open answer stream (for reading a stream as it comes).
     std::istream& open(const std::string& method, const std::string& path, const std::string& body,
                        Poco::Net::HTTPResponse& response, const Headers& headers = {});
-    Poco::Net::HTTPClientSession& session() { return _session; }
+    Poco::Net::HTTPClientSession& session() { return *_session; }
 
 private:
-    Poco::Net::HTTPClientSession _session;
+    std::unique_ptr<Poco::Net::HTTPClientSession> _session;
 };
 
 HttpResult httpGet(int port, const std::string& path, const Headers& headers = {});

@@ -33,6 +33,11 @@ struct SLUICE_API Backend {
     std::string authScheme = "Bearer";  // used only when authHeader is Authorization
     Secret authToken;
 
+    // TLS for https URLs: the system's CAs are always trusted; tlsCaFile adds
+    // a private CA (file or folder of PEM). tlsVerify=false turns checking off.
+    std::string tlsCaFile;
+    bool tlsVerify = true;
+
     int weight = 1;
     int maxConnections = 64;  // idle keep-alive connections kept per backend
     std::chrono::milliseconds connectTimeout{5000};
