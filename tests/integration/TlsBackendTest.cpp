@@ -76,7 +76,7 @@ public:
         FakeBackend backend = tlsBackend("wrong");
         TestGateway gateway(config(backend.port(), "backends.secure.tls.verify = false\n"));
         CPPUNIT_ASSERT_EQUAL(200, httpPost(gateway.port(), "/api/chat", ollamaChat("llama3.2", false)).status);
-        CPPUNIT_ASSERT(gateway.output().find("INSECURE: backends.secure.tls.verify = false") != std::string::npos);
+        CPPUNIT_ASSERT(gateway.process().waitForLine(std::regex("INSECURE: backends.secure.tls.verify = false"), std::chrono::seconds(10)));
     }
 
 private:

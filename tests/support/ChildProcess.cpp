@@ -88,6 +88,9 @@ std::optional<int> ChildProcess::waitForExit(std::chrono::milliseconds timeout) 
         const auto done = ::waitpid(_pid, &status, WNOHANG);
         if (done == _pid) {
             _exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            // The pipe may still hold the last lines: an exited process's output is whole.
+            std::unique_lock lock(_mutex);
+            _changed.wait_for(lock, std::chrono::seconds(5), [this] { return _outputClosed; });
             return _exitCode;
         }
         if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;

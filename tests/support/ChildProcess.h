@@ -24,7 +24,8 @@ public:
     // Waits for an output line matching `pattern`; returns its first capture
     // group (or the whole line), or nullopt if the process ended or time ran out.
     std::optional<std::string> waitForLine(const std::regex& pattern, std::chrono::milliseconds timeout);
-    // Waits for the process to end; its exit code, or nullopt on time-out.
+    // Waits for the process to end and its output to be read whole; its exit
+    // code, or nullopt on time-out.
     std::optional<int> waitForExit(std::chrono::milliseconds timeout);
     void terminate(int signal = 15);
     std::string output() const;
