@@ -50,7 +50,7 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
             self.logger("kernel").warning("INSECURE: backends.%s.tls.verify = false: its certificate is not checked",
                                           backend->name);
         self._backendsByName.emplace(backend->name, backend);
-        self._pools.emplace(backend->name, std::make_unique<ConnectionPool>(backend));
+        self._upstreams.emplace(backend->name, std::make_unique<Upstream>(backend, metrics));
     }
     HealthPolicy policy;
     policy.failureThreshold = static_cast<int>(reader.integer("health.failure_threshold", 3, 1, 1000));
@@ -107,9 +107,9 @@ std::shared_ptr<const Backend> Pipeline::backend(const std::string& name) const 
     return it == _backendsByName.end() ? nullptr : it->second;
 }
 
-ConnectionPool* Pipeline::pool(const std::string& backend) {
-    auto it = _pools.find(backend);
-    return it == _pools.end() ? nullptr : it->second.get();
+Upstream* Pipeline::upstream(const std::string& backend) {
+    auto it = _upstreams.find(backend);
+    return it == _upstreams.end() ? nullptr : it->second.get();
 }
 
 std::string Pipeline::describe() const {

@@ -17,7 +17,7 @@
 #include "BackendHealth.h"
 #include "PluginLoader.h"
 #include "sluice/Plugin.h"
-#include "upstream/ConnectionPool.h"
+#include "upstream/Upstream.h"
 
 namespace sluice::kernel {
 
@@ -55,7 +55,8 @@ public:
     void publishCatalog(CatalogSnapshot catalog) { _catalog.store(std::move(catalog)); }
 
     BackendHealth& backendHealth() { return *_health; }
-    ConnectionPool* pool(const std::string& backend);
+    // The pool and metrics of a backend of this pipeline, or nullptr.
+    Upstream* upstream(const std::string& backend);
     const PipelineSettings& settings() const { return _settings; }
 
     AuthStage& auth() { return *_auth; }
@@ -76,7 +77,7 @@ private:
     BackendList _backends;
     std::map<std::string, std::shared_ptr<const Backend>> _backendsByName;
     std::unique_ptr<BackendHealth> _health;
-    std::map<std::string, std::unique_ptr<ConnectionPool>> _pools;
+    std::map<std::string, std::unique_ptr<Upstream>> _upstreams;
     std::atomic<CatalogSnapshot> _catalog;
     std::vector<std::shared_ptr<const LoadedPlugin>> _plugins;
 

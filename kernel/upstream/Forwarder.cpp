@@ -19,28 +19,16 @@ constexpr std::size_t kMaxErrorMessage = 300;
 
 // Why a candidate did not serve; decides the client's status when none does.
 struct Failure {
-    enum class Kind { Connect, Timeout, Status5xx, Status429, ModelNotFound, Broken } kind;
+    UpstreamOutcome kind;    // never Ok
     std::string detail;      // for logs only: may name the backend
     std::string retryAfter;  // from a 429
 };
 
-const char* failureLabel(Failure::Kind kind) {
-    switch (kind) {
-    case Failure::Kind::Connect: return "connect_error";
-    case Failure::Kind::Timeout: return "timeout";
-    case Failure::Kind::Status5xx: return "status_5xx";
-    case Failure::Kind::Status429: return "status_429";
-    case Failure::Kind::ModelNotFound: return "model_not_found";
-    case Failure::Kind::Broken: return "broken";
-    }
-    return "unknown";
-}
-
 Failure failureFrom(const UpstreamError& error) {
     switch (error.kind()) {
-    case UpstreamError::Kind::Connect: return {Failure::Kind::Connect, error.what(), {}};
-    case UpstreamError::Kind::Timeout: return {Failure::Kind::Timeout, error.what(), {}};
-    default: return {Failure::Kind::Broken, error.what(), {}};
+    case UpstreamError::Kind::Connect: return {UpstreamOutcome::ConnectError, error.what(), {}};
+    case UpstreamError::Kind::Timeout: return {UpstreamOutcome::Timeout, error.what(), {}};
+    default: return {UpstreamOutcome::Broken, error.what(), {}};
     }
 }
 
@@ -139,30 +127,27 @@ void noteUsage(Framing framing, std::string_view frames, Usage& usage) {
 // One request in flight to one backend, counted for least-busy routing.
 class InFlight {
 public:
-    InFlight(BackendHealth& health, Gauge& gauge, std::string backend)
-        : _health(health), _gauge(gauge), _backend(std::move(backend)) {
-        _health.beginRequest(_backend);
-        _gauge.add(1);
+    InFlight(BackendHealth& health, Upstream& upstream) : _health(health), _upstream(upstream) {
+        _health.beginRequest(_upstream.backend().name);
+        _upstream.metrics.inFlight.add(1);
     }
     ~InFlight() {
-        _health.endRequest(_backend);
-        _gauge.add(-1);
+        _health.endRequest(_upstream.backend().name);
+        _upstream.metrics.inFlight.add(-1);
     }
     InFlight(const InFlight&) = delete;
     InFlight& operator=(const InFlight&) = delete;
 
 private:
     BackendHealth& _health;
-    Gauge& _gauge;
-    std::string _backend;
+    Upstream& _upstream;
 };
 
 class Attempt {
 public:
-    Attempt(Pipeline& pipeline, MetricsRegistry& metrics, RequestContext& ctx, const Backend& backend,
-            const Candidate& candidate, ClientChannel& client)
-        : _pipeline(pipeline), _metrics(metrics), _ctx(ctx), _backend(backend), _candidate(candidate), _client(client),
-          _start(Clock::now()) {}
+    Attempt(Pipeline& pipeline, Upstream& upstream, RequestContext& ctx, const Candidate& candidate, ClientChannel& client)
+        : _pipeline(pipeline), _upstream(upstream), _backend(upstream.backend()), _ctx(ctx), _candidate(candidate),
+          _client(client), _start(Clock::now()) {}
 
     // Serves the request from this backend, or returns why it could not
     // (and nothing has reached the client then).
@@ -174,12 +159,14 @@ private:
     std::optional<Failure> relayStream(ResponseReader& reader, Framing framing, const std::string& contentType);
     void passBackClientError(ResponseReader& reader, int status);
     void finishServed();
+    // The client hung up after the answer began: drop the backend's request.
+    std::optional<Failure> clientWentAway();
     Clock::time_point idleDeadline() const { return Clock::now() + _backend.idleTimeout; }
 
     Pipeline& _pipeline;
-    MetricsRegistry& _metrics;
-    RequestContext& _ctx;
+    Upstream& _upstream;
     const Backend& _backend;
+    RequestContext& _ctx;
     const Candidate& _candidate;
     ClientChannel& _client;
     Clock::time_point _start;
@@ -208,10 +195,10 @@ std::optional<Failure> Attempt::run(std::string_view body) {
 }
 
 std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse) {
-    auto* pool = _pipeline.pool(_backend.name);
-    _connection = allowReuse ? pool->takeIdle() : nullptr;
+    auto& pool = _upstream.pool;
+    _connection = allowReuse ? pool.takeIdle() : nullptr;
     _reused = _connection != nullptr;
-    if (!_connection) _connection = pool->open();
+    if (!_connection) _connection = pool.open();
 
     const auto firstByteDeadline = _start + _backend.firstByteTimeout;
     std::string payload;
@@ -236,13 +223,13 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
 
     if (head.status == 429) {
         const auto* retry = head.header("retry-after");
-        return Failure{Failure::Kind::Status429, "answered 429", retry ? *retry : std::string()};
+        return Failure{UpstreamOutcome::Status429, "answered 429", retry ? *retry : std::string()};
     }
-    if (head.status >= 500) return Failure{Failure::Kind::Status5xx, "answered " + std::to_string(head.status), {}};
-    if (head.status == 404) return Failure{Failure::Kind::ModelNotFound, "answered 404", {}};
+    if (head.status >= 500) return Failure{UpstreamOutcome::Status5xx, "answered " + std::to_string(head.status), {}};
+    if (head.status == 404) return Failure{UpstreamOutcome::ModelNotFound, "answered 404", {}};
     // A redirect is not an answer a gateway can pass on (it would point the
     // client at the backend): count it as a failed backend.
-    if (head.status >= 300 && head.status < 400) return Failure{Failure::Kind::Broken, "answered " + std::to_string(head.status), {}};
+    if (head.status >= 300 && head.status < 400) return Failure{UpstreamOutcome::Broken, "answered " + std::to_string(head.status), {}};
     if (head.status >= 400) {
         passBackClientError(reader, head.status);
         return std::nullopt;
@@ -258,23 +245,21 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
 std::optional<Failure> Attempt::relayWhole(ResponseReader& reader) {
     std::string answer;
     while (reader.readBody(answer, idleDeadline()))
-        if (answer.size() > kMaxWholeBody) return Failure{Failure::Kind::Broken, "answer larger than 64 MiB", {}};
+        if (answer.size() > kMaxWholeBody) return Failure{UpstreamOutcome::Broken, "answer larger than 64 MiB", {}};
 
-    _metrics.histogram("sluice_upstream_ttfb_seconds", "Time from sending to a backend to its first answer byte.",
-                       {{"backend", _backend.name}})
-        .observe(std::chrono::duration<double>(Clock::now() - _start).count());
+    _upstream.metrics.timeToFirstByte.observe(std::chrono::duration<double>(Clock::now() - _start).count());
     const auto* type = reader.head().header("content-type");
     const auto parsed = nlohmann::json::parse(answer, nullptr, false);
     // Only the backend's close ended this body: JSON that does not parse was cut off.
     if (reader.closeDelimited() && parsed.is_discarded() && (!type || type->find("json") != std::string::npos))
-        return Failure{Failure::Kind::Broken, "answer cut off", {}};
+        return Failure{UpstreamOutcome::Broken, "answer cut off", {}};
     readUsage(parsed, _ctx.usage);
     _ctx.status = reader.head().status;
     finishServed();
     _client.sendWhole(_ctx.status, type ? *type : "application/json", answer);
     _ctx.firstByteAt = Clock::now();
     _ctx.bytesOut += answer.size();
-    if (reader.reusable()) _pipeline.pool(_backend.name)->giveBack(std::move(_connection));
+    if (reader.reusable()) _upstream.pool.giveBack(std::move(_connection));
     return std::nullopt;
 }
 
@@ -292,25 +277,19 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, Framing fram
             break;
         }
         splitter.append(payload);
-        if (splitter.oversized()) return Failure{Failure::Kind::Broken, "first frame too large", {}};
+        if (splitter.oversized()) return Failure{UpstreamOutcome::Broken, "first frame too large", {}};
     }
     // A stream that ended cleanly with one unterminated frame still answered,
     // unless only the backend's close ended it: then the frame may be cut short.
     auto first = firstAnswerFrame(framing, splitter.complete());
     if (first.empty() && ended && !reader.closeDelimited()) first = firstAnswerFrame(framing, splitter.partial());
-    if (first.empty()) return Failure{Failure::Kind::Broken, "stream ended before its first frame", {}};
-    if (isErrorFrame(framing, first)) return Failure{Failure::Kind::Status5xx, "stream began with an error", {}};
+    if (first.empty()) return Failure{UpstreamOutcome::Broken, "stream ended before its first frame", {}};
+    if (isErrorFrame(framing, first)) return Failure{UpstreamOutcome::Status5xx, "stream began with an error", {}};
 
-    _metrics.histogram("sluice_upstream_ttfb_seconds", "Time from sending to a backend to its first answer byte.",
-                       {{"backend", _backend.name}})
-        .observe(std::chrono::duration<double>(Clock::now() - _start).count());
+    _upstream.metrics.timeToFirstByte.observe(std::chrono::duration<double>(Clock::now() - _start).count());
     _ctx.status = reader.head().status;
     finishServed();
-    if (!_client.startStream(_ctx.status, contentType)) {
-        _ctx.outcome = Outcome::ClientCancel;
-        _connection->abort();
-        return std::nullopt;
-    }
+    if (!_client.startStream(_ctx.status, contentType)) return clientWentAway();
     _ctx.firstByteAt = Clock::now();
 
     auto deliver = [&](std::string_view frames) {
@@ -318,11 +297,7 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, Framing fram
         _ctx.bytesOut += frames.size();
         return _client.writeStream(frames);
     };
-    if (!deliver(splitter.complete())) {
-        _ctx.outcome = Outcome::ClientCancel;
-        _connection->abort();
-        return std::nullopt;
-    }
+    if (!deliver(splitter.complete())) return clientWentAway();
     splitter.takeComplete();
 
     std::string failure;
@@ -331,11 +306,7 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, Framing fram
         try {
             if (!reader.readBody(payload, idleDeadline())) break;
         } catch (const UpstreamError& error) {
-            if (error.kind() == UpstreamError::Kind::ClientGone) {
-                _ctx.outcome = Outcome::ClientCancel;
-                _connection->abort();
-                return std::nullopt;
-            }
+            if (error.kind() == UpstreamError::Kind::ClientGone) return clientWentAway();
             failure = error.kind() == UpstreamError::Kind::Timeout ? "the backend stalled mid-stream"
                                                                      : "the backend's stream broke off";
             break;
@@ -346,11 +317,7 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, Framing fram
             break;
         }
         if (!splitter.complete().empty()) {
-            if (!deliver(splitter.complete())) {
-                _ctx.outcome = Outcome::ClientCancel;
-                _connection->abort();
-                return std::nullopt;
-            }
+            if (!deliver(splitter.complete())) return clientWentAway();
             splitter.takeComplete();
         }
     }
@@ -362,12 +329,11 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, Framing fram
         // A clean end: a last frame without its newline is still the backend's answer.
         if (!splitter.partial().empty() && !deliver(splitter.partial())) _ctx.outcome = Outcome::ClientCancel;
         _client.endStream();
-        if (reader.reusable()) _pipeline.pool(_backend.name)->giveBack(std::move(_connection));
+        if (reader.reusable()) _upstream.pool.giveBack(std::move(_connection));
         return std::nullopt;
     }
     _pipeline.logger("forwarder").warning("request %s: backend %s: %s", _ctx.requestId, _backend.name, failure);
-    _metrics.counter("sluice_stream_failures_total", "Streams ended by a backend failure after their first byte.",
-                     {{"backend", _backend.name}}).inc();
+    _upstream.metrics.streamFailures.inc();
     _pipeline.backendHealth().recordFailure(_backend.name);
     _connection->abort();
     _ctx.outcome = Outcome::UpstreamError;
@@ -403,8 +369,13 @@ void Attempt::finishServed() {
     _ctx.servedBackend = _backend.name;
     _ctx.servedModel = _candidate.upstreamModel.empty() ? _ctx.model : _candidate.upstreamModel;
     _pipeline.backendHealth().recordSuccess(_backend.name);
-    _metrics.counter("sluice_upstream_requests_total", "Requests sent to backends, by outcome.",
-                     {{"backend", _backend.name}, {"outcome", "ok"}}).inc();
+    _upstream.metrics.outcome(UpstreamOutcome::Ok).inc();
+}
+
+std::optional<Failure> Attempt::clientWentAway() {
+    _ctx.outcome = Outcome::ClientCancel;
+    _connection->abort();
+    return std::nullopt;
 }
 } // namespace
 
@@ -425,43 +396,39 @@ void readUsage(const nlohmann::json& answer, Usage& usage) {
     }
 }
 
-Forwarder::Forwarder(MetricsRegistry& metrics) : _metrics(metrics) {}
+Forwarder::Forwarder(MetricsRegistry& metrics)
+    : _failovers(metrics.counter("sluice_failovers_total", "Times a request moved on to its next candidate backend.")) {}
 
 void Forwarder::forward(Pipeline& pipeline, RequestContext& ctx, std::string_view body, ClientChannel& client) {
     std::optional<Failure> last;
     bool protocolMismatch = false;
     int attempts = 0;
     for (const auto& candidate : ctx.plan.candidates) {
-        const auto backend = pipeline.backend(candidate.backend);
-        if (!backend) continue;
+        auto* upstream = pipeline.upstream(candidate.backend);
+        if (!upstream) continue;
+        const auto& backend = upstream->backend();
         // Ollama's native API is not translated to an OpenAI-only provider.
-        if (backend->kind == BackendKind::OpenAI && ctx.route.protocol != Protocol::OpenAI) {
+        if (backend.kind == BackendKind::OpenAI && ctx.route.protocol != Protocol::OpenAI) {
             protocolMismatch = true;
             continue;
         }
         if (attempts++ > 0) {
             ctx.failovers++;
-            _metrics.counter("sluice_failovers_total", "Times a request moved on to its next candidate backend.").inc();
+            _failovers.inc();
         }
         std::optional<Failure> failure;
         {
-            InFlight inFlight(pipeline.backendHealth(),
-                              _metrics.gauge("sluice_upstream_in_flight", "Requests in flight to each backend.",
-                                             {{"backend", backend->name}}),
-                              backend->name);
+            InFlight inFlight(pipeline.backendHealth(), *upstream);
             const auto started = Clock::now();
-            failure = Attempt(pipeline, _metrics, ctx, *backend, candidate, client).run(body);
-            if (!failure && ctx.servedBackend == backend->name)
-                _metrics.histogram("sluice_upstream_latency_seconds", "Time from sending to a backend to the end of its answer.",
-                                   {{"backend", backend->name}})
-                    .observe(std::chrono::duration<double>(Clock::now() - started).count());
+            failure = Attempt(pipeline, *upstream, ctx, candidate, client).run(body);
+            if (!failure && ctx.servedBackend == backend.name)
+                upstream->metrics.latency.observe(std::chrono::duration<double>(Clock::now() - started).count());
         }
         if (!failure) return;
-        pipeline.backendHealth().recordFailure(backend->name);
-        _metrics.counter("sluice_upstream_requests_total", "Requests sent to backends, by outcome.",
-                         {{"backend", backend->name}, {"outcome", failureLabel(failure->kind)}}).inc();
+        pipeline.backendHealth().recordFailure(backend.name);
+        upstream->metrics.outcome(failure->kind).inc();
         pipeline.logger("forwarder").warning("request %s: backend %s failed (%s); trying the next candidate",
-                                             ctx.requestId, backend->name, failure->detail);
+                                             ctx.requestId, backend.name, failure->detail);
         last = failure;
     }
 
@@ -477,18 +444,19 @@ void Forwarder::forward(Pipeline& pipeline, RequestContext& ctx, std::string_vie
         code = "unsupported_protocol";
     } else if (last) {
         switch (last->kind) {
-        case Failure::Kind::Connect: status = 502; message = "the backend is unreachable"; break;
-        case Failure::Kind::Timeout: status = 504; message = "the backend timed out"; code = "upstream_timeout"; break;
-        case Failure::Kind::Status5xx: case Failure::Kind::Broken: status = 502; message = "the backend failed"; code = "upstream_error"; break;
-        case Failure::Kind::Status429: status = 429; message = "the backends are busy, retry later"; code = "rate_limit_exceeded"; break;
-        case Failure::Kind::ModelNotFound:
+        case UpstreamOutcome::ConnectError: status = 502; message = "the backend is unreachable"; break;
+        case UpstreamOutcome::Timeout: status = 504; message = "the backend timed out"; code = "upstream_timeout"; break;
+        case UpstreamOutcome::Status5xx: case UpstreamOutcome::Broken: status = 502; message = "the backend failed"; code = "upstream_error"; break;
+        case UpstreamOutcome::Status429: status = 429; message = "the backends are busy, retry later"; code = "rate_limit_exceeded"; break;
+        case UpstreamOutcome::ModelNotFound:
             status = 404;
             message = ctx.route.protocol == Protocol::OpenAI ? "The model '" + ctx.model + "' does not exist"
                                                              : "model \"" + ctx.model + "\" not found, try pulling it first";
             code = "model_not_found";
             break;
+        case UpstreamOutcome::Ok: break;  // a Failure is never Ok
         }
-        if (last->kind == Failure::Kind::Status429)
+        if (last->kind == UpstreamOutcome::Status429)
             ctx.responseHeaders.emplace_back("Retry-After", last->retryAfter.empty() ? "1" : last->retryAfter);
     }
     ctx.status = status;

@@ -39,7 +39,7 @@ public:
     void forward(Pipeline& pipeline, RequestContext& ctx, std::string_view body, ClientChannel& client);
 
 private:
-    MetricsRegistry& _metrics;
+    Counter& _failovers;
 };
 
 // Reads token counts from an Ollama final object or an OpenAI answer/chunk.

@@ -38,7 +38,7 @@ std::unique_ptr<UpstreamConnection> UpstreamConnection::open(const Backend& back
         Poco::Net::SocketAddress address(backend.host, backend.port);
         const Poco::Timespan timeout(std::chrono::duration_cast<std::chrono::microseconds>(backend.connectTimeout).count());
         std::unique_ptr<Poco::Net::StreamSocket> socket;
-        if (backend.scheme == "https") {
+        if (tls) {
             auto secure = std::make_unique<Poco::Net::SecureStreamSocket>(tls);
             secure->setPeerHostName(backend.host);
             secure->connect(address, timeout);
@@ -49,7 +49,7 @@ std::unique_ptr<UpstreamConnection> UpstreamConnection::open(const Backend& back
         }
         socket->setNoDelay(true);
         socket->setKeepAlive(true);
-        return std::unique_ptr<UpstreamConnection>(new UpstreamConnection(std::move(socket), backend.scheme == "https"));
+        return std::unique_ptr<UpstreamConnection>(new UpstreamConnection(std::move(socket), !tls.isNull()));
     } catch (const Poco::TimeoutException&) {
         throw UpstreamError(UpstreamError::Kind::Connect, "connect timed out");
     } catch (const Poco::Exception& e) {
