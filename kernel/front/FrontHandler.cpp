@@ -120,6 +120,9 @@ private:
     void lingerAfterRefusal();
     bool prepareForwardedRequest(const std::string& body);
     bool runStages();
+    bool authenticate();
+    template <class Call>
+    bool runStage(const char* stage, Outcome refusal, int fallbackStatus, const char* fallbackMessage, Call&& call);
     void serveOwnRoute(const std::string& modelId);
     void finish();
 
@@ -266,29 +269,38 @@ bool RequestHandling::prepareForwardedRequest(const std::string& body) {
     return true;
 }
 
+template <class Call>
+bool RequestHandling::runStage(const char* stage, Outcome refusal, int fallbackStatus, const char* fallbackMessage,
+                               Call&& call) {
+    if (guarded(stage, std::forward<Call>(call))) return true;
+    // A stage that refused set ctx.reply; one that threw was answered by guarded().
+    if (!_client.sent()) {
+        _ctx.outcome = refusal;
+        reply(_ctx.reply.status ? _ctx.reply.status : fallbackStatus,
+              _ctx.reply.message.empty() ? fallbackMessage : _ctx.reply.message, _ctx.reply.code);
+    }
+    return false;
+}
+
+bool RequestHandling::authenticate() {
+    auto& auth = _pipeline->auth();
+    if (!runStage("auth", Outcome::RefusedAuth, 401, "unauthorized",
+                  [&] { return auth.authenticate(_ctx) == Verdict::Continue; }))
+        return false;
+    if (_ctx.principal) return true;
+    _pipeline->logger("kernel").error("auth stage continued without setting a principal");
+    _ctx.outcome = Outcome::InternalError;
+    reply(500, "internal error", "internal_error");
+    return false;
+}
+
 bool RequestHandling::runStages() {
     auto& pipeline = *_pipeline;
-    if (!guarded("auth", [&] { return pipeline.auth().authenticate(_ctx) == Verdict::Continue; })) {
-        if (!_client.sent()) {
-            _ctx.outcome = Outcome::RefusedAuth;
-            reply(_ctx.reply.status ? _ctx.reply.status : 401, _ctx.reply.message, _ctx.reply.code);
-        }
-        return false;
-    }
-    if (!_ctx.principal) {
-        pipeline.logger("kernel").error("auth stage continued without setting a principal");
-        _ctx.outcome = Outcome::InternalError;
-        reply(500, "internal error", "internal_error");
-        return false;
-    }
+    if (!authenticate()) return false;
     if (auto* limits = pipeline.limits()) {
-        if (!guarded("limits", [&] { return limits->admit(_ctx) == Verdict::Continue; })) {
-            if (!_client.sent()) {
-                _ctx.outcome = Outcome::RefusedLimit;
-                reply(_ctx.reply.status ? _ctx.reply.status : 429, _ctx.reply.message, _ctx.reply.code);
-            }
+        if (!runStage("limits", Outcome::RefusedLimit, 429, "rate limit exceeded",
+                      [&] { return limits->admit(_ctx) == Verdict::Continue; }))
             return false;
-        }
         _admitted = true;
     }
     // A model the caller may not use and a model nobody hosts look the same.
@@ -297,10 +309,9 @@ bool RequestHandling::runStages() {
         reply(403, "model not allowed", "model_not_allowed");
         return false;
     }
-    if (!guarded("router", [&] { return pipeline.router().route(_ctx) == Verdict::Continue; })) {
-        if (!_client.sent()) reply(_ctx.reply.status ? _ctx.reply.status : 403, _ctx.reply.message, _ctx.reply.code);
+    if (!runStage("router", Outcome::RefusedPolicy, 403, "model not allowed",
+                  [&] { return pipeline.router().route(_ctx) == Verdict::Continue; }))
         return false;
-    }
     if (_ctx.plan.candidates.empty()) {
         _ctx.outcome = Outcome::RefusedPolicy;
         reply(403, "model not allowed", "model_not_allowed");
@@ -351,14 +362,7 @@ void RequestHandling::serveOwnRoute(const std::string& modelId) {
     }
 
     // Model lists answer only what the caller may use: authenticate first.
-    if (!guarded("auth", [&] { return pipeline.auth().authenticate(_ctx) == Verdict::Continue; }) || !_ctx.principal) {
-        if (!_client.sent()) {
-            _ctx.outcome = Outcome::RefusedAuth;
-            reply(_ctx.reply.status ? _ctx.reply.status : 401, _ctx.reply.message.empty() ? "unauthorized" : _ctx.reply.message,
-                  _ctx.reply.code);
-        }
-        return;
-    }
+    if (!authenticate()) return;
     const auto catalog = pipeline.catalog();
     switch (_ctx.route.kind) {
     case RouteKind::OllamaTags: replyJson(200, ollamaTags(*catalog, *_ctx.principal)); return;
