@@ -70,6 +70,9 @@ std::string expandEnvironment(const std::string& key, const std::string& value) 
 Poco::AutoPtr<Poco::Util::AbstractConfiguration> loadConfig(const std::string& path) {
     Poco::AutoPtr<Poco::Util::MapConfiguration> config(new Poco::Util::MapConfiguration);
     loadInto(*config, path, 0);
+    // Relative paths in values (a SQLite store, a spill folder) resolve against
+    // the main file's folder, so sluiced and sluicectl agree from any directory.
+    config->setString("config.dir", Poco::Path(path).absolute().parent().toString());
     return config;
 }
 

@@ -13,6 +13,7 @@ namespace sluice::kernel {
 // the including file) read first, so the including file's keys win.
 // `${env.NAME}` in any value is replaced by the environment variable; an unset
 // variable is an error naming the key, so a missing secret fails start-up.
+// `config.dir` is set to the absolute folder of `path`.
 Poco::AutoPtr<Poco::Util::AbstractConfiguration> loadConfig(const std::string& path);
 
 // Expands `${env.NAME}` in `value` (for the key `key`, used in the error).

@@ -43,6 +43,11 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
     self._settings.discoveryInterval = std::chrono::seconds(reader.integer("discovery.interval_s", 60, 1, 86400));
     self._settings.discoveryTimeout = reader.millis("discovery.timeout_ms", std::chrono::milliseconds(5000));
     self._settings.discoveryTtl = std::chrono::seconds(reader.integer("discovery.ttl_s", 120, 1, 7 * 86400));
+    try {
+        self._settings.trustedProxies = TrustedProxies(reader.list("server.trusted_proxies"));
+    } catch (const std::invalid_argument& e) {
+        throw ConfigError("server.trusted_proxies", e.what());
+    }
 
     self._backends = parseBackends(*self._config);
     for (const auto& backend : self._backends) {

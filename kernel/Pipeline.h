@@ -16,6 +16,7 @@
 
 #include "BackendHealth.h"
 #include "PluginLoader.h"
+#include "front/TrustedProxies.h"
 #include "sluice/Plugin.h"
 #include "upstream/Upstream.h"
 
@@ -28,6 +29,7 @@ struct PipelineSettings {
     std::chrono::milliseconds discoveryInterval{60000};
     std::chrono::milliseconds discoveryTimeout{5000};
     std::chrono::milliseconds discoveryTtl{120000};
+    TrustedProxies trustedProxies;  // server.trusted_proxies
 };
 
 class Pipeline final : public KernelServices {

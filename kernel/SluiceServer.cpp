@@ -5,10 +5,10 @@
 
 #include <Poco/ConsoleChannel.h>
 #include <Poco/FormattingChannel.h>
-#include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/SSLManager.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/TCPServer.h>
 #include <Poco/Path.h>
 #include <Poco/PatternFormatter.h>
 #include <Poco/ThreadPool.h>
@@ -17,6 +17,7 @@
 #include "Config.h"
 #include "Gateway.h"
 #include "front/FrontHandler.h"
+#include "front/ServerConnection.h"
 #include "sluice/ConfigReader.h"
 
 namespace sluice::kernel {
@@ -35,6 +36,8 @@ ServerSettings readServerSettings(const Poco::Util::AbstractConfiguration& confi
     settings.backlog = static_cast<int>(reader.integer("server.backlog", settings.backlog, 1, 65535));
     settings.keepAlive = std::chrono::seconds(reader.integer("server.keepalive_s", settings.keepAlive.count(), 1, 3600));
     settings.socketTimeout = std::chrono::seconds(reader.integer("server.timeout_s", settings.socketTimeout.count(), 1, 3600));
+    settings.maxHeaderBytes = static_cast<std::size_t>(
+        reader.integer("server.max_header_bytes", static_cast<std::int64_t>(settings.maxHeaderBytes), 8192, 1 << 20));
     return settings;
 }
 
@@ -142,13 +145,21 @@ int SluiceServer::main(const std::vector<std::string>&) {
     params->setKeepAliveTimeout(Poco::Timespan(server.keepAlive.count(), 0));
     params->setTimeout(Poco::Timespan(server.socketTimeout.count(), 0));
     params->setServerName("sluice");
-    Poco::Net::HTTPServer http(new FrontHandlerFactory(gateway), threads, socket, params);
+    // Our own connections instead of Poco's HTTPServer: they read each request
+    // head themselves, without Poco's fixed 8 KiB limit per header value (see
+    // front/ServerRequest.h), and answer a refused head in the client's shape.
+    HeadLimits limits;
+    limits.maxHeaderBytes = server.maxHeaderBytes;
+    Poco::SharedPtr<ServerConnectionFactory> connections(
+        new ServerConnectionFactory(params, new FrontHandlerFactory(gateway), limits));
+    Poco::Net::TCPServer http(connections, threads, socket, params);
     http.start();
     log.information("listening on http://%s:%hu", server.host, socket.address().port());
 
     waitForTerminationRequest();
     log.information("stopping");
     http.stop();
+    connections->stopConnections();  // idle keep-alive connections close now, busy ones after their answer
     pipeline->stop();
     threads.joinAll();
     return EXIT_OK;

@@ -3,6 +3,7 @@
 // pipeline, and serves HTTP until asked to stop.
 
 #include <chrono>
+#include <cstddef>
 
 #include <Poco/Util/ServerApplication.h>
 
@@ -29,6 +30,7 @@ struct ServerSettings {
     int backlog = 1024;
     std::chrono::seconds keepAlive{60};
     std::chrono::seconds socketTimeout{60};
+    std::size_t maxHeaderBytes = 65536;  // a request's header fields together; larger is answered 431
 };
 ServerSettings readServerSettings(const Poco::Util::AbstractConfiguration& config);
 

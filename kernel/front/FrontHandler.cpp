@@ -3,7 +3,6 @@
 #include <random>
 
 #include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/String.h>
@@ -11,6 +10,7 @@
 #include "ErrorBody.h"
 #include "ModelLists.h"
 #include "RouteTable.h"
+#include "ServerRequest.h"
 
 namespace sluice::kernel {
 
@@ -24,7 +24,7 @@ public:
     PocoClientChannel(HTTPServerRequest& request, HTTPServerResponse& response, RequestContext& ctx)
         : _response(response), _ctx(ctx) {
         try {
-            _fd = static_cast<Poco::Net::HTTPServerRequestImpl&>(request).socket().impl()->sockfd();
+            if (auto* own = dynamic_cast<ServerRequest*>(&request)) _fd = own->socket().impl()->sockfd();
         } catch (...) {
             _fd = -1;
         }
@@ -167,8 +167,9 @@ void RequestHandling::run() {
     _ctx.method = _request.getMethod();
     const auto& uri = _request.getURI();
     _ctx.path = uri.substr(0, uri.find('?'));
-    _ctx.clientAddress = _request.clientAddress().host().toString();
     for (const auto& [name, value] : _request) _ctx.headers.emplace_back(Poco::toLower(name), value);
+    _ctx.clientAddress = _pipeline->settings().trustedProxies.clientAddress(_request.clientAddress().host(),
+                                                                            _ctx.header("x-forwarded-for"));
     _ctx.requestId = chooseRequestId(_ctx.header("x-request-id"));
 
     const auto classified = classify(_ctx.method, _ctx.path);
@@ -226,8 +227,10 @@ void RequestHandling::lingerAfterRefusal() {
     // Closing a socket with unread bytes makes the kernel send a reset, which
     // can destroy the 413 before the client reads it. Read and drop what the
     // client is still sending, briefly and boundedly, before the close.
+    auto* own = dynamic_cast<ServerRequest*>(&_request);
+    if (!own) return;
     try {
-        auto& socket = static_cast<Poco::Net::HTTPServerRequestImpl&>(_request).socket();
+        auto& socket = own->socket();
         socket.setReceiveTimeout(Poco::Timespan(0, 100000));
         char sink[16384];
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
@@ -322,14 +325,10 @@ bool RequestHandling::runStages() {
 
 void RequestHandling::serveOwnRoute(const std::string& modelId) {
     auto& pipeline = *_pipeline;
+    // Liveness and readiness stay open: load balancers and orchestrators
+    // probe them without keys, and they say nothing beyond up and ready.
     switch (_ctx.route.kind) {
     case RouteKind::Healthz: replyJson(200, {{"status", "ok"}}); return;
-    case RouteKind::Metrics: {
-        const auto text = _gateway.metrics().render();
-        _ctx.status = 200;
-        _client.sendWhole(200, "text/plain; version=0.0.4; charset=utf-8", text);
-        return;
-    }
     case RouteKind::Readyz: {
         bool ready = false;
         const auto catalog = pipeline.catalog();
@@ -340,9 +339,22 @@ void RequestHandling::serveOwnRoute(const std::string& modelId) {
         replyJson(ready ? 200 : 503, {{"status", ready ? "ready" : "no backend reachable"}});
         return;
     }
+    default: break;
+    }
+
+    // Everything else needs the caller authenticated (metrics and health
+    // name backends; model lists answer only what the caller may use).
+    if (!authenticate()) return;
+    const auto catalog = pipeline.catalog();
+    switch (_ctx.route.kind) {
+    case RouteKind::Metrics: {
+        const auto text = _gateway.metrics().render();
+        _ctx.status = 200;
+        _client.sendWhole(200, "text/plain; version=0.0.4; charset=utf-8", text);
+        return;
+    }
     case RouteKind::Health: {
         auto backends = nlohmann::json::array();
-        const auto catalog = pipeline.catalog();
         for (const auto& backend : pipeline.backends()) {
             auto it = catalog->byBackend().find(backend->name);
             backends.push_back({{"name", backend->name},
@@ -358,13 +370,6 @@ void RequestHandling::serveOwnRoute(const std::string& modelId) {
         return;
     }
     case RouteKind::OllamaVersion: replyJson(200, {{"version", "0.6.5"}}); return;
-    default: break;
-    }
-
-    // Model lists answer only what the caller may use: authenticate first.
-    if (!authenticate()) return;
-    const auto catalog = pipeline.catalog();
-    switch (_ctx.route.kind) {
     case RouteKind::OllamaTags: replyJson(200, ollamaTags(*catalog, *_ctx.principal)); return;
     case RouteKind::OllamaPs: replyJson(200, ollamaPs(*catalog, *_ctx.principal)); return;
     case RouteKind::OpenAIModels: replyJson(200, openAiModels(*catalog, *_ctx.principal)); return;

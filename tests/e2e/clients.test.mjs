@@ -170,3 +170,14 @@ test('ollama: generate, streaming', async () => {
   assert.ok(Array.isArray(last.context), 'context on the final part');
   assert.ok(last.prompt_eval_count > 0 && last.eval_count > 0);
 });
+
+test('openai: a wrong key is an AuthenticationError', async () => {
+  const wrong = new OpenAI({ baseURL: `${baseUrl}/v1`, apiKey: 'slk_AAAAAAAAAAAA_' + 'x'.repeat(43), maxRetries: 0 });
+  await assert.rejects(wrong.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }),
+    (error) => error instanceof OpenAI.AuthenticationError && error.status === 401 && error.code === 'invalid_api_key');
+});
+
+test('ollama: a missing key is a 401 ResponseError', async () => {
+  const keyless = new Ollama({ host: baseUrl });
+  await assert.rejects(keyless.list(), (error) => error.status_code === 401 && /invalid or missing API key/.test(error.error));
+});

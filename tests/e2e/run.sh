@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the official openai and ollama JavaScript clients against a real
-# sluiced in front of the fake Ollama, both on free loopback ports.
+# sluiced in front of the fake Ollama, both on free loopback ports, with
+# apikey auth and a key made by sluicectl, as a deployment would run.
 set -euo pipefail
 bin="${1:?usage: run.sh BUILD_BIN_DIR}"
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -26,16 +27,22 @@ cat > "$work/sluice.properties" <<EOT
 server.host = 127.0.0.1
 server.port = 0
 plugins.path = $(cd "$bin/../lib/sluice" && pwd)
-pipeline.auth = allow-all
+pipeline.auth = apikey
+store.url = sqlite:$work/sluice.db
+auth.argon2.time_cost = 1
+auth.argon2.memory_kib = 1024
+auth.argon2.parallelism = 1
 pipeline.router = priority
 backends = local
 backends.local.url = http://127.0.0.1:$fake_port
 backends.local.kind = ollama
 EOT
+"$bin/sluicectl" --config "$work/sluice.properties" tenants create e2e --all-models > /dev/null
+key=$("$bin/sluicectl" --config "$work/sluice.properties" keys create --tenant e2e | tail -1)
 "$bin/sluiced" --config "$work/sluice.properties" > "$work/sluiced.log" 2>&1 &
 pids+=($!)
 gateway_port=$(wait_for_port "$work/sluiced.log")
 
 if [[ ! -d "$here/node_modules" ]]; then (cd "$here" && npm ci --no-audit --no-fund --loglevel=error); fi
 cd "$here"
-SLUICE_URL="http://127.0.0.1:$gateway_port" node --test clients.test.mjs
+SLUICE_URL="http://127.0.0.1:$gateway_port" SLUICE_API_KEY="$key" node --test clients.test.mjs

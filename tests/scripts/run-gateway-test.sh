@@ -15,17 +15,21 @@ gateway_port=$(free_port)
 cat > "$work/sluice.properties" <<EOT
 server.host = 127.0.0.1
 server.port = $gateway_port
-pipeline.auth = allow-all
+pipeline.auth = apikey
+store.url = sqlite:$work/sluice.db
+auth.argon2.memory_kib = 1024
+auth.argon2.time_cost = 1
 backends = local
 backends.local.url = http://127.0.0.1:$ollama_port
 backends.local.kind = ollama
 EOT
 
-SLUICE_SKIP_BUILD=1 SLUICE_CONFIG="$work/sluice.properties" "$root/scripts/run-gateway" > "$work/out.log" 2>&1 &
+SLUICE_SKIP_BUILD=1 SLUICE_CONFIG="$work/sluice.properties" SLUICE_KEY_FILE="$work/local.key" "$root/scripts/run-gateway" > "$work/out.log" 2>&1 &
 script_pid=$!
 for _ in $(seq 300); do grep -q "curl -N" "$work/out.log" && break; sleep 0.1; done
 
 fail() { echo "FAIL: $1"; echo "--- run-gateway output:"; cat "$work/out.log"; exit 1; }
+grep -q "Created an API key for tenant 'local' in $work/local.key" "$work/out.log" || fail "no key was made for the apikey default"
 grep -q "Nothing answers at http://127.0.0.1:$ollama_port: starting the bundled fake Ollama" "$work/out.log" || fail "no notice that the fake Ollama stands in"
 command_line=$(grep "curl -N" "$work/out.log" | sed 's/^ *//') || fail "no curl line printed"
 answer=$(eval "$command_line -sS")

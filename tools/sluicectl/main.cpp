@@ -1,7 +1,9 @@
-// sluicectl: the operator's command line for Sluice. Today it validates a
-// configuration exactly as sluiced would and reads a running gateway's
-// health; later issues add keys, tenants, audit and reload.
+// sluicectl: the operator's command line for Sluice: validate a
+// configuration exactly as sluiced would, read a running gateway's health,
+// and manage the store (schema, tenants, API keys).
+// Exit status: 0 done, 1 failed, 2 bad arguments.
 
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -14,90 +16,126 @@
 #include <Poco/URI.h>
 #include <nlohmann/json.hpp>
 
+#include "CommandLine.h"
 #include "Config.h"
 #include "Pipeline.h"
 #include "SluiceServer.h"
+#include "StoreCommands.h"
 #include "sluice/ConfigError.h"
+
+namespace sluicectl {
 
 namespace {
 
-constexpr int kExitUsage = 64;
-constexpr int kExitUnavailable = 69;
-constexpr int kExitConfig = 78;
+// Options that take a value, for every command (each command then refuses
+// the ones it does not use).
+const std::set<std::string> kValuedOptions = {"--tenant",  "--models",      "--rpm", "--tpm", "--concurrent",
+                                              "--expires", "--log-prompts", "--key"};
 
 void usage(std::ostream& out) {
-    out << "usage: sluicectl COMMAND [options]\n\n"
-           "commands:\n"
-           "  check-config --config FILE   load FILE and its plugins as sluiced would; print the pipeline or the error\n"
-           "  health [--url URL]           show a running gateway's /v1/health (default http://127.0.0.1:8080)\n"
-           "  version                      print the version and the plugin ABI\n"
-           "  help                         this text\n";
+    out << "usage: sluicectl [--config FILE] [--json] COMMAND ...\n"
+           "\n"
+           "gateway:\n"
+           "  check-config --config FILE    load FILE and its plugins as sluiced would; print the pipeline or the error\n"
+           "  health [--url URL] [--key KEY]  a running gateway's /v1/health (default http://127.0.0.1:8080);\n"
+           "                                with apikey auth it needs a key (--key or SLUICE_API_KEY)\n"
+           "  version                       the version and the plugin ABI\n"
+           "\n"
+           "store (needs --config FILE or SLUICE_CONFIG; reads store.url, redis.url, auth.*):\n"
+           "  migrate                       apply schema migrations\n"
+           "  tenants create NAME [--models a,b | --all-models] [--rpm N] [--tpm N] [--concurrent N]\n"
+           "                  [--expires DAYS] [--log-prompts on|off]\n"
+           "  tenants set NAME [the same options] [--no-expiry] [--default-limits]\n"
+           "  tenants enable NAME | tenants disable NAME\n"
+           "  tenants list\n"
+           "  keys create --tenant NAME [--models a,b | --all-models] [--rpm N] [--tpm N] [--concurrent N]\n"
+           "              [--expires DAYS]        prints the new key, once, as the last line\n"
+           "  keys list [--tenant NAME]\n"
+           "  keys revoke KEYID\n"
+           "\n"
+           "Limits: 0 means unlimited; an unset limit uses the gateway's default.\n"
+           "Exit status: 0 done, 1 failed, 2 bad arguments.\n";
 }
 
-std::string option(const std::vector<std::string>& args, const std::string& name, const std::string& fallback = {}) {
-    for (std::size_t i = 0; i + 1 < args.size(); ++i)
-        if (args[i] == name) return args[i + 1];
-    for (const auto& arg : args)
-        if (arg.starts_with(name + "=")) return arg.substr(name.size() + 1);
-    return fallback;
-}
-
-int checkConfig(const std::vector<std::string>& args) {
-    const auto path = option(args, "--config");
-    if (path.empty()) {
-        std::cerr << "sluicectl: check-config needs --config FILE\n";
-        return kExitUsage;
-    }
+int checkConfig(const CommandLine& line) {
+    line.allow("check-config", {}, 1);
+    const auto path = line.value("--config");
+    if (!path) throw UsageError("check-config needs --config FILE");
     try {
-        auto config = sluice::kernel::loadConfig(path);
+        auto config = sluice::kernel::loadConfig(*path);
         sluice::kernel::readServerSettings(*config);
         sluice::MetricsRegistry metrics;
         const auto binaryDirectory = std::filesystem::canonical("/proc/self/exe").parent_path().string();
-        auto pipeline = sluice::kernel::Pipeline::build(config, sluice::kernel::pluginDirectory(*config, binaryDirectory), metrics);
+        auto pipeline =
+            sluice::kernel::Pipeline::build(config, sluice::kernel::pluginDirectory(*config, binaryDirectory), metrics);
         std::cout << "configuration OK: " << pipeline->describe() << ", " << pipeline->backends().size() << " backend(s)\n";
-        return 0;
+        return kExitOk;
     } catch (const sluice::ConfigError& error) {
-        std::cerr << "sluicectl: configuration error: " << error.what() << "\n";
-        return kExitConfig;
+        throw CommandFailed(std::string("configuration error: ") + error.what());
     }
 }
 
-int health(const std::vector<std::string>& args) {
+int health(const CommandLine& line) {
+    line.allow("health", {"--key"}, 1);
+    auto key = line.value("--key");
+    if (!key)
+        if (const char* env = std::getenv("SLUICE_API_KEY"); env != nullptr && *env != '\0') key = env;
     try {
-        Poco::URI uri(option(args, "--url", "http://127.0.0.1:8080"));
+        Poco::URI uri(line.value("--url").value_or("http://127.0.0.1:8080"));
         Poco::Net::HTTPClientSession session(uri.getHost(), uri.getPort());
         session.setTimeout(Poco::Timespan(5, 0));
         Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, "/v1/health", Poco::Net::HTTPMessage::HTTP_1_1);
+        if (key) request.set("Authorization", "Bearer " + *key);
         session.sendRequest(request);
         Poco::Net::HTTPResponse response;
         std::string body;
         Poco::StreamCopier::copyToString(session.receiveResponse(response), body);
         const auto json = nlohmann::json::parse(body, nullptr, false);
         std::cout << (json.is_discarded() ? body : json.dump(2)) << "\n";
-        return response.getStatus() == Poco::Net::HTTPResponse::HTTP_OK ? 0 : kExitUnavailable;
+        return response.getStatus() == Poco::Net::HTTPResponse::HTTP_OK ? kExitOk : kExitFailure;
     } catch (const Poco::Exception& e) {
-        std::cerr << "sluicectl: cannot reach the gateway: " << e.displayText() << "\n";
-        return kExitUnavailable;
+        throw CommandFailed("cannot reach the gateway: " + e.displayText());
     }
+}
+
+int version(const CommandLine& line) {
+    line.allow("version", {}, 1);
+    std::cout << "sluicectl 0.1.0 (plugin ABI " << SLUICE_ABI_MAJOR << "." << SLUICE_ABI_MINOR << ", "
+              << SLUICE_BUILD_SIGNATURE << ")\n";
+    return kExitOk;
+}
+
+int run(const std::vector<std::string>& args) {
+    const CommandLine line(args, kValuedOptions);
+    if (line.words().empty() || line.words()[0] == "help" || line.words()[0] == "-h" || line.has("--help")) {
+        usage(std::cout);
+        return line.words().empty() && !line.has("--help") ? kExitUsage : kExitOk;
+    }
+    const auto& command = line.words()[0];
+    if (command == "check-config") return checkConfig(line);
+    if (command == "health") return health(line);
+    if (command == "version") return version(line);
+    if (command == "migrate") return runMigrate(line);
+    if (command == "tenants") return runTenants(line);
+    if (command == "keys") return runKeys(line);
+    throw UsageError("unknown command '" + command + "' (sluicectl help lists them)");
 }
 
 } // namespace
 
+} // namespace sluicectl
+
 int main(int argc, char** argv) {
-    const std::vector<std::string> args(argv + 1, argv + argc);
-    if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
-        usage(std::cout);
-        return args.empty() ? kExitUsage : 0;
+    try {
+        return sluicectl::run(std::vector<std::string>(argv + 1, argv + argc));
+    } catch (const sluicectl::UsageError& e) {
+        std::cerr << "sluicectl: " << e.what() << "\n";
+        return sluicectl::kExitUsage;
+    } catch (const sluicectl::CommandFailed& e) {
+        std::cerr << "sluicectl: " << e.what() << "\n";
+        return sluicectl::kExitFailure;
+    } catch (const std::exception& e) {
+        std::cerr << "sluicectl: " << e.what() << "\n";
+        return sluicectl::kExitFailure;
     }
-    const auto& command = args[0];
-    if (command == "check-config") return checkConfig(args);
-    if (command == "health") return health(args);
-    if (command == "version") {
-        std::cout << "sluicectl 0.1.0 (plugin ABI " << SLUICE_ABI_MAJOR << "." << SLUICE_ABI_MINOR << ", "
-                  << SLUICE_BUILD_SIGNATURE << ")\n";
-        return 0;
-    }
-    std::cerr << "sluicectl: unknown command '" << command << "'\n";
-    usage(std::cerr);
-    return kExitUsage;
 }

@@ -1,0 +1,177 @@
+#include "ServerConnection.h"
+
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include <Poco/Delegate.h>
+#include <Poco/Logger.h>
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPServerSession.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/StreamSocket.h>
+#include <Poco/Timestamp.h>
+
+#include "ErrorBody.h"
+#include "FrontHandler.h"
+#include "ServerResponse.h"
+
+namespace sluice::kernel {
+
+namespace {
+using Poco::Net::HTTPResponse;
+using Poco::Net::HTTPServerSession;
+
+// The error shape a client expects, by its path: OpenAI's under /v1/, Ollama's elsewhere.
+Protocol protocolFor(const std::string& uri) { return uri.starts_with("/v1/") ? Protocol::OpenAI : Protocol::Ollama; }
+
+// An error answer outside any handler; the connection closes after it.
+void sendError(HTTPServerSession& session, const Poco::Net::HTTPServerParams& params, int status, const std::string& code,
+               const std::string& message, const std::string& method, const std::string& uri) {
+    ServerResponse response(session);
+    response.setHeadRequest(method == Poco::Net::HTTPRequest::HTTP_HEAD);
+    response.setVersion(HTTPResponse::HTTP_1_1);
+    response.setStatusAndReason(static_cast<HTTPResponse::HTTPStatus>(status));
+    response.setDate(Poco::Timestamp());
+    response.setKeepAlive(false);
+    if (!params.getSoftwareVersion().empty()) response.set("Server", params.getSoftwareVersion());
+    response.set("X-Request-ID", chooseRequestId(nullptr));
+    response.setContentType("application/json");
+    const auto body = errorBody(protocolFor(uri), status, message, code);
+    response.sendBuffer(body.data(), body.size());
+    session.setKeepAlive(false);
+}
+
+// Closing a socket with unread bytes makes the kernel send a reset, which can
+// destroy the answer before the client reads it: after a refused head the rest
+// of it (and any body) may still be on its way. End our side, then read and
+// drop what still comes, briefly and boundedly.
+void drainBeforeClose(Poco::Net::StreamSocket& socket) {
+    try {
+        socket.shutdownSend();
+        socket.setReceiveTimeout(Poco::Timespan(0, 100000));
+        char sink[16384];
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        for (std::size_t drained = 0; drained < 4 * 1024 * 1024 && std::chrono::steady_clock::now() < deadline;) {
+            const int n = socket.receiveBytes(sink, sizeof sink);
+            if (n <= 0) break;
+            drained += static_cast<std::size_t>(n);
+        }
+    } catch (const Poco::Exception&) {
+        // A time-out or a reset: the client has its answer or is gone.
+    }
+}
+} // namespace
+
+ServerConnection::ServerConnection(const Poco::Net::StreamSocket& socket, Poco::Net::HTTPServerParams::Ptr params,
+                                   Poco::Net::HTTPRequestHandlerFactory::Ptr handlers, const HeadLimits& limits,
+                                   std::shared_ptr<StopEvent> stop)
+    : TCPServerConnection(socket), _params(std::move(params)), _handlers(std::move(handlers)), _limits(limits),
+      _stop(std::move(stop)) {
+    *_stop += Poco::delegate(this, &ServerConnection::onServerStopped);
+}
+
+ServerConnection::~ServerConnection() {
+    try {
+        *_stop -= Poco::delegate(this, &ServerConnection::onServerStopped);
+    } catch (...) {
+    }
+}
+
+void ServerConnection::run() {
+    HTTPServerSession session(socket(), _params);
+    while (!_stopped && session.hasMoreRequests()) {
+        Poco::FastMutex::ScopedLock lock(_busy);
+        if (_stopped || !serveOne(session)) break;
+    }
+}
+
+bool ServerConnection::serveOne(HTTPServerSession& session) {
+    // Ownership: both live until the request is answered; the request refers to the response.
+    ServerResponse response(session);
+    std::optional<ServerRequest> request;
+    try {
+        request.emplace(response, session, _params, _limits);
+    } catch (const Poco::Net::NoMessageException&) {
+        return false;  // the client closed the connection between requests
+    } catch (const RequestHeadError& error) {
+        refuseHead(session, error);
+        return false;
+    }
+
+    // Poco's own HTTPServerResponseImpl learns of HEAD through attachRequest,
+    // which only takes its own request type; ServerResponse is told here, so a
+    // HEAD answer carries headers only and the connection can stay open.
+    response.setHeadRequest(request->getMethod() == Poco::Net::HTTPRequest::HTTP_HEAD);
+    response.setDate(Poco::Timestamp());
+    response.setVersion(request->getVersion());
+    response.setKeepAlive(_params->getKeepAlive() && request->getKeepAlive() && session.canKeepAlive());
+    if (!_params->getSoftwareVersion().empty()) response.set("Server", _params->getSoftwareVersion());
+    try {
+        std::unique_ptr<Poco::Net::HTTPRequestHandler> handler(_handlers->createRequestHandler(*request));
+        if (!handler) {
+            sendError(session, *_params, 501, "not_implemented", "not implemented", request->getMethod(), request->getURI());
+            return false;
+        }
+        if (request->getExpectContinue() && response.getStatus() == HTTPResponse::HTTP_OK) response.sendContinue();
+        handler->handleRequest(*request, response);
+        session.setKeepAlive(_params->getKeepAlive() && response.getKeepAlive() && session.canKeepAlive());
+        return true;
+    } catch (...) {
+        // The handler failed before answering: answer for it, then let the
+        // connection end (TCPServerConnection::start reports the exception).
+        if (!response.sent()) {
+            try {
+                sendError(session, *_params, 500, "internal_error", "internal error", request->getMethod(), request->getURI());
+            } catch (...) {
+            }
+        }
+        throw;
+    }
+}
+
+void ServerConnection::refuseHead(HTTPServerSession& session, const RequestHeadError& error) {
+    std::string peer;
+    try {
+        peer = session.clientAddress().toString();
+    } catch (const Poco::Exception&) {
+        peer = "a client";
+    }
+    Poco::Logger::get("sluice.kernel").information("refused a request head from %s: %d %s", peer, error.status(),
+                                                   std::string(error.what()));
+    try {
+        sendError(session, *_params, error.status(), error.code(), error.what(), error.method(), error.uri());
+    } catch (const Poco::Exception&) {
+        return;  // the client is gone
+    }
+    drainBeforeClose(session.socket());
+}
+
+void ServerConnection::onServerStopped(const bool& abortCurrent) {
+    _stopped = true;
+    // Shutting the socket down wakes an idle keep-alive wait at once; a busy
+    // connection is waited for unless the stop aborts it.
+    std::optional<Poco::FastMutex::ScopedLock> lock;
+    if (!abortCurrent) lock.emplace(_busy);
+    try {
+        socket().shutdown();
+    } catch (...) {
+    }
+}
+
+ServerConnectionFactory::ServerConnectionFactory(Poco::Net::HTTPServerParams::Ptr params,
+                                                 Poco::Net::HTTPRequestHandlerFactory::Ptr handlers, const HeadLimits& limits)
+    : _params(std::move(params)), _handlers(std::move(handlers)), _limits(limits) {
+    poco_check_ptr(_handlers);
+}
+
+Poco::Net::TCPServerConnection* ServerConnectionFactory::createConnection(const Poco::Net::StreamSocket& socket) {
+    return new ServerConnection(socket, _params, _handlers, _limits, _stop);
+}
+
+void ServerConnectionFactory::stopConnections(bool abortCurrent) {
+    const bool abort = abortCurrent;
+    _stop->notify(this, abort);
+}
+
+} // namespace sluice::kernel

@@ -1,0 +1,77 @@
+#pragma once
+// One client connection: Poco's HTTPServerConnection loop (keep-alive, Date,
+// 100-continue, 500 for a handler's exception), reading each request head
+// with ServerRequest instead of Poco's reader, whose fixed 8 KiB limit per
+// header value turned long credentials into a bare 400. A head we refuse is
+// answered in the client's protocol shape, and the connection closes.
+// Thread: run() on one pool thread per connection; the stop signal comes from another.
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include <Poco/BasicEvent.h>
+#include <Poco/Mutex.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/TCPServerConnection.h>
+#include <Poco/Net/TCPServerConnectionFactory.h>
+
+#include "ServerRequest.h"
+
+namespace Poco::Net {
+class HTTPServerSession;
+}
+
+namespace sluice::kernel {
+
+// The stop signal to open connections (argument: abort busy ones too). Poco's
+// own, HTTPRequestHandlerFactory::serverStopped, is open only to its friends
+// HTTPServer and HTTPServerConnection.
+using StopEvent = Poco::BasicEvent<const bool>;
+
+class ServerConnection final : public Poco::Net::TCPServerConnection {
+public:
+    ServerConnection(const Poco::Net::StreamSocket& socket, Poco::Net::HTTPServerParams::Ptr params,
+                     Poco::Net::HTTPRequestHandlerFactory::Ptr handlers, const HeadLimits& limits,
+                     std::shared_ptr<StopEvent> stop);
+    ~ServerConnection() override;
+
+    void run() override;
+
+private:
+    // Serves one request. False: the connection must close.
+    bool serveOne(Poco::Net::HTTPServerSession& session);
+    void refuseHead(Poco::Net::HTTPServerSession& session, const RequestHeadError& error);
+    // Stop signal: an idle connection closes now, a busy one after its answer.
+    void onServerStopped(const bool& abortCurrent);
+
+    Poco::Net::HTTPServerParams::Ptr _params;
+    Poco::Net::HTTPRequestHandlerFactory::Ptr _handlers;
+    HeadLimits _limits;
+    std::shared_ptr<StopEvent> _stop;
+    std::atomic<bool> _stopped{false};
+    Poco::FastMutex _busy;  // Thread: held while a request is served; the stop signal waits for it
+};
+
+// Makes a ServerConnection per accepted socket, for a Poco::Net::TCPServer.
+class ServerConnectionFactory final : public Poco::Net::TCPServerConnectionFactory {
+public:
+    ServerConnectionFactory(Poco::Net::HTTPServerParams::Ptr params, Poco::Net::HTTPRequestHandlerFactory::Ptr handlers,
+                            const HeadLimits& limits);
+
+    Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override;
+
+    // Call after TCPServer::stop(), as Poco's HTTPServer::stopAll does: idle
+    // keep-alive connections close at once, busy ones after their answer
+    // (abortCurrent: busy ones are cut off too).
+    void stopConnections(bool abortCurrent = false);
+
+private:
+    Poco::Net::HTTPServerParams::Ptr _params;
+    Poco::Net::HTTPRequestHandlerFactory::Ptr _handlers;
+    HeadLimits _limits;
+    std::shared_ptr<StopEvent> _stop = std::make_shared<StopEvent>();
+};
+
+} // namespace sluice::kernel

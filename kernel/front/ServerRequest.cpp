@@ -1,0 +1,241 @@
+#include "ServerRequest.h"
+
+#include <optional>
+#include <string_view>
+
+#include <Poco/Net/HTTPChunkedStream.h>
+#include <Poco/Net/HTTPFixedLengthStream.h>
+#include <Poco/Net/HTTPHeaderStream.h>
+#include <Poco/Net/HTTPServerSession.h>
+#include <Poco/Net/HTTPStream.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/String.h>
+
+#include "ServerResponse.h"
+
+namespace sluice::kernel {
+
+namespace {
+constexpr int kEof = std::char_traits<char>::eof();
+constexpr int kMaxLeadingEmptyLines = 8;  // RFC 9112 2.2: a client may send CRLF after a body
+
+// Reads the head line by line through Poco's header stream.
+//
+// Poco's HTTPHeaderStreamBuf takes any piece of exactly two bytes ending in
+// LF for the blank line that ends a head, and with its 4092-byte buffer such
+// a piece is also the tail of every line of 4092*k + 2 bytes: the stream then
+// ends early with the rest of the head still in the session. So an end at a
+// line boundary opens a fresh stream on the same session, and only a fresh
+// stream that ends at once means the client stopped sending.
+class LineReader {
+public:
+    explicit LineReader(Poco::Net::HTTPServerSession& session) : _session(session) { open(); }
+
+    enum class Result { Line, TooLong, End };
+
+    // One line without its line end (LF or CRLF) into `line`, if it is at most
+    // `limit` bytes. `consumed` counts the bytes taken, line end included.
+    Result next(std::string& line, std::size_t limit, std::size_t& consumed) {
+        line.clear();
+        consumed = 0;
+        bool reopened = false;
+        while (true) {
+            const int ch = _in->get();
+            if (ch == kEof) {
+                if (!line.empty() || reopened) return Result::End;
+                open();
+                reopened = true;
+                continue;
+            }
+            ++consumed;
+            if (ch == '\n') {
+                if (!line.empty() && line.back() == '\r') line.pop_back();
+                return line.size() > limit ? Result::TooLong : Result::Line;
+            }
+            if (line.size() > limit) return Result::TooLong;  // limit + 1 kept: the last may be the CR of CRLF
+            line.push_back(static_cast<char>(ch));
+        }
+    }
+
+private:
+    void open() {
+        _in.reset();
+        _in.emplace(_session);
+        // A network error (time-out, reset) leaves as itself rather than as a bad stream.
+        _in->exceptions(std::ios::badbit);
+    }
+
+    Poco::Net::HTTPServerSession& _session;
+    std::optional<Poco::Net::HTTPHeaderInputStream> _in;
+};
+
+bool isTokenChar(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return (u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool isToken(std::string_view text) {
+    if (text.empty()) return false;
+    for (char c : text)
+        if (!isTokenChar(c)) return false;
+    return true;
+}
+
+bool isControl(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+}
+
+bool isBlank(char c) { return c == ' ' || c == '\t'; }
+
+std::string_view trimBlanks(std::string_view text) {
+    while (!text.empty() && isBlank(text.front())) text.remove_prefix(1);
+    while (!text.empty() && isBlank(text.back())) text.remove_suffix(1);
+    return text;
+}
+
+bool isDigits(std::string_view text) {
+    if (text.empty()) return false;
+    for (char c : text)
+        if (c < '0' || c > '9') return false;
+    return true;
+}
+} // namespace
+
+ServerRequest::ServerRequest(ServerResponse& response, Poco::Net::HTTPServerSession& session,
+                             Poco::Net::HTTPServerParams* params, const HeadLimits& limits)
+    : _response(response), _session(session), _params(params, true) {
+    readHead(limits);
+    checkFraming();
+
+    // The client is still there: its addresses can be read.
+    _clientAddress = session.clientAddress();
+    _serverAddress = session.serverAddress();
+
+    // The body stream, chosen as Poco's HTTPServerRequestImpl chooses it.
+    if (getChunkedTransferEncoding())
+        _stream = std::make_unique<Poco::Net::HTTPChunkedInputStream>(session);
+    else if (hasContentLength())
+        _stream = std::make_unique<Poco::Net::HTTPFixedLengthInputStream>(session, getContentLength64());
+    else if (getMethod() == HTTP_GET || getMethod() == HTTP_HEAD || getMethod() == HTTP_DELETE)
+        _stream = std::make_unique<Poco::Net::HTTPFixedLengthInputStream>(session, 0);
+    else
+        _stream = std::make_unique<Poco::Net::HTTPInputStream>(session);
+}
+
+ServerRequest::~ServerRequest() = default;
+
+Poco::Net::HTTPServerResponse& ServerRequest::response() const { return _response; }
+
+Poco::Net::StreamSocket& ServerRequest::socket() { return _session.socket(); }
+
+void ServerRequest::readHead(const HeadLimits& limits) {
+    LineReader reader(_session);
+    std::string line;
+    std::size_t consumed = 0;
+
+    // The request line, after the empty lines a client may send between requests.
+    LineReader::Result result = LineReader::Result::End;
+    bool anything = false;
+    for (int empty = 0; empty <= kMaxLeadingEmptyLines; ++empty) {
+        result = reader.next(line, limits.maxRequestLine, consumed);
+        anything = anything || consumed > 0;
+        if (result != LineReader::Result::Line || !line.empty()) break;
+    }
+    if (result == LineReader::Result::End && line.empty()) {
+        if (!anything) throw Poco::Net::NoMessageException();
+        throw RequestHeadError(400, "bad_request", "the request ended before its request line");
+    }
+    if (result == LineReader::Result::TooLong)
+        throw RequestHeadError(414, "request_line_too_long",
+                               "the request line is longer than " + std::to_string(limits.maxRequestLine) + " bytes");
+    if (result == LineReader::Result::End)
+        throw RequestHeadError(400, "bad_request", "the request ended inside its request line");
+    if (line.empty()) throw RequestHeadError(400, "bad_request", "no request line");
+
+    // method SP request-target SP HTTP-version; runs of blanks are tolerated as Poco did.
+    std::string_view rest(line);
+    std::string_view parts[3];
+    int count = 0;
+    for (rest = trimBlanks(rest); !rest.empty() && count < 4; rest = trimBlanks(rest), ++count) {
+        std::size_t end = 0;
+        while (end < rest.size() && !isBlank(rest[end])) ++end;
+        if (count < 3) parts[count] = rest.substr(0, end);
+        rest.remove_prefix(end);
+    }
+    if (count != 3) throw RequestHeadError(400, "bad_request", "malformed request line");
+    const std::string method(parts[0]);
+    const std::string uri(parts[1]);
+    const auto fail = [&](int status, const char* code, const std::string& message) {
+        return RequestHeadError(status, code, message, method, uri);
+    };
+    if (!isToken(parts[0])) throw fail(400, "bad_request", "malformed request method");
+    for (char c : parts[1])
+        if (isControl(c)) throw fail(400, "bad_request", "control character in the request target");
+    const auto version = parts[2];
+    if (version.size() != 8 || !version.starts_with("HTTP/1.") || version[7] < '0' || version[7] > '9')
+        throw fail(400, "bad_request", "unsupported HTTP version (HTTP/1.x only)");
+    setMethod(method);
+    setURI(uri);
+    setVersion(std::string(version));
+
+    // Header fields up to the blank line. Every line counts against one budget.
+    std::size_t used = 0;
+    std::size_t fields = 0;
+    const auto tooLarge = [&] {
+        return fail(431, "request_header_too_large",
+                    "the request's header fields are larger than " + std::to_string(limits.maxHeaderBytes) + " bytes");
+    };
+    while (true) {
+        const std::size_t budget = limits.maxHeaderBytes > used ? limits.maxHeaderBytes - used : 0;
+        result = reader.next(line, budget, consumed);
+        if (result == LineReader::Result::TooLong) throw tooLarge();
+        if (result == LineReader::Result::End) throw fail(400, "bad_request", "the request ended inside its header");
+        if (line.empty()) break;
+        used += consumed;
+        if (used > limits.maxHeaderBytes) throw tooLarge();
+        if (++fields > limits.maxFields)
+            throw fail(431, "request_header_too_large",
+                       "the request has more than " + std::to_string(limits.maxFields) + " header fields");
+        // Obsolete line folding is refused (RFC 9112 5.2 allows that).
+        if (isBlank(line.front())) throw fail(400, "bad_request", "folded header lines are not accepted");
+        const auto colon = line.find(':');
+        if (colon == std::string::npos) throw fail(400, "bad_request", "a header line has no colon");
+        const std::string_view name(line.data(), colon);
+        // A blank before the colon is refused too (RFC 9112 5.1): it is not a token character.
+        if (!isToken(name)) throw fail(400, "bad_request", "malformed header field name");
+        std::string value(trimBlanks(std::string_view(line).substr(colon + 1)));
+        // NUL and a bare CR are replaced with SP (RFC 9110 5.5 allows that),
+        // not refused: a malformed credential must reach the auth stage and
+        // get its 401, and the forwarder never sees the raw bytes.
+        for (char& c : value)
+            if (c == '\0' || c == '\r') c = ' ';
+        add(std::string(name), value);
+    }
+}
+
+void ServerRequest::checkFraming() {
+    // The body's length must be unambiguous: a request that two parsers could
+    // split differently is refused (RFC 9112 6.3).
+    int transferEncodings = 0;
+    std::string contentLength;
+    for (const auto& [name, value] : *this) {
+        if (Poco::icompare(name, TRANSFER_ENCODING) == 0) {
+            ++transferEncodings;
+            if (Poco::icompare(value, CHUNKED_TRANSFER_ENCODING) != 0)
+                throw RequestHeadError(501, "unsupported_transfer_encoding", "only chunked transfer coding is supported",
+                                       getMethod(), getURI());
+        } else if (Poco::icompare(name, CONTENT_LENGTH) == 0) {
+            if (!isDigits(value) || value.size() > 18 || (!contentLength.empty() && value != contentLength))
+                throw RequestHeadError(400, "bad_request", "invalid Content-Length", getMethod(), getURI());
+            contentLength = value;
+        }
+    }
+    if (transferEncodings > 1)
+        throw RequestHeadError(400, "bad_request", "Transfer-Encoding given more than once", getMethod(), getURI());
+    if (transferEncodings > 0 && !contentLength.empty())
+        throw RequestHeadError(400, "bad_request", "both Transfer-Encoding and Content-Length given", getMethod(), getURI());
+}
+
+} // namespace sluice::kernel

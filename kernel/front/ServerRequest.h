@@ -1,0 +1,89 @@
+#pragma once
+// One client request on a ServerConnection, its head read by Sluice itself.
+//
+// Why our own head reader: Poco's HTTPServerRequestImpl reads the head with
+// MessageHeader::read, whose limit per header value is a fixed 8 KiB (a
+// private enum, MAX_VALUE_LENGTH = 8192). A longer value - a long API key or
+// bearer token - made Poco answer a bare 400 before any handler ran, so the
+// auth stage could not give its 401 and no answer was in the client's shape.
+// Here the limits are ours (`server.max_header_bytes`), and a head we refuse
+// raises RequestHeadError for the connection to answer in the client's shape.
+
+#include <cstddef>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include <Poco/AutoPtr.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/SocketAddress.h>
+
+namespace Poco::Net {
+class HTTPServerSession;
+class StreamSocket;
+}
+
+namespace sluice::kernel {
+
+class ServerResponse;
+
+// What a request head may hold.
+struct HeadLimits {
+    std::size_t maxRequestLine = 16 * 1024;  // the request line, without its line end
+    std::size_t maxHeaderBytes = 65536;      // all header lines together, line ends included
+    std::size_t maxFields = 100;             // Poco's own default
+};
+
+// A request head the server refuses; the connection answers `status` and closes.
+class RequestHeadError : public std::runtime_error {
+public:
+    RequestHeadError(int status, std::string code, const std::string& message, std::string method = {}, std::string uri = {})
+        : std::runtime_error(message), _status(status), _code(std::move(code)), _method(std::move(method)), _uri(std::move(uri)) {}
+
+    int status() const { return _status; }              // 400 malformed, 414 request line, 431 too large, 501 coding
+    const std::string& code() const { return _code; }   // the error code in the answer's body
+    const std::string& method() const { return _method; }  // empty when the request line was not read
+    const std::string& uri() const { return _uri; }        // picks the answer's protocol shape
+
+private:
+    int _status;
+    std::string _code;
+    std::string _method;
+    std::string _uri;
+};
+
+class ServerRequest final : public Poco::Net::HTTPServerRequest {
+public:
+    // Reads the head and picks the body stream as Poco's HTTPServerRequestImpl
+    // does. Throws Poco::Net::NoMessageException when the client closed before
+    // sending anything, RequestHeadError for a head it refuses, and Poco's
+    // network exceptions (time-out, reset) as they come.
+    // Ownership: response and session outlive the request (ServerConnection::run).
+    ServerRequest(ServerResponse& response, Poco::Net::HTTPServerSession& session, Poco::Net::HTTPServerParams* params,
+                  const HeadLimits& limits);
+    ~ServerRequest() override;
+
+    std::istream& stream() override { return *_stream; }
+    const Poco::Net::SocketAddress& clientAddress() const override { return _clientAddress; }
+    const Poco::Net::SocketAddress& serverAddress() const override { return _serverAddress; }
+    const Poco::Net::HTTPServerParams& serverParams() const override { return *_params; }
+    Poco::Net::HTTPServerResponse& response() const override;
+    bool secure() const override { return false; }
+
+    // The client's socket (the front's stream watch and the linger after a refusal use it).
+    Poco::Net::StreamSocket& socket();
+
+private:
+    void readHead(const HeadLimits& limits);
+    void checkFraming();
+
+    ServerResponse& _response;
+    Poco::Net::HTTPServerSession& _session;
+    Poco::AutoPtr<Poco::Net::HTTPServerParams> _params;
+    std::unique_ptr<std::istream> _stream;
+    Poco::Net::SocketAddress _clientAddress;
+    Poco::Net::SocketAddress _serverAddress;
+};
+
+} // namespace sluice::kernel

@@ -1,0 +1,47 @@
+#pragma once
+// The answer side of one request on a ServerConnection: Poco's
+// HTTPServerResponseImpl, made to work without Poco's HTTPServerRequestImpl.
+//
+// Why not HTTPServerResponseImpl itself: it learns the request method only
+// through attachRequest(HTTPServerRequestImpl*), and without an attached
+// request its sendBuffer() writes the headers but never the body (measured on
+// Poco 1.11). Our ServerRequest is not an HTTPServerRequestImpl, so the
+// connection tells this class about HEAD itself.
+
+#include <memory>
+#include <ostream>
+
+#include <Poco/Net/HTTPServerResponse.h>
+
+namespace Poco::Net {
+class HTTPServerSession;
+}
+
+namespace sluice::kernel {
+
+class ServerResponse final : public Poco::Net::HTTPServerResponse {
+public:
+    // Ownership: the session outlives the response (both live in ServerConnection::run).
+    explicit ServerResponse(Poco::Net::HTTPServerSession& session);
+    ~ServerResponse() override;
+
+    // An answer to HEAD: headers only, whatever the handler writes.
+    void setHeadRequest(bool head) { _head = head; }
+
+    void sendContinue() override;
+    std::ostream& send() override;
+    void sendFile(const std::string& path, const std::string& mediaType) override;
+    void sendBuffer(const void* buffer, std::size_t length) override;
+    void redirect(const std::string& uri, HTTPStatus status = HTTP_FOUND) override;
+    void requireAuthentication(const std::string& realm) override;
+    bool sent() const override { return _stream != nullptr; }
+
+private:
+    bool bodyless() const;
+
+    Poco::Net::HTTPServerSession& _session;
+    std::unique_ptr<std::ostream> _stream;  // set once the head is sent; flushed and ended on destruction
+    bool _head = false;
+};
+
+} // namespace sluice::kernel

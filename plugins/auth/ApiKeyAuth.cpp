@@ -1,0 +1,241 @@
+#include "ApiKeyAuth.h"
+
+#include "Grants.h"
+#include "sluice/ConfigError.h"
+#include "sluice/redis/RedisError.h"
+#include "sluice/store/Migrations.h"
+#include "sluice/store/StoreError.h"
+
+namespace sluice::auth {
+
+namespace {
+// One message for every bad key: unknown, malformed, expired, revoked,
+// disabled. Which it was is in the audit trail, never in the answer.
+constexpr const char* kInvalidKey = "invalid or missing API key";
+// A request that waits this long for a verify slot gets 503 rather than
+// holding its connection while a flood drains.
+constexpr auto kVerifyQueueWait = std::chrono::seconds(10);
+
+std::chrono::steady_clock::time_point steadyAt(long long epochSeconds) {
+    const auto fromNow = std::chrono::seconds(epochSeconds - store::storeNow());
+    return std::chrono::steady_clock::now() + fromNow;
+}
+} // namespace
+
+struct ApiKeyAuth::Counters {
+    explicit Counters(MetricsRegistry& metrics)
+        : cacheHits(count(metrics, "cache_hit")),
+          sharedHits(count(metrics, "shared_cache_hit")),
+          verified(count(metrics, "verified")),
+          denied(count(metrics, "denied")),
+          throttled(count(metrics, "throttled")),
+          unavailable(count(metrics, "unavailable")),
+          verifySeconds(metrics.histogram("sluice_auth_verify_seconds",
+                                          "Time of one store read and argon2id verify (cache misses)")) {}
+
+    static Counter& count(MetricsRegistry& metrics, const std::string& result) {
+        return metrics.counter("sluice_auth_requests_total", "Authentication outcomes", {{"result", result}});
+    }
+
+    Counter& cacheHits;
+    Counter& sharedHits;
+    Counter& verified;
+    Counter& denied;
+    Counter& throttled;
+    Counter& unavailable;
+    Histogram& verifySeconds;
+};
+
+ApiKeyAuth::ApiKeyAuth(const StageSetup& setup)
+    : _settings(readAuthSettings(setup.services.config())),
+      _log(setup.services.logger("auth")),
+      _cache(_settings.cacheSize),
+      _failures(_settings.failuresPerAddressPerMinute),
+      _verifySlots(static_cast<std::ptrdiff_t>(_settings.maxParallelVerifies)),
+      _counters(std::make_unique<Counters>(setup.services.metrics())) {
+    try {
+        _database = std::make_unique<store::Database>(_settings.store);
+        if (_settings.store.engine == store::Engine::SQLite) {
+            for (const auto& applied : store::migrate(*_database))
+                _log.information("auth: store migrated to schema version " + std::to_string(applied.version) + " (" +
+                                 applied.description + ")");
+        }
+        store::requireCurrentSchema(*_database);
+        _store = std::make_unique<store::AuthStore>(*_database);
+    } catch (const store::StoreError& e) {
+        throw ConfigError("store.url", e.what());
+    }
+    // A dummy hash with the configured cost: unknown and malformed keys are
+    // verified against it, so their 401 costs what a real key's does.
+    _dummyHash = hashSecret(generateApiKey().secret, _settings.argon2);
+    if (_settings.redis)
+        _shared = std::make_unique<SharedKeyCache>(
+            std::make_shared<redis::Client>(*_settings.redis, _settings.redisTimeout), _settings.cacheTtl);
+    _changes = std::make_unique<ChangeFeed>(_settings, *_store, _cache, _log);
+    _log.information("auth: apikey with store " + _settings.store.display() +
+                     (_settings.redis ? ", shared cache " + _settings.redis->display() : std::string()));
+}
+
+ApiKeyAuth::~ApiKeyAuth() { _changes.reset(); }
+
+Verdict ApiKeyAuth::authenticate(RequestContext& ctx) {
+    const auto credential = readCredential(ctx.headers);
+    // A malformed credential may carry a valid key's text (`Authorization:
+    // <key>` without "Bearer"): it gets its own digest, so its cached failure
+    // never answers for the well-formed key.
+    const auto digest = digestOf(credential.kind == Credential::Kind::WellFormed ? credential.text
+                                                                                  : "malformed:" + credential.text);
+
+    if (credential.kind != Credential::Kind::Missing) {
+        if (const auto cached = _cache.find(digest)) {
+            if (cached->valid) {
+                _counters->cacheHits.inc();
+                ctx.principal = cached->principal;
+                return Verdict::Continue;
+            }
+        }
+    }
+    // From here on every path is a cache miss or a known failure: the
+    // address must not be over its failure budget.
+    if (const auto wait = _failures.blockedFor(ctx.clientAddress)) return throttle(ctx, *wait);
+    if (credential.kind == Credential::Kind::Missing) return deny(ctx);
+    if (const auto cached = _cache.find(digest); cached && !cached->valid) return deny(ctx);
+
+    if (const auto principal = sharedLookup(credential, digest)) {
+        _counters->sharedHits.inc();
+        ctx.principal = *principal;
+        return Verdict::Continue;
+    }
+
+    CachedResult result;
+    switch (verify(credential, digest, result)) {
+    case Checked::Valid:
+        _counters->verified.inc();
+        ctx.principal = result.principal;
+        return Verdict::Continue;
+    case Checked::Invalid: return deny(ctx);
+    case Checked::Unavailable: return unavailable(ctx);
+    }
+    return deny(ctx);
+}
+
+std::optional<Principal> ApiKeyAuth::sharedLookup(const Credential& credential, const Digest& digest) {
+    if (!_shared || !credential.key) return std::nullopt;
+    const auto epoch = _cache.epoch();
+    try {
+        auto principal = _shared->find(credential.key->keyId, digest);
+        reportRedis(true, "");
+        if (!principal) return std::nullopt;
+        CachedResult entry{true, *principal, principal->keyId, principal->tenant,
+                           std::chrono::steady_clock::now() + _settings.cacheTtl};
+        if (_settings.cacheTtl.count() > 0) _cache.store(digest, std::move(entry), epoch);
+        return principal;
+    } catch (const redis::RedisError& e) {
+        reportRedis(false, e.what());
+        return std::nullopt;
+    }
+}
+
+ApiKeyAuth::Checked ApiKeyAuth::verify(const Credential& credential, const Digest& digest, CachedResult& result) {
+    const auto epoch = _cache.epoch();
+    std::string generation;
+    if (_shared && credential.key) {
+        try {
+            generation = _shared->generation();
+        } catch (const redis::RedisError& e) {
+            reportRedis(false, e.what());
+        }
+    }
+    if (!_verifySlots.try_acquire_for(kVerifyQueueWait)) return Checked::Unavailable;
+    const auto started = std::chrono::steady_clock::now();
+    std::optional<store::KeyAndTenant> found;
+    bool secretMatches = false;
+    try {
+        if (credential.key) found = _store->findKey(credential.key->keyId);
+        reportStore(true, "");
+        const auto& secret = credential.key ? credential.key->secret : credential.text;
+        secretMatches = verifySecret(found ? found->key.secretHash : _dummyHash, secret);
+    } catch (const store::StoreError& e) {
+        _verifySlots.release();
+        reportStore(false, e.what());
+        return Checked::Unavailable;
+    }
+    _verifySlots.release();
+    _counters->verifySeconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+
+    const auto now = store::storeNow();
+    const bool valid = found && secretMatches && found->key.state(now) == store::KeyState::Active &&
+                       found->tenant.enabled && (found->tenant.expiresAt == 0 || found->tenant.expiresAt > now);
+    result.valid = valid;
+    if (found) {
+        result.keyId = found->key.keyId;
+        result.tenant = found->tenant.name;
+    }
+    if (valid) {
+        result.principal = principalFor(*found);
+        result.expiresAt = std::chrono::steady_clock::now() + _settings.cacheTtl;
+        if (found->key.expiresAt != 0) result.expiresAt = std::min(result.expiresAt, steadyAt(found->key.expiresAt));
+        if (found->tenant.expiresAt != 0) result.expiresAt = std::min(result.expiresAt, steadyAt(found->tenant.expiresAt));
+    } else {
+        result.expiresAt = std::chrono::steady_clock::now() + _settings.failureCacheTtl;
+    }
+    const bool cacheable = valid ? _settings.cacheTtl.count() > 0 : _settings.failureCacheTtl.count() > 0;
+    if (cacheable) _cache.store(digest, result, epoch);
+
+    if (!valid) return Checked::Invalid;
+    if (_shared && !generation.empty()) {
+        const auto left = std::chrono::duration_cast<std::chrono::seconds>(result.expiresAt - std::chrono::steady_clock::now());
+        try {
+            if (left.count() > 0) _shared->store(result.keyId, digest, result.principal, generation, left);
+        } catch (const redis::RedisError& e) {
+            reportRedis(false, e.what());
+        }
+    }
+    try {
+        _store->touchKey(result.keyId, now);
+    } catch (const store::StoreError&) {
+        // "Last used" is informational; a busy store must not fail the request.
+    }
+    return Checked::Valid;
+}
+
+Verdict ApiKeyAuth::deny(RequestContext& ctx) {
+    _counters->denied.inc();
+    _failures.recordFailure(ctx.clientAddress);
+    ctx.responseHeaders.emplace_back("WWW-Authenticate", "Bearer realm=\"sluice\"");
+    ctx.refuse(401, kInvalidKey, "invalid_api_key");
+    return Verdict::Respond;
+}
+
+Verdict ApiKeyAuth::throttle(RequestContext& ctx, int retryAfterSeconds) {
+    _counters->throttled.inc();
+    ctx.responseHeaders.emplace_back("Retry-After", std::to_string(retryAfterSeconds));
+    ctx.refuse(429, "too many failed authentication attempts from this address; retry later", "rate_limit_exceeded");
+    return Verdict::Respond;
+}
+
+Verdict ApiKeyAuth::unavailable(RequestContext& ctx) {
+    _counters->unavailable.inc();
+    ctx.responseHeaders.emplace_back("Retry-After", "1");
+    ctx.refuse(503, "authentication is temporarily unavailable; retry shortly", "auth_unavailable");
+    return Verdict::Respond;
+}
+
+// Outages are logged when they start and when they end, not per request.
+void ApiKeyAuth::reportRedis(bool ok, const std::string& problem) {
+    if (ok) {
+        if (_redisFailing.exchange(false)) _log.information("auth: Redis shared cache is back");
+    } else if (!_redisFailing.exchange(true)) {
+        _log.warning("auth: Redis shared cache unavailable (" + problem + "); verifying against the store meanwhile");
+    }
+}
+
+void ApiKeyAuth::reportStore(bool ok, const std::string& problem) {
+    if (ok) {
+        if (_storeFailing.exchange(false)) _log.information("auth: store is back");
+    } else if (!_storeFailing.exchange(true)) {
+        _log.error("auth: store unavailable (" + problem + "); only cached keys are accepted meanwhile");
+    }
+}
+
+} // namespace sluice::auth

@@ -1,0 +1,65 @@
+#pragma once
+// apikey: the production auth stage. A request presents a key (Authorization:
+// Bearer or x-api-key); the stage answers with the key's Principal, or one
+// identical 401 for every kind of bad key.
+//
+// Cost: a key seen recently costs a SHA-256 and a cache look-up (in-process,
+// then Redis if configured); otherwise one store read and one argon2id verify,
+// bounded by auth.max_parallel_verifies. Unknown and malformed keys are
+// verified against a dummy hash, so a bad key's 401 takes as long as a real
+// key's whatever made it bad: timing says nothing about which keys exist.
+// Failures are cached briefly and counted per client address; an address
+// over auth.failures_per_ip_per_min gets 429 before any verify.
+
+#include <memory>
+#include <semaphore>
+
+#include "ApiKey.h"
+#include "AuthSettings.h"
+#include "ChangeFeed.h"
+#include "FailureLimiter.h"
+#include "KeyCache.h"
+#include "SharedKeyCache.h"
+#include "sluice/Plugin.h"
+#include "sluice/store/AuthStore.h"
+#include "sluice/store/Database.h"
+
+namespace sluice::auth {
+
+class ApiKeyAuth final : public AuthStage {
+public:
+    // Opens the store (SQLite: migrating it; PostgreSQL: requiring a current
+    // schema) and starts listening for changes. Throws ConfigError.
+    explicit ApiKeyAuth(const StageSetup& setup);
+    ~ApiKeyAuth() override;
+
+    Verdict authenticate(RequestContext& ctx) override;
+
+private:
+    enum class Checked { Valid, Invalid, Unavailable };
+    struct Counters;
+
+    Checked verify(const Credential& credential, const Digest& digest, CachedResult& result);
+    Verdict deny(RequestContext& ctx);
+    Verdict throttle(RequestContext& ctx, int retryAfterSeconds);
+    Verdict unavailable(RequestContext& ctx);
+    std::optional<Principal> sharedLookup(const Credential& credential, const Digest& digest);
+    void reportRedis(bool ok, const std::string& problem);
+    void reportStore(bool ok, const std::string& problem);
+
+    AuthSettings _settings;
+    Poco::Logger& _log;
+    std::unique_ptr<store::Database> _database;
+    std::unique_ptr<store::AuthStore> _store;
+    KeyCache _cache;
+    std::unique_ptr<SharedKeyCache> _shared;
+    FailureLimiter _failures;
+    std::counting_semaphore<256> _verifySlots;
+    std::string _dummyHash;
+    std::unique_ptr<Counters> _counters;
+    std::atomic<bool> _redisFailing{false};
+    std::atomic<bool> _storeFailing{false};
+    std::unique_ptr<ChangeFeed> _changes;  // last: stops before what it feeds goes away
+};
+
+} // namespace sluice::auth

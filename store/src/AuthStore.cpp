@@ -1,0 +1,334 @@
+#include "sluice/store/AuthStore.h"
+
+#include <algorithm>
+#include <cctype>
+#include <stdexcept>
+
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/Statement.h>
+
+#include "sluice/store/StoreError.h"
+
+using namespace Poco::Data::Keywords;
+using Poco::Data::RecordSet;
+using Poco::Data::Session;
+using Poco::Data::Statement;
+
+namespace sluice::store {
+
+namespace {
+
+const char* const kTenantColumns =
+    "name, enabled, expires_at, allow_all_models, log_prompts, created_at, updated_at";
+const char* const kKeyColumns =
+    "key_id, tenant, secret_hash, enabled, revoked_at, expires_at, allow_all_models, created_at, last_used_at";
+
+bool flag(RecordSet& rows, std::size_t column) { return rows.value(column).convert<int>() != 0; }
+long long number(RecordSet& rows, std::size_t column) { return rows.value(column).convert<long long>(); }
+std::string text(RecordSet& rows, std::size_t column) { return rows.value(column).convert<std::string>(); }
+
+// Columns in kTenantColumns order, starting at `first`.
+TenantRecord tenantFrom(RecordSet& rows, std::size_t first) {
+    TenantRecord tenant;
+    tenant.name = text(rows, first);
+    tenant.enabled = flag(rows, first + 1);
+    tenant.expiresAt = number(rows, first + 2);
+    tenant.grant.allowAll = flag(rows, first + 3);
+    tenant.logPrompts = flag(rows, first + 4);
+    tenant.createdAt = number(rows, first + 5);
+    tenant.updatedAt = number(rows, first + 6);
+    return tenant;
+}
+
+KeyRecord keyFrom(RecordSet& rows) {
+    KeyRecord key;
+    key.keyId = text(rows, 0);
+    key.tenant = text(rows, 1);
+    key.secretHash = text(rows, 2);
+    key.enabled = flag(rows, 3);
+    key.revokedAt = number(rows, 4);
+    key.expiresAt = number(rows, 5);
+    key.grant.allowAll = flag(rows, 6);
+    key.createdAt = number(rows, 7);
+    key.lastUsedAt = number(rows, 8);
+    return key;
+}
+
+// Store failures carry the store's name and Poco's reason; never a hash.
+template <typename Work>
+auto guarded(Database& db, const char* what, Work&& work) {
+    try {
+        return work();
+    } catch (const StoreError&) {
+        throw;
+    } catch (const Poco::Exception& e) {
+        throw StoreError("store " + db.url().display() + ": " + what + ": " + e.displayText());
+    }
+}
+
+} // namespace
+
+const char* keyStateName(KeyState state) {
+    switch (state) {
+    case KeyState::Active: return "active";
+    case KeyState::Disabled: return "disabled";
+    case KeyState::Revoked: return "revoked";
+    case KeyState::Expired: return "expired";
+    }
+    return "unknown";
+}
+
+KeyState KeyRecord::state(long long now) const {
+    if (revokedAt != 0) return KeyState::Revoked;
+    if (!enabled) return KeyState::Disabled;
+    if (expiresAt != 0 && expiresAt <= now) return KeyState::Expired;
+    return KeyState::Active;
+}
+
+std::string keySubject(const std::string& keyId) { return "key:" + keyId; }
+std::string tenantSubject(const std::string& tenant) { return "tenant:" + tenant; }
+
+bool AuthStore::validTenantName(const std::string& name) {
+    if (name.empty() || name.size() > 64) return false;
+    return std::all_of(name.begin(), name.end(), [](unsigned char c) {
+        return std::isalnum(c) != 0 || c == '.' || c == '_' || c == '-';
+    });
+}
+
+bool AuthStore::validModelName(const std::string& name) {
+    if (name.empty() || name.size() > 200) return false;
+    return std::all_of(name.begin(), name.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f && c != ','; });
+}
+
+void AuthStore::readGrantAndLimits(Session& session, const std::string& kind, const std::string& subject,
+                                   ModelGrant& grant, LimitOverrides& limits) {
+    std::string k = kind;
+    std::string s = subject;
+    Statement grants(session);
+    grants << _db.sql("SELECT model FROM model_grants WHERE subject_kind = ? AND subject = ? ORDER BY model"), use(k),
+        use(s), now;
+    RecordSet grantRows(grants);
+    for (bool more = grantRows.moveFirst(); more; more = grantRows.moveNext()) grant.models.push_back(text(grantRows, 0));
+
+    Statement overrides(session);
+    overrides << _db.sql("SELECT limit_name, limit_value FROM limit_overrides WHERE subject_kind = ? AND subject = ?"),
+        use(k), use(s), now;
+    RecordSet limitRows(overrides);
+    for (bool more = limitRows.moveFirst(); more; more = limitRows.moveNext()) {
+        const auto name = text(limitRows, 0);
+        const auto value = number(limitRows, 1);
+        if (name == "rpm") limits.requestsPerMinute = value;
+        if (name == "tpm") limits.tokensPerMinute = value;
+        if (name == "concurrent") limits.concurrentRequests = value;
+    }
+}
+
+void AuthStore::writeGrantAndLimits(Session& session, const std::string& kind, const std::string& subject,
+                                    const ModelGrant& grant, const LimitOverrides& limits) {
+    std::string k = kind;
+    std::string s = subject;
+    session << _db.sql("DELETE FROM model_grants WHERE subject_kind = ? AND subject = ?"), use(k), use(s), now;
+    session << _db.sql("DELETE FROM limit_overrides WHERE subject_kind = ? AND subject = ?"), use(k), use(s), now;
+    if (!grant.allowAll) {
+        auto models = grant.models;
+        std::sort(models.begin(), models.end());
+        models.erase(std::unique(models.begin(), models.end()), models.end());
+        for (auto& model : models) {
+            if (!validModelName(model)) throw std::invalid_argument("invalid model name '" + model + "'");
+            session << _db.sql("INSERT INTO model_grants (subject_kind, subject, model) VALUES (?, ?, ?)"), use(k),
+                use(s), use(model), now;
+        }
+    }
+    const std::pair<const char*, std::optional<std::int64_t>> entries[] = {
+        {"rpm", limits.requestsPerMinute}, {"tpm", limits.tokensPerMinute}, {"concurrent", limits.concurrentRequests}};
+    for (const auto& [name, value] : entries) {
+        if (!value) continue;
+        std::string n = name;
+        Poco::Int64 v = *value;
+        session << _db.sql("INSERT INTO limit_overrides (subject_kind, subject, limit_name, limit_value) VALUES (?, ?, ?, ?)"),
+            use(k), use(s), use(n), use(v), now;
+    }
+}
+
+void AuthStore::recordChange(Session& session, const std::string& subject) {
+    std::string s = subject;
+    Poco::Int64 at = storeNow();
+    session << _db.sql("INSERT INTO auth_changes (subject, changed_at) VALUES (?, ?)"), use(s), use(at), now;
+    // Delivered to listeners when the transaction commits, not before.
+    if (_db.engine() == Engine::PostgreSQL) {
+        std::string channel = kNotifyChannel;
+        session << _db.sql("SELECT pg_notify(?, ?)"), use(channel), use(s), now;
+    }
+}
+
+std::optional<KeyAndTenant> AuthStore::findKey(const std::string& keyId) {
+    return guarded(_db, "cannot read a key", [&]() -> std::optional<KeyAndTenant> {
+        auto session = _db.session();
+        std::string id = keyId;
+        Statement select(session);
+        select << _db.sql(std::string("SELECT k.key_id, k.tenant, k.secret_hash, k.enabled, k.revoked_at, k.expires_at,"
+                                      " k.allow_all_models, k.created_at, k.last_used_at, t.") +
+                          "name, t.enabled, t.expires_at, t.allow_all_models, t.log_prompts, t.created_at, t.updated_at"
+                          " FROM api_keys k JOIN tenants t ON t.name = k.tenant WHERE k.key_id = ?"),
+            use(id), now;
+        RecordSet rows(select);
+        if (!rows.moveFirst()) return std::nullopt;
+        KeyAndTenant found{keyFrom(rows), tenantFrom(rows, 9)};
+        readGrantAndLimits(session, "key", found.key.keyId, found.key.grant, found.key.limits);
+        readGrantAndLimits(session, "tenant", found.tenant.name, found.tenant.grant, found.tenant.limits);
+        return found;
+    });
+}
+
+std::optional<TenantRecord> AuthStore::findTenant(const std::string& name) {
+    return guarded(_db, "cannot read a tenant", [&]() -> std::optional<TenantRecord> {
+        auto session = _db.session();
+        std::string n = name;
+        Statement select(session);
+        select << _db.sql(std::string("SELECT ") + kTenantColumns + " FROM tenants WHERE name = ?"), use(n), now;
+        RecordSet rows(select);
+        if (!rows.moveFirst()) return std::nullopt;
+        auto tenant = tenantFrom(rows, 0);
+        readGrantAndLimits(session, "tenant", tenant.name, tenant.grant, tenant.limits);
+        return tenant;
+    });
+}
+
+std::vector<TenantRecord> AuthStore::tenants() {
+    return guarded(_db, "cannot list tenants", [&] {
+        auto session = _db.session();
+        Statement select(session);
+        select << _db.sql(std::string("SELECT ") + kTenantColumns + " FROM tenants ORDER BY name"), now;
+        RecordSet rows(select);
+        std::vector<TenantRecord> out;
+        for (bool more = rows.moveFirst(); more; more = rows.moveNext()) out.push_back(tenantFrom(rows, 0));
+        for (auto& tenant : out) readGrantAndLimits(session, "tenant", tenant.name, tenant.grant, tenant.limits);
+        return out;
+    });
+}
+
+std::vector<KeyRecord> AuthStore::keys(const std::string& tenant) {
+    return guarded(_db, "cannot list keys", [&] {
+        auto session = _db.session();
+        std::string t = tenant;
+        Statement select(session);
+        if (tenant.empty()) {
+            select << _db.sql(std::string("SELECT ") + kKeyColumns + " FROM api_keys ORDER BY created_at, key_id"), now;
+        } else {
+            select << _db.sql(std::string("SELECT ") + kKeyColumns +
+                              " FROM api_keys WHERE tenant = ? ORDER BY created_at, key_id"),
+                use(t), now;
+        }
+        RecordSet rows(select);
+        std::vector<KeyRecord> out;
+        for (bool more = rows.moveFirst(); more; more = rows.moveNext()) out.push_back(keyFrom(rows));
+        for (auto& key : out) readGrantAndLimits(session, "key", key.keyId, key.grant, key.limits);
+        return out;
+    });
+}
+
+void AuthStore::createTenant(const TenantRecord& tenant) {
+    if (!validTenantName(tenant.name))
+        throw std::invalid_argument("invalid tenant name '" + tenant.name + "' (letters, digits, '.', '_', '-'; at most 64)");
+    if (findTenant(tenant.name)) throw AlreadyExists("tenant '" + tenant.name + "' already exists");
+    saveTenant(tenant, true);
+}
+
+void AuthStore::updateTenant(const TenantRecord& tenant) {
+    if (!findTenant(tenant.name)) throw NotFound("no tenant '" + tenant.name + "'");
+    saveTenant(tenant, false);
+}
+
+void AuthStore::saveTenant(const TenantRecord& tenant, bool create) {
+    guarded(_db, create ? "cannot create the tenant" : "cannot update the tenant", [&] {
+        _db.transaction([&](Session& session) {
+            std::string name = tenant.name;
+            int enabled = tenant.enabled ? 1 : 0;
+            Poco::Int64 expires = tenant.expiresAt;
+            int allowAll = tenant.grant.allowAll ? 1 : 0;
+            int logPrompts = tenant.logPrompts ? 1 : 0;
+            Poco::Int64 at = storeNow();
+            if (create) {
+                session << _db.sql("INSERT INTO tenants (enabled, expires_at, allow_all_models, log_prompts, created_at,"
+                                   " updated_at, name) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+                    use(enabled), use(expires), use(allowAll), use(logPrompts), use(at), use(at), use(name), now;
+            } else {
+                session << _db.sql("UPDATE tenants SET enabled = ?, expires_at = ?, allow_all_models = ?, log_prompts = ?,"
+                                   " updated_at = ? WHERE name = ?"),
+                    use(enabled), use(expires), use(allowAll), use(logPrompts), use(at), use(name), now;
+            }
+            writeGrantAndLimits(session, "tenant", tenant.name, tenant.grant, tenant.limits);
+            recordChange(session, tenantSubject(tenant.name));
+        });
+    });
+}
+
+void AuthStore::createKey(const KeyRecord& key) {
+    if (!findTenant(key.tenant)) throw NotFound("no tenant '" + key.tenant + "'");
+    if (findKey(key.keyId)) throw AlreadyExists("key id clash; try again");
+    guarded(_db, "cannot create the key", [&] {
+        _db.transaction([&](Session& session) {
+            std::string id = key.keyId;
+            std::string tenant = key.tenant;
+            std::string hash = key.secretHash;
+            int enabled = key.enabled ? 1 : 0;
+            Poco::Int64 expires = key.expiresAt;
+            int allowAll = key.grant.allowAll ? 1 : 0;
+            Poco::Int64 at = storeNow();
+            session << _db.sql("INSERT INTO api_keys (key_id, tenant, secret_hash, enabled, expires_at, allow_all_models,"
+                               " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+                use(id), use(tenant), use(hash), use(enabled), use(expires), use(allowAll), use(at), now;
+            writeGrantAndLimits(session, "key", key.keyId, key.grant, key.limits);
+            recordChange(session, keySubject(key.keyId));
+        });
+    });
+}
+
+void AuthStore::revokeKey(const std::string& keyId) {
+    if (!findKey(keyId)) throw NotFound("no key '" + keyId + "'");
+    guarded(_db, "cannot revoke the key", [&] {
+        _db.transaction([&](Session& session) {
+            std::string id = keyId;
+            Poco::Int64 at = storeNow();
+            session << _db.sql("UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at = 0"), use(at), use(id),
+                now;
+            recordChange(session, keySubject(keyId));
+        });
+    });
+}
+
+void AuthStore::touchKey(const std::string& keyId, long long at) {
+    guarded(_db, "cannot record a key's use", [&] {
+        auto session = _db.session();
+        std::string id = keyId;
+        Poco::Int64 when = at;
+        session << _db.sql("UPDATE api_keys SET last_used_at = ? WHERE key_id = ?"), use(when), use(id), now;
+    });
+}
+
+long long AuthStore::latestChange() {
+    return guarded(_db, "cannot read the change log", [&] {
+        auto session = _db.session();
+        Statement select(session);
+        select << _db.sql("SELECT COALESCE(MAX(seq), 0) FROM auth_changes"), now;
+        RecordSet rows(select);
+        return rows.moveFirst() ? number(rows, 0) : 0LL;
+    });
+}
+
+std::vector<AuthChange> AuthStore::changesSince(long long seq, int max) {
+    return guarded(_db, "cannot read the change log", [&] {
+        auto session = _db.session();
+        Poco::Int64 after = seq;
+        Poco::Int64 limit = max;
+        Statement select(session);
+        select << _db.sql("SELECT seq, subject FROM auth_changes WHERE seq > ? ORDER BY seq LIMIT ?"), use(after),
+            use(limit), now;
+        RecordSet rows(select);
+        std::vector<AuthChange> out;
+        for (bool more = rows.moveFirst(); more; more = rows.moveNext()) out.push_back({number(rows, 0), text(rows, 1)});
+        return out;
+    });
+}
+
+} // namespace sluice::store
