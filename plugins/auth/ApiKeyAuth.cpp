@@ -86,20 +86,17 @@ Verdict ApiKeyAuth::authenticate(RequestContext& ctx) {
     const auto digest = digestOf(credential.kind == Credential::Kind::WellFormed ? credential.text
                                                                                   : "malformed:" + credential.text);
 
-    if (credential.kind != Credential::Kind::Missing) {
-        if (const auto cached = _cache.find(digest)) {
-            if (cached->valid) {
-                _counters->cacheHits.inc();
-                ctx.principal = cached->principal;
-                return Verdict::Continue;
-            }
-        }
+    const auto cached =
+        credential.kind == Credential::Kind::Missing ? std::optional<CachedResult>() : _cache.find(digest);
+    if (cached && cached->valid) {
+        _counters->cacheHits.inc();
+        ctx.principal = cached->principal;
+        return Verdict::Continue;
     }
     // From here on every path is a cache miss or a known failure: the
     // address must not be over its failure budget.
     if (const auto wait = _failures.blockedFor(ctx.clientAddress)) return throttle(ctx, *wait);
-    if (credential.kind == Credential::Kind::Missing) return deny(ctx);
-    if (const auto cached = _cache.find(digest); cached && !cached->valid) return deny(ctx);
+    if (credential.kind == Credential::Kind::Missing || cached) return deny(ctx);
 
     if (const auto principal = sharedLookup(credential, digest)) {
         _counters->sharedHits.inc();
@@ -147,20 +144,25 @@ ApiKeyAuth::Checked ApiKeyAuth::verify(const Credential& credential, const Diges
         }
     }
     if (!_verifySlots.try_acquire_for(kVerifyQueueWait)) return Checked::Unavailable;
+    struct SlotRelease {
+        std::counting_semaphore<256>& slots;
+        ~SlotRelease() { slots.release(); }
+    };
     const auto started = std::chrono::steady_clock::now();
     std::optional<store::KeyAndTenant> found;
     bool secretMatches = false;
-    try {
-        if (credential.key) found = _store->findKey(credential.key->keyId);
-        reportStore(true, "");
+    {
+        const SlotRelease release{_verifySlots};
+        try {
+            if (credential.key) found = _store->findKey(credential.key->keyId);
+            reportStore(true, "");
+        } catch (const store::StoreError& e) {
+            reportStore(false, e.what());
+            return Checked::Unavailable;
+        }
         const auto& secret = credential.key ? credential.key->secret : credential.text;
         secretMatches = verifySecret(found ? found->key.secretHash : _dummyHash, secret);
-    } catch (const store::StoreError& e) {
-        _verifySlots.release();
-        reportStore(false, e.what());
-        return Checked::Unavailable;
     }
-    _verifySlots.release();
     _counters->verifySeconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 
     const auto now = store::storeNow();
