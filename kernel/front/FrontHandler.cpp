@@ -10,6 +10,7 @@
 #include "ErrorBody.h"
 #include "ModelLists.h"
 #include "RouteTable.h"
+#include "ServerConnection.h"
 #include "ServerRequest.h"
 
 namespace sluice::kernel {
@@ -227,21 +228,7 @@ void RequestHandling::lingerAfterRefusal() {
     // Closing a socket with unread bytes makes the kernel send a reset, which
     // can destroy the 413 before the client reads it. Read and drop what the
     // client is still sending, briefly and boundedly, before the close.
-    auto* own = dynamic_cast<ServerRequest*>(&_request);
-    if (!own) return;
-    try {
-        auto& socket = own->socket();
-        socket.setReceiveTimeout(Poco::Timespan(0, 100000));
-        char sink[16384];
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-        for (std::size_t drained = 0; drained < 4 * 1024 * 1024 && std::chrono::steady_clock::now() < deadline;) {
-            const int n = socket.receiveBytes(sink, sizeof sink);
-            if (n <= 0) break;
-            drained += static_cast<std::size_t>(n);
-        }
-    } catch (const Poco::Exception&) {
-        // A time-out or a reset: the client has what it needs or is gone.
-    }
+    if (auto* own = dynamic_cast<ServerRequest*>(&_request)) drainUnreadInput(own->socket());
 }
 
 bool RequestHandling::prepareForwardedRequest(const std::string& body) {

@@ -18,6 +18,21 @@
 
 namespace sluice::kernel {
 
+void drainUnreadInput(Poco::Net::StreamSocket& socket) {
+    try {
+        socket.setReceiveTimeout(Poco::Timespan(0, 100000));
+        char sink[16384];
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        for (std::size_t drained = 0; drained < 4 * 1024 * 1024 && std::chrono::steady_clock::now() < deadline;) {
+            const int n = socket.receiveBytes(sink, sizeof sink);
+            if (n <= 0) break;
+            drained += static_cast<std::size_t>(n);
+        }
+    } catch (const Poco::Exception&) {
+        // A time-out or a reset: the client has its answer or is gone.
+    }
+}
+
 namespace {
 using Poco::Net::HTTPResponse;
 using Poco::Net::HTTPServerSession;
@@ -42,24 +57,15 @@ void sendError(HTTPServerSession& session, const Poco::Net::HTTPServerParams& pa
     session.setKeepAlive(false);
 }
 
-// Closing a socket with unread bytes makes the kernel send a reset, which can
-// destroy the answer before the client reads it: after a refused head the rest
-// of it (and any body) may still be on its way. End our side, then read and
-// drop what still comes, briefly and boundedly.
+// After a refused head the rest of it (and any body) may still be on its
+// way: end our side, then drain, so the answer is not lost to a reset.
 void drainBeforeClose(Poco::Net::StreamSocket& socket) {
     try {
         socket.shutdownSend();
-        socket.setReceiveTimeout(Poco::Timespan(0, 100000));
-        char sink[16384];
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-        for (std::size_t drained = 0; drained < 4 * 1024 * 1024 && std::chrono::steady_clock::now() < deadline;) {
-            const int n = socket.receiveBytes(sink, sizeof sink);
-            if (n <= 0) break;
-            drained += static_cast<std::size_t>(n);
-        }
     } catch (const Poco::Exception&) {
-        // A time-out or a reset: the client has its answer or is gone.
+        return;  // the client is gone
     }
+    drainUnreadInput(socket);
 }
 } // namespace
 

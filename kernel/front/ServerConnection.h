@@ -25,6 +25,12 @@ class HTTPServerSession;
 
 namespace sluice::kernel {
 
+// Reads and drops what a client is still sending, briefly and boundedly
+// (2 s, 4 MiB), before its connection is closed after a refusal: closing a
+// socket with unread bytes makes the kernel send a reset, which can destroy
+// the answer before the client reads it.
+void drainUnreadInput(Poco::Net::StreamSocket& socket);
+
 // The stop signal to open connections (argument: abort busy ones too). Poco's
 // own, HTTPRequestHandlerFactory::serverStopped, is open only to its friends
 // HTTPServer and HTTPServerConnection.
