@@ -169,8 +169,13 @@ void RequestHandling::run() {
     const auto& uri = _request.getURI();
     _ctx.path = uri.substr(0, uri.find('?'));
     for (const auto& [name, value] : _request) _ctx.headers.emplace_back(Poco::toLower(name), value);
-    _ctx.clientAddress = _pipeline->settings().trustedProxies.clientAddress(_request.clientAddress().host(),
-                                                                            _ctx.header("x-forwarded-for"));
+    // Every X-Forwarded-For line, in order: a proxy may add its own line
+    // rather than append to the client's, and only the right end is trusted.
+    std::string forwardedFor;
+    for (const auto& [name, value] : _ctx.headers)
+        if (name == "x-forwarded-for") forwardedFor += (forwardedFor.empty() ? "" : ",") + value;
+    _ctx.clientAddress = _pipeline->settings().trustedProxies.clientAddress(
+        _request.clientAddress().host(), forwardedFor.empty() ? nullptr : &forwardedFor);
     _ctx.requestId = chooseRequestId(_ctx.header("x-request-id"));
 
     const auto classified = classify(_ctx.method, _ctx.path);

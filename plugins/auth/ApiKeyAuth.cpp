@@ -16,6 +16,11 @@ constexpr const char* kInvalidKey = "invalid or missing API key";
 // holding its connection while a flood drains.
 constexpr auto kVerifyQueueWait = std::chrono::seconds(10);
 
+// The id a malformed credential is looked up under: not base62, so no key has it.
+constexpr const char* kNoSuchKeyId = "!malformed!!";
+
+std::string lookupId(const Credential& credential) { return credential.key ? credential.key->keyId : kNoSuchKeyId; }
+
 std::chrono::steady_clock::time_point steadyAt(long long epochSeconds) {
     const auto fromNow = std::chrono::seconds(epochSeconds - store::storeNow());
     return std::chrono::steady_clock::now() + fromNow;
@@ -71,7 +76,7 @@ ApiKeyAuth::ApiKeyAuth(const StageSetup& setup)
     if (_settings.redis)
         _shared = std::make_unique<SharedKeyCache>(
             std::make_shared<redis::Client>(*_settings.redis, _settings.redisTimeout), _settings.cacheTtl);
-    _changes = std::make_unique<ChangeFeed>(_settings, *_store, _cache, _log);
+    _changes = std::make_unique<ChangeFeed>(_settings, *_store, _cache, _shared.get(), _log);
     _log.information("auth: apikey with store " + _settings.store.display() +
                      (_settings.redis ? ", shared cache " + _settings.redis->display() : std::string()));
 }
@@ -93,12 +98,14 @@ Verdict ApiKeyAuth::authenticate(RequestContext& ctx) {
         ctx.principal = cached->principal;
         return Verdict::Continue;
     }
-    // From here on every path is a cache miss or a known failure: the
-    // address must not be over its failure budget.
-    if (const auto wait = _failures.blockedFor(ctx.clientAddress)) return throttle(ctx, *wait);
+    // From here on every path is a cache miss or a known failure. The
+    // attempt counts as a failure of this address from now on, and is
+    // forgiven if the key proves valid: concurrent bad keys cannot all pass.
+    if (const auto wait = _failures.admitAttempt(ctx.clientAddress)) return throttle(ctx, *wait);
     if (credential.kind == Credential::Kind::Missing || cached) return deny(ctx);
 
     if (const auto principal = sharedLookup(credential, digest)) {
+        _failures.forgive(ctx.clientAddress);
         _counters->sharedHits.inc();
         ctx.principal = *principal;
         return Verdict::Continue;
@@ -107,26 +114,31 @@ Verdict ApiKeyAuth::authenticate(RequestContext& ctx) {
     CachedResult result;
     switch (verify(credential, digest, result)) {
     case Checked::Valid:
+        _failures.forgive(ctx.clientAddress);
         _counters->verified.inc();
         ctx.principal = result.principal;
         return Verdict::Continue;
     case Checked::Invalid: return deny(ctx);
-    case Checked::Unavailable: return unavailable(ctx);
+    case Checked::Unavailable:
+        _failures.forgive(ctx.clientAddress);  // not the client's doing
+        return unavailable(ctx);
     }
     return deny(ctx);
 }
 
 std::optional<Principal> ApiKeyAuth::sharedLookup(const Credential& credential, const Digest& digest) {
-    if (!_shared || !credential.key) return std::nullopt;
+    if (!_shared) return std::nullopt;
     const auto epoch = _cache.epoch();
     try {
-        auto principal = _shared->find(credential.key->keyId, digest);
+        // A malformed key makes the same round trip, under an id no key has.
+        auto entry = _shared->find(lookupId(credential), digest);
         reportRedis(true, "");
-        if (!principal) return std::nullopt;
-        CachedResult entry{true, *principal, principal->keyId, principal->tenant,
-                           std::chrono::steady_clock::now() + _settings.cacheTtl};
-        if (_settings.cacheTtl.count() > 0) _cache.store(digest, std::move(entry), epoch);
-        return principal;
+        if (!entry || !credential.key) return std::nullopt;
+        // Trusted here no longer than the entry's writer trusted it.
+        const auto until = std::min(std::chrono::steady_clock::now() + _settings.cacheTtl, steadyAt(entry->until));
+        if (_settings.cacheTtl.count() > 0)
+            _cache.store(digest, {true, entry->principal, entry->principal.keyId, entry->principal.tenant, until}, epoch);
+        return entry->principal;
     } catch (const redis::RedisError& e) {
         reportRedis(false, e.what());
         return std::nullopt;
@@ -136,7 +148,7 @@ std::optional<Principal> ApiKeyAuth::sharedLookup(const Credential& credential, 
 ApiKeyAuth::Checked ApiKeyAuth::verify(const Credential& credential, const Digest& digest, CachedResult& result) {
     const auto epoch = _cache.epoch();
     std::string generation;
-    if (_shared && credential.key) {
+    if (_shared) {
         try {
             generation = _shared->generation();
         } catch (const redis::RedisError& e) {
@@ -154,14 +166,22 @@ ApiKeyAuth::Checked ApiKeyAuth::verify(const Credential& credential, const Diges
     {
         const SlotRelease release{_verifySlots};
         try {
-            if (credential.key) found = _store->findKey(credential.key->keyId);
+            // A malformed key reads the store too, under an id no key has.
+            found = _store->findKey(lookupId(credential));
+            if (!credential.key) found.reset();
             reportStore(true, "");
         } catch (const store::StoreError& e) {
             reportStore(false, e.what());
             return Checked::Unavailable;
         }
         const auto& secret = credential.key ? credential.key->secret : credential.text;
-        secretMatches = verifySecret(found ? found->key.secretHash : _dummyHash, secret);
+        const auto check = checkSecret(found ? found->key.secretHash : _dummyHash, secret);
+        if (check == SecretCheck::Unavailable) {
+            reportStore(true, "");
+            _log.error("auth: argon2 could not run (out of memory or threads); answering 503");
+            return Checked::Unavailable;
+        }
+        secretMatches = check == SecretCheck::Match;
     }
     _counters->verifySeconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 
@@ -188,7 +208,9 @@ ApiKeyAuth::Checked ApiKeyAuth::verify(const Credential& credential, const Diges
     if (_shared && !generation.empty()) {
         const auto left = std::chrono::duration_cast<std::chrono::seconds>(result.expiresAt - std::chrono::steady_clock::now());
         try {
-            if (left.count() > 0) _shared->store(result.keyId, digest, result.principal, generation, left);
+            if (left.count() > 0)
+                _shared->store(result.keyId, digest, result.principal, generation, left,
+                               store::storeNow() + left.count());
         } catch (const redis::RedisError& e) {
             reportRedis(false, e.what());
         }
@@ -203,7 +225,6 @@ ApiKeyAuth::Checked ApiKeyAuth::verify(const Credential& credential, const Diges
 
 Verdict ApiKeyAuth::deny(RequestContext& ctx) {
     _counters->denied.inc();
-    _failures.recordFailure(ctx.clientAddress);
     ctx.responseHeaders.emplace_back("WWW-Authenticate", "Bearer realm=\"sluice\"");
     ctx.refuse(401, kInvalidKey, "invalid_api_key");
     return Verdict::Respond;

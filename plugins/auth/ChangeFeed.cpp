@@ -5,12 +5,13 @@
 
 namespace sluice::auth {
 
-ChangeFeed::ChangeFeed(const AuthSettings& settings, store::AuthStore& store, KeyCache& cache, Poco::Logger& log)
-    : _store(store), _cache(cache), _log(log) {
+ChangeFeed::ChangeFeed(const AuthSettings& settings, store::AuthStore& store, KeyCache& cache, SharedKeyCache* shared,
+                       Poco::Logger& log)
+    : _store(store), _cache(cache), _shared(shared), _log(log) {
     if (settings.store.engine == store::Engine::PostgreSQL) {
         _postgres = std::make_unique<store::ChangeListener>(
             settings.store.connectionString, store::AuthStore::kNotifyChannel,
-            [this](const std::string& subject) { _cache.invalidate(subject); },
+            [this](const std::string& subject) { storeChanged(subject); },
             [this] {
                 _cache.clear();
                 _log.information("auth: listening for key changes on PostgreSQL");
@@ -43,6 +44,16 @@ ChangeFeed::~ChangeFeed() {
     }
 }
 
+void ChangeFeed::storeChanged(const std::string& subject) {
+    _cache.invalidate(subject);
+    if (_shared == nullptr) return;
+    try {
+        _shared->retire(subject);
+    } catch (const redis::RedisError&) {
+        // sluicectl retires them too; Redis outages are reported by the stage.
+    }
+}
+
 void ChangeFeed::pollChangeLog(std::stop_token stop, std::chrono::milliseconds interval) {
     long long seen = -1;
     bool failing = false;
@@ -52,7 +63,7 @@ void ChangeFeed::pollChangeLog(std::stop_token stop, std::chrono::milliseconds i
                 seen = _store.latestChange();
             } else {
                 for (const auto& change : _store.changesSince(seen)) {
-                    _cache.invalidate(change.subject);
+                    storeChanged(change.subject);
                     seen = change.seq;
                 }
             }

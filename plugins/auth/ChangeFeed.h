@@ -16,6 +16,7 @@
 
 #include "AuthSettings.h"
 #include "KeyCache.h"
+#include "SharedKeyCache.h"
 #include "sluice/redis/Subscriber.h"
 #include "sluice/store/AuthStore.h"
 #include "sluice/store/ChangeListener.h"
@@ -24,16 +25,20 @@ namespace sluice::auth {
 
 class ChangeFeed {
 public:
-    ChangeFeed(const AuthSettings& settings, store::AuthStore& store, KeyCache& cache, Poco::Logger& log);
+    // `shared` (may be null) is retired on changes heard from the store.
+    ChangeFeed(const AuthSettings& settings, store::AuthStore& store, KeyCache& cache, SharedKeyCache* shared,
+               Poco::Logger& log);
     ~ChangeFeed();
     ChangeFeed(const ChangeFeed&) = delete;
     ChangeFeed& operator=(const ChangeFeed&) = delete;
 
 private:
     void pollChangeLog(std::stop_token stop, std::chrono::milliseconds interval);
+    void storeChanged(const std::string& subject);
 
     store::AuthStore& _store;
     KeyCache& _cache;
+    SharedKeyCache* _shared;
     Poco::Logger& _log;
     std::unique_ptr<store::ChangeListener> _postgres;
     std::unique_ptr<redis::Subscriber> _redis;

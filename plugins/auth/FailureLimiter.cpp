@@ -1,14 +1,20 @@
 #include "FailureLimiter.h"
 
 #include <cmath>
+#include <cstring>
+
+#include <arpa/inet.h>
 
 namespace sluice::auth {
 
-namespace {
-// Beyond this many addresses, those idle for two minutes are forgotten: a
-// spray from many addresses cannot grow the table without bound.
-constexpr std::size_t kPruneAbove = 100000;
-} // namespace
+std::string FailureLimiter::addressKey(const std::string& address) {
+    in6_addr bytes{};
+    if (address.find(':') == std::string::npos || inet_pton(AF_INET6, address.c_str(), &bytes) != 1) return address;
+    std::memset(bytes.s6_addr + 8, 0, 8);
+    char text[INET6_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET6, &bytes, text, sizeof text);
+    return std::string(text) + "/64";
+}
 
 FailureLimiter::FailureLimiter(std::uint32_t perMinute) : _perMinute(perMinute) {}
 
@@ -29,12 +35,7 @@ double FailureLimiter::estimate(const Window& window, Clock::time_point now) con
     return window.current + window.previous * fading;
 }
 
-std::optional<int> FailureLimiter::blockedFor(const std::string& address, Clock::time_point now) {
-    if (_perMinute == 0) return std::nullopt;
-    std::lock_guard lock(_mutex);
-    const auto found = _windows.find(address);
-    if (found == _windows.end()) return std::nullopt;
-    auto& window = found->second;
+std::optional<int> FailureLimiter::waitFor(Window& window, Clock::time_point now) const {
     roll(window, minuteOf(now));
     if (estimate(window, now) < _perMinute) return std::nullopt;
     // The first whole second at which, with no further failure, the window
@@ -48,14 +49,60 @@ std::optional<int> FailureLimiter::blockedFor(const std::string& address, Clock:
     return 120;
 }
 
+std::optional<int> FailureLimiter::blockedFor(const std::string& address, Clock::time_point now) {
+    if (_perMinute == 0) return std::nullopt;
+    const auto key = addressKey(address);
+    std::lock_guard lock(_mutex);
+    const auto found = _windows.find(key);
+    if (found == _windows.end()) return std::nullopt;
+    return waitFor(found->second, now);
+}
+
+std::optional<int> FailureLimiter::admitAttempt(const std::string& address, Clock::time_point now) {
+    if (_perMinute == 0) return std::nullopt;
+    const auto key = addressKey(address);
+    std::lock_guard lock(_mutex);
+    if (const auto found = _windows.find(key); found != _windows.end())
+        if (const auto wait = waitFor(found->second, now)) return wait;
+    countLocked(key, now);
+    return std::nullopt;
+}
+
 void FailureLimiter::recordFailure(const std::string& address, Clock::time_point now) {
     if (_perMinute == 0) return;
+    const auto key = addressKey(address);
     std::lock_guard lock(_mutex);
+    countLocked(key, now);
+}
+
+void FailureLimiter::countLocked(const std::string& key, Clock::time_point now) {
     const auto minute = minuteOf(now);
-    if (_windows.size() > kPruneAbove) prune(minute);
-    auto& window = _windows[address];
-    roll(window, minute);
-    ++window.current;
+    auto found = _windows.find(key);
+    if (found == _windows.end()) {
+        if (_windows.size() >= kMaxAddresses) {
+            const auto second = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+            if (second != _lastPruneSecond) {
+                _lastPruneSecond = second;
+                prune(minute);
+            }
+            if (_windows.size() >= kMaxAddresses) return;
+        }
+        found = _windows.emplace(key, Window{}).first;
+    }
+    roll(found->second, minute);
+    ++found->second.current;
+}
+
+void FailureLimiter::forgive(const std::string& address, Clock::time_point now) {
+    if (_perMinute == 0) return;
+    const auto key = addressKey(address);
+    std::lock_guard lock(_mutex);
+    const auto found = _windows.find(key);
+    if (found == _windows.end()) return;
+    auto& window = found->second;
+    roll(window, minuteOf(now));
+    if (window.current > 0) --window.current;
+    else if (window.previous > 0) --window.previous;
 }
 
 void FailureLimiter::prune(std::int64_t minute) {

@@ -25,8 +25,13 @@ std::string hashSecret(const std::string& secret, const Argon2Params& params) {
     return std::string(encoded.data());
 }
 
-bool verifySecret(const std::string& encoded, const std::string& secret) {
-    return argon2id_verify(encoded.c_str(), secret.data(), secret.size()) == ARGON2_OK;
+SecretCheck checkSecret(const std::string& encoded, const std::string& secret) {
+    switch (argon2id_verify(encoded.c_str(), secret.data(), secret.size())) {
+    case ARGON2_OK: return SecretCheck::Match;
+    case ARGON2_MEMORY_ALLOCATION_ERROR:
+    case ARGON2_THREAD_FAIL: return SecretCheck::Unavailable;
+    default: return SecretCheck::Mismatch;
+    }
 }
 
 } // namespace sluice::auth

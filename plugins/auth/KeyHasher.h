@@ -18,8 +18,15 @@ struct Argon2Params {
 // `secret` with a fresh 16-byte salt. Throws std::runtime_error on failure.
 std::string hashSecret(const std::string& secret, const Argon2Params& params);
 
-// Whether `secret` matches `encoded` (constant-time compare inside libargon2).
-// A malformed encoded hash is simply false.
-bool verifySecret(const std::string& encoded, const std::string& secret);
+enum class SecretCheck {
+    Match,
+    Mismatch,     // wrong secret, or an encoded hash that does not decode
+    Unavailable,  // no memory or thread for argon2 now: says nothing about the key
+};
+// Compares in constant time inside libargon2.
+SecretCheck checkSecret(const std::string& encoded, const std::string& secret);
+inline bool verifySecret(const std::string& encoded, const std::string& secret) {
+    return checkSecret(encoded, secret) == SecretCheck::Match;
+}
 
 } // namespace sluice::auth

@@ -52,7 +52,7 @@ Principal principalFromJson(const std::string& text) {
 SharedKeyCache::SharedKeyCache(std::shared_ptr<redis::Client> client, std::chrono::seconds ttl)
     : _client(std::move(client)), _ttl(ttl) {}
 
-std::optional<Principal> SharedKeyCache::find(const std::string& keyId, const Digest& digest) {
+std::optional<SharedKeyCache::Entry> SharedKeyCache::find(const std::string& keyId, const Digest& digest) {
     // One round trip: the entry and the current generation together.
     const auto reply = _client->command({"MGET", redisEntryKey(keyId), kRedisGenerationKey});
     const auto& values = reply.array();
@@ -62,7 +62,11 @@ std::optional<Principal> SharedKeyCache::find(const std::string& keyId, const Di
         const auto entry = nlohmann::json::parse(values[0].string());
         if (entry.at("digest").get<std::string>() != hex(digest)) return std::nullopt;
         if (entry.at("generation").get<std::string>() != generation) return std::nullopt;
-        return principalFromJson(entry.at("principal").get<std::string>());
+        const auto until = entry.at("until").get<long long>();
+        const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch()).count();
+        if (until <= now) return std::nullopt;
+        return Entry{principalFromJson(entry.at("principal").get<std::string>()), until};
     } catch (const nlohmann::json::exception&) {
         return std::nullopt;  // written by another version, or damaged: verify instead
     }
@@ -74,12 +78,19 @@ std::string SharedKeyCache::generation() {
 }
 
 void SharedKeyCache::store(const std::string& keyId, const Digest& digest, const Principal& principal,
-                           const std::string& generation, std::chrono::seconds ttl) {
+                           const std::string& generation, std::chrono::seconds ttl, long long until) {
     nlohmann::json entry;
+    entry["until"] = until;
     entry["digest"] = hex(digest);
     entry["generation"] = generation;
     entry["principal"] = principalToJson(principal);
     _client->setex(redisEntryKey(keyId), std::min(ttl, _ttl), entry.dump());
+}
+
+void SharedKeyCache::retire(const std::string& subject) {
+    static const std::string kKey = "key:";
+    if (subject.rfind(kKey, 0) == 0) _client->del({redisEntryKey(subject.substr(kKey.size()))});
+    _client->command({"INCR", kRedisGenerationKey});
 }
 
 void announceChanges(redis::Client& client, const std::vector<std::string>& keyIds,

@@ -35,13 +35,21 @@ class SharedKeyCache {
 public:
     SharedKeyCache(std::shared_ptr<redis::Client> client, std::chrono::seconds ttl);
 
-    // The principal if Redis holds a current entry for this key and digest.
+    struct Entry {
+        Principal principal;
+        long long until = 0;  // seconds since the epoch: the writer's trust ends (TTL, key or tenant expiry)
+    };
+    // The entry if Redis holds a current one for this key and digest.
     // Throws redis::RedisError when Redis cannot be asked.
-    std::optional<Principal> find(const std::string& keyId, const Digest& digest);
+    std::optional<Entry> find(const std::string& keyId, const Digest& digest);
     // Read before the store look-up whose result store() will publish.
     std::string generation();
     void store(const std::string& keyId, const Digest& digest, const Principal& principal,
-               const std::string& generation, std::chrono::seconds ttl);
+               const std::string& generation, std::chrono::seconds ttl, long long until);
+    // What an instance does when the store tells it of a change: retires the
+    // key's entry (or, for a tenant, every entry) itself, so a revocation
+    // holds even when sluicectl could not reach Redis.
+    void retire(const std::string& subject);
 
 private:
     std::shared_ptr<redis::Client> _client;

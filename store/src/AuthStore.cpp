@@ -172,7 +172,15 @@ std::optional<KeyAndTenant> AuthStore::findKey(const std::string& keyId) {
                           " FROM api_keys k JOIN tenants t ON t.name = k.tenant WHERE k.key_id = ?"),
             use(id), now;
         RecordSet rows(select);
-        if (!rows.moveFirst()) return std::nullopt;
+        if (!rows.moveFirst()) {
+            // The same statements as for a known key, so an unknown id costs
+            // what a known one does (auth answers both alike).
+            ModelGrant grant;
+            LimitOverrides limits;
+            readGrantAndLimits(session, "key", keyId, grant, limits);
+            readGrantAndLimits(session, "tenant", keyId, grant, limits);
+            return std::nullopt;
+        }
         KeyAndTenant found{keyFrom(rows), tenantFrom(rows, 9)};
         readGrantAndLimits(session, "key", found.key.keyId, found.key.grant, found.key.limits);
         readGrantAndLimits(session, "tenant", found.tenant.name, found.tenant.grant, found.tenant.limits);

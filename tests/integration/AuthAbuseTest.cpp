@@ -71,6 +71,12 @@ public:
         for (int i = 0; i < 5; ++i) CPPUNIT_ASSERT_EQUAL(401, guess("198.51.100.99", 10 + i));
         CPPUNIT_ASSERT_EQUAL(429, guess("198.51.100.99", 20));
         CPPUNIT_ASSERT_EQUAL(401, guess("198.51.100.98", 21));
+        // A client's own X-Forwarded-For line before the proxy's own line changes nothing.
+        const auto spoofed = rawExchange(gateway.port(), "GET /api/tags HTTP/1.1\r\nHost: x\r\n"
+                                                         "Authorization: Bearer slk_DDDDDDDDDDDD_" + std::string(43, 'q') + "\r\n"
+                                                         "X-Forwarded-For: 198.51.100.1\r\n"
+                                                         "X-Forwarded-For: 198.51.100.99\r\nConnection: close\r\n\r\n");
+        CPPUNIT_ASSERT_MESSAGE(spoofed.substr(0, 100), spoofed.rfind("HTTP/1.1 429", 0) == 0);
     }
 
     void malformedHeadersGet401AndServingGoesOn() {

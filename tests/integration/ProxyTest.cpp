@@ -189,8 +189,9 @@ public:
             const auto answer = client.post("/api/chat", ollamaChat("llama3.2", i % 2 == 0));
             CPPUNIT_ASSERT_EQUAL(200, answer.status);
         }
-        // Sequential requests ride the pooled connection: no new one per request.
-        CPPUNIT_ASSERT(_ollama->stats()["connections"].get<int>() - before <= 1);
+        // Sequential requests ride the pooled connection: no new one per
+        // request (40). A discovery poll, slow on a loaded machine, may add its own two.
+        CPPUNIT_ASSERT(_ollama->stats()["connections"].get<int>() - before <= 3);
     }
 
     void backendTokenIsAttachedAndNeverShown() {

@@ -167,8 +167,7 @@ int tenantsCreate(const CommandLine& line) {
     applyCommon(line, tenant.grant, tenant.limits, tenant.expiresAt);
     tenant.logPrompts = line.onOff("--log-prompts").value_or(false);
     Admin admin(line);
-    admin.store->createTenant(tenant);
-    admin.announce({}, {sluice::store::tenantSubject(tenant.name)});
+    admin.store->createTenant(tenant);  // nothing can have cached a new tenant: no announcement
     printTenant(*admin.store->findTenant(tenant.name), line.json());
     if (!tenant.grant.allowAll && tenant.grant.models.empty())
         std::cerr << "note: tenant " << tenant.name
@@ -250,7 +249,8 @@ int keysCreate(const CommandLine& line) {
     } catch (const sluice::store::NotFound&) {
         throw CommandFailed("no tenant '" + *tenant + "'");
     }
-    admin.announce({key.keyId}, {sluice::store::keySubject(key.keyId)});
+    // Nothing can have cached a new key, so there is nothing to announce, and
+    // a Redis outage cannot cost the operator the key before it is printed.
     if (line.json()) {
         std::cout << nlohmann::json{{"key_id", key.keyId},
                                     {"tenant", key.tenant},

@@ -30,6 +30,9 @@ class FailureLimiterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(twoMinutesLaterEverythingIsForgotten);
     CPPUNIT_TEST(zeroPerMinuteNeverBlocks);
     CPPUNIT_TEST(addressesAreIndependent);
+    CPPUNIT_TEST(admitCountsAndForgiveTakesBack);
+    CPPUNIT_TEST(ipv6CountsPerSlash64);
+    CPPUNIT_TEST(aFullTableStopsTrackingNewAddresses);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -131,6 +134,39 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t(2), limiter.trackedAddresses());
         fail(limiter, "10.0.0.2", 1, kMinute + 7s);
         CPPUNIT_ASSERT(limiter.blockedFor("10.0.0.2", kMinute + 7s));
+    }
+
+    // An attempt counts before its verify, so concurrent bad keys cannot all
+    // pass the check; a valid key's attempt is taken back.
+    void admitCountsAndForgiveTakesBack() {
+        FailureLimiter limiter(3);
+        for (int i = 0; i < 3; ++i) CPPUNIT_ASSERT(!limiter.admitAttempt("a", kMinute + 1s));
+        CPPUNIT_ASSERT(limiter.admitAttempt("a", kMinute + 1s).has_value());
+        limiter.forgive("a", kMinute + 1s);
+        CPPUNIT_ASSERT(!limiter.admitAttempt("a", kMinute + 1s));
+        CPPUNIT_ASSERT(limiter.admitAttempt("a", kMinute + 1s).has_value());
+    }
+
+    void ipv6CountsPerSlash64() {
+        FailureLimiter limiter(2);
+        limiter.recordFailure("2001:db8:1:2::1", kMinute);
+        limiter.recordFailure("2001:db8:1:2:ffff::9", kMinute);
+        CPPUNIT_ASSERT(limiter.blockedFor("2001:db8:1:2::77", kMinute).has_value());
+        CPPUNIT_ASSERT(!limiter.blockedFor("2001:db8:1:3::1", kMinute));
+        CPPUNIT_ASSERT_EQUAL(std::string("2001:db8:1:2::/64"), FailureLimiter::addressKey("2001:db8:1:2:aaaa::1"));
+        CPPUNIT_ASSERT_EQUAL(std::string("10.0.0.1"), FailureLimiter::addressKey("10.0.0.1"));
+    }
+
+    void aFullTableStopsTrackingNewAddresses() {
+        FailureLimiter limiter(1);
+        for (std::size_t i = 0; i < FailureLimiter::kMaxAddresses + 10; ++i)
+            limiter.recordFailure("10." + std::to_string(i >> 16) + "." + std::to_string((i >> 8) & 255) + "." +
+                                      std::to_string(i & 255),
+                                  kMinute);
+        CPPUNIT_ASSERT_EQUAL(FailureLimiter::kMaxAddresses, limiter.trackedAddresses());
+        // Two minutes on, the idle ones are pruned and new addresses are tracked again.
+        limiter.recordFailure("192.0.2.1", kMinute + 150s);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, limiter.trackedAddresses());
     }
 };
 
