@@ -1,0 +1,162 @@
+#include "LocalCounterStore.h"
+
+#include <algorithm>
+
+namespace sluice::ratelimit {
+
+namespace {
+constexpr auto kWindow = std::chrono::seconds(60);
+
+std::int64_t secondOf(LocalCounterStore::Clock::time_point at) {
+    return std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
+}
+
+Millis atLeastOneMs(LocalCounterStore::Clock::duration d) {
+    return std::max(Millis(1), std::chrono::ceil<Millis>(d));
+}
+} // namespace
+
+LocalCounterStore::LocalCounterStore(Now now) : _now(std::move(now)) {}
+
+LocalCounterStore::Shard& LocalCounterStore::shardOf(const std::string& scope) {
+    return _shards[std::hash<std::string>{}(scope) % kShards];
+}
+
+std::vector<std::unique_lock<std::mutex>> LocalCounterStore::lockShards(const Ticket& ticket) {
+    std::vector<std::size_t> indexes;
+    for (const auto& scope : ticket.scopes) indexes.push_back(std::hash<std::string>{}(scope.scope) % kShards);
+    std::sort(indexes.begin(), indexes.end());
+    indexes.erase(std::unique(indexes.begin(), indexes.end()), indexes.end());
+    std::vector<std::unique_lock<std::mutex>> locks;
+    for (const auto index : indexes) locks.emplace_back(_shards[index].mutex);
+    return locks;
+}
+
+void LocalCounterStore::trim(ScopeState& state, Clock::time_point now) {
+    // A clock that stepped backwards leaves entries "in the future": they
+    // still count until they are a minute older than now, never less.
+    while (!state.requests.empty() && state.requests.front() + kWindow <= now) state.requests.pop_front();
+    const auto oldest = secondOf(now) - 59;
+    state.tokens.erase(state.tokens.begin(), state.tokens.lower_bound(oldest));
+}
+
+std::uint64_t LocalCounterStore::tokensUsed(const ScopeState& state) {
+    std::uint64_t used = 0;
+    for (const auto& [second, tokens] : state.tokens) used += tokens;
+    return used;
+}
+
+ScopeView LocalCounterStore::viewOf(const ScopeLimits& limits, const ScopeState& state, Clock::time_point now) {
+    ScopeView view;
+    view.scope = limits.scope;
+    if (limits.requestsPerMinute > 0) {
+        const auto used = static_cast<std::uint64_t>(state.requests.size());
+        view.requestLimit = limits.requestsPerMinute;
+        view.requestsRemaining = used >= limits.requestsPerMinute ? 0 : limits.requestsPerMinute - used;
+        view.requestsReset = state.requests.empty() ? Millis(0) : atLeastOneMs(state.requests.back() + kWindow - now);
+    }
+    if (limits.tokensPerMinute > 0) {
+        const auto used = tokensUsed(state);
+        view.tokenLimit = limits.tokensPerMinute;
+        view.tokensRemaining = used >= limits.tokensPerMinute ? 0 : limits.tokensPerMinute - used;
+        view.tokensReset = state.tokens.empty()
+                               ? Millis(0)
+                               : Millis((state.tokens.rbegin()->first + 60 - secondOf(now)) * 1000);
+    }
+    return view;
+}
+
+Admission LocalCounterStore::admit(const Ticket& ticket) {
+    const auto now = _now();
+    auto locks = lockShards(ticket);
+    Admission admission;
+    std::vector<ScopeState*> states;
+    for (const auto& limits : ticket.scopes) {
+        auto& state = shardOf(limits.scope).scopes[limits.scope];
+        state.lastUsed = now;
+        trim(state, now);
+        states.push_back(&state);
+        if (admission.result == Admission::Result::Refused) continue;
+        if (limits.requestsPerMinute > 0 && state.requests.size() >= limits.requestsPerMinute) {
+            admission.result = Admission::Result::Refused;
+            admission.refusedBy = "requests";
+            // The (size - limit + 1)-th oldest must age out first.
+            const auto& freeing = state.requests[state.requests.size() - limits.requestsPerMinute];
+            admission.retryAfter = atLeastOneMs(freeing + kWindow - now);
+        } else if (limits.tokensPerMinute > 0 && tokensUsed(state) >= limits.tokensPerMinute) {
+            admission.result = Admission::Result::Refused;
+            admission.refusedBy = "tokens";
+            // Until enough buckets age out to bring the sum below the limit.
+            auto used = tokensUsed(state);
+            std::int64_t until = secondOf(now) + 1;
+            for (const auto& [second, tokens] : state.tokens) {
+                used -= tokens;
+                until = second + 60;
+                if (used < limits.tokensPerMinute) break;
+            }
+            admission.retryAfter = std::max(Millis(1000), Millis((until - secondOf(now)) * 1000));
+        } else if (limits.concurrentRequests > 0 && state.leases.size() >= limits.concurrentRequests) {
+            admission.result = Admission::Result::Refused;
+            admission.refusedBy = "concurrency";
+            admission.retryAfter = Millis(1000);
+        }
+        if (admission.result == Admission::Result::Refused) admission.refusedScope = limits.scope;
+    }
+    if (admission.result == Admission::Result::Admitted) {
+        for (std::size_t i = 0; i < ticket.scopes.size(); ++i) {
+            const auto& limits = ticket.scopes[i];
+            // Kept in order even if the clock stepped back: never under-count.
+            auto& log = states[i]->requests;
+            if (limits.requestsPerMinute > 0) log.push_back(log.empty() ? now : std::max(now, log.back()));
+            if (limits.concurrentRequests > 0) states[i]->leases.insert(ticket.leaseId);
+        }
+    }
+    for (std::size_t i = 0; i < ticket.scopes.size(); ++i) admission.views.push_back(viewOf(ticket.scopes[i], *states[i], now));
+    return admission;
+}
+
+void LocalCounterStore::release(const Ticket& ticket, std::uint64_t tokens) noexcept {
+    try {
+        const auto now = _now();
+        auto locks = lockShards(ticket);
+        for (const auto& limits : ticket.scopes) {
+            auto& shard = shardOf(limits.scope);
+            auto found = shard.scopes.find(limits.scope);
+            if (found == shard.scopes.end()) continue;
+            found->second.leases.erase(ticket.leaseId);
+            if (limits.tokensPerMinute > 0 && tokens > 0) found->second.tokens[secondOf(now)] += tokens;
+            found->second.lastUsed = now;
+        }
+        for (auto& lock : locks) lock.unlock();
+        for (auto& shard : _shards) sweep(shard, now);
+    } catch (...) {
+        // Out of memory while charging tokens: the lease is already given back.
+    }
+}
+
+// Drops scopes idle for two minutes with no lease, at most once a second per shard.
+void LocalCounterStore::sweep(Shard& shard, Clock::time_point now) {
+    std::lock_guard lock(shard.mutex);
+    if (now - shard.lastSweep < std::chrono::seconds(1)) return;
+    shard.lastSweep = now;
+    for (auto it = shard.scopes.begin(); it != shard.scopes.end();)
+        it = it->second.leases.empty() && now - it->second.lastUsed > 2 * kWindow ? shard.scopes.erase(it) : std::next(it);
+}
+
+std::uint64_t LocalCounterStore::leasesHeld(const std::string& scope) {
+    auto& shard = shardOf(scope);
+    std::lock_guard lock(shard.mutex);
+    const auto found = shard.scopes.find(scope);
+    return found == shard.scopes.end() ? 0 : found->second.leases.size();
+}
+
+std::size_t LocalCounterStore::scopesTracked() {
+    std::size_t total = 0;
+    for (auto& shard : _shards) {
+        std::lock_guard lock(shard.mutex);
+        total += shard.scopes.size();
+    }
+    return total;
+}
+
+} // namespace sluice::ratelimit
