@@ -116,6 +116,8 @@ public:
         FakeBackend backend("ollama", "box");
         FakeBackend spare("ollama", "spare");
         TestGateway gateway(baseConfig() + limitsConfig("limits.default_rpm = 0\nlimits.default_tpm = 0\nlimits.default_concurrent = 1\n") +
+                            "plugins.load = allow-all, ratelimit, discovery, " SLUICE_TEST_PLUGIN_DIR "/throwing.so\n"
+                            "pipeline.router = throwing-router\n"
                             "backends = box, spare\n" + backendConfig("box", backend.url()) + backendConfig("spare", spare.url()) +
                             "health.failure_threshold = 1000\n");
         const auto port = gateway.port();
@@ -152,9 +154,14 @@ public:
         }  // the connection closes here
         nextIsAdmitted("a client that went away");
 
-        // Refused after admission (a model nobody hosts): complete() still runs.
-        CPPUNIT_ASSERT_EQUAL(403, httpPost(port, "/api/chat", ollamaChat("no-such-model", false)).status);
+        // Refused after admission (a model nobody hosts; this router tries every
+        // backend, so the backends' 404 ends it): complete() still runs.
+        CPPUNIT_ASSERT_EQUAL(404, httpPost(port, "/api/chat", ollamaChat("no-such-model", false)).status);
         nextIsAdmitted("a refusal after admission");
+
+        // A stage that throws after admission.
+        CPPUNIT_ASSERT_EQUAL(500, httpPost(port, "/api/chat", ollamaChat("llama3.2", false), {{"x-test-throw-router", "1"}}).status);
+        nextIsAdmitted("an exception after admission");
 
         // No backend reachable at all.
         backend.kill();
