@@ -1,6 +1,8 @@
 #include "FrontHandler.h"
 
+#include <functional>
 #include <random>
+#include <utility>
 
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
@@ -33,7 +35,13 @@ public:
 
     int socketFd() const override { return _fd; }
 
+    // Runs once, just before a whole answer's bytes go out.
+    void beforeWholeAnswer(std::function<void()> hook) { _beforeWhole = std::move(hook); }
+
     void sendWhole(int status, const std::string& contentType, std::string_view body) override {
+        // The limits stage gives its lease back first: a client that sends its
+        // next request the moment it reads this answer must find it free.
+        if (_beforeWhole) std::exchange(_beforeWhole, nullptr)();
         prepare(status, contentType);
         _response.setContentLength64(static_cast<Poco::Int64>(body.size()));
         _response.sendBuffer(body.data(), body.size());
@@ -76,6 +84,7 @@ private:
 
     HTTPServerResponse& _response;
     RequestContext& _ctx;
+    std::function<void()> _beforeWhole;
     int _fd = -1;
     std::ostream* _out = nullptr;
     bool _sent = false;
@@ -110,7 +119,9 @@ bool readBody(HTTPServerRequest& request, std::size_t limit, std::string& body) 
 class RequestHandling {
 public:
     RequestHandling(Gateway& gateway, HTTPServerRequest& request, HTTPServerResponse& response)
-        : _gateway(gateway), _request(request), _response(response), _client(request, response, _ctx) {}
+        : _gateway(gateway), _request(request), _response(response), _client(request, response, _ctx) {
+        _client.beforeWholeAnswer([this] { releaseLimits(); });
+    }
 
     void run();
 
@@ -126,6 +137,8 @@ private:
     bool runStage(const char* stage, Outcome refusal, int fallbackStatus, const char* fallbackMessage, Call&& call);
     void serveOwnRoute(const std::string& modelId);
     void finish();
+    // Calls the limits stage's complete() once, if it admitted this request.
+    void releaseLimits();
 
     template <class Call>
     bool guarded(const char* stage, Call&& call);
@@ -375,10 +388,14 @@ void RequestHandling::serveOwnRoute(const std::string& modelId) {
     }
 }
 
+void RequestHandling::releaseLimits() {
+    if (!_admitted) return;
+    _admitted = false;
+    if (auto* limits = _pipeline->limits()) limits->complete(_ctx);
+}
+
 void RequestHandling::finish() {
-    if (_admitted) {
-        if (auto* limits = _pipeline->limits()) limits->complete(_ctx);
-    }
+    releaseLimits();
     if (!_client.sent() && _ctx.outcome == Outcome::ClientCancel) _response.setKeepAlive(false);
     auto& metrics = _gateway.metrics();
     const std::string route(_ctx.route.name);

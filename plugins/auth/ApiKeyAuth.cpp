@@ -57,7 +57,9 @@ ApiKeyAuth::ApiKeyAuth(const StageSetup& setup)
       _cache(_settings.cacheSize),
       _failures(_settings.failuresPerAddressPerMinute),
       _verifySlots(static_cast<std::ptrdiff_t>(_settings.maxParallelVerifies)),
-      _counters(std::make_unique<Counters>(setup.services.metrics())) {
+      _counters(std::make_unique<Counters>(setup.services.metrics())),
+      _redisOutage(_log, "auth: Redis shared cache", "verifying against the store meanwhile", false),
+      _storeOutage(_log, "auth: store", "only cached keys are accepted meanwhile") {
     try {
         _database = std::make_unique<store::Database>(_settings.store);
         if (_settings.store.engine == store::Engine::SQLite) {
@@ -132,7 +134,7 @@ std::optional<Principal> ApiKeyAuth::sharedLookup(const Credential& credential, 
     try {
         // A malformed key makes the same round trip, under an id no key has.
         auto entry = _shared->find(lookupId(credential), digest);
-        reportRedis(true, "");
+        _redisOutage.ok();
         if (!entry || !credential.key) return std::nullopt;
         // Trusted here no longer than the entry's writer trusted it.
         const auto until = std::min(std::chrono::steady_clock::now() + _settings.cacheTtl, steadyAt(entry->until));
@@ -140,7 +142,7 @@ std::optional<Principal> ApiKeyAuth::sharedLookup(const Credential& credential, 
             _cache.store(digest, {true, entry->principal, entry->principal.keyId, entry->principal.tenant, until}, epoch);
         return entry->principal;
     } catch (const redis::RedisError& e) {
-        reportRedis(false, e.what());
+        _redisOutage.failed(e.what());
         return std::nullopt;
     }
 }
@@ -152,7 +154,7 @@ ApiKeyAuth::Checked ApiKeyAuth::verify(const Credential& credential, const Diges
         try {
             generation = _shared->generation();
         } catch (const redis::RedisError& e) {
-            reportRedis(false, e.what());
+            _redisOutage.failed(e.what());
         }
     }
     if (!_verifySlots.try_acquire_for(kVerifyQueueWait)) return Checked::Unavailable;
@@ -169,15 +171,15 @@ ApiKeyAuth::Checked ApiKeyAuth::verify(const Credential& credential, const Diges
             // A malformed key reads the store too, under an id no key has.
             found = _store->findKey(lookupId(credential));
             if (!credential.key) found.reset();
-            reportStore(true, "");
+            _storeOutage.ok();
         } catch (const store::StoreError& e) {
-            reportStore(false, e.what());
+            _storeOutage.failed(e.what());
             return Checked::Unavailable;
         }
         const auto& secret = credential.key ? credential.key->secret : credential.text;
         const auto check = checkSecret(found ? found->key.secretHash : _dummyHash, secret);
         if (check == SecretCheck::Unavailable) {
-            reportStore(true, "");
+            _storeOutage.ok();
             _log.error("auth: argon2 could not run (out of memory or threads); answering 503");
             return Checked::Unavailable;
         }
@@ -212,7 +214,7 @@ ApiKeyAuth::Checked ApiKeyAuth::verify(const Credential& credential, const Diges
                 _shared->store(result.keyId, digest, result.principal, generation, left,
                                store::storeNow() + left.count());
         } catch (const redis::RedisError& e) {
-            reportRedis(false, e.what());
+            _redisOutage.failed(e.what());
         }
     }
     try {
@@ -242,23 +244,6 @@ Verdict ApiKeyAuth::unavailable(RequestContext& ctx) {
     ctx.responseHeaders.emplace_back("Retry-After", "1");
     ctx.refuse(503, "authentication is temporarily unavailable; retry shortly", "auth_unavailable");
     return Verdict::Respond;
-}
-
-// Outages are logged when they start and when they end, not per request.
-void ApiKeyAuth::reportRedis(bool ok, const std::string& problem) {
-    if (ok) {
-        if (_redisFailing.exchange(false)) _log.information("auth: Redis shared cache is back");
-    } else if (!_redisFailing.exchange(true)) {
-        _log.warning("auth: Redis shared cache unavailable (" + problem + "); verifying against the store meanwhile");
-    }
-}
-
-void ApiKeyAuth::reportStore(bool ok, const std::string& problem) {
-    if (ok) {
-        if (_storeFailing.exchange(false)) _log.information("auth: store is back");
-    } else if (!_storeFailing.exchange(true)) {
-        _log.error("auth: store unavailable (" + problem + "); only cached keys are accepted meanwhile");
-    }
 }
 
 } // namespace sluice::auth

@@ -20,6 +20,7 @@
 #include "FailureLimiter.h"
 #include "KeyCache.h"
 #include "SharedKeyCache.h"
+#include "sluice/OutageLog.h"
 #include "sluice/Plugin.h"
 #include "sluice/store/AuthStore.h"
 #include "sluice/store/Database.h"
@@ -44,8 +45,6 @@ private:
     Verdict throttle(RequestContext& ctx, int retryAfterSeconds);
     Verdict unavailable(RequestContext& ctx);
     std::optional<Principal> sharedLookup(const Credential& credential, const Digest& digest);
-    void reportRedis(bool ok, const std::string& problem);
-    void reportStore(bool ok, const std::string& problem);
 
     AuthSettings _settings;
     Poco::Logger& _log;
@@ -57,8 +56,8 @@ private:
     std::counting_semaphore<256> _verifySlots;
     std::string _dummyHash;
     std::unique_ptr<Counters> _counters;
-    std::atomic<bool> _redisFailing{false};
-    std::atomic<bool> _storeFailing{false};
+    OutageLog _redisOutage;
+    OutageLog _storeOutage;
     std::unique_ptr<ChangeFeed> _changes;  // last: stops before what it feeds goes away
 };
 

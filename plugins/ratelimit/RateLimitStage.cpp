@@ -56,20 +56,20 @@ void addHeaders(RequestContext& ctx, const std::vector<ScopeView>& views) {
 
 // Clamps a length field to `max`; sets it when absent or not a sane number.
 bool clampLength(nlohmann::json& holder, const char* field, std::int64_t max, bool setWhenAbsent) {
-    const auto found = holder.find(field);
-    if (found == holder.end()) {
+    if (!holder.contains(field)) {
         if (!setWhenAbsent) return false;
         holder[field] = max;
         return true;
     }
-    // Ollama's -1 (no limit) and -2 (fill the context) are longer than any clamp.
-    if (!found->is_number() || (found->is_number_integer() && found->get<std::int64_t>() < 0) ||
-        (found->is_number_float() && (!std::isfinite(found->get<double>()) || found->get<double>() < 0)) ||
-        (found->is_number() && found->get<double>() > static_cast<double>(max))) {
-        *found = max;
-        return true;
+    // Ollama's -1 (no limit) and -2 (fill the context) are longer than any
+    // clamp; so is anything that is not a number.
+    const auto& value = holder[field];
+    if (value.is_number()) {
+        const auto length = value.get<double>();
+        if (std::isfinite(length) && length >= 0 && length <= static_cast<double>(max)) return false;
     }
-    return false;
+    holder[field] = max;
+    return true;
 }
 
 std::string uniqueLeaseId(const std::string& requestId) {
@@ -159,7 +159,10 @@ RateLimitStage::RateLimitStage(const StageSetup& setup, std::unique_ptr<CounterS
     : _settings(settings),
       _log(setup.services.logger("limits")),
       _store(store ? std::move(store) : storeFor(setup, settings)),
-      _counters(std::make_unique<Counters>(setup.services.metrics())) {}
+      _counters(std::make_unique<Counters>(setup.services.metrics())),
+      _storeOutage(_log, "limits: counter store",
+                   _settings.failOpen ? "requests are admitted uncounted (on_store_error = open)"
+                                      : "requests are refused with 503 (on_store_error = closed)") {}
 
 RateLimitStage::~RateLimitStage() = default;
 
@@ -190,14 +193,14 @@ Verdict RateLimitStage::admit(RequestContext& ctx) {
     const auto admission = _store->admit(taken.ticket);
     switch (admission.result) {
     case Admission::Result::Admitted:
-        reportStore(true, "");
+        _storeOutage.ok();
         taken.holding = true;
         _counters->admitted.inc();
         addHeaders(ctx, admission.views);
         shape(ctx);
         return Verdict::Continue;
     case Admission::Result::Refused: {
-        reportStore(true, "");
+        _storeOutage.ok();
         (admission.refusedBy == "tokens"        ? _counters->refusedTokens
          : admission.refusedBy == "concurrency" ? _counters->refusedConcurrency
                                                 : _counters->refusedRequests)
@@ -215,7 +218,7 @@ Verdict RateLimitStage::admit(RequestContext& ctx) {
         return Verdict::Respond;
     }
     case Admission::Result::StoreFailed:
-        reportStore(false, admission.error);
+        _storeOutage.failed(admission.error);
         if (_settings.failOpen) {
             _counters->storeErrorOpen.inc();
             shape(ctx);
@@ -260,16 +263,6 @@ void RateLimitStage::shape(RequestContext& ctx) const {
     if (changed) {
         ctx.bodyChanged = true;
         _counters->shaped.inc();
-    }
-}
-
-// Store outages are logged when they start and when they end, not per request.
-void RateLimitStage::reportStore(bool ok, const std::string& problem) {
-    if (ok) {
-        if (_storeFailing.exchange(false)) _log.information("limits: counter store is back");
-    } else if (!_storeFailing.exchange(true)) {
-        _log.error("limits: counter store unavailable (" + problem + "); requests are " +
-                   (_settings.failOpen ? "admitted uncounted (on_store_error = open)" : "refused with 503 (on_store_error = closed)"));
     }
 }
 

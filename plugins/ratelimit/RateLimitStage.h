@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "CounterStore.h"
+#include "sluice/OutageLog.h"
 #include "sluice/Plugin.h"
 
 namespace sluice::ratelimit {
@@ -42,13 +43,12 @@ public:
 private:
     struct Counters;
     void shape(RequestContext& ctx) const;
-    void reportStore(bool ok, const std::string& problem);
 
     RateLimitSettings _settings;
     Poco::Logger& _log;
     std::unique_ptr<CounterStore> _store;
     std::unique_ptr<Counters> _counters;
-    std::atomic<bool> _storeFailing{false};
+    OutageLog _storeOutage;
 };
 
 // Go-style durations as OpenAI's x-ratelimit-reset-* headers carry them: "250ms", "1s", "6m0s".

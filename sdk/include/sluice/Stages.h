@@ -29,8 +29,10 @@ public:
 
 // Admits or refuses (429 with Retry-After in ctx.responseHeaders).
 // complete() is called exactly once for every request admit() let through,
-// after its answer ended however it ended, with ctx.usage filled: the place
-// to release a concurrency lease and charge tokens. Thread: request threads.
+// when its answer ends however it ends, with ctx.usage filled: the place to
+// release a concurrency lease and charge tokens. For a whole (not streamed)
+// answer it runs just before the answer's bytes go out, so a client that
+// sends its next request at once finds the lease free. Thread: request threads.
 class SLUICE_API LimitsStage {
 public:
     virtual ~LimitsStage();
