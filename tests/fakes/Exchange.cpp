@@ -1,5 +1,7 @@
 #include "Exchange.h"
 
+#include <utility>
+
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -63,6 +65,7 @@ void Exchange::sendText(int status, const std::string& text, const std::string& 
     _response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
     _response.setContentType(contentType);
     _response.setContentLength64(static_cast<Poco::Int64>(text.size()));
+    if (_beforeWhole) std::exchange(_beforeWhole, nullptr)();
     _response.sendBuffer(text.data(), text.size());
 }
 

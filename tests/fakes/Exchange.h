@@ -5,6 +5,7 @@
 // went away while the fake was sleeping or writing.
 
 #include <atomic>
+#include <functional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -37,6 +38,8 @@ public:
     void setHeader(const std::string& name, const std::string& value);
     void sendJson(int status, const nlohmann::json& value, const HeaderList& extraHeaders = {});
     void sendText(int status, const std::string& text, const std::string& contentType = "text/plain; charset=utf-8");
+    // Runs once, just before a whole answer's bytes are written.
+    void beforeWholeAnswer(std::function<void()> hook) { _beforeWhole = std::move(hook); }
 
     // Sends the headers of a chunked answer; events follow with writeEvent().
     // closeDelimited: no chunking and no length; the body ends when the connection closes.
@@ -56,6 +59,7 @@ public:
     bool waitWhileConnected(long long ms);
 
 private:
+    std::function<void()> _beforeWhole;
     Poco::Net::HTTPServerRequest& _request;
     Poco::Net::HTTPServerResponse& _response;
     const std::atomic<bool>& _stopping;

@@ -149,6 +149,7 @@ bool FakeBackend::authorized(const Exchange& exchange) const {
 
 void FakeBackend::handleModelRoute(Exchange& exchange) {
     InFlightGuard inFlight(_stats, exchange.path());
+    exchange.beforeWholeAnswer([&inFlight] { inFlight.finishNow(); });
     const auto& path = exchange.path();
     const auto& method = exchange.method();
     const Protocol protocol = startsWith(path, "/api/") ? Protocol::Ollama : Protocol::OpenAi;

@@ -37,15 +37,25 @@ private:
 };
 
 // Keeps in_flight right however a handler leaves (answer, reset, exception).
+// A whole answer ends the request just before its bytes are written
+// (finishNow): once the client can read it, the backend is done with it, and
+// counting on until the handler's thread gets round to returning would make
+// a client's next request look concurrent with it.
 class InFlightGuard {
 public:
     InFlightGuard(FakeStats& stats, const std::string& path) : _stats(stats) { _stats.requestStarted(path); }
-    ~InFlightGuard() { _stats.requestFinished(); }
+    ~InFlightGuard() { finishNow(); }
     InFlightGuard(const InFlightGuard&) = delete;
     InFlightGuard& operator=(const InFlightGuard&) = delete;
 
+    void finishNow() {
+        if (!_finished) _stats.requestFinished();
+        _finished = true;
+    }
+
 private:
     FakeStats& _stats;
+    bool _finished = false;
 };
 
 }  // namespace sluice::fake

@@ -28,7 +28,10 @@ public:
         constexpr int kClients = 104;
         constexpr int kRpm = 120;
         constexpr int kConcurrent = 4;
-        const auto kRun = std::chrono::seconds(60);
+        // The minute runs from the first admission; clients stop 2 s before
+        // it ends, so a request still on its way at the end cannot land in
+        // the next minute on a loaded machine.
+        const auto kMinute = std::chrono::seconds(58);
 
         RedisServer redis;
         AuthDeployment deployment(StoreKind::SQLite, &redis,
@@ -47,16 +50,21 @@ public:
         std::atomic<int> refused{0};
         std::atomic<int> other{0};
         std::atomic<bool> wrongHeaders{false};
-        const auto start = std::chrono::steady_clock::now();
+        using Clock = std::chrono::steady_clock;
+        const auto start = Clock::now();
+        std::atomic<Clock::rep> end{(start + std::chrono::seconds(70)).time_since_epoch().count()};
+        auto running = [&] { return Clock::now().time_since_epoch().count() < end.load(); };
         std::vector<std::thread> clients;
         for (int c = 0; c < kClients; ++c) {
             clients.emplace_back([&, c] {
                 HttpClient client(gateways[c % kInstances]->port(), std::chrono::seconds(10));
-                while (std::chrono::steady_clock::now() - start < kRun) {
+                while (running()) {
                     try {
+                        const auto sent = Clock::now();
                         const auto answer = client.post("/api/chat", body, bearer(key));
-                        if (answer.status == 200) ++admitted;
-                        else if (answer.status == 429) ++refused;
+                        if (answer.status == 200) {
+                            if (admitted++ == 0) end = (sent + kMinute).time_since_epoch().count();
+                        } else if (answer.status == 429) ++refused;
                         else ++other;
                         if (answer.header("x-ratelimit-limit-requests") != std::to_string(kRpm)) wrongHeaders = true;
                     } catch (const std::exception&) {
@@ -72,7 +80,7 @@ public:
         const auto message = "admitted " + std::to_string(admitted) + ", refused " + std::to_string(refused) + ", other " +
                              std::to_string(other) + ", backend max in flight " + std::to_string(stats["max_in_flight"].get<int>());
         std::cout << "\n  " << message << "\n";
-        // Within ±2% of 120 in the minute.
+        // Within ±2% of 120 in the minute that began with the first admission.
         CPPUNIT_ASSERT_MESSAGE(message, admitted >= kRpm * 98 / 100 && admitted <= kRpm * 102 / 100);
         CPPUNIT_ASSERT_MESSAGE(message, refused > 1000);  // it really was hammered
         CPPUNIT_ASSERT_EQUAL_MESSAGE(message, 0, other.load());
