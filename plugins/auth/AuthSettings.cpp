@@ -5,6 +5,7 @@
 
 #include "sluice/ConfigError.h"
 #include "sluice/ConfigReader.h"
+#include "sluice/redis/RedisSettings.h"
 
 namespace sluice::auth {
 
@@ -17,14 +18,9 @@ AuthSettings readAuthSettings(const Poco::Util::AbstractConfiguration& config) {
     } catch (const std::invalid_argument& e) {
         throw ConfigError("store.url", std::string(e.what()).substr(std::string("store.url: ").size()));
     }
-    if (const auto url = reader.text("redis.url"); !url.empty()) {
-        try {
-            settings.redis = redis::RedisUrl::parse(url);
-        } catch (const std::invalid_argument& e) {
-            throw ConfigError("redis.url", e.what());
-        }
-    }
-    settings.redisTimeout = reader.millis("redis.timeout_ms", settings.redisTimeout);
+    const auto redis = redis::readRedisSettings(config);
+    settings.redis = redis.url;
+    settings.redisTimeout = redis.timeout;
 
     settings.argon2.timeCost = static_cast<std::uint32_t>(reader.integer("auth.argon2.time_cost", 3, 1, 100));
     settings.argon2.memoryKiB = static_cast<std::uint32_t>(reader.integer("auth.argon2.memory_kib", 65536, 8, 4 * 1024 * 1024));

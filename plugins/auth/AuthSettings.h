@@ -10,7 +10,7 @@
 #include <Poco/Util/AbstractConfiguration.h>
 
 #include "KeyHasher.h"
-#include "sluice/redis/RedisUrl.h"
+#include "sluice/redis/RedisSettings.h"
 #include "sluice/store/StoreUrl.h"
 
 namespace sluice::auth {
@@ -18,7 +18,7 @@ namespace sluice::auth {
 struct AuthSettings {
     store::StoreUrl store;
     std::optional<redis::RedisUrl> redis;
-    std::chrono::milliseconds redisTimeout{250};
+    std::chrono::milliseconds redisTimeout = redis::RedisSettings{}.timeout;
     Argon2Params argon2;
     std::chrono::seconds cacheTtl{60};
     std::size_t cacheSize = 10000;

@@ -9,7 +9,7 @@
 #include "LocalCounterStore.h"
 #include "RedisCounterStore.h"
 #include "sluice/ConfigError.h"
-#include "sluice/redis/RedisUrl.h"
+#include "sluice/redis/RedisSettings.h"
 
 namespace sluice::ratelimit {
 
@@ -139,16 +139,10 @@ RateLimitSettings readSettings(const StageSetup& setup) {
 }
 
 std::unique_ptr<CounterStore> storeFor(const StageSetup& setup, const RateLimitSettings& settings) {
-    const ConfigReader whole(setup.services.config());
-    const auto url = whole.text("redis.url");
-    if (url.empty()) return std::make_unique<LocalCounterStore>();
-    try {
-        auto client = std::make_shared<redis::Client>(redis::RedisUrl::parse(url),
-                                                      whole.millis("redis.timeout_ms", std::chrono::milliseconds(250)));
-        return std::make_unique<RedisCounterStore>(std::move(client), settings.leaseTtl);
-    } catch (const std::invalid_argument& e) {
-        throw ConfigError("redis.url", e.what());
-    }
+    const auto redis = redis::readRedisSettings(setup.services.config());
+    if (!redis.url) return std::make_unique<LocalCounterStore>();
+    return std::make_unique<RedisCounterStore>(std::make_shared<redis::Client>(*redis.url, redis.timeout),
+                                               settings.leaseTtl);
 }
 } // namespace
 
