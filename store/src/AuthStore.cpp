@@ -266,7 +266,9 @@ void AuthStore::saveTenant(const TenantRecord& tenant, bool create) {
                     use(enabled), use(expires), use(allowAll), use(logPrompts), use(at), use(name), now;
             }
             writeGrantAndLimits(session, "tenant", tenant.name, tenant.grant, tenant.limits);
-            recordChange(session, tenantSubject(tenant.name));
+            // Nothing can have cached a tenant that did not exist: only
+            // changes to an existing one go to the change log.
+            if (!create) recordChange(session, tenantSubject(tenant.name));
         });
     });
 }
@@ -287,7 +289,8 @@ void AuthStore::createKey(const KeyRecord& key) {
                                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
                 use(id), use(tenant), use(hash), use(enabled), use(expires), use(allowAll), use(at), now;
             writeGrantAndLimits(session, "key", key.keyId, key.grant, key.limits);
-            recordChange(session, keySubject(key.keyId));
+            // A new key is not announced: nothing can have cached it, and
+            // every instance would otherwise retire the shared key cache.
         });
     });
 }

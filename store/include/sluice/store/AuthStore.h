@@ -1,8 +1,9 @@
 #pragma once
 // Tenants and their API keys as the store keeps them: state, expiry, model
-// grants and limit overrides. Every change is also written to the auth
-// change log (and, on PostgreSQL, NOTIFYed on `sluice_auth`) in the same
-// transaction, so running instances learn to drop what they cached.
+// grants and limit overrides. Every change to an existing tenant or key is
+// also written to the auth change log (and, on PostgreSQL, NOTIFYed on
+// `sluice_auth`) in the same transaction, so running instances learn to drop
+// what they cached. Creations are not: nothing can have cached them.
 // Thread: safe from any thread; each call takes its own pooled session.
 
 #include <cstdint>
