@@ -128,19 +128,24 @@ void LocalCounterStore::release(const Ticket& ticket, std::uint64_t tokens) noex
             found->second.lastUsed = now;
         }
         for (auto& lock : locks) lock.unlock();
-        for (auto& shard : _shards) sweep(shard, now);
+        sweepIfDue(now);
     } catch (...) {
         // Out of memory while charging tokens: the lease is already given back.
     }
 }
 
-// Drops scopes idle for two minutes with no lease, at most once a second per shard.
-void LocalCounterStore::sweep(Shard& shard, Clock::time_point now) {
-    std::lock_guard lock(shard.mutex);
-    if (now - shard.lastSweep < std::chrono::seconds(1)) return;
-    shard.lastSweep = now;
-    for (auto it = shard.scopes.begin(); it != shard.scopes.end();)
-        it = it->second.leases.empty() && now - it->second.lastUsed > 2 * kWindow ? shard.scopes.erase(it) : std::next(it);
+// Scopes idle for two minutes with no lease are forgotten.
+void LocalCounterStore::sweepIfDue(Clock::time_point now) {
+    auto last = _lastSweep.load(std::memory_order_relaxed);
+    const auto at = now.time_since_epoch().count();
+    if (at - last < Clock::duration(std::chrono::seconds(1)).count() ||
+        !_lastSweep.compare_exchange_strong(last, at, std::memory_order_relaxed))
+        return;
+    for (auto& shard : _shards) {
+        std::lock_guard lock(shard.mutex);
+        for (auto it = shard.scopes.begin(); it != shard.scopes.end();)
+            it = it->second.leases.empty() && now - it->second.lastUsed > 2 * kWindow ? shard.scopes.erase(it) : std::next(it);
+    }
 }
 
 std::uint64_t LocalCounterStore::leasesHeld(const std::string& scope) {

@@ -5,6 +5,7 @@
 // The clock is injectable so tests can step it (forwards and backwards).
 
 #include <array>
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <map>
@@ -39,7 +40,6 @@ private:
     struct Shard {
         std::mutex mutex;
         std::unordered_map<std::string, ScopeState> scopes;
-        Clock::time_point lastSweep;
     };
 
     // One mutex for an admission across scopes in different shards would be
@@ -49,10 +49,13 @@ private:
     static void trim(ScopeState& state, Clock::time_point now);
     static std::uint64_t tokensUsed(const ScopeState& state);
     static ScopeView viewOf(const ScopeLimits& limits, const ScopeState& state, Clock::time_point now);
-    void sweep(Shard& shard, Clock::time_point now);
+    // Drops idle scopes in every shard, at most once a second: one atomic
+    // check per release, shard locks only when a sweep is due.
+    void sweepIfDue(Clock::time_point now);
 
     Now _now;
     std::array<Shard, kShards> _shards;
+    std::atomic<Clock::rep> _lastSweep{0};
 };
 
 } // namespace sluice::ratelimit
