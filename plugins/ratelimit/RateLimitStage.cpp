@@ -22,10 +22,9 @@ struct Taken {
 };
 const SlotKey<Taken> kTaken;
 
-std::uint64_t effective(const std::optional<std::uint32_t>& override, std::uint64_t fallback) {
-    return override ? *override : fallback;
-}
-std::uint64_t effective(const std::optional<std::uint64_t>& override, std::uint64_t fallback) {
+// A store override if there is one, else the configured default.
+template <class Number>
+std::uint64_t effective(const std::optional<Number>& override, std::uint64_t fallback) {
     return override ? *override : fallback;
 }
 
