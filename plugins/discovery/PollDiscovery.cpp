@@ -21,6 +21,7 @@ std::vector<ModelEntry> parseModelList(const nlohmann::json& answer, BackendKind
 }
 
 DiscoveryResult PollDiscovery::poll(const Backend& backend, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
     DiscoveryResult result;
     const auto listPath = backend.kind == BackendKind::Ollama ? "/api/tags" : "/models";
     auto list = fetchJson(backend, listPath, timeout);
@@ -32,8 +33,13 @@ DiscoveryResult PollDiscovery::poll(const Backend& backend, std::chrono::millise
     result.models = parseModelList(list.body, backend.kind);
     if (backend.kind == BackendKind::Ollama) {
         // Loaded models are a hint for routing; a failed /api/ps keeps the list.
-        auto loaded = fetchJson(backend, "/api/ps", timeout);
-        if (loaded.ok) result.loaded = parseModelList(loaded.body, backend.kind);
+        // It gets what /api/tags left of the timeout, so the poll as a whole
+        // stays within it, as DiscoverySource promises.
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() > 0) {
+            auto loaded = fetchJson(backend, "/api/ps", left);
+            if (loaded.ok) result.loaded = parseModelList(loaded.body, backend.kind);
+        }
     }
     return result;
 }
