@@ -1,6 +1,7 @@
 #include "CommandLine.h"
 
 #include <charconv>
+#include <cstdlib>
 
 namespace sluicectl {
 
@@ -46,6 +47,12 @@ std::optional<std::string> CommandLine::value(const std::string& name) const {
 }
 
 bool CommandLine::has(const std::string& name) const { return _switches.count(name) != 0 || _values.count(name) != 0; }
+
+std::string CommandLine::configPath(const std::string& what) const {
+    if (auto path = value("--config")) return *path;
+    if (const char* env = std::getenv("SLUICE_CONFIG"); env != nullptr && *env != '\0') return env;
+    throw UsageError("this command needs --config FILE (or SLUICE_CONFIG) to find " + what);
+}
 
 void CommandLine::allow(const std::string& command, const std::set<std::string>& options, std::size_t maxWords) const {
     auto check = [&](const std::string& name) {

@@ -42,6 +42,9 @@ public:
     std::optional<std::string> value(const std::string& name) const;
     bool has(const std::string& name) const;
     bool json() const { return has("--json"); }
+    // --config FILE, else SLUICE_CONFIG; UsageError saying the command needs
+    // it to find `what` ("the store", "the backends").
+    std::string configPath(const std::string& what) const;
 
     // Refuses options and extra words the command does not take.
     void allow(const std::string& command, const std::set<std::string>& options, std::size_t maxWords) const;

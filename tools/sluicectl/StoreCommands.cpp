@@ -1,6 +1,5 @@
 #include "StoreCommands.h"
 
-#include <cstdlib>
 #include <ctime>
 #include <iomanip>
 #include <iostream>
@@ -32,12 +31,6 @@ constexpr std::int64_t kMaxLimit = 1'000'000'000'000LL;
 constexpr std::int64_t kMaxRequestsPerMinute = 4'294'967'295LL;  // what a Principal holds
 constexpr std::int64_t kMaxDays = 36500;
 
-std::string configPath(const CommandLine& line) {
-    if (auto path = line.value("--config")) return *path;
-    if (const char* env = std::getenv("SLUICE_CONFIG"); env != nullptr && *env != '\0') return env;
-    throw UsageError("this command needs --config FILE (or SLUICE_CONFIG) to find the store");
-}
-
 // The store as the file names it, at the current schema. SQLite is migrated
 // here as sluiced would on start; PostgreSQL needs an explicit `migrate`.
 struct Admin {
@@ -47,7 +40,7 @@ struct Admin {
 
     explicit Admin(const CommandLine& line, bool requireSchema = true) {
         try {
-            settings = sluice::auth::readAuthSettings(*sluice::kernel::loadConfig(configPath(line)));
+            settings = sluice::auth::readAuthSettings(*sluice::kernel::loadConfig(line.configPath("the store")));
         } catch (const sluice::ConfigError& e) {
             throw CommandFailed(std::string("configuration error: ") + e.what());
         }
