@@ -1,6 +1,7 @@
 // sluicectl: the operator's command line for Sluice: validate a
 // configuration exactly as sluiced would, read a running gateway's health,
-// and manage the store (schema, tenants, API keys).
+// probe the backends and list their models, and manage the store (schema,
+// tenants, API keys).
 // Exit status: 0 done, 1 failed, 2 bad arguments.
 
 #include <cstdlib>
@@ -16,6 +17,7 @@
 #include <Poco/URI.h>
 #include <nlohmann/json.hpp>
 
+#include "BackendCommands.h"
 #include "CommandLine.h"
 #include "Config.h"
 #include "Pipeline.h"
@@ -29,8 +31,8 @@ namespace {
 
 // Options that take a value, for every command (each command then refuses
 // the ones it does not use).
-const std::set<std::string> kValuedOptions = {"--tenant",  "--models",      "--rpm", "--tpm", "--concurrent",
-                                              "--expires", "--log-prompts", "--key"};
+const std::set<std::string> kValuedOptions = {"--tenant",  "--models",      "--rpm", "--tpm",        "--concurrent",
+                                              "--expires", "--log-prompts", "--key", "--timeout-ms"};
 
 void usage(std::ostream& out) {
     out << "usage: sluicectl [--config FILE] [--json] COMMAND ...\n"
@@ -40,6 +42,12 @@ void usage(std::ostream& out) {
            "  health [--url URL] [--key KEY]  a running gateway's /v1/health (default http://127.0.0.1:8080);\n"
            "                                with apikey auth it needs a key (--key or SLUICE_API_KEY)\n"
            "  version                       the version and the plugin ABI\n"
+           "\n"
+           "backends (need --config FILE or SLUICE_CONFIG; read backends.*):\n"
+           "  backends probe [--timeout-ms N]  every backend at once, each within N ms (default 5000):\n"
+           "                                reachable or not and why, version, model count, round trip, auth\n"
+           "  models                        each backend's models through the configured discovery stage,\n"
+           "                                loaded ones marked, and the count across all backends\n"
            "\n"
            "store (needs --config FILE or SLUICE_CONFIG; reads store.url, redis.url, auth.*):\n"
            "  migrate                       apply schema migrations\n"
@@ -54,7 +62,7 @@ void usage(std::ostream& out) {
            "  keys revoke KEYID\n"
            "\n"
            "Limits: 0 means unlimited; an unset limit uses the gateway's default.\n"
-           "Exit status: 0 done, 1 failed, 2 bad arguments.\n";
+           "Exit status: 0 done, 1 failed (for backends probe and models: a backend failed), 2 bad arguments.\n";
 }
 
 int checkConfig(const CommandLine& line) {
@@ -115,6 +123,8 @@ int run(const std::vector<std::string>& args) {
     if (command == "check-config") return checkConfig(line);
     if (command == "health") return health(line);
     if (command == "version") return version(line);
+    if (command == "backends") return runBackends(line);
+    if (command == "models") return runModels(line);
     if (command == "migrate") return runMigrate(line);
     if (command == "tenants") return runTenants(line);
     if (command == "keys") return runKeys(line);
