@@ -2,8 +2,10 @@
 
 #include <Poco/Logger.h>
 
+#include "AliasConfig.h"
 #include "BackendConfig.h"
 #include "DiscoveryLoop.h"
+#include "HealthProber.h"
 #include "sluice/ConfigReader.h"
 
 namespace sluice::kernel {
@@ -61,7 +63,11 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
     policy.failureThreshold = static_cast<int>(reader.integer("health.failure_threshold", 3, 1, 1000));
     policy.baseBackoff = reader.millis("health.backoff_ms", std::chrono::milliseconds(1000));
     policy.maxBackoff = reader.millis("health.max_backoff_ms", std::chrono::milliseconds(60000));
-    self._health = std::make_unique<BackendHealth>(self._backends, policy);
+    // 0 turns active probes off: the circuit then learns only from requests.
+    self._settings.probeInterval = std::chrono::milliseconds(reader.integer("health.probe_interval_ms", 5000, 0, 3600000));
+    self._settings.probeTimeout = reader.millis("health.probe_timeout_ms", std::chrono::milliseconds(2000));
+    self._health = std::make_unique<BackendHealth>(self._backends, policy, &metrics);
+    self._aliases = parseAliases(*self._config, self._backends);
 
     self._plugins = PluginLoader().load(pluginDirectory, reader.list("plugins.load"), "plugins.load");
 
@@ -99,9 +105,12 @@ void Pipeline::start() {
     _discoveryLoop = std::make_unique<DiscoveryLoop>(*this);
     _discoveryLoop->pollOnce();
     _discoveryLoop->startBackground();
+    _prober = std::make_unique<HealthProber>(*this, ProbeSettings{_settings.probeInterval, _settings.probeTimeout});
+    _prober->startBackground();
 }
 
 void Pipeline::stop() {
+    if (_prober) _prober->stop();
     if (_discoveryLoop) _discoveryLoop->stop();
 }
 

@@ -23,6 +23,7 @@
 namespace sluice::kernel {
 
 class DiscoveryLoop;
+class HealthProber;
 
 struct PipelineSettings {
     std::size_t maxBodyBytes = 262144;
@@ -30,6 +31,8 @@ struct PipelineSettings {
     std::chrono::milliseconds discoveryTimeout{5000};
     std::chrono::milliseconds discoveryTtl{120000};
     TrustedProxies trustedProxies;  // server.trusted_proxies
+    std::chrono::milliseconds probeInterval{5000};
+    std::chrono::milliseconds probeTimeout{2000};
 };
 
 class Pipeline final : public KernelServices {
@@ -41,7 +44,7 @@ public:
     ~Pipeline() override;
 
     // Polls every backend once (bounded by the discovery timeout), then keeps
-    // polling in the background until stop().
+    // polling, and probing backends' health, in the background until stop().
     void start();
     void stop();
 
@@ -53,6 +56,7 @@ public:
     CatalogSnapshot catalog() const override { return _catalog.load(); }
     const HealthView& health() const override { return *_health; }
     const Poco::Util::AbstractConfiguration& config() const override { return *_config; }
+    const AliasTable& aliases() const override { return _aliases; }
 
     void publishCatalog(CatalogSnapshot catalog) { _catalog.store(std::move(catalog)); }
 
@@ -79,6 +83,7 @@ private:
     BackendList _backends;
     std::map<std::string, std::shared_ptr<const Backend>> _backendsByName;
     std::unique_ptr<BackendHealth> _health;
+    AliasTable _aliases;
     std::map<std::string, std::unique_ptr<Upstream>> _upstreams;
     std::atomic<CatalogSnapshot> _catalog;
     std::vector<std::shared_ptr<const LoadedPlugin>> _plugins;
@@ -92,6 +97,7 @@ private:
     std::vector<std::unique_ptr<AuditSink>> _auditSinks;
     std::unique_ptr<DiscoverySource> _discovery;
     std::unique_ptr<DiscoveryLoop> _discoveryLoop;
+    std::unique_ptr<HealthProber> _prober;
 };
 
 } // namespace sluice::kernel

@@ -1,5 +1,6 @@
 #include "FrontHandler.h"
 
+#include <cmath>
 #include <functional>
 #include <random>
 #include <utility>
@@ -114,6 +115,35 @@ bool readBody(HTTPServerRequest& request, std::size_t limit, std::string& body) 
         if (body.size() > limit) return false;
     }
     return true;
+}
+
+std::int64_t unixSeconds(std::chrono::system_clock::time_point at) {
+    return std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
+}
+
+// One backend in /v1/health: its circuit, why it last failed, its load and
+// speed, and what discovery knows. Never its URL or token.
+nlohmann::json backendHealth(Pipeline& pipeline, const Catalog& catalog, const Backend& backend) {
+    const auto report = pipeline.backendHealth().report(backend.name);
+    const auto polled = catalog.byBackend().find(backend.name);
+    const bool known = polled != catalog.byBackend().end() && polled->second.ever;
+    nlohmann::json entry{{"name", backend.name},
+                         {"kind", backend.kind == BackendKind::Ollama ? "ollama" : "openai"},
+                         {"state", std::string(circuitName(report.state))},
+                         {"available", pipeline.health().isAvailable(backend.name)},
+                         {"consecutive_failures", report.consecutiveFailures},
+                         {"last_error", report.lastError.empty() ? nlohmann::json() : nlohmann::json(report.lastError)},
+                         {"last_error_at", report.lastError.empty() ? nlohmann::json() : nlohmann::json(unixSeconds(report.lastErrorAt))},
+                         {"unhealthy_until", report.state == CircuitState::Closed ? nlohmann::json()
+                                                                                   : nlohmann::json(unixSeconds(report.unhealthyUntil))},
+                         {"in_flight", report.inFlight},
+                         {"first_byte_ms_avg", report.firstByteMillis ? nlohmann::json(std::round(*report.firstByteMillis * 10) / 10)
+                                                                      : nlohmann::json()},
+                         {"models", known ? polled->second.models.size() : 0},
+                         {"loaded", known ? polled->second.loaded.size() : 0},
+                         {"last_poll", known ? nlohmann::json(unixSeconds(polled->second.polledAt)) : nlohmann::json()},
+                         {"auth", backend.authToken.empty() ? "none" : "attached"}};
+    return entry;
 }
 
 class RequestHandling {
@@ -264,6 +294,14 @@ bool RequestHandling::prepareForwardedRequest(const std::string& body) {
     if (model != _ctx.body.end() && model->is_string()) _ctx.model = model->get<std::string>();
     else if (_ctx.route.kind == RouteKind::OllamaShow && name != _ctx.body.end() && name->is_string())
         _ctx.model = name->get<std::string>();
+    // A request without a model takes aliases.default, on the routes where
+    // "the usual model" makes sense: chat and completions, not embeddings.
+    const bool mayDefault = _ctx.route.streamable && (model == _ctx.body.end() || model->is_null());
+    if (_ctx.model.empty() && mayDefault && !_pipeline->aliases().fallback().empty()) {
+        _ctx.model = _pipeline->aliases().fallback();
+        _ctx.body["model"] = _ctx.model;
+        _ctx.bodyChanged = true;
+    }
     if (_ctx.model.empty()) {
         _ctx.outcome = Outcome::BadRequest;
         reply(400, "model is required", "model_required");
@@ -360,30 +398,22 @@ void RequestHandling::serveOwnRoute(const std::string& modelId) {
     }
     case RouteKind::Health: {
         auto backends = nlohmann::json::array();
-        for (const auto& backend : pipeline.backends()) {
-            auto it = catalog->byBackend().find(backend->name);
-            backends.push_back({{"name", backend->name},
-                                {"kind", backend->kind == BackendKind::Ollama ? "ollama" : "openai"},
-                                {"available", pipeline.health().isAvailable(backend->name)},
-                                {"in_flight", pipeline.health().inFlight(backend->name)},
-                                {"models", it == catalog->byBackend().end() ? 0 : it->second.models.size()},
-                                {"auth", backend->authToken.empty() ? "none" : "attached"}});
-        }
+        for (const auto& backend : pipeline.backends()) backends.push_back(backendHealth(pipeline, *catalog, *backend));
         const auto loaded = std::chrono::duration_cast<std::chrono::seconds>(_gateway.loadedAt().time_since_epoch()).count();
         replyJson(200, {{"status", "ok"}, {"config_generation", _gateway.generation()}, {"config_loaded_at", loaded},
                         {"pipeline", pipeline.describe()}, {"backends", backends}});
         return;
     }
     case RouteKind::OllamaVersion: replyJson(200, {{"version", "0.6.5"}}); return;
-    case RouteKind::OllamaTags: replyJson(200, ollamaTags(*catalog, *_ctx.principal)); return;
+    case RouteKind::OllamaTags: replyJson(200, ollamaTags(*catalog, pipeline.aliases(), *_ctx.principal)); return;
     case RouteKind::OllamaPs: replyJson(200, ollamaPs(*catalog, *_ctx.principal)); return;
-    case RouteKind::OpenAIModels: replyJson(200, openAiModels(*catalog, *_ctx.principal)); return;
+    case RouteKind::OpenAIModels: replyJson(200, openAiModels(*catalog, pipeline.aliases(), *_ctx.principal)); return;
     case RouteKind::OpenAIModel: {
-        if (auto model = openAiModel(*catalog, *_ctx.principal, modelId)) replyJson(200, *model);
+        if (auto model = openAiModel(*catalog, pipeline.aliases(), *_ctx.principal, modelId)) replyJson(200, *model);
         else reply(404, "The model '" + modelId.substr(0, 200) + "' does not exist", "model_not_found");
         return;
     }
-    case RouteKind::Aliases: replyJson(200, {{"object", "list"}, {"data", nlohmann::json::array()}}); return;
+    case RouteKind::Aliases: replyJson(200, aliasList(pipeline.aliases(), *_ctx.principal)); return;
     default: reply(404, "no such route", "unknown_route"); return;
     }
 }

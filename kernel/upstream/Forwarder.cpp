@@ -159,6 +159,8 @@ private:
     std::optional<Failure> relayStream(ResponseReader& reader, Framing framing, const std::string& contentType);
     void passBackClientError(ResponseReader& reader, int status);
     void finishServed();
+    // Times the first answer byte: the backend's histogram and the latency router's average.
+    void noteFirstByte();
     // The client hung up after the answer began: drop the backend's request.
     std::optional<Failure> clientWentAway();
     Clock::time_point idleDeadline() const { return Clock::now() + _backend.idleTimeout; }
@@ -247,7 +249,7 @@ std::optional<Failure> Attempt::relayWhole(ResponseReader& reader) {
     while (reader.readBody(answer, idleDeadline()))
         if (answer.size() > kMaxWholeBody) return Failure{UpstreamOutcome::Broken, "answer larger than 64 MiB", {}};
 
-    _upstream.metrics.timeToFirstByte.observe(std::chrono::duration<double>(Clock::now() - _start).count());
+    noteFirstByte();
     const auto* type = reader.head().header("content-type");
     const auto parsed = nlohmann::json::parse(answer, nullptr, false);
     // Only the backend's close ended this body: JSON that does not parse was cut off.
@@ -286,7 +288,7 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, Framing fram
     if (first.empty()) return Failure{UpstreamOutcome::Broken, "stream ended before its first frame", {}};
     if (isErrorFrame(framing, first)) return Failure{UpstreamOutcome::Status5xx, "stream began with an error", {}};
 
-    _upstream.metrics.timeToFirstByte.observe(std::chrono::duration<double>(Clock::now() - _start).count());
+    noteFirstByte();
     _ctx.status = reader.head().status;
     finishServed();
     if (!_client.startStream(_ctx.status, contentType)) return clientWentAway();
@@ -334,7 +336,7 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, Framing fram
     }
     _pipeline.logger("forwarder").warning("request %s: backend %s: %s", _ctx.requestId, _backend.name, failure);
     _upstream.metrics.streamFailures.inc();
-    _pipeline.backendHealth().recordFailure(_backend.name);
+    _pipeline.backendHealth().recordFailure(_backend.name, failure);
     _connection->abort();
     _ctx.outcome = Outcome::UpstreamError;
     const auto frame = streamErrorFrame(_ctx.route.protocol, failure, "upstream_stream_failed");
@@ -363,6 +365,13 @@ void Attempt::passBackClientError(ResponseReader& reader, int status) {
     _ctx.status = status;
     _ctx.outcome = Outcome::BadRequest;
     _client.sendWhole(status, "application/json", errorBody(_ctx.route.protocol, status, upstreamMessage(answer, _backend)));
+}
+
+void Attempt::noteFirstByte() {
+    const auto elapsed = Clock::now() - _start;
+    _upstream.metrics.timeToFirstByte.observe(std::chrono::duration<double>(elapsed).count());
+    _pipeline.backendHealth().recordFirstByte(_backend.name, _candidate.upstreamModel.empty() ? _ctx.model : _candidate.upstreamModel,
+                                              elapsed);
 }
 
 void Attempt::finishServed() {
@@ -396,13 +405,12 @@ void readUsage(const nlohmann::json& answer, Usage& usage) {
     }
 }
 
-Forwarder::Forwarder(MetricsRegistry& metrics)
-    : _failovers(metrics.counter("sluice_failovers_total", "Times a request moved on to its next candidate backend.")) {}
+Forwarder::Forwarder(MetricsRegistry& metrics) : _metrics(metrics) {}
 
 void Forwarder::forward(Pipeline& pipeline, RequestContext& ctx, std::string_view body, ClientChannel& client) {
     std::optional<Failure> last;
+    std::string lastBackend;
     bool protocolMismatch = false;
-    int attempts = 0;
     for (const auto& candidate : ctx.plan.candidates) {
         auto* upstream = pipeline.upstream(candidate.backend);
         if (!upstream) continue;
@@ -412,9 +420,11 @@ void Forwarder::forward(Pipeline& pipeline, RequestContext& ctx, std::string_vie
             protocolMismatch = true;
             continue;
         }
-        if (attempts++ > 0) {
+        if (last) {
             ctx.failovers++;
-            _failovers.inc();
+            _metrics.counter("sluice_failover_total", "Times a request moved on from a failed backend to the next candidate.",
+                             {{"from", lastBackend}, {"to", backend.name}, {"reason", std::string(outcomeLabel(last->kind))}})
+                .inc();
         }
         std::optional<Failure> failure;
         {
@@ -424,12 +434,17 @@ void Forwarder::forward(Pipeline& pipeline, RequestContext& ctx, std::string_vie
             if (!failure && ctx.servedBackend == backend.name)
                 upstream->metrics.latency.observe(std::chrono::duration<double>(Clock::now() - started).count());
         }
-        if (!failure) return;
-        pipeline.backendHealth().recordFailure(backend.name);
+        if (!failure) {
+            if (ctx.servedBackend == backend.name) countServed(ctx);
+            return;
+        }
+        const std::string kind(outcomeLabel(failure->kind));
+        pipeline.backendHealth().recordFailure(backend.name, kind + ": " + healthSafe(failure->detail, backend, "(detail withheld)"));
         upstream->metrics.outcome(failure->kind).inc();
         pipeline.logger("forwarder").warning("request %s: backend %s failed (%s); trying the next candidate",
                                              ctx.requestId, backend.name, failure->detail);
         last = failure;
+        lastBackend = backend.name;
     }
 
     // Nothing served it: one answer that names no backend, host or URL.
@@ -461,6 +476,16 @@ void Forwarder::forward(Pipeline& pipeline, RequestContext& ctx, std::string_vie
     }
     ctx.status = status;
     client.sendWhole(status, "application/json", errorBody(ctx.route.protocol, status, message, code));
+}
+
+void Forwarder::countServed(const RequestContext& ctx) {
+    _metrics.counter("sluice_model_requests_total", "Requests served, by backend and the model it served.",
+                     {{"backend", ctx.servedBackend}, {"model", ctx.servedModel}})
+        .inc();
+    if (!ctx.plan.alias.empty())
+        _metrics.counter("sluice_alias_resolved_total", "Requests for an alias, by the target that served them.",
+                         {{"alias", ctx.plan.alias}, {"target", ctx.servedBackend + "/" + ctx.servedModel}})
+            .inc();
 }
 
 } // namespace sluice::kernel

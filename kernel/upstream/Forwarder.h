@@ -39,7 +39,10 @@ public:
     void forward(Pipeline& pipeline, RequestContext& ctx, std::string_view body, ClientChannel& client);
 
 private:
-    Counter& _failovers;
+    // Served-request metrics by backend and model, and by alias target.
+    void countServed(const RequestContext& ctx);
+
+    MetricsRegistry& _metrics;
 };
 
 // Reads token counts from an Ollama final object or an OpenAI answer/chunk.

@@ -29,8 +29,10 @@ std::vector<ModelEntry> unionOf(const std::vector<std::string>& order,
     for (const auto& name : order) {
         auto it = byBackend.find(name);
         if (it == byBackend.end()) continue;
+        // "llama3.2" (an OpenAI-compatible server) and "llama3.2:latest" (Ollama) are one model.
         for (const auto& entry : it->second.*list)
-            if (seen.insert(entry.name).second) all.push_back(entry);
+            if (seen.insert(entry.name.find(':') == std::string::npos ? entry.name + ":latest" : entry.name).second)
+                all.push_back(entry);
     }
     return all;
 }

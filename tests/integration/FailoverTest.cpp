@@ -17,6 +17,7 @@ class FailoverTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(deadBackendFailsOverWithoutAnError);
     CPPUNIT_TEST(failingAnswersFailOver);
     CPPUNIT_TEST(streamDyingBeforeItsFirstChunkFailsOver);
+    CPPUNIT_TEST(streamDyingAfterItsFirstChunkEndsWithAnErrorAndNoFailover);
     CPPUNIT_TEST(sseCommentsDoNotEndTheFailoverWindow);
     CPPUNIT_TEST(slowFirstByteFailsOver);
     CPPUNIT_TEST(openCircuitIsTriedLast);
@@ -51,7 +52,7 @@ public:
             CPPUNIT_ASSERT(answer.body.find("error") == std::string::npos);
         }
         const auto metrics = httpGet(_gateway->port(), "/metrics").body;
-        CPPUNIT_ASSERT(metrics.find("sluice_failovers_total") != std::string::npos);
+        CPPUNIT_ASSERT(metrics.find("sluice_failover_total{from=\"a\",to=\"b\",reason=\"connect_error\"}") != std::string::npos);
         CPPUNIT_ASSERT(metrics.find("outcome=\"connect_error\"") != std::string::npos);
     }
 
@@ -78,6 +79,20 @@ public:
         const auto lines = ndjsonLines(answer.body);
         CPPUNIT_ASSERT_EQUAL(std::size_t(6), lines.size());
         CPPUNIT_ASSERT(lines.back()["done"].get<bool>());
+    }
+
+    void streamDyingAfterItsFirstChunkEndsWithAnErrorAndNoFailover() {
+        // Once a byte reached the client, another backend's answer cannot be
+        // spliced in: the stream ends with an error line, and b is never asked.
+        _first->setRules({{{"die_after_chunks", 2}}});
+        const auto answer = httpPost(_gateway->port(), "/api/chat", ollamaChat("llama3.2", true));
+        CPPUNIT_ASSERT_EQUAL(200, answer.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("a"), answer.header("x-sluice-backend"));
+        const auto lines = ndjsonLines(answer.body);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(3), lines.size());
+        CPPUNIT_ASSERT(lines[0].contains("message"));
+        CPPUNIT_ASSERT(lines[2].contains("error"));
+        CPPUNIT_ASSERT_EQUAL(0, chatsAt(*_second));
     }
 
     void sseCommentsDoNotEndTheFailoverWindow() {
@@ -107,13 +122,13 @@ public:
                             backendConfig("b", _second->url()) + "health.failure_threshold = 3\n");
         _first->setRules({{{"status", 503}}});
         for (int i = 0; i < 3; ++i) httpPost(gateway.port(), "/api/chat", ollamaChat("llama3.2", false));
-        const auto seenBefore = _first->stats()["requests"].get<int>();
+        const auto seenBefore = chatsAt(*_first);
         for (int i = 0; i < 5; ++i) {
             const auto answer = httpPost(gateway.port(), "/api/chat", ollamaChat("llama3.2", false));
             CPPUNIT_ASSERT_EQUAL(std::string("b"), answer.header("x-sluice-backend"));
         }
         // After three failures in a row the circuit is open: a is not even asked.
-        CPPUNIT_ASSERT_EQUAL(seenBefore, _first->stats()["requests"].get<int>());
+        CPPUNIT_ASSERT_EQUAL(seenBefore, chatsAt(*_first));
         CPPUNIT_ASSERT(httpGet(gateway.port(), "/v1/health").body.find("\"available\":false") != std::string::npos);
     }
 

@@ -69,7 +69,7 @@ public:
         CPPUNIT_ASSERT(answer.body.ends_with("\n\n"));
     }
 
-    void stallMidStreamEndsWithAnError() {
+    void stallMidStreamEndsWithAnError() {  // and a slow first byte does not
         TestGateway strict(baseConfig() + "backends = gpu\n" + backendConfig("gpu", _backend->url()) +
                            "backends.gpu.timeout.idle_ms = 700\n");
         _backend->setRules({{{"hang_after_chunks", 1}}});
@@ -77,6 +77,15 @@ public:
         const auto lines = ndjsonLines(answer.body);
         CPPUNIT_ASSERT_EQUAL(std::size_t(2), lines.size());
         CPPUNIT_ASSERT(lines[1]["error"].get<std::string>().find("stalled") != std::string::npos);
+
+        // A first byte slower than the idle timeout is a model loading, not a
+        // stall: first_byte_ms (default 5 minutes) governs it, and it is waited for.
+        _backend->setRules({{{"delay_first_byte_ms", 1500}}});
+        const auto loading = httpPost(strict.port(), "/api/chat", ollamaChat("llama3.2", true));
+        CPPUNIT_ASSERT_EQUAL(200, loading.status);
+        const auto loaded = ndjsonLines(loading.body);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(6), loaded.size());
+        CPPUNIT_ASSERT(loaded.back()["done"].get<bool>());
     }
 
     void clientHangUpReleasesTheBackend() {

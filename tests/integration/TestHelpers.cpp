@@ -28,6 +28,13 @@ std::string backendConfig(const std::string& name, const std::string& url, const
     return "backends." + name + ".url = " + url + "\nbackends." + name + ".kind = " + kind + "\n";
 }
 
+int requestsAt(const FakeBackend& backend, const std::string& path) {
+    const auto byPath = backend.stats().at("by_path");
+    return byPath.contains(path) ? byPath.at(path).get<int>() : 0;
+}
+
+int chatsAt(const FakeBackend& backend) { return requestsAt(backend, "/api/chat"); }
+
 std::vector<nlohmann::json> ndjsonLines(const std::string& body) {
     std::vector<nlohmann::json> lines;
     std::size_t start = 0;

@@ -46,6 +46,10 @@ std::string backendConfig(const std::string& name, const std::string& url, const
 std::vector<nlohmann::json> ndjsonLines(const std::string& body);
 // The data payloads of an SSE body ("[DONE]" included as a string).
 std::vector<std::string> sseData(const std::string& body);
+// How many requests for `path` reached a fake backend.
+int requestsAt(const FakeBackend& backend, const std::string& path);
+// How many /api/chat requests reached it (discovery polls and health probes not counted).
+int chatsAt(const FakeBackend& backend);
 // Polls `condition` every 20 ms until it holds or `limit` passes. A bounded wait, not a timing assertion.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = std::chrono::seconds(10));
 // Sends raw bytes to a port and returns what comes back until the server closes or `limit` passes.

@@ -22,23 +22,42 @@ public:
         return it == busy.end() ? 0 : it->second;
     }
 
+    CircuitState circuit(const std::string& backend) const override {
+        return open.contains(backend) ? CircuitState::Open : CircuitState::Closed;
+    }
+    std::optional<double> firstByteMillis(const std::string& backend, const std::string& model) const override {
+        auto it = firstByte.find({backend, model});
+        if (it == firstByte.end()) return std::nullopt;
+        return it->second;
+    }
+
     std::set<std::string> open;      // backends whose circuit is open
     std::map<std::string, int> busy;  // requests in flight per backend
+    std::map<std::pair<std::string, std::string>, double> firstByte;  // (backend, model) -> ms
 };
 
 class FakeServices final : public KernelServices {
 public:
     FakeServices() : _config(new Poco::Util::MapConfiguration), _catalog(std::make_shared<const Catalog>()) {}
 
-    // Adds a backend (priority = order of calls) hosting `models`.
-    void addBackend(const std::string& name, std::vector<std::string> models) {
+    // Adds a backend (priority = order of calls) hosting `models`, of which `loaded` are in memory.
+    void addBackend(const std::string& name, std::vector<std::string> models, std::vector<std::string> loaded = {},
+                    int weight = 1) {
         auto backend = std::make_shared<Backend>();
         backend->name = name;
         backend->priority = _backends.size();
+        backend->weight = weight;
         _backends.push_back(backend);
         _order.push_back(name);
         for (auto& model : models) _models[name].models.push_back({model, {{"name", model}}});
+        for (auto& model : loaded) _models[name].loaded.push_back({model, {{"name", model}}});
         _models[name].ever = true;
+        _catalog = std::make_shared<const Catalog>(_order, _models);
+    }
+
+    // Drops a backend's models from the catalog, as a failed discovery past its TTL does.
+    void forgetModels(const std::string& name) {
+        _models.erase(name);
         _catalog = std::make_shared<const Catalog>(_order, _models);
     }
 
@@ -53,9 +72,11 @@ public:
     CatalogSnapshot catalog() const override { return _catalog; }
     const HealthView& health() const override { return healthView; }
     const Poco::Util::AbstractConfiguration& config() const override { return *_config; }
+    const AliasTable& aliases() const override { return aliasTable; }
     Poco::Util::MapConfiguration& mutableConfig() { return *_config; }
 
     FakeHealth healthView;
+    AliasTable aliasTable;
 
 private:
     Poco::AutoPtr<Poco::Util::MapConfiguration> _config;

@@ -1,6 +1,6 @@
 #pragma once
 // What the kernel offers a stage: logging, metrics, the backends, the model
-// catalog, backend health, and read access to the whole configuration.
+// catalog, backend health, the aliases, and read access to the whole configuration.
 // Ownership: the kernel owns the services and keeps them alive longer than
 // any stage. Thread: every method may be called from any thread.
 
@@ -10,6 +10,7 @@
 #include <Poco/Util/AbstractConfiguration.h>
 
 #include "sluice/Abi.h"
+#include "sluice/Aliases.h"
 #include "sluice/Backend.h"
 #include "sluice/Catalog.h"
 #include "sluice/Health.h"
@@ -33,6 +34,8 @@ public:
     virtual const HealthView& health() const = 0;
     // The whole configuration, read-only, for keys shared between stages.
     virtual const Poco::Util::AbstractConfiguration& config() const = 0;
+    // The aliases of this pipeline (`aliases.*`), fixed for its life.
+    virtual const AliasTable& aliases() const = 0;
 };
 
 } // namespace sluice

@@ -1,7 +1,7 @@
-// BackendHealth: the per-backend circuit breaker and in-flight counts.
+// BackendHealth: the per-backend circuit breaker (closed, open, half-open with
+// one trial), in-flight counts and time-to-first-byte averages, on a test clock.
 #include <cppunit/extensions/HelperMacros.h>
 
-#include <thread>
 
 #include "BackendHealth.h"
 
@@ -24,7 +24,10 @@ class BackendHealthTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(opensAfterThreshold);
     CPPUNIT_TEST(successClosesCircuit);
     CPPUNIT_TEST(backoffExpires);
-    CPPUNIT_TEST(backoffIsCapped);
+    CPPUNIT_TEST(backoffDoublesAndIsCapped);
+    CPPUNIT_TEST(halfOpenAdmitsOneTrial);
+    CPPUNIT_TEST(firstByteAverageMovesTowardNewSamples);
+    CPPUNIT_TEST(reportAndGaugeFollowTheCircuit);
     CPPUNIT_TEST(countsInFlight);
     CPPUNIT_TEST(unknownBackend);
     CPPUNIT_TEST_SUITE_END();
@@ -57,20 +60,86 @@ public:
     }
 
     void backoffExpires() {
-        sluice::kernel::BackendHealth health(backends({"a"}), {1, 20ms, 60000ms});
+        sluice::kernel::BackendHealth health(backends({"a"}), policy(1, 20ms, 60000ms));
         health.recordFailure("a");
         CPPUNIT_ASSERT(!health.isAvailable("a"));
-        std::this_thread::sleep_for(60ms);
+        CPPUNIT_ASSERT(health.circuit("a") == sluice::CircuitState::Open);
+        _now += 19ms;
+        CPPUNIT_ASSERT(!health.isAvailable("a"));
+        _now += 1ms;
+        CPPUNIT_ASSERT(health.isAvailable("a"));
+        CPPUNIT_ASSERT(health.circuit("a") == sluice::CircuitState::HalfOpen);
+    }
+
+    void backoffDoublesAndIsCapped() {
+        sluice::kernel::BackendHealth health(backends({"a"}), policy(1, 20ms, 50ms));
+        health.recordFailure("a");  // 20 ms
+        health.recordFailure("a");  // 40 ms
+        _now += 39ms;
+        CPPUNIT_ASSERT(!health.isAvailable("a"));
+        _now += 1ms;
+        CPPUNIT_ASSERT(health.isAvailable("a"));
+        // Three more failures would double 40 ms to 320 ms; the cap keeps it at 50 ms.
+        for (int i = 0; i < 3; ++i) health.recordFailure("a");
+        _now += 49ms;
+        CPPUNIT_ASSERT(!health.isAvailable("a"));
+        _now += 1ms;
         CPPUNIT_ASSERT(health.isAvailable("a"));
     }
 
-    void backoffIsCapped() {
-        // Five failures past a threshold of 1 would double 20 ms to 320 ms; the cap keeps it at 20 ms.
-        sluice::kernel::BackendHealth health(backends({"a"}), {1, 20ms, 20ms});
-        for (int i = 0; i < 5; ++i) health.recordFailure("a");
-        CPPUNIT_ASSERT(!health.isAvailable("a"));
-        std::this_thread::sleep_for(60ms);
+    void halfOpenAdmitsOneTrial() {
+        sluice::kernel::BackendHealth health(backends({"a"}), policy(2, 100ms, 60000ms));
+        health.recordFailure("a");
+        health.recordFailure("a");
+        _now += 100ms;
         CPPUNIT_ASSERT(health.isAvailable("a"));
+        health.beginRequest("a");  // this request is the trial
+        CPPUNIT_ASSERT(!health.isAvailable("a"));  // the others keep away meanwhile
+        CPPUNIT_ASSERT(!health.takeTrial("a"));    // and so does the prober
+        health.endRequest("a");
+        health.recordFailure("a");  // the trial failed: open again, for twice as long
+        CPPUNIT_ASSERT(health.circuit("a") == sluice::CircuitState::Open);
+        _now += 199ms;
+        CPPUNIT_ASSERT(!health.isAvailable("a"));
+        _now += 1ms;
+        CPPUNIT_ASSERT(health.takeTrial("a"));  // a probe takes this trial
+        CPPUNIT_ASSERT(!health.isAvailable("a"));
+        health.recordSuccess("a");
+        CPPUNIT_ASSERT(health.circuit("a") == sluice::CircuitState::Closed);
+        CPPUNIT_ASSERT(health.isAvailable("a"));
+        CPPUNIT_ASSERT(!health.takeTrial("a"));  // closed: nothing to try
+    }
+
+    void firstByteAverageMovesTowardNewSamples() {
+        auto p = policy(3, 1000ms, 60000ms);
+        p.latencyWeight = 0.5;
+        sluice::kernel::BackendHealth health(backends({"a"}), p);
+        CPPUNIT_ASSERT(!health.firstByteMillis("a", "m").has_value());
+        health.recordFirstByte("a", "m", 100ms);
+        CPPUNIT_ASSERT_DOUBLES_EQUAL(100.0, *health.firstByteMillis("a", "m"), 1e-9);
+        health.recordFirstByte("a", "m", 300ms);
+        CPPUNIT_ASSERT_DOUBLES_EQUAL(200.0, *health.firstByteMillis("a", "m"), 1e-9);
+        health.recordFirstByte("a", "other", 20ms);
+        CPPUNIT_ASSERT_DOUBLES_EQUAL(200.0, *health.firstByteMillis("a", "m"), 1e-9);  // per model
+        CPPUNIT_ASSERT_DOUBLES_EQUAL(110.0, *health.report("a").firstByteMillis, 1e-9);  // and over all
+    }
+
+    void reportAndGaugeFollowTheCircuit() {
+        sluice::MetricsRegistry metrics;
+        sluice::kernel::BackendHealth health(backends({"a"}), policy(1, 1000ms, 60000ms), &metrics);
+        auto& gauge = metrics.gauge("sluice_backend_healthy", "", {{"backend", "a"}});
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{1}, gauge.value());
+        health.recordFailure("a", "connect_error: refused");
+        const auto report = health.report("a");
+        CPPUNIT_ASSERT(report.state == sluice::CircuitState::Open);
+        CPPUNIT_ASSERT_EQUAL(std::string("connect_error: refused"), report.lastError);
+        CPPUNIT_ASSERT_EQUAL(1, report.consecutiveFailures);
+        CPPUNIT_ASSERT(report.unhealthyUntil > std::chrono::system_clock::now());
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{0}, gauge.value());
+        health.recordSuccess("a");
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{1}, gauge.value());
+        CPPUNIT_ASSERT(health.report("a").state == sluice::CircuitState::Closed);
+        CPPUNIT_ASSERT_EQUAL(std::string("connect_error: refused"), health.report("a").lastError);  // kept for operators
     }
 
     void countsInFlight() {
@@ -95,6 +164,15 @@ public:
         CPPUNIT_ASSERT_EQUAL(0, health.consecutiveFailures("ghost"));
         CPPUNIT_ASSERT(health.isAvailable("a"));
     }
+private:
+    // A policy on the test's own clock, which only moves when the test moves it.
+    sluice::kernel::HealthPolicy policy(int threshold, std::chrono::milliseconds base, std::chrono::milliseconds cap) {
+        sluice::kernel::HealthPolicy p{threshold, base, cap};
+        p.clock = [this] { return _now; };
+        return p;
+    }
+
+    std::chrono::steady_clock::time_point _now{std::chrono::hours(1)};
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(BackendHealthTest);

@@ -17,6 +17,7 @@ class CatalogTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(resolveGivesTheBackendsOwnName);
     CPPUNIT_TEST(isLoadedReadsTheLoadedList);
     CPPUNIT_TEST(allModelsDeduplicatesFirstBackendWins);
+    CPPUNIT_TEST(untaggedAndLatestAreOneModelInTheUnion);
     CPPUNIT_TEST(emptyCatalogHasNothing);
     CPPUNIT_TEST_SUITE_END();
 
@@ -77,6 +78,18 @@ public:
         // mistral: alpha (size 0) before mid (size 3).
         CPPUNIT_ASSERT_EQUAL(0, all[3].entry["size"].get<int>());
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, _catalog.allLoaded().size());
+    }
+
+    void untaggedAndLatestAreOneModelInTheUnion() {
+        // An OpenAI-compatible server says "llama3.2" where Ollama says "llama3.2:latest".
+        std::map<std::string, sluice::BackendModels> byBackend;
+        byBackend["ollama"].models = {model("llama3.2:latest", 1)};
+        byBackend["vllm"].models = {model("llama3.2", 2), model("gpt-4o")};
+        const sluice::Catalog catalog({"ollama", "vllm"}, std::move(byBackend));
+        const auto all = catalog.allModels();
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, all.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("llama3.2:latest"), all[0].name);
+        CPPUNIT_ASSERT_EQUAL(std::string("gpt-4o"), all[1].name);
     }
 
     void emptyCatalogHasNothing() {

@@ -14,6 +14,9 @@ class ModelListsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(openAiModelsShapesOllamaEntries);
     CPPUNIT_TEST(openAiModelFindsAllowedOnly);
     CPPUNIT_TEST(ollamaPsListsLoaded);
+    CPPUNIT_TEST(aliasesFollowTheModelsFilteredByGrants);
+    CPPUNIT_TEST(aliasShadowingAModelIsListedOnce);
+    CPPUNIT_TEST(aliasListShowsChainsTheCallerMayUse);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -30,7 +33,7 @@ public:
     void ollamaTagsFiltersByPrincipal() {
         sluice::Principal principal;
         principal.allowedModels = {"llama3.2", "gpt-4o"};
-        const auto tags = sluice::kernel::ollamaTags(_catalog, principal);
+        const auto tags = sluice::kernel::ollamaTags(_catalog, _noAliases, principal);
         const auto& models = tags.at("models");
         CPPUNIT_ASSERT_EQUAL(std::size_t{2}, models.size());
         CPPUNIT_ASSERT_EQUAL(std::string("llama3.2:latest"), models[0]["name"].get<std::string>());
@@ -39,7 +42,7 @@ public:
     }
 
     void ollamaTagsShapesOpenAiEntries() {
-        const auto models = sluice::kernel::ollamaTags(_catalog, _everyone).at("models");
+        const auto models = sluice::kernel::ollamaTags(_catalog, _noAliases, _everyone).at("models");
         CPPUNIT_ASSERT_EQUAL(std::size_t{3}, models.size());
         const auto& gpt = models[2];
         CPPUNIT_ASSERT_EQUAL(std::string("gpt-4o"), gpt.at("model").get<std::string>());
@@ -47,7 +50,7 @@ public:
     }
 
     void openAiModelsShapesOllamaEntries() {
-        const auto list = sluice::kernel::openAiModels(_catalog, _everyone);
+        const auto list = sluice::kernel::openAiModels(_catalog, _noAliases, _everyone);
         CPPUNIT_ASSERT_EQUAL(std::string("list"), list.at("object").get<std::string>());
         const auto& data = list.at("data");
         CPPUNIT_ASSERT_EQUAL(std::size_t{3}, data.size());
@@ -59,11 +62,11 @@ public:
     void openAiModelFindsAllowedOnly() {
         sluice::Principal principal;
         principal.allowedModels = {"llama3.2"};
-        const auto found = sluice::kernel::openAiModel(_catalog, principal, "llama3.2");
+        const auto found = sluice::kernel::openAiModel(_catalog, _noAliases, principal, "llama3.2");
         CPPUNIT_ASSERT(found.has_value());
         CPPUNIT_ASSERT_EQUAL(std::string("llama3.2:latest"), found->at("id").get<std::string>());
-        CPPUNIT_ASSERT(!sluice::kernel::openAiModel(_catalog, principal, "qwen2:7b"));
-        CPPUNIT_ASSERT(!sluice::kernel::openAiModel(_catalog, _everyone, "absent"));
+        CPPUNIT_ASSERT(!sluice::kernel::openAiModel(_catalog, _noAliases, principal, "qwen2:7b"));
+        CPPUNIT_ASSERT(!sluice::kernel::openAiModel(_catalog, _noAliases, _everyone, "absent"));
     }
 
     void ollamaPsListsLoaded() {
@@ -74,7 +77,47 @@ public:
         CPPUNIT_ASSERT(sluice::kernel::ollamaPs(_catalog, nobody).at("models").empty());
     }
 
+    void aliasesFollowTheModelsFilteredByGrants() {
+        sluice::Principal principal;
+        principal.allowedModels = {"llama3.2", "team/fast"};
+        const auto tags = sluice::kernel::ollamaTags(_catalog, aliases(), principal).at("models");
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, tags.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("team/fast"), tags[1].at("name").get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(std::string("sluice-alias"), tags[1].at("details").at("family").get<std::string>());
+        const auto data = sluice::kernel::openAiModels(_catalog, aliases(), _everyone).at("data");
+        CPPUNIT_ASSERT_EQUAL(std::size_t{5}, data.size());  // 3 models + 2 aliases
+        CPPUNIT_ASSERT_EQUAL(std::string("sluice-alias"), data[3].at("owned_by").get<std::string>());
+        CPPUNIT_ASSERT(sluice::kernel::openAiModel(_catalog, aliases(), principal, "team/fast").has_value());
+        CPPUNIT_ASSERT(!sluice::kernel::openAiModel(_catalog, aliases(), principal, "team/smart").has_value());
+    }
+
+    void aliasShadowingAModelIsListedOnce() {
+        sluice::AliasTable shadow({{"gpt-4o", "", {{"gpu", "llama3.2"}}}}, "");
+        const auto data = sluice::kernel::openAiModels(_catalog, shadow, _everyone).at("data");
+        CPPUNIT_ASSERT_EQUAL(std::size_t{3}, data.size());
+    }
+
+    void aliasListShowsChainsTheCallerMayUse() {
+        sluice::Principal principal;
+        principal.allowedModels = {"team/smart"};
+        const auto list = sluice::kernel::aliasList(aliases(), principal);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, list.at("data").size());
+        const auto& smart = list["data"][0];
+        CPPUNIT_ASSERT_EQUAL(std::string("team/smart"), smart.at("name").get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(std::string("Big model, cloud fallback"), smart.at("description").get<std::string>());
+        CPPUNIT_ASSERT(json({"gpu/qwen2:7b", "gpt-4o"}) == smart.at("chain"));
+        CPPUNIT_ASSERT(smart.at("default").get<bool>());
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, sluice::kernel::aliasList(aliases(), _everyone).at("data").size());
+    }
+
 private:
+    static sluice::AliasTable aliases() {
+        return sluice::AliasTable({{"team/smart", "Big model, cloud fallback", {{"gpu", "qwen2:7b"}, {"", "gpt-4o"}}},
+                                   {"team/fast", "", {{"", "llama3.2"}}}},
+                                  "team/smart");
+    }
+
+    sluice::AliasTable _noAliases;
     sluice::Catalog _catalog;
     sluice::Principal _everyone;
 };

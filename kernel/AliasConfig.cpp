@@ -1,0 +1,66 @@
+#include "AliasConfig.h"
+
+#include <set>
+
+#include "sluice/ConfigReader.h"
+
+namespace sluice::kernel {
+
+namespace {
+// Alias names are model names clients send: printable, no spaces. A '.'
+// cannot be part of one, as it would split the property key.
+bool validAliasName(const std::string& name) {
+    if (name.empty() || name.size() > 128) return false;
+    for (char c : name)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '/' || c == ':' || c == '@'))
+            return false;
+    return true;
+}
+
+// "backend/model" when the part before the first '/' names a configured
+// backend; otherwise the whole entry is a model ("meta-llama/llama-3-8b")
+// that any backend hosting it may serve.
+AliasTarget parseTarget(const std::string& entry, const std::set<std::string>& backendNames) {
+    if (const auto slash = entry.find('/'); slash != std::string::npos && backendNames.contains(entry.substr(0, slash)))
+        return {entry.substr(0, slash), entry.substr(slash + 1)};
+    return {{}, entry};
+}
+} // namespace
+
+AliasTable parseAliases(const Poco::Util::AbstractConfiguration& config, const BackendList& backends) {
+    std::set<std::string> backendNames;
+    for (const auto& backend : backends) backendNames.insert(backend->name);
+    ConfigReader reader(config);
+
+    std::vector<Alias> aliases;
+    Poco::Util::AbstractConfiguration::Keys names;
+    config.keys("aliases", names);
+    for (const auto& name : names) {
+        const std::string prefix = "aliases." + name;
+        Poco::Util::AbstractConfiguration::Keys fields;
+        config.keys(prefix, fields);
+        if (name == "default" && fields.empty()) continue;  // the fallback, read below
+        if (name == "default") throw ConfigError(prefix, "'default' is reserved for the model used when a request names none");
+        if (!validAliasName(name))
+            throw ConfigError(prefix, "'" + name + "' is not a valid alias name (letters, digits, - _ / : @)");
+        for (const auto& field : fields)
+            if (field != "chain" && field != "description")
+                throw ConfigError(prefix + "." + field, "unknown alias setting (chain, description)");
+
+        Alias alias{name, reader.text(prefix + ".description"), {}};
+        for (const auto& entry : reader.list(prefix + ".chain")) {
+            auto target = parseTarget(entry, backendNames);
+            if (target.model.empty()) throw ConfigError(prefix + ".chain", "'" + entry + "' names no model");
+            if (target.model == name && target.backend.empty())
+                throw ConfigError(prefix + ".chain", "'" + entry + "' is the alias itself");
+            alias.chain.push_back(std::move(target));
+        }
+        if (alias.chain.empty()) throw ConfigError(prefix + ".chain", "is required: name at least one model or backend/model");
+        aliases.push_back(std::move(alias));
+    }
+
+    const auto fallback = reader.text("aliases.default");
+    return AliasTable(std::move(aliases), fallback);
+}
+
+} // namespace sluice::kernel

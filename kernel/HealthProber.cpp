@@ -1,0 +1,63 @@
+#include "HealthProber.h"
+
+#include <future>
+#include <vector>
+
+#include "Pipeline.h"
+#include "sluice/BackendFetch.h"
+
+namespace sluice::kernel {
+
+HealthProber::HealthProber(Pipeline& pipeline, ProbeSettings settings) : _pipeline(pipeline), _settings(settings) {}
+
+HealthProber::~HealthProber() { stop(); }
+
+void HealthProber::probeOnce() {
+    auto& health = _pipeline.backendHealth();
+    std::vector<std::future<void>> probes;
+    for (const auto& backend : _pipeline.backends()) {
+        const auto state = health.circuit(backend->name);
+        if (state == CircuitState::Open) continue;
+        if (state == CircuitState::HalfOpen && !health.takeTrial(backend->name)) continue;  // a request is the trial
+        probes.push_back(std::async(std::launch::async, [this, backend, &health] {
+            const auto path = backend->kind == BackendKind::Ollama ? "/api/version" : "/models";
+            const auto result = fetchJson(*backend, path, _settings.timeout);
+            // Any answer from the server means it is up; a 5xx or no answer does not.
+            const bool up = result.status >= 200 && result.status < 500;
+            if (up) {
+                if (health.circuit(backend->name) != CircuitState::Closed) {
+                    health.recordSuccess(backend->name);
+                    _pipeline.logger("health").information("backend %s: probe succeeded, circuit closed", backend->name);
+                }
+            } else {
+                // fetchJson's error names the path and the failure, never the token.
+                health.recordFailure(backend->name, "probe: " + healthSafe(result.error, *backend, path + std::string(": failed")));
+            }
+        }));
+    }
+    for (auto& probe : probes) probe.wait();
+}
+
+void HealthProber::startBackground() {
+    if (_settings.interval.count() > 0) _thread = std::thread([this] { run(); });
+}
+
+void HealthProber::run() {
+    std::unique_lock lock(_mutex);
+    while (!_wake.wait_for(lock, _settings.interval, [this] { return _stopping; })) {
+        lock.unlock();
+        probeOnce();
+        lock.lock();
+    }
+}
+
+void HealthProber::stop() {
+    {
+        std::lock_guard lock(_mutex);
+        _stopping = true;
+    }
+    _wake.notify_all();
+    if (_thread.joinable()) _thread.join();
+}
+
+} // namespace sluice::kernel

@@ -1,0 +1,45 @@
+#pragma once
+// Aliases: a stable model name that clients use ("team/fast") standing for a
+// chain of concrete targets, tried in order (the failover order across
+// models and providers). Read from `aliases.NAME.chain` at pipeline build;
+// immutable afterwards.
+
+#include <string>
+#include <vector>
+
+#include "sluice/Abi.h"
+
+namespace sluice {
+
+struct AliasTarget {
+    std::string backend;  // a configured backend, or "" for any backend that hosts the model
+    std::string model;
+
+    // "backend/model" or the bare model: how it is written in config and metrics.
+    std::string label() const { return backend.empty() ? model : backend + "/" + model; }
+};
+
+struct Alias {
+    std::string name;
+    std::string description;
+    std::vector<AliasTarget> chain;
+};
+
+class SLUICE_API AliasTable {
+public:
+    AliasTable() = default;
+    // `fallback` is what a request that names no model means ("" for none).
+    AliasTable(std::vector<Alias> aliases, std::string fallback);
+
+    // The alias called exactly `name`, or nullptr.
+    const Alias* find(const std::string& name) const;
+    const std::vector<Alias>& all() const { return _aliases; }
+    // The model or alias used for a request without a model; "" when unset.
+    const std::string& fallback() const { return _fallback; }
+
+private:
+    std::vector<Alias> _aliases;  // in name order
+    std::string _fallback;
+};
+
+} // namespace sluice

@@ -1,0 +1,57 @@
+#include "sluice/OrderingRouter.h"
+
+#include <algorithm>
+#include <set>
+
+namespace sluice {
+
+namespace {
+void addHosts(const std::string& model, const Catalog& catalog, std::vector<Candidate>& step) {
+    for (const auto& backend : catalog.backendsFor(model)) step.push_back({backend, model, {}});
+}
+} // namespace
+
+std::vector<std::vector<Candidate>> candidateSteps(const std::string& model, const Catalog& catalog,
+                                                   const AliasTable& aliases) {
+    std::vector<std::vector<Candidate>> steps;
+    const auto* alias = aliases.find(model);
+    if (!alias) {
+        steps.emplace_back();
+        addHosts(model, catalog, steps.back());
+        if (steps.back().empty()) steps.clear();
+        return steps;
+    }
+    // The same backend and model twice in a chain would only repeat a failure.
+    std::set<std::pair<std::string, std::string>> seen;
+    for (const auto& target : alias->chain) {
+        std::vector<Candidate> step;
+        if (target.backend.empty()) addHosts(target.model, catalog, step);
+        else step.push_back({target.backend, target.model, {}});
+        std::erase_if(step, [&](const Candidate& c) { return !seen.emplace(c.backend, c.upstreamModel).second; });
+        if (!step.empty()) steps.push_back(std::move(step));
+    }
+    return steps;
+}
+
+Verdict OrderingRouter::route(RequestContext& ctx) {
+    const auto catalog = _services.catalog();
+    const auto& aliases = _services.aliases();
+    if (aliases.find(ctx.model)) ctx.plan.alias = ctx.model;
+    const auto& health = _services.health();
+    std::vector<Candidate> resting;  // circuit open: tried only after every available candidate
+    for (auto& step : candidateSteps(ctx.model, *catalog, aliases)) {
+        order(ctx, step);
+        for (auto& candidate : step) {
+            if (health.isAvailable(candidate.backend)) {
+                ctx.plan.candidates.push_back(std::move(candidate));
+            } else {
+                candidate.reason += candidate.reason.empty() ? "circuit open" : ", circuit open";
+                resting.push_back(std::move(candidate));
+            }
+        }
+    }
+    std::move(resting.begin(), resting.end(), std::back_inserter(ctx.plan.candidates));
+    return Verdict::Continue;
+}
+
+} // namespace sluice

@@ -1,0 +1,238 @@
+// Routing strategies, circuit breaking and aliases through the real sluiced
+// and fake backends: what each strategy does to real traffic, how a failing
+// backend is skipped and taken back, and how an alias chain fails over
+// across providers. Strategy orderings in detail: tests/unit StrategiesTest.
+
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <map>
+
+#include "FakeBackend.h"
+#include "Gateway.h"
+#include "HttpClient.h"
+#include "TestHelpers.h"
+
+namespace sluice::test {
+
+namespace {
+std::string chatWith(const std::string& model, const std::string& firstUser, const std::string& later = {}) {
+    auto messages = nlohmann::json::array({{{"role", "system"}, {"content", "You are terse."}},
+                                           {{"role", "user"}, {"content", firstUser}}});
+    if (!later.empty()) {
+        messages.push_back({{"role", "assistant"}, {"content", "Sure."}});
+        messages.push_back({{"role", "user"}, {"content", later}});
+    }
+    return nlohmann::json{{"model", model}, {"messages", messages}, {"stream", false}}.dump();
+}
+
+nlohmann::json backendIn(const nlohmann::json& health, const std::string& name) {
+    for (const auto& backend : health.at("backends"))
+        if (backend.at("name") == name) return backend;
+    return nullptr;
+}
+
+nlohmann::json healthOf(int port, const std::string& backend) {
+    return backendIn(nlohmann::json::parse(httpGet(port, "/v1/health").body), backend);
+}
+
+bool hasLine(const std::string& metrics, const std::string& line) { return metrics.find(line) != std::string::npos; }
+} // namespace
+
+class RoutingTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(RoutingTest);
+    CPPUNIT_TEST(everyStrategyServesByItsName);
+    CPPUNIT_TEST(roundRobinTakesTurns);
+    CPPUNIT_TEST(latencySteersAwayFromASlowBackend);
+    CPPUNIT_TEST(residentPicksTheBackendWithTheModelLoaded);
+    CPPUNIT_TEST(affinityKeepsAConversationAndMovesItWhenItsBackendDies);
+    CPPUNIT_TEST(circuitOpensAfterFailuresAndClosesAfterRecovery);
+    CPPUNIT_TEST(aliasChainFallsThroughAFailingProvider);
+    CPPUNIT_TEST(aliasesAreListedAndTheDefaultServesRequestsWithoutAModel);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void setUp() override {
+        for (const char* name : {"one", "two", "three"}) _fakes.push_back(std::make_unique<FakeBackend>("ollama", name));
+    }
+    void tearDown() override { _fakes.clear(); }
+
+    // A gateway in front of the first `count` fakes, named a, b, c.
+    std::unique_ptr<TestGateway> gateway(std::size_t count, const std::string& extra) {
+        static const char* names[] = {"a", "b", "c"};
+        std::string config = baseConfig() + "backends = ";
+        for (std::size_t i = 0; i < count; ++i) config += std::string(i ? ", " : "") + names[i];
+        config += "\n";
+        for (std::size_t i = 0; i < count; ++i) config += backendConfig(names[i], _fakes[i]->url());
+        return std::make_unique<TestGateway>(config + extra);
+    }
+
+    static std::string servedBy(int port, const std::string& body = ollamaChat("llama3.2", false)) {
+        const auto answer = httpPost(port, "/api/chat", body);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(answer.body, 200, answer.status);
+        return answer.header("x-sluice-backend");
+    }
+
+    void everyStrategyServesByItsName() {
+        for (const char* strategy : {"priority", "round-robin", "weighted", "least-busy", "latency", "resident", "affinity"}) {
+            auto sluice = gateway(2, std::string("pipeline.router = ") + strategy + "\n");
+            const auto served = servedBy(sluice->port());
+            CPPUNIT_ASSERT_MESSAGE(strategy, served == "a" || served == "b");
+        }
+        const auto refused = startExpectingFailure(baseConfig() + "backends = a\n" + backendConfig("a", _fakes[0]->url()) +
+                                                   "pipeline.router = fastest\n");
+        CPPUNIT_ASSERT(refused.output.find("unknown stage 'fastest'") != std::string::npos);
+        CPPUNIT_ASSERT(refused.output.find("latency") != std::string::npos);  // the available ones are named
+    }
+
+    void roundRobinTakesTurns() {
+        auto sluice = gateway(3, "pipeline.router = round-robin\n");
+        std::string turns;
+        for (int i = 0; i < 6; ++i) turns += servedBy(sluice->port());
+        CPPUNIT_ASSERT_EQUAL(std::string("abcabc"), turns);
+    }
+
+    void latencySteersAwayFromASlowBackend() {
+        // b takes 400 ms to its first byte; a and c answer at once.
+        _fakes[1]->setRules({{{"delay_first_byte_ms", 400}, {"times", 1000}}});
+        auto sluice = gateway(3, "pipeline.router = latency\nrouter.explore_ratio = 0\n");
+        std::map<std::string, int> served;
+        for (int i = 0; i < 12; ++i) served[servedBy(sluice->port())]++;
+        // Each backend is timed once (untimed ones go first), then b is avoided.
+        CPPUNIT_ASSERT_EQUAL(1, served["b"]);
+        CPPUNIT_ASSERT_EQUAL(11, served["a"] + served["c"]);
+        CPPUNIT_ASSERT_EQUAL(1, chatsAt(*_fakes[1]));
+        CPPUNIT_ASSERT(healthOf(sluice->port(), "b").at("first_byte_ms_avg").get<double>() >= 400.0);
+    }
+
+    void residentPicksTheBackendWithTheModelLoaded() {
+        _fakes.clear();
+        _fakes.push_back(std::make_unique<FakeBackend>("ollama", "one", std::vector<std::string>{"--loaded=qwen2.5:0.5b"}));
+        _fakes.push_back(std::make_unique<FakeBackend>("ollama", "two", std::vector<std::string>{"--loaded=llama3.2:latest"}));
+        auto sluice = gateway(2, "pipeline.router = resident\n");
+        for (int i = 0; i < 3; ++i) {
+            CPPUNIT_ASSERT_EQUAL(std::string("b"), servedBy(sluice->port(), ollamaChat("llama3.2", false)));
+            CPPUNIT_ASSERT_EQUAL(std::string("a"), servedBy(sluice->port(), ollamaChat("qwen2.5:0.5b", false)));
+        }
+    }
+
+    void affinityKeepsAConversationAndMovesItWhenItsBackendDies() {
+        auto sluice = gateway(3, "pipeline.router = affinity\n");
+        const auto home = servedBy(sluice->port(), chatWith("llama3.2", "Plan a trip to Lisbon"));
+        for (const char* turn : {"And a hotel?", "Which month?", "Thanks"})
+            CPPUNIT_ASSERT_EQUAL(home, servedBy(sluice->port(), chatWith("llama3.2", "Plan a trip to Lisbon", turn)));
+        // Other conversations land elsewhere too: the hash spreads them.
+        std::map<std::string, int> spread;
+        for (int i = 0; i < 30; ++i) spread[servedBy(sluice->port(), chatWith("llama3.2", "topic " + std::to_string(i)))]++;
+        CPPUNIT_ASSERT(spread.size() >= 2);
+
+        _fakes[static_cast<std::size_t>(home[0] - 'a')]->kill();
+        const auto moved = servedBy(sluice->port(), chatWith("llama3.2", "Plan a trip to Lisbon", "Still there?"));
+        CPPUNIT_ASSERT(moved != home);
+        for (const char* turn : {"Again?", "Once more"})
+            CPPUNIT_ASSERT_EQUAL(moved, servedBy(sluice->port(), chatWith("llama3.2", "Plan a trip to Lisbon", turn)));
+    }
+
+    void circuitOpensAfterFailuresAndClosesAfterRecovery() {
+        auto sluice = gateway(2, "health.failure_threshold = 2\nhealth.backoff_ms = 300\n");
+        const auto port = sluice->port();
+        _fakes[0]->setRules({{{"status", 503}, {"times", 2}}});
+        CPPUNIT_ASSERT_EQUAL(std::string("b"), servedBy(port));
+        CPPUNIT_ASSERT_EQUAL(std::string("closed"), healthOf(port, "a").at("state").get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(std::string("b"), servedBy(port));
+
+        auto a = healthOf(port, "a");
+        CPPUNIT_ASSERT_EQUAL(std::string("open"), a.at("state").get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(2, a.at("consecutive_failures").get<int>());
+        CPPUNIT_ASSERT(a.at("last_error").get<std::string>().find("status_5xx") != std::string::npos);
+        CPPUNIT_ASSERT(a.at("unhealthy_until").is_number());
+        CPPUNIT_ASSERT(hasLine(httpGet(port, "/metrics").body, "sluice_backend_healthy{backend=\"a\"} 0"));
+        CPPUNIT_ASSERT(hasLine(httpGet(port, "/metrics").body,
+                               "sluice_failover_total{from=\"a\",to=\"b\",reason=\"status_5xx\"} 2"));
+
+        // While open, a is not even tried: b serves straight away.
+        const auto reachedA = chatsAt(*_fakes[0]);
+        CPPUNIT_ASSERT_EQUAL(std::string("b"), servedBy(port));
+        if (healthOf(port, "a").at("state") == "open")
+            CPPUNIT_ASSERT_EQUAL(reachedA, chatsAt(*_fakes[0]));
+
+        // a has recovered (its rule is spent). After the back-off one trial, a
+        // request or a probe, closes the circuit and a serves again.
+        CPPUNIT_ASSERT(eventually([&] { return healthOf(port, "a").at("state") != "open"; }));
+        CPPUNIT_ASSERT(eventually([&] { return servedBy(port) == "a"; }));
+        a = healthOf(port, "a");
+        CPPUNIT_ASSERT_EQUAL(std::string("closed"), a.at("state").get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(0, a.at("consecutive_failures").get<int>());
+        CPPUNIT_ASSERT(hasLine(httpGet(port, "/metrics").body, "sluice_backend_healthy{backend=\"a\"} 1"));
+    }
+
+    void aliasChainFallsThroughAFailingProvider() {
+        FakeBackend cloud("openai", "cloud", {"--models=gpt-4o-mini"});
+        TestGateway sluice(baseConfig() + "backends = local, cloud\n" + backendConfig("local", _fakes[0]->url()) +
+                           backendConfig("cloud", cloud.url(), "openai") +
+                           "aliases.team/chat.chain = local/llama3.2, cloud/gpt-4o-mini\n"
+                           "aliases.team/chat.description = Local first, cloud when it fails\n");
+        const auto port = sluice.port();
+        auto answer = httpPost(port, "/v1/chat/completions", openAiChat("team/chat", false));
+        CPPUNIT_ASSERT_EQUAL(200, answer.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("local"), answer.header("x-sluice-backend"));
+        CPPUNIT_ASSERT_EQUAL(std::string("llama3.2"), answer.header("x-sluice-model"));
+        CPPUNIT_ASSERT_EQUAL(std::string("llama3.2"), nlohmann::json::parse(answer.body).at("model").get<std::string>());
+
+        _fakes[0]->setRules({{{"status", 503}, {"times", 100}}});
+        for (bool stream : {false, true}) {
+            answer = httpPost(port, "/v1/chat/completions", openAiChat("team/chat", stream));
+            CPPUNIT_ASSERT_EQUAL(200, answer.status);
+            CPPUNIT_ASSERT_EQUAL(std::string("cloud"), answer.header("x-sluice-backend"));
+            CPPUNIT_ASSERT_EQUAL(std::string("gpt-4o-mini"), answer.header("x-sluice-model"));
+        }
+        // Every chunk of the stream names the model that served it.
+        int chunks = 0;
+        for (const auto& data : sseData(answer.body)) {
+            if (data == "[DONE]") continue;
+            CPPUNIT_ASSERT_EQUAL(std::string("gpt-4o-mini"), nlohmann::json::parse(data).at("model").get<std::string>());
+            ++chunks;
+        }
+        CPPUNIT_ASSERT(chunks >= 5);
+        const auto metrics = httpGet(port, "/metrics").body;
+        CPPUNIT_ASSERT(hasLine(metrics, "sluice_alias_resolved_total{alias=\"team/chat\",target=\"local/llama3.2\"} 1"));
+        CPPUNIT_ASSERT(hasLine(metrics, "sluice_alias_resolved_total{alias=\"team/chat\",target=\"cloud/gpt-4o-mini\"} 2"));
+        CPPUNIT_ASSERT(hasLine(metrics, "sluice_failover_total{from=\"local\",to=\"cloud\",reason=\"status_5xx\"} 2"));
+        CPPUNIT_ASSERT(hasLine(metrics, "sluice_model_requests_total{backend=\"cloud\",model=\"gpt-4o-mini\"} 2"));
+    }
+
+    void aliasesAreListedAndTheDefaultServesRequestsWithoutAModel() {
+        auto sluice = gateway(1, "aliases.team/chat.chain = a/llama3.2\naliases.team/chat.description = The usual\n"
+                                 "aliases.default = team/chat\n");
+        const auto port = sluice->port();
+        const auto aliases = nlohmann::json::parse(httpGet(port, "/v1/aliases").body);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, aliases.at("data").size());
+        CPPUNIT_ASSERT_EQUAL(std::string("team/chat"), aliases["data"][0].at("name").get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(std::string("The usual"), aliases["data"][0].at("description").get<std::string>());
+        CPPUNIT_ASSERT(nlohmann::json({"a/llama3.2"}) == aliases["data"][0].at("chain"));
+
+        // Aliases are listed with the models, in both protocols.
+        const auto openAiList = nlohmann::json::parse(httpGet(port, "/v1/models").body);
+        const auto ollamaList = nlohmann::json::parse(httpGet(port, "/api/tags").body);
+        auto lists = [](const nlohmann::json& list, const char* field, const std::string& name) {
+            return std::any_of(list.begin(), list.end(), [&](const nlohmann::json& m) { return m.at(field) == name; });
+        };
+        CPPUNIT_ASSERT(lists(openAiList.at("data"), "id", "team/chat"));
+        CPPUNIT_ASSERT(lists(ollamaList.at("models"), "name", "team/chat"));
+        CPPUNIT_ASSERT(lists(ollamaList.at("models"), "name", "llama3.2:latest"));
+
+        const auto answer = httpPost(port, "/v1/chat/completions",
+                                     R"({"messages":[{"role":"user","content":"hi"}]})");
+        CPPUNIT_ASSERT_EQUAL(200, answer.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("llama3.2"), answer.header("x-sluice-model"));
+        CPPUNIT_ASSERT_EQUAL(std::string("llama3.2"), _fakes[0]->stats().at("last_request").at("body").at("model").get<std::string>());
+        // Embeddings have no "usual" model: one must be named.
+        CPPUNIT_ASSERT_EQUAL(400, httpPost(port, "/v1/embeddings", R"({"input":"hi"})").status);
+    }
+
+private:
+    std::vector<std::unique_ptr<FakeBackend>> _fakes;
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(RoutingTest);
+
+} // namespace sluice::test
