@@ -6,6 +6,7 @@
 
 #include "../Pipeline.h"
 #include "../front/ErrorBody.h"
+#include "../translate/StreamTranslator.h"
 #include "FrameSplitter.h"
 #include "ResponseReader.h"
 #include "UpstreamError.h"
@@ -40,11 +41,11 @@ std::string upstreamPath(const Backend& backend, std::string_view routePath) {
     return backend.basePath + std::string(routePath);
 }
 
-std::string requestHead(const Backend& backend, const RequestContext& ctx, std::size_t bodyLength) {
+std::string requestHead(const Backend& backend, const RequestContext& ctx, const std::string& path, std::size_t bodyLength) {
     std::string head;
     head.reserve(512);
     const bool ipv6 = backend.host.find(':') != std::string::npos;
-    head += ctx.method + ' ' + upstreamPath(backend, ctx.route.name) + " HTTP/1.1\r\nHost: " +
+    head += ctx.method + ' ' + path + " HTTP/1.1\r\nHost: " +
             (ipv6 ? "[" + backend.host + "]" : backend.host);
     const bool defaultPort = (backend.scheme == "http" && backend.port == 80) || (backend.scheme == "https" && backend.port == 443);
     if (!defaultPort) head += ':' + std::to_string(backend.port);
@@ -64,8 +65,16 @@ void truncateUtf8(std::string& text, std::size_t limit) {
     text.resize(cut);
 }
 
-// The upstream's error message for a 4xx passed back to the client: trimmed,
-// and replaced by a generic one if it names the backend or any URL.
+// A backend's error message as the client may see it: trimmed, and replaced
+// by a generic one if it names the backend or any URL.
+std::string clientSafeMessage(std::string message, const Backend& backend) {
+    const bool revealing = message.find("://") != std::string::npos || message.find(backend.host) != std::string::npos;
+    if (message.empty() || revealing) message = "the backend rejected the request";
+    truncateUtf8(message, kMaxErrorMessage);
+    return message;
+}
+
+// The upstream's error message for a 4xx passed back to the client.
 std::string upstreamMessage(const std::string& body, const Backend& backend) {
     const auto json = nlohmann::json::parse(body, nullptr, false);
     std::string message;
@@ -75,10 +84,7 @@ std::string upstreamMessage(const std::string& body, const Backend& backend) {
         else if (error.is_object() && error.contains("message") && error["message"].is_string())
             message = error["message"].get<std::string>();
     }
-    const bool revealing = message.find("://") != std::string::npos || message.find(backend.host) != std::string::npos;
-    if (message.empty() || revealing) message = "the backend rejected the request";
-    truncateUtf8(message, kMaxErrorMessage);
-    return message;
+    return clientSafeMessage(std::move(message), backend);
 }
 
 // The first frame that carries an answer: a non-blank NDJSON line, or an SSE
@@ -147,7 +153,10 @@ class Attempt {
 public:
     Attempt(Pipeline& pipeline, Upstream& upstream, RequestContext& ctx, const Candidate& candidate, ClientChannel& client)
         : _pipeline(pipeline), _upstream(upstream), _backend(upstream.backend()), _ctx(ctx), _candidate(candidate),
-          _client(client), _start(Clock::now()) {}
+          _client(client), _start(Clock::now()),
+          _translation(_backend.kind == BackendKind::OpenAI && ctx.route.protocol == Protocol::Ollama
+                           ? translatableCall(ctx.route.kind)
+                           : std::nullopt) {}
 
     // Serves the request from this backend, or returns why it could not
     // (and nothing has reached the client then).
@@ -157,10 +166,15 @@ private:
     std::optional<Failure> exchange(std::string_view body, bool allowReuse);
     std::optional<Failure> relayWhole(ResponseReader& reader);
     std::optional<Failure> relayStream(ResponseReader& reader, Framing framing, const std::string& contentType);
+    std::optional<Failure> relayTranslatedStream(ResponseReader& reader);
+    // Ends a stream the backend broke after its first byte with an error frame.
+    void failStream(const std::string& failure);
     void passBackClientError(ResponseReader& reader, int status);
     void finishServed();
     // Times the first answer byte: the backend's histogram and the latency router's average.
     void noteFirstByte();
+    // The model name the backend knows the request's model by.
+    const std::string& servedModel() const { return _candidate.upstreamModel.empty() ? _ctx.model : _candidate.upstreamModel; }
     // The client hung up after the answer began: drop the backend's request.
     std::optional<Failure> clientWentAway();
     Clock::time_point idleDeadline() const { return Clock::now() + _backend.idleTimeout; }
@@ -172,6 +186,9 @@ private:
     const Candidate& _candidate;
     ClientChannel& _client;
     Clock::time_point _start;
+    // Set when an Ollama call goes to an OpenAI-compatible backend: the request
+    // and its answer are translated (kernel/translate).
+    std::optional<OllamaCall> _translation;
     std::unique_ptr<UpstreamConnection> _connection;
     bool _reused = false;    // the connection came from the pool
     bool _answered = false;  // a byte of the answer arrived
@@ -205,13 +222,19 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
     const auto firstByteDeadline = _start + _backend.firstByteTimeout;
     std::string payload;
     std::string_view sent = body;
-    if (_ctx.bodyChanged || (!_candidate.upstreamModel.empty() && _candidate.upstreamModel != _ctx.model)) {
+    if (_translation) {
+        payload = toOpenAiRequest(*_translation, _ctx.body, servedModel(), _ctx.stream)
+                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        sent = payload;
+    } else if (_ctx.bodyChanged || (!_candidate.upstreamModel.empty() && _candidate.upstreamModel != _ctx.model)) {
         auto rewritten = _ctx.body;
         if (!_candidate.upstreamModel.empty()) rewritten["model"] = _candidate.upstreamModel;
         payload = rewritten.dump();
         sent = payload;
     }
-    _connection->sendAll(requestHead(_backend, _ctx, sent.size()) + std::string(sent), Clock::now() + _backend.connectTimeout + std::chrono::seconds(10));
+    const auto path = _translation ? _backend.basePath + std::string(openAiPath(*_translation))
+                                   : upstreamPath(_backend, _ctx.route.name);
+    _connection->sendAll(requestHead(_backend, _ctx, path, sent.size()) + std::string(sent), Clock::now() + _backend.connectTimeout + std::chrono::seconds(10));
 
     ResponseReader reader(*_connection, _client.socketFd());
     try {
@@ -239,6 +262,7 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
 
     const auto* type = head.header("content-type");
     const std::string contentType = type ? *type : "application/json";
+    if (_translation) return contentType.find("event-stream") != std::string::npos ? relayTranslatedStream(reader) : relayWhole(reader);
     if (contentType.find("ndjson") != std::string::npos) return relayStream(reader, Framing::Ndjson, contentType);
     if (contentType.find("event-stream") != std::string::npos) return relayStream(reader, Framing::Sse, contentType);
     return relayWhole(reader);
@@ -255,10 +279,22 @@ std::optional<Failure> Attempt::relayWhole(ResponseReader& reader) {
     // Only the backend's close ended this body: JSON that does not parse was cut off.
     if (reader.closeDelimited() && parsed.is_discarded() && (!type || type->find("json") != std::string::npos))
         return Failure{UpstreamOutcome::Broken, "answer cut off", {}};
+    std::string contentType = type ? *type : "application/json";
+    if (_translation) {
+        auto translated = toOllamaAnswer(*_translation, parsed, servedModel(), Clock::now() - _start);
+        if (!translated) return Failure{UpstreamOutcome::Broken, "the answer is not an OpenAI answer", {}};
+        answer = std::move(*translated);
+        contentType = "application/json";
+        // A provider that answers a stream request whole: the client still reads NDJSON.
+        if (_ctx.stream) {
+            answer += '\n';
+            contentType = "application/x-ndjson";
+        }
+    }
     readUsage(parsed, _ctx.usage);
     _ctx.status = reader.head().status;
     finishServed();
-    _client.sendWhole(_ctx.status, type ? *type : "application/json", answer);
+    _client.sendWhole(_ctx.status, contentType, answer);
     _ctx.firstByteAt = Clock::now();
     _ctx.bytesOut += answer.size();
     if (reader.reusable()) _upstream.pool.giveBack(std::move(_connection));
@@ -334,6 +370,115 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, Framing fram
         if (reader.reusable()) _upstream.pool.giveBack(std::move(_connection));
         return std::nullopt;
     }
+    failStream(failure);
+    return std::nullopt;
+}
+
+// An Ollama chat or generate that an OpenAI-compatible backend streams as SSE:
+// relayStream's rules hold, with each event translated to NDJSON lines before
+// it is written. The failover window ends with the first translated line, not
+// the first event: a role-only event or a keep-alive comment says nothing to
+// the client yet, so a backend that dies after one is still failed over.
+std::optional<Failure> Attempt::relayTranslatedStream(ResponseReader& reader) {
+    using Step = StreamTranslator::Step;
+    FrameSplitter splitter(Framing::Sse, kMaxFrame);
+    StreamTranslator translator(*_translation, servedModel(), _start);
+    auto step = Step::More;
+    std::string payload;
+    std::string lines;  // translated, not yet written
+    auto translate = [&](std::string_view events) {
+        FrameSplitter::forEachFrame(Framing::Sse, events, [&](std::string_view event) {
+            if (step == Step::More) step = translator.take(event, lines);
+        });
+        // Counted as soon as known: a stream that breaks after its usage event was still spent.
+        if (translator.usage().reported) _ctx.usage = translator.usage();
+    };
+    // Reads the next bytes and translates the events they complete. False: the body ended cleanly.
+    auto readMore = [&](Clock::time_point deadline) {
+        payload.clear();
+        if (!reader.readBody(payload, deadline)) return false;
+        splitter.append(payload);
+        translate(splitter.complete());
+        splitter.takeComplete();
+        return true;
+    };
+    // After a clean end of the body: a last event without its blank line still
+    // counts (unless only the backend's close ended the body, which may have cut
+    // it), and an answer that finished without [DONE] is whole.
+    auto takeEnd = [&] {
+        if (!splitter.partial().empty()) {
+            if (reader.closeDelimited()) return false;
+            translate(splitter.partial());
+        }
+        return step == Step::Done || (step == Step::More && translator.finish(lines));
+    };
+
+    bool ended = false;
+    const auto firstByteDeadline = _start + _backend.firstByteTimeout;
+    while (lines.empty() && step == Step::More && !ended) {
+        ended = !readMore(firstByteDeadline);
+        if (splitter.oversized()) return Failure{UpstreamOutcome::Broken, "first frame too large", {}};
+    }
+    bool whole = ended && takeEnd();
+    if (step == Step::Error) return Failure{UpstreamOutcome::Status5xx, "stream began with an error", {}};
+    if (ended && !whole) return Failure{UpstreamOutcome::Broken, "stream ended before its answer did", {}};
+
+    noteFirstByte();
+    _ctx.status = reader.head().status;
+    finishServed();
+    if (!_client.startStream(_ctx.status, "application/x-ndjson")) return clientWentAway();
+    _ctx.firstByteAt = Clock::now();
+    auto deliver = [&] {
+        _ctx.bytesOut += lines.size();
+        const bool written = _client.writeStream(lines);
+        lines.clear();
+        return written;
+    };
+    if (!deliver()) return clientWentAway();
+
+    std::string failure;
+    while (!ended && step == Step::More) {
+        try {
+            if (!readMore(idleDeadline())) {
+                ended = true;
+                whole = takeEnd();
+            }
+        } catch (const UpstreamError& error) {
+            if (error.kind() == UpstreamError::Kind::ClientGone) return clientWentAway();
+            failure = error.kind() == UpstreamError::Kind::Timeout ? "the backend stalled mid-stream"
+                                                                     : "the backend's stream broke off";
+            break;
+        }
+        if (splitter.oversized()) {
+            failure = "the backend sent an oversized frame";
+            break;
+        }
+        if (!lines.empty() && !deliver()) return clientWentAway();
+    }
+    if (failure.empty() && ended && !whole && step != Step::Error) failure = "the backend's stream broke off";
+    if (failure.empty() && step == Step::Error) failure = clientSafeMessage(translator.error(), _backend);
+    // Lines translated before the failure or the end are the backend's answer too.
+    if (!lines.empty() && !deliver()) return clientWentAway();
+    if (!failure.empty()) {
+        failStream(failure);
+        return std::nullopt;
+    }
+    _client.endStream();
+    // [DONE] came: the body should end right after it; reading that end lets
+    // the connection serve another request.
+    if (!ended) {
+        try {
+            const auto deadline = Clock::now() + std::min<Clock::duration>(_backend.idleTimeout, std::chrono::seconds(1));
+            for (std::size_t drained = 0; drained < kMaxFrame && readMore(deadline); drained += payload.size()) {}
+        } catch (const UpstreamError&) {
+            // The answer is whole; only the connection is not reused.
+        }
+    }
+    if (reader.reusable()) _upstream.pool.giveBack(std::move(_connection));
+    return std::nullopt;
+}
+
+void Attempt::failStream(const std::string& failure) {
     _pipeline.logger("forwarder").warning("request %s: backend %s: %s", _ctx.requestId, _backend.name, failure);
     _upstream.metrics.streamFailures.inc();
     _pipeline.backendHealth().recordFailure(_backend.name, failure);
@@ -342,7 +487,6 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, Framing fram
     const auto frame = streamErrorFrame(_ctx.route.protocol, failure, "upstream_stream_failed");
     _client.writeStream(frame);
     _client.endStream();
-    return std::nullopt;
 }
 
 void Attempt::passBackClientError(ResponseReader& reader, int status) {
@@ -370,13 +514,12 @@ void Attempt::passBackClientError(ResponseReader& reader, int status) {
 void Attempt::noteFirstByte() {
     const auto elapsed = Clock::now() - _start;
     _upstream.metrics.timeToFirstByte.observe(std::chrono::duration<double>(elapsed).count());
-    _pipeline.backendHealth().recordFirstByte(_backend.name, _candidate.upstreamModel.empty() ? _ctx.model : _candidate.upstreamModel,
-                                              elapsed);
+    _pipeline.backendHealth().recordFirstByte(_backend.name, servedModel(), elapsed);
 }
 
 void Attempt::finishServed() {
     _ctx.servedBackend = _backend.name;
-    _ctx.servedModel = _candidate.upstreamModel.empty() ? _ctx.model : _candidate.upstreamModel;
+    _ctx.servedModel = servedModel();
     _pipeline.backendHealth().recordSuccess(_backend.name);
     _upstream.metrics.outcome(UpstreamOutcome::Ok).inc();
 }
@@ -415,8 +558,9 @@ void Forwarder::forward(Pipeline& pipeline, RequestContext& ctx, std::string_vie
         auto* upstream = pipeline.upstream(candidate.backend);
         if (!upstream) continue;
         const auto& backend = upstream->backend();
-        // Ollama's native API is not translated to an OpenAI-only provider.
-        if (backend.kind == BackendKind::OpenAI && ctx.route.protocol != Protocol::OpenAI) {
+        // Ollama calls with an OpenAI equivalent are translated for an
+        // OpenAI-only provider (see Attempt); the others (/api/show) skip it.
+        if (backend.kind == BackendKind::OpenAI && ctx.route.protocol != Protocol::OpenAI && !translatableCall(ctx.route.kind)) {
             protocolMismatch = true;
             continue;
         }

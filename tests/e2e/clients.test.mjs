@@ -1,7 +1,10 @@
 // The official openai and ollama JavaScript clients as referees: if either
 // client rejects what Sluice (or the fake backend) sends, the wire format is
 // wrong. Point SLUICE_URL at a gateway, or at tests/fakes' sluice-fake-backend
-// started with --kind ollama (it speaks both APIs).
+// started with --kind ollama (it speaks both APIs). SLUICE_OPENAI_ONLY_MODEL
+// names a model the gateway serves only from an OpenAI-compatible backend:
+// the ollama client's calls for it go through Sluice's translation (skipped
+// when unset).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
@@ -11,6 +14,8 @@ const baseUrl = (process.env.SLUICE_URL ?? '').replace(/\/+$/, '');
 const apiKey = process.env.SLUICE_API_KEY || 'sk-test';
 const model = process.env.SLUICE_MODEL || 'llama3.2';
 const embedModel = process.env.SLUICE_EMBED_MODEL || 'nomic-embed-text';
+const openAiOnlyModel = process.env.SLUICE_OPENAI_ONLY_MODEL;
+const translated = { skip: openAiOnlyModel ? false : 'SLUICE_OPENAI_ONLY_MODEL is not set' };
 
 if (!baseUrl) throw new Error('set SLUICE_URL, e.g. http://127.0.0.1:8080');
 
@@ -168,6 +173,59 @@ test('ollama: generate, streaming', async () => {
   assert.equal(last.done, true);
   assert.ok(text.trim().length > 0, 'non-empty concatenated response');
   assert.ok(Array.isArray(last.context), 'context on the final part');
+  assert.ok(last.prompt_eval_count > 0 && last.eval_count > 0);
+});
+
+test('ollama → openai-kind backend: chat, non-stream', translated, async () => {
+  const response = await ollama.chat({ model: openAiOnlyModel, messages, stream: false });
+  assert.equal(response.model, openAiOnlyModel);
+  assert.equal(response.done, true);
+  assert.equal(response.done_reason, 'stop');
+  assert.equal(response.message.role, 'assistant');
+  assert.ok(response.message.content.trim().length > 0, 'non-empty content');
+  assert.ok(response.prompt_eval_count > 0, 'prompt_eval_count');
+  assert.ok(response.eval_count > 0, 'eval_count');
+  assert.ok(!Number.isNaN(new Date(response.created_at).getTime()), 'created_at is a timestamp');
+});
+
+test('ollama → openai-kind backend: chat, streaming', translated, async () => {
+  const stream = await ollama.chat({ model: openAiOnlyModel, messages, stream: true });
+  let text = '';
+  let parts = 0;
+  let last;
+  for await (const part of stream) {
+    assert.equal(part.model, openAiOnlyModel);
+    text += part.message.content;
+    parts += 1;
+    last = part;
+  }
+  assert.ok(parts > 2, `several parts (got ${parts})`);
+  assert.equal(last.done, true);
+  assert.equal(last.done_reason, 'stop');
+  assert.ok(text.trim().length > 0, 'non-empty concatenated content');
+  assert.ok(last.prompt_eval_count > 0 && last.eval_count > 0, 'token counts on the last part');
+});
+
+test('ollama → openai-kind backend: generate, non-stream', translated, async () => {
+  const response = await ollama.generate({ model: openAiOnlyModel, prompt: 'Why is the sky blue?', system: 'Be brief.', stream: false });
+  assert.equal(response.done, true);
+  assert.ok(response.response.trim().length > 0, 'non-empty response');
+  assert.ok(response.prompt_eval_count > 0 && response.eval_count > 0);
+});
+
+test('ollama → openai-kind backend: generate, streaming', translated, async () => {
+  const stream = await ollama.generate({ model: openAiOnlyModel, prompt: 'Why is the sky blue?', stream: true });
+  let text = '';
+  let parts = 0;
+  let last;
+  for await (const part of stream) {
+    text += part.response;
+    parts += 1;
+    last = part;
+  }
+  assert.ok(parts > 2, `several parts (got ${parts})`);
+  assert.equal(last.done, true);
+  assert.ok(text.trim().length > 0, 'non-empty concatenated response');
   assert.ok(last.prompt_eval_count > 0 && last.eval_count > 0);
 });
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the official openai and ollama JavaScript clients against a real
-# sluiced in front of the fake Ollama, both on free loopback ports, with
-# apikey auth and a key made by sluicectl, as a deployment would run.
+# sluiced in front of the fake Ollama and a fake OpenAI-compatible provider
+# (gpt-4o-mini, which Ollama clients reach through translation), all on free
+# loopback ports, with apikey auth and a key made by sluicectl, as a
+# deployment would run.
 set -euo pipefail
 bin="${1:?usage: run.sh BUILD_BIN_DIR}"
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -22,6 +24,9 @@ wait_for_port() {  # file -> port from its "listening on http://HOST:PORT" line
 "$bin/sluice-fake-backend" --kind ollama --port 0 --name e2e-ollama > "$work/fake.log" 2>&1 &
 pids+=($!)
 fake_port=$(wait_for_port "$work/fake.log")
+"$bin/sluice-fake-backend" --kind openai --port 0 --name e2e-openai --models gpt-4o-mini > "$work/cloud.log" 2>&1 &
+pids+=($!)
+cloud_port=$(wait_for_port "$work/cloud.log")
 
 cat > "$work/sluice.properties" <<EOT
 server.host = 127.0.0.1
@@ -33,9 +38,11 @@ auth.argon2.time_cost = 1
 auth.argon2.memory_kib = 1024
 auth.argon2.parallelism = 1
 pipeline.router = priority
-backends = local
+backends = local, cloud
 backends.local.url = http://127.0.0.1:$fake_port
 backends.local.kind = ollama
+backends.cloud.url = http://127.0.0.1:$cloud_port/v1
+backends.cloud.kind = openai
 EOT
 "$bin/sluicectl" --config "$work/sluice.properties" tenants create e2e --all-models > /dev/null
 key=$("$bin/sluicectl" --config "$work/sluice.properties" keys create --tenant e2e | tail -1)
@@ -45,4 +52,5 @@ gateway_port=$(wait_for_port "$work/sluiced.log")
 
 if [[ ! -d "$here/node_modules" ]]; then (cd "$here" && npm ci --no-audit --no-fund --loglevel=error); fi
 cd "$here"
-SLUICE_URL="http://127.0.0.1:$gateway_port" SLUICE_API_KEY="$key" node --test clients.test.mjs
+SLUICE_URL="http://127.0.0.1:$gateway_port" SLUICE_API_KEY="$key" SLUICE_OPENAI_ONLY_MODEL=gpt-4o-mini \
+  node --test clients.test.mjs

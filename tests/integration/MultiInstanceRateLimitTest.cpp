@@ -39,7 +39,7 @@ public:
                                   "auth.failures_per_ip_per_min = 0\nserver.max_threads = 256\n");
         FakeBackend backend("ollama", "box");
         // Each answer takes a while, so concurrency is really exercised.
-        backend.setRules(nlohmann::json::array({{{"delay_first_byte_ms", 150}}}));
+        backend.setRules(nlohmann::json::array({{{"path", "/api/chat"}, {"delay_first_byte_ms", 150}}}));
         std::vector<std::unique_ptr<TestGateway>> gateways;
         for (int i = 0; i < kInstances; ++i) gateways.push_back(std::make_unique<TestGateway>(deployment.configWith(backend)));
         const auto tenant = deployment.createTenant("team", {"--all-models", "--rpm", "0", "--concurrent", "0"});

@@ -46,6 +46,7 @@ class RoutingTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(residentPicksTheBackendWithTheModelLoaded);
     CPPUNIT_TEST(affinityKeepsAConversationAndMovesItWhenItsBackendDies);
     CPPUNIT_TEST(circuitOpensAfterFailuresAndClosesAfterRecovery);
+    CPPUNIT_TEST(activeProbesOpenAndCloseCircuitsWithoutClientRequests);
     CPPUNIT_TEST(aliasChainFallsThroughAFailingProvider);
     CPPUNIT_TEST(aliasesAreListedAndTheDefaultServesRequestsWithoutAModel);
     CPPUNIT_TEST_SUITE_END();
@@ -163,6 +164,22 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("closed"), a.at("state").get<std::string>());
         CPPUNIT_ASSERT_EQUAL(0, a.at("consecutive_failures").get<int>());
         CPPUNIT_ASSERT(hasLine(httpGet(port, "/metrics").body, "sluice_backend_healthy{backend=\"a\"} 1"));
+    }
+
+    void activeProbesOpenAndCloseCircuitsWithoutClientRequests() {
+        // a's health check fails while its chat would still work: only probes can tell.
+        _fakes[0]->setRules({{{"path", "/api/version"}, {"status", 503}, {"times", 100000}}});
+        auto sluice = gateway(2, "health.probe_interval_ms = 100\nhealth.failure_threshold = 2\nhealth.backoff_ms = 200\n");
+        const auto port = sluice->port();
+        CPPUNIT_ASSERT(eventually([&] { return healthOf(port, "a").at("state") != "closed"; }));
+        CPPUNIT_ASSERT(healthOf(port, "a").at("last_error").get<std::string>().find("probe: /api/version answered 503") !=
+                       std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(0, chatsAt(*_fakes[0]));  // no client request was spent finding out
+
+        _fakes[0]->reset();
+        CPPUNIT_ASSERT(eventually([&] { return healthOf(port, "a").at("state") == "closed"; }));
+        CPPUNIT_ASSERT_EQUAL(0, chatsAt(*_fakes[0]));  // the probe was the half-open trial
+        CPPUNIT_ASSERT_EQUAL(std::string("a"), servedBy(port));
     }
 
     void aliasChainFallsThroughAFailingProvider() {

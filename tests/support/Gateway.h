@@ -12,7 +12,7 @@
 namespace sluice::test {
 
 // The keys every test gateway shares: loopback, port 0, the built plugins,
-// allow-all auth. A test appends its own (later keys win).
+// allow-all auth, no active health probes. A test appends its own (later keys win).
 std::string baseConfig();
 
 class TestGateway {

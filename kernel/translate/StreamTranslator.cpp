@@ -1,0 +1,149 @@
+#include "StreamTranslator.h"
+
+#include <optional>
+
+namespace sluice::kernel {
+
+namespace {
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+// The data of an SSE event: its data lines joined by newlines (the field's one
+// optional leading space removed), or nullopt for an event without data.
+std::optional<std::string> eventData(std::string_view event) {
+    std::optional<std::string> data;
+    while (!event.empty()) {
+        auto end = event.find('\n');
+        auto line = event.substr(0, end);
+        event = end == std::string_view::npos ? std::string_view() : event.substr(end + 1);
+        if (line.ends_with('\r')) line.remove_suffix(1);
+        if (!line.starts_with("data:")) continue;
+        line.remove_prefix(5);
+        if (line.starts_with(' ')) line.remove_prefix(1);
+        if (data) *data += '\n';
+        else data.emplace();
+        *data += line;
+    }
+    return data;
+}
+
+std::string textOf(const json& value) { return value.is_string() ? value.get<std::string>() : std::string(); }
+
+std::string serialized(const ordered_json& line) { return line.dump(-1, ' ', false, json::error_handler_t::replace) + '\n'; }
+} // namespace
+
+StreamTranslator::StreamTranslator(OllamaCall call, std::string model, std::chrono::steady_clock::time_point started)
+    : _call(call), _model(std::move(model)), _started(started) {}
+
+StreamTranslator::Step StreamTranslator::take(std::string_view event, std::string& lines) {
+    if (_done) return Step::Done;
+    const auto data = eventData(event);
+    if (!data) return Step::More;
+    if (*data == "[DONE]") {
+        appendToolCalls(lines);
+        appendFinal(lines);
+        return Step::Done;
+    }
+    const auto chunk = json::parse(*data, nullptr, false);
+    if (!chunk.is_object()) {
+        _error = "the backend sent an event that is not JSON";
+        return Step::Error;
+    }
+    if (chunk.contains("error") && !chunk.contains("choices")) {
+        const auto& error = chunk["error"];
+        _error = error.is_string() ? error.get<std::string>()
+                 : error.is_object() ? textOf(error.value("message", json()))
+                                     : std::string();
+        if (_error.empty()) _error = "the backend reported an error";
+        return Step::Error;
+    }
+    takeChunk(chunk, lines);
+    return Step::More;
+}
+
+bool StreamTranslator::finish(std::string& lines) {
+    if (_done) return true;
+    if (_finishReason.empty()) return false;
+    appendToolCalls(lines);
+    appendFinal(lines);
+    return true;
+}
+
+void StreamTranslator::takeChunk(const json& chunk, std::string& lines) {
+    // Some providers send usage on every chunk, most only on a last one with no choices.
+    if (auto usage = chunk.find("usage"); usage != chunk.end() && usage->is_object()) {
+        auto count = [&](const char* name) {
+            auto it = usage->find(name);
+            return it != usage->end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : std::uint64_t{0};
+        };
+        _usage = Usage{count("prompt_tokens"), count("completion_tokens"), true};
+    }
+    const auto choices = chunk.find("choices");
+    if (choices == chunk.end() || !choices->is_array()) return;
+    for (const auto& choice : *choices) {
+        // Only one answer is asked for; any other choice is not the client's.
+        if (!choice.is_object() || choice.value("index", json(0)) != 0) continue;
+        if (auto delta = choice.find("delta"); delta != choice.end() && delta->is_object()) {
+            appendContent(textOf(delta->value("content", json())), lines);
+            if (auto calls = delta->find("tool_calls"); _call == OllamaCall::Chat && calls != delta->end() && calls->is_array()) {
+                for (const auto& call : *calls) {
+                    if (!call.is_object()) continue;
+                    const auto index = call.value("index", json(_toolCalls.size()));
+                    const auto slot = index.is_number_unsigned() ? index.get<std::size_t>() : _toolCalls.size();
+                    if (slot > _toolCalls.size() + 64) continue;  // not a real index: ignore rather than grow
+                    if (slot >= _toolCalls.size()) _toolCalls.resize(slot + 1);
+                    auto& pending = _toolCalls[slot];
+                    if (auto id = textOf(call.value("id", json())); !id.empty()) pending.id = id;
+                    if (auto function = call.find("function"); function != call.end() && function->is_object()) {
+                        pending.name += textOf(function->value("name", json()));
+                        pending.arguments += textOf(function->value("arguments", json()));
+                    }
+                }
+            }
+        }
+        if (auto reason = choice.find("finish_reason"); reason != choice.end() && reason->is_string()) {
+            _finishReason = reason->get<std::string>();
+            appendToolCalls(lines);
+        }
+    }
+}
+
+void StreamTranslator::appendContent(const std::string& content, std::string& lines) const {
+    if (content.empty()) return;  // a role-only delta says nothing to an Ollama client
+    ordered_json line = {{"model", _model}, {"created_at", ollamaTimestamp(std::chrono::system_clock::now())}};
+    if (_call == OllamaCall::Chat) line["message"] = {{"role", "assistant"}, {"content", content}};
+    else line["response"] = content;
+    line["done"] = false;
+    lines += serialized(line);
+}
+
+void StreamTranslator::appendToolCalls(std::string& lines) {
+    if (_toolCalls.empty()) return;
+    ordered_json calls = ordered_json::array();
+    for (const auto& call : _toolCalls)
+        if (!call.name.empty()) calls.push_back(ollamaToolCall(call.id, call.name, call.arguments));
+    _toolCalls.clear();
+    if (calls.empty()) return;
+    lines += serialized({{"model", _model},
+                         {"created_at", ollamaTimestamp(std::chrono::system_clock::now())},
+                         {"message", {{"role", "assistant"}, {"content", ""}, {"tool_calls", std::move(calls)}}},
+                         {"done", false}});
+}
+
+void StreamTranslator::appendFinal(std::string& lines) {
+    _done = true;
+    ordered_json line = {{"model", _model}, {"created_at", ollamaTimestamp(std::chrono::system_clock::now())}};
+    if (_call == OllamaCall::Chat) line["message"] = {{"role", "assistant"}, {"content", ""}};
+    else line["response"] = "";
+    line["done"] = true;
+    line["done_reason"] = ollamaDoneReason(_finishReason.empty() ? json() : json(_finishReason));
+    line["total_duration"] = static_cast<long long>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - _started).count());
+    if (_usage.reported) {
+        line["prompt_eval_count"] = _usage.promptTokens;
+        line["eval_count"] = _usage.completionTokens;
+    }
+    lines += serialized(line);
+}
+
+} // namespace sluice::kernel
