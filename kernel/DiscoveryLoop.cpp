@@ -43,25 +43,10 @@ void DiscoveryLoop::pollOnce() {
     _pipeline.publishCatalog(std::make_shared<const Catalog>(std::move(order), _last));
 }
 
-void DiscoveryLoop::startBackground() { _thread = std::thread([this] { run(); }); }
-
-void DiscoveryLoop::run() {
-    std::unique_lock lock(_mutex);
-    while (!_stopping) {
-        if (_wake.wait_for(lock, _pipeline.settings().discoveryInterval, [this] { return _stopping; })) break;
-        lock.unlock();
-        pollOnce();
-        lock.lock();
-    }
+void DiscoveryLoop::startBackground() {
+    _task.start(_pipeline.settings().discoveryInterval, [this] { pollOnce(); });
 }
 
-void DiscoveryLoop::stop() {
-    {
-        std::lock_guard lock(_mutex);
-        _stopping = true;
-    }
-    _wake.notify_all();
-    if (_thread.joinable()) _thread.join();
-}
+void DiscoveryLoop::stop() { _task.stop(); }
 
 } // namespace sluice::kernel

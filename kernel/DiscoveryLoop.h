@@ -4,10 +4,9 @@
 // fails keeps its last list until the TTL runs out; one slow backend never
 // delays the others past the poll timeout.
 
-#include <condition_variable>
 #include <map>
-#include <mutex>
-#include <thread>
+
+#include "PeriodicTask.h"
 
 #include "sluice/Catalog.h"
 
@@ -27,14 +26,9 @@ public:
     void stop();
 
 private:
-    void run();
-
     Pipeline& _pipeline;
     std::map<std::string, BackendModels> _last;  // Thread: only pollOnce touches it
-    std::mutex _mutex;
-    std::condition_variable _wake;
-    bool _stopping = false;
-    std::thread _thread;
+    PeriodicTask _task;
 };
 
 } // namespace sluice::kernel

@@ -39,25 +39,9 @@ void HealthProber::probeOnce() {
 }
 
 void HealthProber::startBackground() {
-    if (_settings.interval.count() > 0) _thread = std::thread([this] { run(); });
+    if (_settings.interval.count() > 0) _task.start(_settings.interval, [this] { probeOnce(); });
 }
 
-void HealthProber::run() {
-    std::unique_lock lock(_mutex);
-    while (!_wake.wait_for(lock, _settings.interval, [this] { return _stopping; })) {
-        lock.unlock();
-        probeOnce();
-        lock.lock();
-    }
-}
-
-void HealthProber::stop() {
-    {
-        std::lock_guard lock(_mutex);
-        _stopping = true;
-    }
-    _wake.notify_all();
-    if (_thread.joinable()) _thread.join();
-}
+void HealthProber::stop() { _task.stop(); }
 
 } // namespace sluice::kernel

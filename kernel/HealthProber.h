@@ -9,9 +9,8 @@
 //     again without a client request having to be the guinea pig.
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
+
+#include "PeriodicTask.h"
 
 namespace sluice::kernel {
 
@@ -33,14 +32,9 @@ public:
     void stop();
 
 private:
-    void run();
-
     Pipeline& _pipeline;
     ProbeSettings _settings;
-    std::mutex _mutex;
-    std::condition_variable _wake;
-    bool _stopping = false;
-    std::thread _thread;
+    PeriodicTask _task;
 };
 
 } // namespace sluice::kernel

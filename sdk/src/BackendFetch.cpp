@@ -39,15 +39,15 @@ std::string reasonFor(const Poco::Exception& e, std::chrono::milliseconds timeou
     return e.displayText();
 }
 
-// One line, with the token masked: a backend or a library may echo what it was sent.
-std::string safeLine(std::string text, const Backend& backend) {
+} // namespace
+
+std::string backendSafeLine(std::string text, const Backend& backend) {
     std::replace_if(text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
     const auto& token = backend.authToken.reveal();
     if (token.empty()) return text;
     for (auto at = text.find(token); at != std::string::npos; at = text.find(token, at + 3)) text.replace(at, token.size(), "***");
     return text;
 }
-} // namespace
 
 FetchResult fetchJson(const Backend& backend, const std::string& path, std::chrono::milliseconds timeout) {
     FetchResult result;
@@ -55,7 +55,7 @@ FetchResult fetchJson(const Backend& backend, const std::string& path, std::chro
     const auto deadline = started + timeout;
     auto finish = [&](std::string error) {
         result.roundTrip = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
-        if (!error.empty()) result.error = safeLine(path + error, backend);
+        if (!error.empty()) result.error = backendSafeLine(path + error, backend);
         return std::move(result);  // each path finishes once
     };
     try {

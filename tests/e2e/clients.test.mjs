@@ -27,6 +27,32 @@ const messages = [
   { role: 'user', content: 'Say hello in one short sentence.' },
 ];
 
+// Reads an ollama stream to its end: the concatenated text, how many parts, the last part.
+async function drain(stream, textOf, check = () => {}) {
+  let text = '';
+  let parts = 0;
+  let last;
+  for await (const part of stream) {
+    check(part);
+    text += textOf(part);
+    parts += 1;
+    last = part;
+  }
+  return { text, parts, last };
+}
+
+// A whole (non-stream) Ollama chat answer, as the client hands it over.
+function assertWholeOllamaChat(response) {
+  assert.equal(response.done, true);
+  assert.equal(response.done_reason, 'stop');
+  assert.equal(response.message.role, 'assistant');
+  assert.ok(response.message.content.trim().length > 0, 'non-empty content');
+  assert.ok(response.prompt_eval_count > 0, 'prompt_eval_count');
+  assert.ok(response.eval_count > 0, 'eval_count');
+  // Typed as a Date but delivered as the wire's RFC 3339 string.
+  assert.ok(!Number.isNaN(new Date(response.created_at).getTime()), 'created_at is a timestamp');
+}
+
 // Ollama names without a tag mean ':latest'.
 const sameModel = (a, b) => a === b || withTag(a) === withTag(b);
 const withTag = (name) => (/:[^/]*$/.test(name) ? name : `${name}:latest`);
@@ -108,27 +134,12 @@ test('openai: models.list contains the model', async () => {
 });
 
 test('ollama: chat, non-stream', async () => {
-  const response = await ollama.chat({ model, messages, stream: false });
-  assert.equal(response.done, true);
-  assert.equal(response.done_reason, 'stop');
-  assert.equal(response.message.role, 'assistant');
-  assert.ok(response.message.content.trim().length > 0, 'non-empty content');
-  assert.ok(response.prompt_eval_count > 0, 'prompt_eval_count');
-  assert.ok(response.eval_count > 0, 'eval_count');
-  // Typed as a Date but delivered as the wire's RFC 3339 string.
-  assert.ok(!Number.isNaN(new Date(response.created_at).getTime()), 'created_at is a timestamp');
+  assertWholeOllamaChat(await ollama.chat({ model, messages, stream: false }));
 });
 
 test('ollama: chat, streaming', async () => {
   const stream = await ollama.chat({ model, messages, stream: true });
-  let text = '';
-  let parts = 0;
-  let last;
-  for await (const part of stream) {
-    text += part.message.content;
-    parts += 1;
-    last = part;
-  }
+  const { text, parts, last } = await drain(stream, (part) => part.message.content);
   assert.ok(parts > 2, `several parts (got ${parts})`);
   assert.equal(last.done, true);
   assert.equal(last.done_reason, 'stop');
@@ -161,14 +172,7 @@ test('ollama: list contains the model', async () => {
 
 test('ollama: generate, streaming', async () => {
   const stream = await ollama.generate({ model, prompt: 'Why is the sky blue?', stream: true });
-  let text = '';
-  let parts = 0;
-  let last;
-  for await (const part of stream) {
-    text += part.response;
-    parts += 1;
-    last = part;
-  }
+  const { text, parts, last } = await drain(stream, (part) => part.response);
   assert.ok(parts > 2, `several parts (got ${parts})`);
   assert.equal(last.done, true);
   assert.ok(text.trim().length > 0, 'non-empty concatenated response');
@@ -179,26 +183,14 @@ test('ollama: generate, streaming', async () => {
 test('ollama → openai-kind backend: chat, non-stream', translated, async () => {
   const response = await ollama.chat({ model: openAiOnlyModel, messages, stream: false });
   assert.equal(response.model, openAiOnlyModel);
-  assert.equal(response.done, true);
-  assert.equal(response.done_reason, 'stop');
-  assert.equal(response.message.role, 'assistant');
-  assert.ok(response.message.content.trim().length > 0, 'non-empty content');
-  assert.ok(response.prompt_eval_count > 0, 'prompt_eval_count');
-  assert.ok(response.eval_count > 0, 'eval_count');
-  assert.ok(!Number.isNaN(new Date(response.created_at).getTime()), 'created_at is a timestamp');
+  assertWholeOllamaChat(response);
 });
 
 test('ollama → openai-kind backend: chat, streaming', translated, async () => {
   const stream = await ollama.chat({ model: openAiOnlyModel, messages, stream: true });
-  let text = '';
-  let parts = 0;
-  let last;
-  for await (const part of stream) {
+  const { text, parts, last } = await drain(stream, (part) => part.message.content, (part) => {
     assert.equal(part.model, openAiOnlyModel);
-    text += part.message.content;
-    parts += 1;
-    last = part;
-  }
+  });
   assert.ok(parts > 2, `several parts (got ${parts})`);
   assert.equal(last.done, true);
   assert.equal(last.done_reason, 'stop');
@@ -215,14 +207,7 @@ test('ollama → openai-kind backend: generate, non-stream', translated, async (
 
 test('ollama → openai-kind backend: generate, streaming', translated, async () => {
   const stream = await ollama.generate({ model: openAiOnlyModel, prompt: 'Why is the sky blue?', stream: true });
-  let text = '';
-  let parts = 0;
-  let last;
-  for await (const part of stream) {
-    text += part.response;
-    parts += 1;
-    last = part;
-  }
+  const { text, parts, last } = await drain(stream, (part) => part.response);
   assert.ok(parts > 2, `several parts (got ${parts})`);
   assert.equal(last.done, true);
   assert.ok(text.trim().length > 0, 'non-empty concatenated response');

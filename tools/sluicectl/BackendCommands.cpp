@@ -46,16 +46,6 @@ const char* kindName(BackendKind kind) { return kind == BackendKind::Ollama ? "o
 
 const char* authText(const Backend& backend) { return backend.authToken.empty() ? "none" : "attached"; }
 
-// One line, with the backend's token masked. fetchJson already promises this;
-// a discovery plugin's message is someone else's code, so it is checked again.
-std::string safeLine(std::string text, const Backend& backend) {
-    std::replace_if(text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
-    const auto& token = backend.authToken.reveal();
-    if (token.empty()) return text;
-    for (auto at = text.find(token); at != std::string::npos; at = text.find(token, at + 3)) text.replace(at, token.size(), "***");
-    return text;
-}
-
 std::string plural(std::size_t count, const std::string& noun) {
     return std::to_string(count) + " " + noun + (count == 1 ? "" : "s");
 }
@@ -141,7 +131,7 @@ nlohmann::json probeJson(const Backend& backend, const Probe& probe) {
             {"round_trip_ms", orNull(probe.roundTripMs)},
             {"auth", authText(backend)},
             {"status", probe.status == 0 ? nlohmann::json(nullptr) : nlohmann::json(probe.status)},
-            {"error", probe.ok() ? nlohmann::json(nullptr) : nlohmann::json(safeLine(probe.reason, backend))}};
+            {"error", probe.ok() ? nlohmann::json(nullptr) : nlohmann::json(backendSafeLine(probe.reason, backend))}};
 }
 
 // backend gpu: reachable, ollama, version 0.6.5, 3 models, 2 ms, auth: attached
@@ -151,7 +141,7 @@ std::string probeLine(const Backend& backend, const Probe& probe) {
     if (probe.ok()) line += ", version " + probe.version.value_or("-") + ", " + plural(*probe.models, "model");
     if (probe.roundTripMs) line += ", " + std::to_string(*probe.roundTripMs) + " ms";
     line += std::string(", auth: ") + authText(backend);
-    if (!probe.ok()) line += ", reason: " + safeLine(probe.reason, backend);
+    if (!probe.ok()) line += ", reason: " + backendSafeLine(probe.reason, backend);
     return line;
 }
 
@@ -265,7 +255,7 @@ int models(const CommandLine& line) {
             list.push_back({{"name", backend.name},
                             {"kind", kindName(backend.kind)},
                             {"ok", results[i].ok},
-                            {"error", results[i].ok ? nlohmann::json(nullptr) : nlohmann::json(safeLine(results[i].error, backend))},
+                            {"error", results[i].ok ? nlohmann::json(nullptr) : nlohmann::json(backendSafeLine(results[i].error, backend))},
                             {"models", models}});
         }
         std::cout << nlohmann::json{{"backends", list}, {"union", distinct}, {"union_count", distinct.size()}}.dump() << "\n";
@@ -274,7 +264,7 @@ int models(const CommandLine& line) {
             const auto& backend = *backends[i];
             std::cout << "backend " << backend.name << " (" << kindName(backend.kind) << "): ";
             if (!results[i].ok) {
-                std::cout << "failed: " << safeLine(results[i].error, backend) << "\n";
+                std::cout << "failed: " << backendSafeLine(results[i].error, backend) << "\n";
                 continue;
             }
             std::size_t loaded = 0;

@@ -35,4 +35,8 @@ struct SLUICE_API FetchResult {
 // Resolving the host name is not bounded by it. Thread: any; shares nothing.
 SLUICE_API FetchResult fetchJson(const Backend& backend, const std::string& path, std::chrono::milliseconds timeout);
 
+// `text` on one line with the backend's token masked ("***"): for any message
+// about a backend that may echo what it was sent (a library's error, a plugin's).
+SLUICE_API std::string backendSafeLine(std::string text, const Backend& backend);
+
 } // namespace sluice
