@@ -7,12 +7,12 @@
 namespace sluice::kernel {
 
 namespace {
-// Alias names are model names clients send: printable, no spaces. A '.'
-// cannot be part of one, as it would split the property key.
+// Alias names are model names clients send: printable, no spaces. Not '.'
+// (it would split the property key) nor ':' (a properties file ends a key there).
 bool validAliasName(const std::string& name) {
     if (name.empty() || name.size() > 128) return false;
     for (char c : name)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '/' || c == ':' || c == '@'))
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '/' || c == '@'))
             return false;
     return true;
 }
@@ -42,7 +42,7 @@ AliasTable parseAliases(const Poco::Util::AbstractConfiguration& config, const B
         if (name == "default" && fields.empty()) continue;  // the fallback, read below
         if (name == "default") throw ConfigError(prefix, "'default' is reserved for the model used when a request names none");
         if (!validAliasName(name))
-            throw ConfigError(prefix, "'" + name + "' is not a valid alias name (letters, digits, - _ / : @)");
+            throw ConfigError(prefix, "'" + name + "' is not a valid alias name (letters, digits, - _ / @)");
         for (const auto& field : fields)
             if (field != "chain" && field != "description")
                 throw ConfigError(prefix + "." + field, "unknown alias setting (chain, description)");

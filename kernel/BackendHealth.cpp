@@ -1,6 +1,7 @@
 #include "BackendHealth.h"
 
 #include <algorithm>
+#include <regex>
 
 namespace sluice::kernel {
 
@@ -13,10 +14,16 @@ std::string_view circuitName(CircuitState state) {
     return "closed";
 }
 
+bool revealsBackend(const std::string& text, const Backend& backend) {
+    // Poco puts the resolved address ("10.1.2.3:11434", "[fd00::1]:11434")
+    // into some connect errors, so the host name alone is not enough.
+    static const std::regex address(R"((\d{1,3}\.){3}\d{1,3}|\[[0-9A-Fa-f:.]+\])");
+    return text.find("://") != std::string::npos || (!backend.host.empty() && text.find(backend.host) != std::string::npos) ||
+           std::regex_search(text, address);
+}
+
 std::string healthSafe(const std::string& text, const Backend& backend, const std::string& fallback) {
-    const bool revealing = text.find("://") != std::string::npos ||
-                           (!backend.host.empty() && text.find(backend.host) != std::string::npos);
-    if (revealing || text.empty()) return fallback;
+    if (text.empty() || revealsBackend(text, backend)) return fallback;
     return text.size() > 200 ? text.substr(0, 200) : text;
 }
 
@@ -129,15 +136,27 @@ std::optional<double> BackendHealth::firstByteMillis(const std::string& backend,
     return it->second;
 }
 
-void BackendHealth::beginRequest(const std::string& backend) {
+bool BackendHealth::beginRequest(const std::string& backend) {
     auto* state = find(backend);
-    if (!state) return;
+    if (!state) return false;
     state->inFlight.fetch_add(1, std::memory_order_relaxed);
-    if (stateOf(*state) == CircuitState::HalfOpen) state->trialTaken.store(true, std::memory_order_release);
+    if (stateOf(*state) != CircuitState::HalfOpen) return false;
+    bool expected = false;
+    return state->trialTaken.compare_exchange_strong(expected, true, std::memory_order_acq_rel);
 }
 
-void BackendHealth::endRequest(const std::string& backend) {
-    if (auto* state = find(backend)) state->inFlight.fetch_sub(1, std::memory_order_relaxed);
+void BackendHealth::endRequest(const std::string& backend, bool tookTrial) {
+    auto* state = find(backend);
+    if (!state) return;
+    state->inFlight.fetch_sub(1, std::memory_order_relaxed);
+    if (tookTrial) releaseTrial(backend);
+}
+
+void BackendHealth::releaseTrial(const std::string& backend) {
+    // A verdict moves the circuit out of half-open (closed or open again);
+    // still half-open means the trial ended without one: let the next try.
+    auto* state = find(backend);
+    if (state && stateOf(*state) == CircuitState::HalfOpen) state->trialTaken.store(false, std::memory_order_release);
 }
 
 bool BackendHealth::takeTrial(const std::string& backend) {

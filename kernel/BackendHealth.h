@@ -59,12 +59,17 @@ public:
     // `error` is shown on /v1/health: pass a sanitized description.
     void recordFailure(const std::string& backend, const std::string& error = {});
     void recordFirstByte(const std::string& backend, const std::string& model, std::chrono::nanoseconds elapsed);
-    // An attempt on the backend begins: it takes the trial of a half-open circuit.
-    void beginRequest(const std::string& backend);
-    void endRequest(const std::string& backend);
+    // An attempt on the backend begins. True if it took the trial of a
+    // half-open circuit: then endRequest must be told, so a trial that ended
+    // without a verdict (the client left) is given back.
+    bool beginRequest(const std::string& backend);
+    void endRequest(const std::string& backend, bool tookTrial = false);
     // Takes the trial of a half-open circuit for a probe; false if it is not
     // half-open or a request already took it (the probe then waits for it).
     bool takeTrial(const std::string& backend);
+    // Gives back a trial that ended without a verdict (the client left, the
+    // probe could not start), if the circuit is still half-open.
+    void releaseTrial(const std::string& backend);
     int consecutiveFailures(const std::string& backend) const;
     HealthReport report(const std::string& backend) const;
 
@@ -94,8 +99,12 @@ private:
 
 std::string_view circuitName(CircuitState state);
 
+// Whether `text` (a library's error, a backend's message) would tell a
+// client where a backend is: a URL, the backend's host, or an IP address.
+bool revealsBackend(const std::string& text, const Backend& backend);
+
 // `text` as /v1/health may show it as a backend's last error: cut to 200
-// bytes, and replaced by `fallback` if it names the backend's host or a URL.
+// bytes, and replaced by `fallback` if it reveals the backend.
 std::string healthSafe(const std::string& text, const Backend& backend, const std::string& fallback);
 
 } // namespace sluice::kernel

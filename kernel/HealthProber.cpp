@@ -12,28 +12,36 @@ HealthProber::HealthProber(Pipeline& pipeline, ProbeSettings settings) : _pipeli
 
 HealthProber::~HealthProber() { stop(); }
 
+void HealthProber::probe(const Backend& backend) {
+    auto& health = _pipeline.backendHealth();
+    const std::string path = backend.kind == BackendKind::Ollama ? "/api/version" : "/models";
+    const auto result = fetchJson(backend, path, _settings.timeout);
+    // Any answer from the server means it is up; no answer, a 5xx, or a
+    // refusal of our credential (requests would fail the same way) does not.
+    const bool up = result.status >= 200 && result.status < 500 && result.status != 401 && result.status != 403;
+    if (!up) {
+        // fetchJson's error names the path and the failure, never the token.
+        health.recordFailure(backend.name, "probe: " + healthSafe(result.error, backend, path + ": failed"));
+    } else if (health.circuit(backend.name) != CircuitState::Closed) {
+        health.recordSuccess(backend.name);
+        _pipeline.logger("health").information("backend %s: probe succeeded, circuit closed", backend.name);
+    }
+}
+
 void HealthProber::probeOnce() {
     auto& health = _pipeline.backendHealth();
     std::vector<std::future<void>> probes;
     for (const auto& backend : _pipeline.backends()) {
         const auto state = health.circuit(backend->name);
         if (state == CircuitState::Open) continue;
-        if (state == CircuitState::HalfOpen && !health.takeTrial(backend->name)) continue;  // a request is the trial
-        probes.push_back(std::async(std::launch::async, [this, backend, &health] {
-            const auto path = backend->kind == BackendKind::Ollama ? "/api/version" : "/models";
-            const auto result = fetchJson(*backend, path, _settings.timeout);
-            // Any answer from the server means it is up; a 5xx or no answer does not.
-            const bool up = result.status >= 200 && result.status < 500;
-            if (up) {
-                if (health.circuit(backend->name) != CircuitState::Closed) {
-                    health.recordSuccess(backend->name);
-                    _pipeline.logger("health").information("backend %s: probe succeeded, circuit closed", backend->name);
-                }
-            } else {
-                // fetchJson's error names the path and the failure, never the token.
-                health.recordFailure(backend->name, "probe: " + healthSafe(result.error, *backend, path + std::string(": failed")));
-            }
-        }));
+        const bool trial = state == CircuitState::HalfOpen;
+        if (trial && !health.takeTrial(backend->name)) continue;  // a request is the trial
+        try {
+            probes.push_back(std::async(std::launch::async, [this, backend] { probe(*backend); }));
+        } catch (const std::system_error&) {
+            if (trial) health.releaseTrial(backend->name);  // no thread for it: the next round tries
+            throw;
+        }
     }
     for (auto& probe : probes) probe.wait();
 }

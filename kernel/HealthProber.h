@@ -10,6 +10,8 @@
 
 #include <chrono>
 
+#include "sluice/Backend.h"
+
 #include "PeriodicTask.h"
 
 namespace sluice::kernel {
@@ -32,6 +34,8 @@ public:
     void stop();
 
 private:
+    void probe(const Backend& backend);
+
     Pipeline& _pipeline;
     ProbeSettings _settings;
     PeriodicTask _task;

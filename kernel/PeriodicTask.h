@@ -9,6 +9,8 @@
 #include <mutex>
 #include <thread>
 
+#include <Poco/Logger.h>
+
 namespace sluice::kernel {
 
 class PeriodicTask {
@@ -24,7 +26,12 @@ public:
             std::unique_lock lock(_mutex);
             while (!_wake.wait_for(lock, interval, [this] { return _stopping; })) {
                 lock.unlock();
-                work();
+                try {
+                    work();
+                } catch (const std::exception& e) {
+                    // One failed round (no thread to start, a bad answer) must not end the task.
+                    Poco::Logger::get("sluice.kernel").error("background task failed: %s", std::string(e.what()));
+                }
                 lock.lock();
             }
         });

@@ -289,4 +289,15 @@ ordered_json ollamaToolCall(const std::string& id, const std::string& name, cons
     return call;
 }
 
+nlohmann::json ollamaShowFor(const std::string& model) {
+    return {{"modelfile", "# served by an OpenAI-compatible backend through Sluice\nFROM " + model + "\n"},
+            {"parameters", ""},
+            {"template", ""},
+            {"details", {{"parent_model", ""}, {"format", ""}, {"family", ""}, {"families", nlohmann::json::array()},
+                         {"parameter_size", ""}, {"quantization_level", ""}}},
+            {"model_info", nlohmann::json::object()},
+            {"capabilities", {"completion"}},
+            {"modified_at", ollamaTimestamp(std::chrono::system_clock::now())}};
+}
+
 } // namespace sluice::kernel

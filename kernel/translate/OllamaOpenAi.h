@@ -41,6 +41,12 @@ nlohmann::json toOpenAiRequest(OllamaCall call, const nlohmann::json& ollama, co
 std::optional<std::string> toOllamaAnswer(OllamaCall call, const nlohmann::json& openAi, const std::string& model,
                                           std::chrono::nanoseconds totalDuration);
 
+// What /api/show answers for a model served by an OpenAI-compatible backend:
+// such a provider has no modelfile to show, but Ollama clients (ollama run,
+// Open WebUI) ask before they chat, so the gateway answers the shape with
+// what it knows: the name, a chat-capable model, no local details.
+nlohmann::json ollamaShowFor(const std::string& model);
+
 // Building blocks StreamTranslator shares.
 
 // Ollama's created_at: RFC 3339 in UTC with nanoseconds.

@@ -1,15 +1,18 @@
 #include "Forwarder.h"
 
+#include <algorithm>
 #include <optional>
 
 #include <Poco/Logger.h>
 
 #include "../Pipeline.h"
 #include "../front/ErrorBody.h"
+#include "../translate/OllamaOpenAi.h"
 #include "../translate/StreamTranslator.h"
 #include "FrameSplitter.h"
 #include "ResponseReader.h"
 #include "UpstreamError.h"
+#include "sluice/BackendFetch.h"
 
 namespace sluice::kernel {
 
@@ -65,11 +68,12 @@ void truncateUtf8(std::string& text, std::size_t limit) {
     text.resize(cut);
 }
 
-// A backend's error message as the client may see it: trimmed, and replaced
-// by a generic one if it names the backend or any URL.
+// A backend's error message as the client may see it: on one line with the
+// gateway's token masked, trimmed, and replaced by a generic one if it tells
+// where the backend is.
 std::string clientSafeMessage(std::string message, const Backend& backend) {
-    const bool revealing = message.find("://") != std::string::npos || message.find(backend.host) != std::string::npos;
-    if (message.empty() || revealing) message = "the backend rejected the request";
+    message = backendSafeLine(std::move(message), backend);
+    if (message.empty() || revealsBackend(message, backend)) message = "the backend rejected the request";
     truncateUtf8(message, kMaxErrorMessage);
     return message;
 }
@@ -133,12 +137,12 @@ void noteUsage(Framing framing, std::string_view frames, Usage& usage) {
 // One request in flight to one backend, counted for least-busy routing.
 class InFlight {
 public:
-    InFlight(BackendHealth& health, Upstream& upstream) : _health(health), _upstream(upstream) {
-        _health.beginRequest(_upstream.backend().name);
+    InFlight(BackendHealth& health, Upstream& upstream)
+        : _health(health), _upstream(upstream), _tookTrial(_health.beginRequest(_upstream.backend().name)) {
         _upstream.metrics.inFlight.add(1);
     }
     ~InFlight() {
-        _health.endRequest(_upstream.backend().name);
+        _health.endRequest(_upstream.backend().name, _tookTrial);
         _upstream.metrics.inFlight.add(-1);
     }
     InFlight(const InFlight&) = delete;
@@ -147,6 +151,7 @@ public:
 private:
     BackendHealth& _health;
     Upstream& _upstream;
+    bool _tookTrial;  // this attempt is a half-open circuit's trial
 };
 
 class Attempt {
@@ -252,6 +257,12 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
     }
     if (head.status >= 500) return Failure{UpstreamOutcome::Status5xx, "answered " + std::to_string(head.status), {}};
     if (head.status == 404) return Failure{UpstreamOutcome::ModelNotFound, "answered 404", {}};
+    // 401/403: the backend refused *our* credential (an expired provider
+    // key): a gateway problem, not the client's, and the next candidate may serve.
+    if (head.status == 401 || head.status == 403) {
+        _pipeline.logger("forwarder").error("backend %s refused the gateway's credentials (%d)", _backend.name, int(head.status));
+        return Failure{UpstreamOutcome::UpstreamAuth, "answered " + std::to_string(head.status), {}};
+    }
     // A redirect is not an answer a gateway can pass on (it would point the
     // client at the backend): count it as a failed backend.
     if (head.status >= 300 && head.status < 400) return Failure{UpstreamOutcome::Broken, "answered " + std::to_string(head.status), {}};
@@ -497,15 +508,6 @@ void Attempt::passBackClientError(ResponseReader& reader, int status) {
         // The message is a courtesy; the status alone still says what happened.
     }
     finishServed();
-    if (status == 401 || status == 403) {
-        // The backend refused *our* credential: a gateway problem, not the client's.
-        _pipeline.logger("forwarder").error("backend %s refused the gateway's credentials (%d)", _backend.name, status);
-        _ctx.status = 502;
-        _ctx.outcome = Outcome::UpstreamError;
-        _client.sendWhole(502, "application/json",
-                          errorBody(_ctx.route.protocol, 502, "the backend refused the gateway's credentials", "upstream_auth"));
-        return;
-    }
     _ctx.status = status;
     _ctx.outcome = Outcome::BadRequest;
     _client.sendWhole(status, "application/json", errorBody(_ctx.route.protocol, status, upstreamMessage(answer, _backend)));
@@ -553,13 +555,24 @@ Forwarder::Forwarder(MetricsRegistry& metrics) : _metrics(metrics) {}
 void Forwarder::forward(Pipeline& pipeline, RequestContext& ctx, std::string_view body, ClientChannel& client) {
     std::optional<Failure> last;
     std::string lastBackend;
+    std::vector<std::string> unreachable;  // backends that failed to connect or timed out
     bool protocolMismatch = false;
     for (const auto& candidate : ctx.plan.candidates) {
         auto* upstream = pipeline.upstream(candidate.backend);
         if (!upstream) continue;
         const auto& backend = upstream->backend();
+        // A backend that failed this request for being unreachable or too
+        // slow is not asked again for a later step of an alias chain.
+        if (std::find(unreachable.begin(), unreachable.end(), backend.name) != unreachable.end()) continue;
         // Ollama calls with an OpenAI equivalent are translated for an
-        // OpenAI-only provider (see Attempt); the others (/api/show) skip it.
+        // OpenAI-only provider (see Attempt); /api/show is answered here.
+        if (backend.kind == BackendKind::OpenAI && ctx.route.kind == RouteKind::OllamaShow) {
+            ctx.servedBackend = backend.name;
+            ctx.servedModel = candidate.upstreamModel.empty() ? ctx.model : candidate.upstreamModel;
+            ctx.status = 200;
+            client.sendWhole(200, "application/json", ollamaShowFor(ctx.servedModel).dump());
+            return;
+        }
         if (backend.kind == BackendKind::OpenAI && ctx.route.protocol != Protocol::OpenAI && !translatableCall(ctx.route.kind)) {
             protocolMismatch = true;
             continue;
@@ -571,9 +584,9 @@ void Forwarder::forward(Pipeline& pipeline, RequestContext& ctx, std::string_vie
                 .inc();
         }
         std::optional<Failure> failure;
+        const auto started = Clock::now();
         {
             InFlight inFlight(pipeline.backendHealth(), *upstream);
-            const auto started = Clock::now();
             failure = Attempt(pipeline, *upstream, ctx, candidate, client).run(body);
             if (!failure && ctx.servedBackend == backend.name)
                 upstream->metrics.latency.observe(std::chrono::duration<double>(Clock::now() - started).count());
@@ -582,13 +595,25 @@ void Forwarder::forward(Pipeline& pipeline, RequestContext& ctx, std::string_vie
             if (ctx.servedBackend == backend.name) countServed(ctx);
             return;
         }
-        const std::string kind(outcomeLabel(failure->kind));
-        pipeline.backendHealth().recordFailure(backend.name, kind + ": " + healthSafe(failure->detail, backend, "(detail withheld)"));
+        // A timeout is the slowest answer of all: without this sample a backend
+        // that only ever times out would stay "not yet timed", the latency
+        // router's first choice.
+        if (failure->kind == UpstreamOutcome::Timeout)
+            pipeline.backendHealth().recordFirstByte(backend.name, candidate.upstreamModel.empty() ? ctx.model : candidate.upstreamModel,
+                                                     Clock::now() - started);
+        // A 404 says the model is not there, not that the backend is unwell:
+        // it must not push the backend's other models down the plans.
+        if (failure->kind != UpstreamOutcome::ModelNotFound) {
+            const std::string kind(outcomeLabel(failure->kind));
+            pipeline.backendHealth().recordFailure(backend.name, kind + ": " + healthSafe(failure->detail, backend, "(detail withheld)"));
+        }
         upstream->metrics.outcome(failure->kind).inc();
         pipeline.logger("forwarder").warning("request %s: backend %s failed (%s); trying the next candidate",
                                              ctx.requestId, backend.name, failure->detail);
         last = failure;
         lastBackend = backend.name;
+        if (failure->kind == UpstreamOutcome::ConnectError || failure->kind == UpstreamOutcome::Timeout)
+            unreachable.push_back(backend.name);
     }
 
     // Nothing served it: one answer that names no backend, host or URL.
@@ -606,6 +631,11 @@ void Forwarder::forward(Pipeline& pipeline, RequestContext& ctx, std::string_vie
         case UpstreamOutcome::ConnectError: status = 502; message = "the backend is unreachable"; break;
         case UpstreamOutcome::Timeout: status = 504; message = "the backend timed out"; code = "upstream_timeout"; break;
         case UpstreamOutcome::Status5xx: case UpstreamOutcome::Broken: status = 502; message = "the backend failed"; code = "upstream_error"; break;
+        case UpstreamOutcome::UpstreamAuth:
+            status = 502;
+            message = "the backend refused the gateway's credentials";
+            code = "upstream_auth";
+            break;
         case UpstreamOutcome::Status429: status = 429; message = "the backends are busy, retry later"; code = "rate_limit_exceeded"; break;
         case UpstreamOutcome::ModelNotFound:
             status = 404;

@@ -1,7 +1,7 @@
 #pragma once
 // Walks a route plan: sends the request to each candidate in turn until one
 // answers, then relays the answer to the client. Fails over on connect
-// errors, timeouts, 5xx, 429, 404 (model) and streams that die before their
+// errors, timeouts, 5xx, 429, 404 (model), 401/403 (our credential) and streams that die before their
 // first complete frame; the first frame is read before the client sees any
 // byte. After that, a failure ends the stream with a protocol-correct error.
 

@@ -11,6 +11,7 @@ std::string_view outcomeLabel(UpstreamOutcome outcome) {
     case UpstreamOutcome::Status429: return "status_429";
     case UpstreamOutcome::ModelNotFound: return "model_not_found";
     case UpstreamOutcome::Broken: return "broken";
+    case UpstreamOutcome::UpstreamAuth: return "upstream_auth";
     }
     return "unknown";
 }

@@ -13,8 +13,8 @@
 namespace sluice::kernel {
 
 // How one exchange with a backend ended; the label of sluice_upstream_requests_total.
-enum class UpstreamOutcome { Ok, ConnectError, Timeout, Status5xx, Status429, ModelNotFound, Broken };
-inline constexpr std::size_t kUpstreamOutcomeCount = 7;
+enum class UpstreamOutcome { Ok, ConnectError, Timeout, Status5xx, Status429, ModelNotFound, Broken, UpstreamAuth };
+inline constexpr std::size_t kUpstreamOutcomeCount = 8;
 std::string_view outcomeLabel(UpstreamOutcome outcome);
 
 class BackendMetrics {

@@ -37,7 +37,9 @@ std::optional<std::uint64_t> conversationKey(const nlohmann::json& body) {
     if (auto messages = body.find("messages"); messages != body.end() && messages->is_array()) {
         for (const auto& message : *messages) {
             if (!message.is_object()) continue;
-            const auto role = message.value("role", std::string());
+            // value() would throw on a role that is not a string; a client's odd JSON is not a 500.
+            const auto found = message.find("role");
+            const auto role = found != message.end() && found->is_string() ? found->get<std::string>() : std::string();
             const auto content = message.contains("content") ? textOf(message["content"]) : std::string();
             prefix += role + '\x1f' + content + '\x1e';
             if (role == "user") break;

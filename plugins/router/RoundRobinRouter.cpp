@@ -5,8 +5,13 @@
 namespace sluice::router {
 
 void RoundRobinRouter::order(const RequestContext&, std::vector<Candidate>& step) {
-    if (step.empty()) return;
-    const auto turn = _next.fetch_add(1, std::memory_order_relaxed) % step.size();
+    std::string hosts;
+    for (const auto& candidate : step) hosts += candidate.backend + '\n';
+    std::uint64_t turn = 0;
+    {
+        std::lock_guard lock(_mutex);
+        turn = _next[hosts]++ % step.size();
+    }
     std::rotate(step.begin(), step.begin() + static_cast<std::ptrdiff_t>(turn), step.end());
     for (auto& candidate : step) candidate.reason = "round-robin";
 }

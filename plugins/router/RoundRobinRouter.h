@@ -1,9 +1,13 @@
 #pragma once
 // round-robin: each request starts at the next host of the model in turn, then
-// the others in config order after it, so failover order rotates too.
+// the others in config order after it, so failover order rotates too. Turns
+// are counted per set of hosts, so models (or an alias's steps) on different
+// backends do not take each other's turns.
 
-#include <atomic>
 #include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
 
 #include "sluice/OrderingRouter.h"
 #include "sluice/Plugin.h"
@@ -18,7 +22,8 @@ protected:
     void order(const RequestContext& ctx, std::vector<Candidate>& step) override;
 
 private:
-    std::atomic<std::uint64_t> _next{0};
+    std::mutex _mutex;  // held for one map look-up
+    std::map<std::string, std::uint64_t> _next;  // keyed by the hosts' names joined
 };
 
 } // namespace sluice::router

@@ -4,11 +4,17 @@
 
 namespace sluice {
 
-bool sameModel(const std::string& requested, const std::string& hosted) {
-    if (requested == hosted) return true;
+namespace {
+// Whether `tagged` is `bare` + ":latest" and `bare` has no tag.
+bool latestOf(const std::string& bare, const std::string& tagged) {
     static constexpr std::string_view kLatest = ":latest";
-    return requested.find(':') == std::string::npos && hosted.size() == requested.size() + kLatest.size() &&
-           hosted.compare(0, requested.size(), requested) == 0 && hosted.ends_with(kLatest);
+    return bare.find(':') == std::string::npos && tagged.size() == bare.size() + kLatest.size() &&
+           tagged.compare(0, bare.size(), bare) == 0 && tagged.ends_with(kLatest);
+}
+} // namespace
+
+bool sameModel(const std::string& requested, const std::string& hosted) {
+    return requested == hosted || latestOf(requested, hosted) || latestOf(hosted, requested);
 }
 
 Catalog::Catalog(std::vector<std::string> backendOrder, std::map<std::string, BackendModels> byBackend)

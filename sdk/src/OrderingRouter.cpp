@@ -6,8 +6,14 @@
 namespace sluice {
 
 namespace {
+// Each backend is sent the name it lists the model by ("llama3.2:latest" to
+// Ollama, "llama3.2" to a server that lists it so).
+std::string nameOn(const Catalog& catalog, const std::string& backend, const std::string& model) {
+    return catalog.resolve(backend, model).value_or(model);
+}
+
 void addHosts(const std::string& model, const Catalog& catalog, std::vector<Candidate>& step) {
-    for (const auto& backend : catalog.backendsFor(model)) step.push_back({backend, model, {}});
+    for (const auto& backend : catalog.backendsFor(model)) step.push_back({backend, nameOn(catalog, backend, model), {}});
 }
 } // namespace
 
@@ -26,7 +32,7 @@ std::vector<std::vector<Candidate>> candidateSteps(const std::string& model, con
     for (const auto& target : alias->chain) {
         std::vector<Candidate> step;
         if (target.backend.empty()) addHosts(target.model, catalog, step);
-        else step.push_back({target.backend, target.model, {}});
+        else step.push_back({target.backend, nameOn(catalog, target.backend, target.model), {}});
         std::erase_if(step, [&](const Candidate& c) { return !seen.emplace(c.backend, c.upstreamModel).second; });
         if (!step.empty()) steps.push_back(std::move(step));
     }
@@ -40,15 +46,19 @@ Verdict OrderingRouter::route(RequestContext& ctx) {
     const auto& health = _services.health();
     std::vector<Candidate> resting;  // circuit open: tried only after every available candidate
     for (auto& step : candidateSteps(ctx.model, *catalog, aliases)) {
-        order(ctx, step);
+        // The strategy orders only what can serve now, so a rotation or a
+        // weight never lands on a resting backend and shifts its share.
+        std::vector<Candidate> available;
         for (auto& candidate : step) {
             if (health.isAvailable(candidate.backend)) {
-                ctx.plan.candidates.push_back(std::move(candidate));
+                available.push_back(std::move(candidate));
             } else {
-                candidate.reason += candidate.reason.empty() ? "circuit open" : ", circuit open";
+                candidate.reason = "circuit open";
                 resting.push_back(std::move(candidate));
             }
         }
+        if (!available.empty()) order(ctx, available);
+        std::move(available.begin(), available.end(), std::back_inserter(ctx.plan.candidates));
     }
     std::move(resting.begin(), resting.end(), std::back_inserter(ctx.plan.candidates));
     return Verdict::Continue;

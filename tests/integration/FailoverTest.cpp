@@ -60,6 +60,7 @@ public:
         for (const auto& rule : {nlohmann::json{{"status", 503}}, nlohmann::json{{"status", 500}}, nlohmann::json{{"status", 302}},
                                  nlohmann::json{{"close_delimited", true}, {"cut_after_chunks", 0}},
                                  nlohmann::json{{"status", 429}}, nlohmann::json{{"status", 404}},
+                                 nlohmann::json{{"status", 401}}, nlohmann::json{{"status", 403}},
                                  nlohmann::json{{"reset_before_first_byte", true}}}) {
             _first->setRules({rule});
             for (const auto& [path, body] : {std::pair{"/api/chat", ollamaChat("llama3.2", true)},

@@ -39,7 +39,7 @@ public:
               "sluice_upstream_ttfb_seconds_bucket{backend=\"b\",le=\"+Inf\"}", "sluice_upstream_latency_seconds_count{backend=\"b\"} 3", "sluice_request_duration_seconds_count{route=\"/api/chat\"} 3",
               "sluice_upstream_in_flight{backend=\"b\"} 0", "sluice_requests_in_flight", "sluice_failover_total{from=\"a\",to=\"b\",reason=\"connect_error\"} 3",
               "sluice_backend_healthy{backend=\"a\"} 0", "sluice_backend_healthy{backend=\"b\"} 1",
-              "sluice_model_requests_total{backend=\"b\",model=\"llama3.2\"} 3"})
+              "sluice_model_requests_total{backend=\"b\",model=\"llama3.2:latest\"} 3"})
             CPPUNIT_ASSERT_MESSAGE(expected, metrics.body.find(expected) != std::string::npos);
 
         Poco::TemporaryFile file;

@@ -55,7 +55,8 @@ public:
                              body["message"]["content"].get<std::string>());
         CPPUNIT_ASSERT(body["done"].get<bool>());
         CPPUNIT_ASSERT_EQUAL(std::string("gpu"), answer.header("x-sluice-backend"));
-        CPPUNIT_ASSERT_EQUAL(std::string("llama3.2"), answer.header("x-sluice-model"));
+        // The backend was sent, and served, the name it lists the model by.
+        CPPUNIT_ASSERT_EQUAL(std::string("llama3.2:latest"), answer.header("x-sluice-model"));
         CPPUNIT_ASSERT_EQUAL(std::size_t(32), answer.header("x-request-id").size());
     }
 

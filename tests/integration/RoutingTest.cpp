@@ -47,6 +47,8 @@ class RoutingTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(affinityKeepsAConversationAndMovesItWhenItsBackendDies);
     CPPUNIT_TEST(circuitOpensAfterFailuresAndClosesAfterRecovery);
     CPPUNIT_TEST(activeProbesOpenAndCloseCircuitsWithoutClientRequests);
+    CPPUNIT_TEST(notFoundFailsOverWithoutOpeningTheCircuit);
+    CPPUNIT_TEST(aChainDoesNotAskADeadBackendTwice);
     CPPUNIT_TEST(aliasChainFallsThroughAFailingProvider);
     CPPUNIT_TEST(aliasesAreListedAndTheDefaultServesRequestsWithoutAModel);
     CPPUNIT_TEST_SUITE_END();
@@ -182,6 +184,29 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("a"), servedBy(port));
     }
 
+    void notFoundFailsOverWithoutOpeningTheCircuit() {
+        // A model missing on a says nothing about a's health (its other models are fine).
+        auto sluice = gateway(2, "health.failure_threshold = 2\n");
+        _fakes[0]->setRules({{{"status", 404}, {"times", 3}}});
+        for (int i = 0; i < 3; ++i) CPPUNIT_ASSERT_EQUAL(std::string("b"), servedBy(sluice->port()));
+        const auto a = healthOf(sluice->port(), "a");
+        CPPUNIT_ASSERT_EQUAL(std::string("closed"), a.at("state").get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(0, a.at("consecutive_failures").get<int>());
+        CPPUNIT_ASSERT_EQUAL(std::string("a"), servedBy(sluice->port()));
+    }
+
+    void aChainDoesNotAskADeadBackendTwice() {
+        auto sluice = gateway(2, "aliases.team/x.chain = a/llama3.2, a/qwen2.5:0.5b, b/llama3.2\n");
+        _fakes[0]->kill();
+        const auto answer = httpPost(sluice->port(), "/api/chat", ollamaChat("team/x", false));
+        CPPUNIT_ASSERT_EQUAL(200, answer.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("b"), answer.header("x-sluice-backend"));
+        const auto metrics = httpGet(sluice->port(), "/metrics").body;
+        CPPUNIT_ASSERT(hasLine(metrics, "sluice_failover_total{from=\"a\",to=\"b\",reason=\"connect_error\"} 1"));
+        CPPUNIT_ASSERT(!hasLine(metrics, "from=\"a\",to=\"a\""));
+        CPPUNIT_ASSERT_EQUAL(1, healthOf(sluice->port(), "a").at("consecutive_failures").get<int>());
+    }
+
     void aliasChainFallsThroughAFailingProvider() {
         FakeBackend cloud("openai", "cloud", {"--models=gpt-4o-mini"});
         TestGateway sluice(baseConfig() + "backends = local, cloud\n" + backendConfig("local", _fakes[0]->url()) +
@@ -192,8 +217,9 @@ public:
         auto answer = httpPost(port, "/v1/chat/completions", openAiChat("team/chat", false));
         CPPUNIT_ASSERT_EQUAL(200, answer.status);
         CPPUNIT_ASSERT_EQUAL(std::string("local"), answer.header("x-sluice-backend"));
-        CPPUNIT_ASSERT_EQUAL(std::string("llama3.2"), answer.header("x-sluice-model"));
-        CPPUNIT_ASSERT_EQUAL(std::string("llama3.2"), nlohmann::json::parse(answer.body).at("model").get<std::string>());
+        // The name the backend lists it by, as it was sent.
+        CPPUNIT_ASSERT_EQUAL(std::string("llama3.2:latest"), answer.header("x-sluice-model"));
+        CPPUNIT_ASSERT_EQUAL(std::string("llama3.2:latest"), nlohmann::json::parse(answer.body).at("model").get<std::string>());
 
         _fakes[0]->setRules({{{"status", 503}, {"times", 100}}});
         for (bool stream : {false, true}) {
@@ -211,7 +237,7 @@ public:
         }
         CPPUNIT_ASSERT(chunks >= 5);
         const auto metrics = httpGet(port, "/metrics").body;
-        CPPUNIT_ASSERT(hasLine(metrics, "sluice_alias_resolved_total{alias=\"team/chat\",target=\"local/llama3.2\"} 1"));
+        CPPUNIT_ASSERT(hasLine(metrics, "sluice_alias_resolved_total{alias=\"team/chat\",target=\"local/llama3.2:latest\"} 1"));
         CPPUNIT_ASSERT(hasLine(metrics, "sluice_alias_resolved_total{alias=\"team/chat\",target=\"cloud/gpt-4o-mini\"} 2"));
         CPPUNIT_ASSERT(hasLine(metrics, "sluice_failover_total{from=\"local\",to=\"cloud\",reason=\"status_5xx\"} 2"));
         CPPUNIT_ASSERT(hasLine(metrics, "sluice_model_requests_total{backend=\"cloud\",model=\"gpt-4o-mini\"} 2"));
@@ -240,8 +266,9 @@ public:
         const auto answer = httpPost(port, "/v1/chat/completions",
                                      R"({"messages":[{"role":"user","content":"hi"}]})");
         CPPUNIT_ASSERT_EQUAL(200, answer.status);
-        CPPUNIT_ASSERT_EQUAL(std::string("llama3.2"), answer.header("x-sluice-model"));
-        CPPUNIT_ASSERT_EQUAL(std::string("llama3.2"), _fakes[0]->stats().at("last_request").at("body").at("model").get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(std::string("llama3.2:latest"), answer.header("x-sluice-model"));
+        CPPUNIT_ASSERT_EQUAL(std::string("llama3.2:latest"),
+                             _fakes[0]->stats().at("last_request").at("body").at("model").get<std::string>());
         // Embeddings have no "usual" model: one must be named.
         CPPUNIT_ASSERT_EQUAL(400, httpPost(port, "/v1/embeddings", R"({"input":"hi"})").status);
     }

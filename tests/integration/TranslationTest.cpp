@@ -31,11 +31,6 @@ std::string openAiKind(const std::string& name, const FakeBackend& backend) {
 }
 
 // The concatenated content of an Ollama stream's lines (chat or generate).
-// How many requests for `path` reached a fake (discovery polls /v1/models besides).
-int requestsFor(const FakeBackend& backend, const std::string& path) {
-    return backend.stats()["by_path"].value(path, 0);
-}
-
 std::string contentOf(const std::vector<nlohmann::json>& lines) {
     std::string text;
     for (const auto& line : lines) {
@@ -52,7 +47,7 @@ class TranslationTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(chatStreamIsTranslated);
     CPPUNIT_TEST(generateWholeAndStreamed);
     CPPUNIT_TEST(embeddingsAreTranslated);
-    CPPUNIT_TEST(showIsStillUnsupported);
+    CPPUNIT_TEST(showIsAnsweredByTheGateway);
     CPPUNIT_TEST(tokenCountsAreCharged);
     CPPUNIT_TEST(streamDyingAfterItsFirstChunkEndsWithAnErrorLine);
     CPPUNIT_TEST(streamDyingBeforeItsFirstChunkFailsOver);
@@ -173,11 +168,17 @@ public:
         CPPUNIT_ASSERT_EQUAL(body["embeddings"][0].dump(), legacy.json()["embedding"].dump());
     }
 
-    void showIsStillUnsupported() {
+    void showIsAnsweredByTheGateway() {
+        // Ollama clients (ollama run, Open WebUI) ask /api/show before they chat;
+        // a provider has no modelfile, so the gateway answers the shape itself.
         const auto answer = httpPost(_gateway->port(), "/api/show", R"({"model":"gpt-4o-mini"})");
-        CPPUNIT_ASSERT_EQUAL(400, answer.status);
-        CPPUNIT_ASSERT(answer.json()["error"].get<std::string>().find("OpenAI-compatible API") != std::string::npos);
-        CPPUNIT_ASSERT_EQUAL(0, requestsFor(*_first, "/api/show") + requestsFor(*_first, "/v1/chat/completions"));
+        CPPUNIT_ASSERT_EQUAL(200, answer.status);
+        const auto show = answer.json();
+        CPPUNIT_ASSERT(show.at("details").is_object());
+        CPPUNIT_ASSERT(show.at("capabilities") == nlohmann::json({"completion"}));
+        CPPUNIT_ASSERT(show.at("modelfile").get<std::string>().find("gpt-4o-mini") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(std::string("gpt-4o-mini"), answer.header("x-sluice-model"));
+        CPPUNIT_ASSERT_EQUAL(0, requestsAt(*_first, "/api/show") + requestsAt(*_first, "/v1/chat/completions"));
     }
 
     // Each chat costs 5 prompt + 5 completion tokens; the limiter charges what the translation reported.
@@ -207,7 +208,7 @@ public:
         CPPUNIT_ASSERT(lines[1]["error"].is_string());
         CPPUNIT_ASSERT(!lines[1]["error"].get<std::string>().empty());
         CPPUNIT_ASSERT(!lines[1].contains("done"));
-        CPPUNIT_ASSERT_EQUAL(0, requestsFor(*_second, "/v1/chat/completions"));
+        CPPUNIT_ASSERT_EQUAL(0, requestsAt(*_second, "/v1/chat/completions"));
         // The gateway serves the next request normally.
         _first->setRules(nlohmann::json::array());
         CPPUNIT_ASSERT_EQUAL(std::size_t(6), ndjsonLines(httpPost(_gateway->port(), "/api/chat", ollamaChat("gpt-4o-mini", true)).body).size());
@@ -226,7 +227,7 @@ public:
             CPPUNIT_ASSERT(lines.back()["done"].get<bool>());
             CPPUNIT_ASSERT(answer.body.find("error") == std::string::npos);
         }
-        CPPUNIT_ASSERT_EQUAL(2, requestsFor(*_first, "/v1/chat/completions"));
+        CPPUNIT_ASSERT_EQUAL(2, requestsAt(*_first, "/v1/chat/completions"));
     }
 
     void failingAnswersFailOver() {
@@ -248,7 +249,7 @@ public:
             CPPUNIT_ASSERT_EQUAL(400, answer.status);
             CPPUNIT_ASSERT_EQUAL(std::string(R"({"error":"max_tokens is too large"})"), answer.body);
         }
-        CPPUNIT_ASSERT_EQUAL(0, requestsFor(*_second, "/v1/chat/completions"));
+        CPPUNIT_ASSERT_EQUAL(0, requestsAt(*_second, "/v1/chat/completions"));
     }
 
     void stallMidStreamEndsWithAnErrorLine() {

@@ -31,8 +31,9 @@ struct BackendModels {
     bool ever = false;  // false until the first successful poll
 };
 
-// Whether a requested model name names `hosted`: equal, or the request has no
-// tag and the hosted name is "<request>:latest" (Ollama's default tag).
+// Whether a requested model name names `hosted`: equal, or one has no tag and
+// the other is it with ":latest" (Ollama's default tag; OpenAI-compatible
+// servers list the same model without one).
 SLUICE_API bool sameModel(const std::string& requested, const std::string& hosted);
 
 class SLUICE_API Catalog {

@@ -36,14 +36,14 @@ class SLUICE_API OrderingRouter : public RouterStage {
 public:
     explicit OrderingRouter(KernelServices& services) : _services(services) {}
 
-    // Fills ctx.plan: each step ordered by order(), steps in sequence, then
-    // every candidate whose backend is unavailable moved to the end (kept in
-    // that order, as a last resort). Never blocks.
+    // Fills ctx.plan: the available candidates of each step ordered by
+    // order(), steps in sequence, then every candidate whose backend is
+    // unavailable (in step and config order, as a last resort). Never blocks.
     Verdict route(RequestContext& ctx) final;
 
 protected:
-    // Orders one step (candidates that all serve the same model) best
-    // first, and may set each candidate's reason. Called on request threads
+    // Orders one step's available candidates (all serving the same model)
+    // best first, and may set each candidate's reason. Never called empty. Called on request threads
     // concurrently: keep shared state atomic or briefly locked.
     virtual void order(const RequestContext& ctx, std::vector<Candidate>& step) = 0;
 

@@ -81,6 +81,7 @@ public:
         expectRefused({{"aliases.x.chain", "x"}}, "aliases.x.chain");
         expectRefused({{"aliases.default.chain", "llama3.2"}}, "aliases.default");
         expectRefused({{"aliases.a b.chain", "llama3.2"}}, "aliases.a b");
+        expectRefused({{"aliases.fast:latest.chain", "llama3.2"}}, "aliases.fast:latest");
     }
 
 private:

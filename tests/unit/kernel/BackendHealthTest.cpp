@@ -26,15 +26,17 @@ class BackendHealthTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(backoffExpires);
     CPPUNIT_TEST(backoffDoublesAndIsCapped);
     CPPUNIT_TEST(halfOpenAdmitsOneTrial);
+    CPPUNIT_TEST(aTrialWithoutAVerdictIsGivenBack);
     CPPUNIT_TEST(firstByteAverageMovesTowardNewSamples);
     CPPUNIT_TEST(reportAndGaugeFollowTheCircuit);
+    CPPUNIT_TEST(healthErrorsNeverSayWhereTheBackendIs);
     CPPUNIT_TEST(countsInFlight);
     CPPUNIT_TEST(unknownBackend);
     CPPUNIT_TEST_SUITE_END();
 
 public:
     void opensAfterThreshold() {
-        sluice::kernel::BackendHealth health(backends({"a", "b"}), {3, 60000ms, 60000ms});
+        sluice::kernel::BackendHealth health(backends({"a", "b"}), policy(3, 60000ms, 60000ms));
         CPPUNIT_ASSERT(health.isAvailable("a"));
         health.recordFailure("a");
         health.recordFailure("a");
@@ -47,7 +49,7 @@ public:
     }
 
     void successClosesCircuit() {
-        sluice::kernel::BackendHealth health(backends({"a"}), {2, 60000ms, 60000ms});
+        sluice::kernel::BackendHealth health(backends({"a"}), policy(2, 60000ms, 60000ms));
         health.recordFailure("a");
         health.recordFailure("a");
         CPPUNIT_ASSERT(!health.isAvailable("a"));
@@ -93,11 +95,14 @@ public:
         health.recordFailure("a");
         _now += 100ms;
         CPPUNIT_ASSERT(health.isAvailable("a"));
-        health.beginRequest("a");  // this request is the trial
+        const bool trial = health.beginRequest("a");
+        CPPUNIT_ASSERT(trial);                     // this request is the trial
+        CPPUNIT_ASSERT(!health.beginRequest("a"));  // a request routed earlier is not another
+        health.endRequest("a");
         CPPUNIT_ASSERT(!health.isAvailable("a"));  // the others keep away meanwhile
         CPPUNIT_ASSERT(!health.takeTrial("a"));    // and so does the prober
-        health.endRequest("a");
         health.recordFailure("a");  // the trial failed: open again, for twice as long
+        health.endRequest("a", trial);
         CPPUNIT_ASSERT(health.circuit("a") == sluice::CircuitState::Open);
         _now += 199ms;
         CPPUNIT_ASSERT(!health.isAvailable("a"));
@@ -108,6 +113,21 @@ public:
         CPPUNIT_ASSERT(health.circuit("a") == sluice::CircuitState::Closed);
         CPPUNIT_ASSERT(health.isAvailable("a"));
         CPPUNIT_ASSERT(!health.takeTrial("a"));  // closed: nothing to try
+    }
+
+    void aTrialWithoutAVerdictIsGivenBack() {
+        // The trial's client hung up before any answer: neither success nor
+        // failure. The next request (or probe) must be able to try.
+        sluice::kernel::BackendHealth health(backends({"a"}), policy(1, 100ms, 60000ms));
+        health.recordFailure("a");
+        _now += 100ms;
+        const bool trial = health.beginRequest("a");
+        CPPUNIT_ASSERT(trial);
+        CPPUNIT_ASSERT(!health.isAvailable("a"));
+        health.endRequest("a", trial);
+        CPPUNIT_ASSERT(health.isAvailable("a"));
+        CPPUNIT_ASSERT(health.circuit("a") == sluice::CircuitState::HalfOpen);
+        CPPUNIT_ASSERT(health.takeTrial("a"));
     }
 
     void firstByteAverageMovesTowardNewSamples() {
@@ -142,6 +162,18 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("connect_error: refused"), health.report("a").lastError);  // kept for operators
     }
 
+    void healthErrorsNeverSayWhereTheBackendIs() {
+        sluice::Backend backend;
+        backend.host = "gpu.internal";
+        const std::string fallback = "(withheld)";
+        CPPUNIT_ASSERT_EQUAL(std::string("answered 503"), sluice::kernel::healthSafe("answered 503", backend, fallback));
+        for (const char* revealing : {"connect failed: Network is unreachable: 10.1.2.3:11434",
+                                      "connect failed: [fd00::1]:11434", "Host not found: gpu.internal",
+                                      "see https://example.com/status", ""})
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(revealing, fallback, sluice::kernel::healthSafe(revealing, backend, fallback));
+        CPPUNIT_ASSERT_EQUAL(std::size_t{200}, sluice::kernel::healthSafe(std::string(500, 'x'), backend, fallback).size());
+    }
+
     void countsInFlight() {
         sluice::kernel::BackendHealth health(backends({"a", "b"}), {});
         health.beginRequest("a");
@@ -167,7 +199,10 @@ public:
 private:
     // A policy on the test's own clock, which only moves when the test moves it.
     sluice::kernel::HealthPolicy policy(int threshold, std::chrono::milliseconds base, std::chrono::milliseconds cap) {
-        sluice::kernel::HealthPolicy p{threshold, base, cap};
+        sluice::kernel::HealthPolicy p;
+        p.failureThreshold = threshold;
+        p.baseBackoff = base;
+        p.maxBackoff = cap;
         p.clock = [this] { return _now; };
         return p;
     }

@@ -36,7 +36,9 @@ public:
         CPPUNIT_ASSERT(sluice::sameModel("llama3.2", "llama3.2:latest"));
         CPPUNIT_ASSERT(sluice::sameModel("llama3.2:1b", "llama3.2:1b"));
         CPPUNIT_ASSERT(!sluice::sameModel("llama3.2", "llama3.2:1b"));
-        CPPUNIT_ASSERT(!sluice::sameModel("llama3.2:latest", "llama3.2"));
+        // Either way round: an OpenAI-compatible server lists "llama3.2" for Ollama's "llama3.2:latest".
+        CPPUNIT_ASSERT(sluice::sameModel("llama3.2:latest", "llama3.2"));
+        CPPUNIT_ASSERT(!sluice::sameModel("llama3.2:1b", "llama3.2"));
         CPPUNIT_ASSERT(!sluice::sameModel("llama3", "llama3.2:latest"));
         CPPUNIT_ASSERT(!sluice::sameModel("llama3.2", "llama3.2-latest"));
     }
@@ -58,6 +60,10 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("llama3.2:1b"), _catalog.resolve("alpha", "llama3.2:1b").value_or("-"));
         CPPUNIT_ASSERT(!_catalog.resolve("alpha", "llama3.2"));
         CPPUNIT_ASSERT(!_catalog.resolve("nowhere", "llama3.2"));
+        std::map<std::string, sluice::BackendModels> untagged;
+        untagged["vllm"].models = {model("llama3.2")};
+        const sluice::Catalog vllm({"vllm"}, std::move(untagged));
+        CPPUNIT_ASSERT_EQUAL(std::string("llama3.2"), vllm.resolve("vllm", "llama3.2:latest").value_or("-"));
     }
 
     void isLoadedReadsTheLoadedList() {

@@ -64,7 +64,7 @@ public:
 
     void modelIsOneStepOfItsHosts() {
         const auto plan = route("llama3.2");
-        CPPUNIT_ASSERT(Names({"box/llama3.2", "gpu/llama3.2"}) == labels(plan));  // config order, reversed by the strategy
+        CPPUNIT_ASSERT(Names({"box/llama3.2:latest", "gpu/llama3.2:latest"}) == labels(plan));  // config order, reversed by the strategy
         CPPUNIT_ASSERT(plan.alias.empty());
         CPPUNIT_ASSERT_EQUAL(1, _router->calls);
     }
@@ -72,7 +72,7 @@ public:
     void aliasChainIsStepsInChainOrder() {
         const auto plan = route("team/any");
         // Step 1 (any host of llama3.2) reversed, then step 2.
-        CPPUNIT_ASSERT(Names({"box/llama3.2", "gpu/llama3.2", "groq/llama-3.1-70b"}) == labels(plan));
+        CPPUNIT_ASSERT(Names({"box/llama3.2:latest", "gpu/llama3.2:latest", "groq/llama-3.1-70b"}) == labels(plan));
         CPPUNIT_ASSERT_EQUAL(std::string("team/any"), plan.alias);
         CPPUNIT_ASSERT_EQUAL(2, _router->calls);
     }
@@ -84,7 +84,7 @@ public:
 
     void repeatedTargetsAppearOnce() {
         const auto plan = route("team/twice");
-        CPPUNIT_ASSERT(Names({"box/llama3.2", "gpu/llama3.2"}) == labels(plan));
+        CPPUNIT_ASSERT(Names({"box/llama3.2:latest", "gpu/llama3.2:latest"}) == labels(plan));
     }
 
     void openCircuitsGoLastAcrossSteps() {

@@ -29,6 +29,8 @@ nlohmann::json chat(const std::string& system, const std::string& firstUser, con
 class StrategiesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(StrategiesTest);
     CPPUNIT_TEST(roundRobinRotatesTheFirstHost);
+    CPPUNIT_TEST(roundRobinTurnsAreCountedPerHostSet);
+    CPPUNIT_TEST(roundRobinSkipsAnOpenHostEvenly);
     CPPUNIT_TEST(weightedSpreadsByWeightSmoothly);
     CPPUNIT_TEST(leastBusyOrdersByInFlight);
     CPPUNIT_TEST(latencyPutsTheFastestFirstAndUntimedBeforeIt);
@@ -37,6 +39,7 @@ class StrategiesTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(residentPrefersLoadedThenLeastBusy);
     CPPUNIT_TEST(affinityKeepsAConversationOnOneBackend);
     CPPUNIT_TEST(affinitySpreadsConversations);
+    CPPUNIT_TEST(affinityTakesOddMessagesInItsStride);
     CPPUNIT_TEST(affinityMovesOnlyTheDeadBackendsConversations);
     CPPUNIT_TEST(affinityAddingABackendMovesFewConversations);
     CPPUNIT_TEST(strategiesApplyWithinAliasSteps);
@@ -75,6 +78,30 @@ public:
         CPPUNIT_ASSERT(Names({"a", "b", "c"}) == route(*router));
     }
 
+    void roundRobinTurnsAreCountedPerHostSet() {
+        // An alias of two steps calls order() twice per request; each step
+        // must still rotate (one shared counter would advance by two).
+        _services->addBackend("cloud", {"gpt-4o"});
+        _services->aliasTable = sluice::AliasTable({{"team/chat", "", {{"", "llama3.2"}, {"cloud", "gpt-4o"}}}}, "");
+        auto router = make<sluice::router::RoundRobinRouter>();
+        std::string firsts;
+        for (int i = 0; i < 6; ++i) firsts += route(*router, {{"model", "team/chat"}}).front();
+        CPPUNIT_ASSERT_EQUAL(std::string("abcabc"), firsts);
+    }
+
+    void roundRobinSkipsAnOpenHostEvenly() {
+        _services->healthView.open.insert("a");
+        auto router = make<sluice::router::RoundRobinRouter>();
+        std::map<std::string, int> firsts;
+        for (int i = 0; i < 10; ++i) {
+            const auto order = route(*router);
+            firsts[order.front()]++;
+            CPPUNIT_ASSERT_EQUAL(std::string("a"), order.back());
+        }
+        CPPUNIT_ASSERT_EQUAL(5, firsts["b"]);
+        CPPUNIT_ASSERT_EQUAL(5, firsts["c"]);
+    }
+
     void weightedSpreadsByWeightSmoothly() {
         auto router = make<sluice::router::WeightedRouter>();
         std::string firsts;
@@ -97,9 +124,9 @@ public:
     void latencyPutsTheFastestFirstAndUntimedBeforeIt() {
         _config->setString("explore_ratio", "0");
         auto router = make<sluice::router::LatencyRouter>();
-        _services->healthView.firstByte = {{{"a", "llama3.2"}, 900.0}, {{"b", "llama3.2"}, 40.0}, {{"c", "llama3.2"}, 200.0}};
+        _services->healthView.firstByte = {{{"a", "llama3.2:latest"}, 900.0}, {{"b", "llama3.2:latest"}, 40.0}, {{"c", "llama3.2:latest"}, 200.0}};
         CPPUNIT_ASSERT(Names({"b", "c", "a"}) == route(*router));
-        _services->healthView.firstByte.erase({"a", "llama3.2"});
+        _services->healthView.firstByte.erase({"a", "llama3.2:latest"});
         CPPUNIT_ASSERT(Names({"a", "b", "c"}) == route(*router));
     }
 
@@ -107,7 +134,7 @@ public:
         _config->setString("explore_ratio", "0.5");
         _config->setString("seed", "42");
         auto router = make<sluice::router::LatencyRouter>();
-        _services->healthView.firstByte = {{{"a", "llama3.2"}, 900.0}, {{"b", "llama3.2"}, 40.0}, {{"c", "llama3.2"}, 200.0}};
+        _services->healthView.firstByte = {{{"a", "llama3.2:latest"}, 900.0}, {{"b", "llama3.2:latest"}, 40.0}, {{"c", "llama3.2:latest"}, 200.0}};
         int explored = 0;
         for (int i = 0; i < 200; ++i) {
             const auto order = route(*router);
@@ -148,6 +175,14 @@ public:
         for (int i = 0; i < 300; ++i) firsts[route(*router, chat("s", "conversation " + std::to_string(i))).front()]++;
         CPPUNIT_ASSERT_EQUAL(std::size_t{3}, firsts.size());
         for (const auto& [backend, count] : firsts) CPPUNIT_ASSERT_MESSAGE(backend, count > 60);
+    }
+
+    void affinityTakesOddMessagesInItsStride() {
+        auto router = make<sluice::router::AffinityRouter>();
+        const nlohmann::json odd = {{"model", "llama3.2"},
+                                    {"messages", {{{"role", nullptr}, {"content", 7}}, {{"role", 3}}, "not an object"}}};
+        CPPUNIT_ASSERT_EQUAL(std::size_t{3}, route(*router, odd).size());
+        CPPUNIT_ASSERT(route(*router, odd) == route(*router, odd));
     }
 
     void affinityMovesOnlyTheDeadBackendsConversations() {
@@ -192,7 +227,7 @@ public:
         router->route(ctx);
         Names order;
         for (const auto& candidate : ctx.plan.candidates) order.push_back(candidate.backend + "/" + candidate.upstreamModel);
-        CPPUNIT_ASSERT(Names({"b/llama3.2", "c/llama3.2", "a/llama3.2", "cloud/gpt-4o"}) == order);
+        CPPUNIT_ASSERT(Names({"b/llama3.2:latest", "c/llama3.2:latest", "a/llama3.2:latest", "cloud/gpt-4o"}) == order);
     }
 
 private:
