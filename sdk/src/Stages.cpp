@@ -12,6 +12,7 @@ AuthStage::~AuthStage() = default;
 LimitsStage::~LimitsStage() = default;
 RouterStage::~RouterStage() = default;
 AuditSink::~AuditSink() = default;
+void AuditSink::maintain(std::chrono::system_clock::time_point) {}
 DiscoverySource::~DiscoverySource() = default;
 HealthView::~HealthView() = default;
 KernelServices::~KernelServices() = default;

@@ -32,6 +32,13 @@ struct AuditRecord {
     std::uint64_t bytesIn = 0;
     std::uint64_t bytesOut = 0;
     Outcome outcome = Outcome::Ok;
+
+    // Prompt and answer text, filled only for tenants that turned prompt
+    // logging on (Principal::logPrompts); sinks store them apart from the
+    // audit rows, under their own retention.
+    bool promptLogged = false;
+    std::string prompt;
+    std::string answer;
 };
 
 } // namespace sluice

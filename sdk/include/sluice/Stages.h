@@ -56,11 +56,17 @@ struct SinkResult {
 };
 
 // Stores finished request records. Thread: the kernel's audit writer thread
-// only, never a request thread; may block on its database or disk.
+// for this sink only, never a request thread; may block on its database or
+// disk. write() must be idempotent by requestId: after a failure, or when
+// records spilled to disk are replayed, a batch may come again, and a record
+// already stored must not be stored twice.
 class SLUICE_API AuditSink {
 public:
     virtual ~AuditSink();
     virtual SinkResult write(const std::vector<AuditRecord>& batch) = 0;
+    // Housekeeping, called by the same thread about once a minute while it is
+    // idle: purging what is past retention, in small batches. Default: none.
+    virtual void maintain(std::chrono::system_clock::time_point now);
 };
 
 struct DiscoveryResult {
