@@ -5,6 +5,8 @@
 // limit, and afterwards no lease is left behind. Bounded and on loopback.
 
 #include <atomic>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include <cppunit/TestFixture.h>
@@ -15,6 +17,15 @@
 #include "TestHelpers.h"
 
 namespace sluice::test {
+
+namespace {
+std::string describeOthers(const std::set<int>& statuses, const std::set<std::string>& errors) {
+    std::string out;
+    for (int status : statuses) out += " status " + std::to_string(status) + ";";
+    for (const auto& error : errors) out += " error " + error + ";";
+    return out;
+}
+} // namespace
 
 class MultiInstanceRateLimitTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(MultiInstanceRateLimitTest);
@@ -36,7 +47,10 @@ public:
         RedisServer redis;
         AuthDeployment deployment(StoreKind::SQLite, &redis,
                                   "pipeline.limits = ratelimit\nlimits.default_tpm = 0\n"
-                                  "auth.failures_per_ip_per_min = 0\nserver.max_threads = 256\n");
+                                  "auth.failures_per_ip_per_min = 0\nserver.max_threads = 256\n"
+                                  // Counting is under test, not Redis latency: on a starved
+                                  // machine the 250 ms default turned refusals into 503s.
+                                  "redis.timeout_ms = 2000\n");
         FakeBackend backend("ollama", "box");
         // Each answer takes a while, so concurrency is really exercised.
         backend.setRules(nlohmann::json::array({{{"path", "/api/chat"}, {"delay_first_byte_ms", 150}}}));
@@ -50,6 +64,9 @@ public:
         std::atomic<int> refused{0};
         std::atomic<int> other{0};
         std::atomic<bool> wrongHeaders{false};
+        std::mutex otherMutex;  // what the "other" answers were, for the failure message
+        std::set<int> otherStatuses;
+        std::set<std::string> otherErrors;
         using Clock = std::chrono::steady_clock;
         const auto start = Clock::now();
         std::atomic<Clock::rep> end{(start + std::chrono::seconds(70)).time_since_epoch().count()};
@@ -65,10 +82,16 @@ public:
                         if (answer.status == 200) {
                             if (admitted++ == 0) end = (sent + kMinute).time_since_epoch().count();
                         } else if (answer.status == 429) ++refused;
-                        else ++other;
+                        else {
+                            ++other;
+                            std::lock_guard lock(otherMutex);
+                            otherStatuses.insert(answer.status);
+                        }
                         if (answer.header("x-ratelimit-limit-requests") != std::to_string(kRpm)) wrongHeaders = true;
-                    } catch (const std::exception&) {
+                    } catch (const std::exception& e) {
                         ++other;
+                        std::lock_guard lock(otherMutex);
+                        otherErrors.insert(e.what());
                     }
                     std::this_thread::sleep_for(std::chrono::milliseconds(20));
                 }
@@ -78,7 +101,8 @@ public:
 
         const auto stats = backend.stats();
         const auto message = "admitted " + std::to_string(admitted) + ", refused " + std::to_string(refused) + ", other " +
-                             std::to_string(other) + ", backend max in flight " + std::to_string(stats["max_in_flight"].get<int>());
+                             std::to_string(other) + ", backend max in flight " + std::to_string(stats["max_in_flight"].get<int>()) +
+                             describeOthers(otherStatuses, otherErrors);
         std::cout << "\n  " << message << "\n";
         // Within ±2% of 120 in the minute that began with the first admission.
         CPPUNIT_ASSERT_MESSAGE(message, admitted >= kRpm * 98 / 100 && admitted <= kRpm * 102 / 100);
