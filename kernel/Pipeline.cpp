@@ -1,5 +1,10 @@
 #include "Pipeline.h"
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+
 #include <Poco/Logger.h>
 
 #include "AliasConfig.h"
@@ -91,9 +96,24 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
     self._router =
         makeStage(self._plugins, &StageRegistry::routers, "pipeline.router", routerName, setupFor("router", routerName));
 
-    for (const auto& sinkName : reader.list("pipeline.audit"))
+    const auto sinkNames = reader.list("pipeline.audit");
+    if (std::set<std::string>(sinkNames.begin(), sinkNames.end()).size() != sinkNames.size())
+        throw ConfigError("pipeline.audit", "names a sink twice");
+    for (const auto& sinkName : sinkNames)
         self._auditSinks.push_back(makeStage(self._plugins, &StageRegistry::auditSinks, "pipeline.audit", sinkName,
                                              setupFor("audit", sinkName)));
+    if (!sinkNames.empty()) {
+        self._auditSettings = readAuditWriterSettings(*self._config);
+        // A spill folder that cannot exist fails start-up, not the first outage.
+        std::error_code error;
+        std::filesystem::create_directories(self._auditSettings.spillDirectory, error);
+        if (error || ::access(self._auditSettings.spillDirectory.c_str(), W_OK) != 0)
+            throw ConfigError("audit.spill_dir", "cannot write to " + self._auditSettings.spillDirectory.string() +
+                                                     (error ? ": " + error.message() : std::string()));
+        for (std::size_t i = 0; i < sinkNames.size(); ++i)
+            self._auditWriters.push_back(
+                std::make_unique<AuditWriter>(sinkNames[i], *self._auditSinks[i], self._auditSettings, metrics));
+    }
 
     const auto discoveryName = reader.text("pipeline.discovery", "poll");
     self._discovery = makeStage(self._plugins, &StageRegistry::discovery, "pipeline.discovery", discoveryName,
@@ -102,6 +122,7 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
 }
 
 void Pipeline::start() {
+    for (auto& writer : _auditWriters) writer->start();
     _discoveryLoop = std::make_unique<DiscoveryLoop>(*this);
     _discoveryLoop->pollOnce();
     _discoveryLoop->startBackground();
@@ -112,6 +133,13 @@ void Pipeline::start() {
 void Pipeline::stop() {
     if (_prober) _prober->stop();
     if (_discoveryLoop) _discoveryLoop->stop();
+    for (auto& writer : _auditWriters) writer->stop();
+}
+
+void Pipeline::audit(AuditEntry entry) {
+    if (_auditWriters.empty()) return;
+    for (std::size_t i = 0; i + 1 < _auditWriters.size(); ++i) _auditWriters[i]->enqueue(entry);
+    _auditWriters.back()->enqueue(std::move(entry));
 }
 
 Poco::Logger& Pipeline::logger(const std::string& name) { return Poco::Logger::get("sluice." + name); }

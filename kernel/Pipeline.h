@@ -16,6 +16,7 @@
 
 #include "BackendHealth.h"
 #include "PluginLoader.h"
+#include "audit/AuditWriter.h"
 #include "front/TrustedProxies.h"
 #include "sluice/Plugin.h"
 #include "upstream/Upstream.h"
@@ -43,9 +44,13 @@ public:
                                            const std::string& pluginDirectory, MetricsRegistry& metrics);
     ~Pipeline() override;
 
-    // Polls every backend once (bounded by the discovery timeout), then keeps
-    // polling, and probing backends' health, in the background until stop().
+    // Starts the audit writers, polls every backend once (bounded by the
+    // discovery timeout), then keeps polling, and probing backends' health,
+    // in the background until stop().
     void start();
+    // Stops the background work, then flushes every audit writer (bounded by
+    // audit.shutdown_flush_ms; what a sink did not take is spilled to disk).
+    // Call once no request of this pipeline is running. Idempotent.
     void stop();
 
     // KernelServices
@@ -69,6 +74,12 @@ public:
     LimitsStage* limits() { return _limits.get(); }
     RouterStage& router() { return *_router; }
     const std::vector<std::unique_ptr<AuditSink>>& auditSinks() const { return _auditSinks; }
+    // Whether any audit sink is configured (records are built only then).
+    bool auditing() const { return !_auditWriters.empty(); }
+    const AuditWriterSettings& auditSettings() const { return _auditSettings; }
+    // Hands a finished request's record to every sink's writer. Thread: request
+    // threads; never waits on a sink or the disk.
+    void audit(AuditEntry entry);
     DiscoverySource& discovery() { return *_discovery; }
 
     // Names of the stages in use, for start-up logs and /v1/health.
@@ -95,6 +106,9 @@ private:
     std::unique_ptr<LimitsStage> _limits;
     std::unique_ptr<RouterStage> _router;
     std::vector<std::unique_ptr<AuditSink>> _auditSinks;
+    AuditWriterSettings _auditSettings;
+    // One per sink, declared after the sinks: a writer is gone before its sink.
+    std::vector<std::unique_ptr<AuditWriter>> _auditWriters;
     std::unique_ptr<DiscoverySource> _discovery;
     std::unique_ptr<DiscoveryLoop> _discoveryLoop;
     std::unique_ptr<HealthProber> _prober;

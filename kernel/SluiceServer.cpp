@@ -160,8 +160,10 @@ int SluiceServer::main(const std::vector<std::string>&) {
     log.information("stopping");
     http.stop();
     connections->stopConnections();  // idle keep-alive connections close now, busy ones after their answer
-    pipeline->stop();
     threads.joinAll();
+    // Every request has ended and handed over its audit record: the writers
+    // flush (or spill) them before the process exits.
+    pipeline->stop();
     return EXIT_OK;
 }
 

@@ -10,6 +10,8 @@
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/String.h>
 
+#include "../audit/AnswerCapture.h"
+#include "../audit/RecordBuilder.h"
 #include "ErrorBody.h"
 #include "ModelLists.h"
 #include "RouteTable.h"
@@ -167,6 +169,8 @@ private:
     bool runStage(const char* stage, Outcome refusal, int fallbackStatus, const char* fallbackMessage, Call&& call);
     void serveOwnRoute(const std::string& modelId);
     void finish();
+    // Hands the finished request's record to the audit writers.
+    void audit();
     // Calls the limits stage's complete() once, if it admitted this request.
     void releaseLimits();
 
@@ -265,6 +269,9 @@ void RequestHandling::dispatch(const Classified& classified) {
                   "request_too_large");
             lingerAfterRefusal();
         } else if (prepareForwardedRequest(body) && runStages()) {
+            // Prompt logging: the forwarder keeps what it delivers, for this request only.
+            if (_pipeline->auditing() && _ctx.principal->logPrompts)
+                _ctx.slot(kAnswerCapture).limit = _pipeline->auditSettings().maxPromptBytes;
             _gateway.forwarder().forward(*_pipeline, _ctx, body, _client);
         }
     } else {
@@ -435,6 +442,19 @@ void RequestHandling::finish() {
         metrics.histogram("sluice_request_duration_seconds", "Time from a request's arrival to the end of its answer.",
                           {{"route", route}})
             .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - _ctx.startedAt).count());
+    audit();
+}
+
+void RequestHandling::audit() {
+    // The probes and the metrics scrape are not requests anyone audits.
+    const auto kind = _ctx.route.kind;
+    if (!_pipeline->auditing() || kind == RouteKind::Healthz || kind == RouteKind::Readyz || kind == RouteKind::Metrics)
+        return;
+    try {
+        _pipeline->audit(buildAuditEntry(_ctx, _pipeline->auditSettings().maxPromptBytes));
+    } catch (const std::exception& e) {
+        _pipeline->logger("kernel").error("request %s: no audit record: %s", _ctx.requestId, std::string(e.what()));
+    }
 }
 } // namespace
 

@@ -6,6 +6,7 @@
 #include <Poco/Logger.h>
 
 #include "../Pipeline.h"
+#include "../audit/AnswerCapture.h"
 #include "../front/ErrorBody.h"
 #include "../translate/OllamaOpenAi.h"
 #include "../translate/StreamTranslator.h"
@@ -158,7 +159,7 @@ class Attempt {
 public:
     Attempt(Pipeline& pipeline, Upstream& upstream, RequestContext& ctx, const Candidate& candidate, ClientChannel& client)
         : _pipeline(pipeline), _upstream(upstream), _backend(upstream.backend()), _ctx(ctx), _candidate(candidate),
-          _client(client), _start(Clock::now()),
+          _client(client), _start(Clock::now()), _capture(ctx.findSlot(kAnswerCapture)),
           _translation(_backend.kind == BackendKind::OpenAI && ctx.route.protocol == Protocol::Ollama
                            ? translatableCall(ctx.route.kind)
                            : std::nullopt) {}
@@ -191,6 +192,8 @@ private:
     const Candidate& _candidate;
     ClientChannel& _client;
     Clock::time_point _start;
+    // Set only for requests whose prompt is logged: what the client is sent, for the audit.
+    AnswerCapture* _capture;
     // Set when an Ollama call goes to an OpenAI-compatible backend: the request
     // and its answer are translated (kernel/translate).
     std::optional<OllamaCall> _translation;
@@ -308,6 +311,7 @@ std::optional<Failure> Attempt::relayWhole(ResponseReader& reader) {
     _client.sendWhole(_ctx.status, contentType, answer);
     _ctx.firstByteAt = Clock::now();
     _ctx.bytesOut += answer.size();
+    if (_capture) _capture->append(answer);
     if (reader.reusable()) _upstream.pool.giveBack(std::move(_connection));
     return std::nullopt;
 }
@@ -344,6 +348,7 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, Framing fram
     auto deliver = [&](std::string_view frames) {
         noteUsage(framing, frames, _ctx.usage);
         _ctx.bytesOut += frames.size();
+        if (_capture) _capture->append(frames);
         return _client.writeStream(frames);
     };
     if (!deliver(splitter.complete())) return clientWentAway();
@@ -441,6 +446,7 @@ std::optional<Failure> Attempt::relayTranslatedStream(ResponseReader& reader) {
     _ctx.firstByteAt = Clock::now();
     auto deliver = [&] {
         _ctx.bytesOut += lines.size();
+        if (_capture) _capture->append(lines);
         const bool written = _client.writeStream(lines);
         lines.clear();
         return written;

@@ -11,6 +11,8 @@ public:
     explicit AllowAllAuth(const sluice::StageSetup& setup) {
         _principal.tenant = setup.reader.text("allow_all.tenant", "anonymous");
         _principal.allowAllModels = true;
+        // For trying the audit's prompt log without a key store.
+        _principal.logPrompts = setup.reader.flag("allow_all.log_prompts", false);
         setup.services.logger("auth").warning(
             "INSECURE: pipeline.auth = allow-all lets every request in without a key; use it for development only");
     }

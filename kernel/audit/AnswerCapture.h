@@ -1,0 +1,35 @@
+#pragma once
+// What a client was sent, kept for the audit's prompt log. The front puts an
+// AnswerCapture in the request's slot only for principals with prompt logging
+// on; the forwarder appends the bytes it delivers (up to the limit) and nothing
+// else. The text is extracted later, on the audit writer's thread.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "sluice/RequestContext.h"
+
+namespace sluice::kernel {
+
+struct AnswerCapture {
+    std::size_t limit = 0;  // audit.max_prompt_bytes
+    std::string bytes;
+
+    void append(std::string_view delivered) {
+        if (bytes.size() < limit) bytes.append(delivered.substr(0, limit - bytes.size()));
+    }
+};
+
+inline constexpr SlotKey<AnswerCapture> kAnswerCapture{};
+
+// The answer's text from what the client received: a whole JSON answer
+// (Ollama's message.content or response, OpenAI's choices' message.content or
+// text), or a stream's content deltas (NDJSON lines, SSE data events)
+// concatenated. A frame cut by the capture limit is left out.
+std::string answerText(std::string_view delivered);
+
+// Cuts `text` to at most `limit` bytes without splitting a UTF-8 sequence.
+void cutUtf8(std::string& text, std::size_t limit);
+
+} // namespace sluice::kernel

@@ -1,0 +1,89 @@
+// counting: an audit sink for the audit writer's integration tests. It appends
+// each record's request id, one per line, to the file `audit.counting.path`,
+// and fails every write while the file `audit.counting.fail_flag` exists. Like
+// a real sink it is idempotent by request id: an id already in the file (a
+// batch sent again after a failure, or replayed after a restart) is not
+// appended twice. `audit.counting.records` (optional) names a second file
+// that gets each new record as a JSON line, for tests that check its fields.
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "sluice/Plugin.h"
+
+namespace {
+
+// sluice::outcomeName() is not exported from libsluice-sdk (no SLUICE_API), so a plugin names outcomes itself.
+const char* outcomeText(sluice::Outcome outcome) {
+    switch (outcome) {
+    case sluice::Outcome::Ok: return "ok";
+    case sluice::Outcome::RefusedAuth: return "refused-auth";
+    case sluice::Outcome::RefusedLimit: return "refused-limit";
+    case sluice::Outcome::RefusedPolicy: return "refused-policy";
+    case sluice::Outcome::BadRequest: return "bad-request";
+    case sluice::Outcome::UpstreamError: return "upstream-error";
+    case sluice::Outcome::ClientCancel: return "client-cancel";
+    case sluice::Outcome::InternalError: return "internal-error";
+    }
+    return "unknown";
+}
+
+class CountingSink final : public sluice::AuditSink {
+public:
+    explicit CountingSink(const sluice::StageSetup& setup)
+        : _path(setup.reader.requiredText("counting.path")),
+          _failFlag(setup.reader.text("counting.fail_flag")),
+          _recordsPath(setup.reader.text("counting.records")) {
+        std::ifstream existing(_path);
+        for (std::string id; std::getline(existing, id);)
+            if (!id.empty()) _seen.insert(id);
+    }
+
+    sluice::SinkResult write(const std::vector<sluice::AuditRecord>& batch) override {
+        if (!_failFlag.empty() && std::filesystem::exists(_failFlag)) return {false, "fail flag is set"};
+        std::ofstream ids(_path, std::ios::app);
+        std::ofstream records;
+        if (!_recordsPath.empty()) records.open(_recordsPath, std::ios::app);
+        for (const auto& record : batch) {
+            if (!_seen.insert(record.requestId).second) continue;
+            ids << record.requestId << '\n';
+            if (records.is_open()) records << describe(record).dump() << '\n';
+        }
+        ids.flush();
+        if (!ids) return {false, "cannot append to " + _path};
+        return {};
+    }
+
+private:
+    static nlohmann::json describe(const sluice::AuditRecord& record) {
+        nlohmann::json json{{"request_id", record.requestId},   {"tenant", record.tenant},
+                            {"key_id", record.keyId},           {"client", record.clientAddress},
+                            {"route", record.route},            {"model", record.requestedModel},
+                            {"backend", record.servedBackend},  {"served_model", record.servedModel},
+                            {"status", record.status},          {"failovers", record.failovers},
+                            {"tokens_in", record.tokensIn},     {"tokens_out", record.tokensOut},
+                            {"bytes_out", record.bytesOut},     {"outcome", outcomeText(record.outcome)},
+                            {"prompt_logged", record.promptLogged}};
+        if (record.promptLogged) {
+            json["prompt"] = record.prompt;
+            json["answer"] = record.answer;
+        }
+        return json;
+    }
+
+    std::string _path;
+    std::string _failFlag;
+    std::string _recordsPath;
+    std::set<std::string> _seen;
+};
+
+void registerStages(sluice::StageRegistry& registry) {
+    registry.addAuditSink("counting", [](const sluice::StageSetup& setup) { return std::make_unique<CountingSink>(setup); });
+}
+
+} // namespace
+
+SLUICE_PLUGIN("counting-sink", "0.0.1", registerStages)
