@@ -16,20 +16,6 @@ T field(const nlohmann::json& json, const char* key, T fallback = {}) {
 }
 } // namespace
 
-const char* auditOutcomeName(Outcome outcome) {
-    switch (outcome) {
-    case Outcome::Ok: return "ok";
-    case Outcome::RefusedAuth: return "refused-auth";
-    case Outcome::RefusedLimit: return "refused-limit";
-    case Outcome::RefusedPolicy: return "refused-policy";
-    case Outcome::BadRequest: return "bad-request";
-    case Outcome::UpstreamError: return "upstream-error";
-    case Outcome::ClientCancel: return "client-cancel";
-    case Outcome::InternalError: return "internal-error";
-    }
-    return "unknown";
-}
-
 nlohmann::json recordToJson(const AuditRecord& record) {
     nlohmann::json json{
         {"time_ms", std::chrono::duration_cast<std::chrono::milliseconds>(record.time.time_since_epoch()).count()},
@@ -50,7 +36,7 @@ nlohmann::json recordToJson(const AuditRecord& record) {
         {"latency_ms", record.latencyMs},
         {"bytes_in", record.bytesIn},
         {"bytes_out", record.bytesOut},
-        {"outcome", auditOutcomeName(record.outcome)}};
+        {"outcome", outcomeName(record.outcome)}};
     if (record.promptLogged) {
         json["prompt_logged"] = true;
         json["prompt"] = record.prompt;
@@ -83,7 +69,7 @@ std::optional<AuditRecord> recordFromJson(const nlohmann::json& json) {
         record.bytesOut = field<std::uint64_t>(json, "bytes_out");
         const auto outcome = field<std::string>(json, "outcome", "ok");
         for (auto candidate : kOutcomes)
-            if (outcome == auditOutcomeName(candidate)) record.outcome = candidate;
+            if (outcome == outcomeName(candidate)) record.outcome = candidate;
         record.promptLogged = field<bool>(json, "prompt_logged", false);
         if (record.promptLogged) {
             record.prompt = field<std::string>(json, "prompt");

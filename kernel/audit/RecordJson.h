@@ -10,10 +10,6 @@
 
 namespace sluice::kernel {
 
-// The outcome's name ("ok", "refused-auth", …). The SDK's outcomeName() says
-// the same but is not exported from libsluice-sdk, so the kernel keeps its own.
-const char* auditOutcomeName(Outcome outcome);
-
 nlohmann::json recordToJson(const AuditRecord& record);
 // The record a line held, or nullopt if it is not one (a torn or foreign line).
 std::optional<AuditRecord> recordFromJson(const nlohmann::json& json);

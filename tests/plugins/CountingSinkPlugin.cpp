@@ -16,21 +16,6 @@
 
 namespace {
 
-// sluice::outcomeName() is not exported from libsluice-sdk (no SLUICE_API), so a plugin names outcomes itself.
-const char* outcomeText(sluice::Outcome outcome) {
-    switch (outcome) {
-    case sluice::Outcome::Ok: return "ok";
-    case sluice::Outcome::RefusedAuth: return "refused-auth";
-    case sluice::Outcome::RefusedLimit: return "refused-limit";
-    case sluice::Outcome::RefusedPolicy: return "refused-policy";
-    case sluice::Outcome::BadRequest: return "bad-request";
-    case sluice::Outcome::UpstreamError: return "upstream-error";
-    case sluice::Outcome::ClientCancel: return "client-cancel";
-    case sluice::Outcome::InternalError: return "internal-error";
-    }
-    return "unknown";
-}
-
 class CountingSink final : public sluice::AuditSink {
 public:
     explicit CountingSink(const sluice::StageSetup& setup)
@@ -65,7 +50,7 @@ private:
                             {"backend", record.servedBackend},  {"served_model", record.servedModel},
                             {"status", record.status},          {"failovers", record.failovers},
                             {"tokens_in", record.tokensIn},     {"tokens_out", record.tokensOut},
-                            {"bytes_out", record.bytesOut},     {"outcome", outcomeText(record.outcome)},
+                            {"bytes_out", record.bytesOut},     {"outcome", sluice::outcomeName(record.outcome)},
                             {"prompt_logged", record.promptLogged}};
         if (record.promptLogged) {
             json["prompt"] = record.prompt;

@@ -1,7 +1,7 @@
 // sluicectl: the operator's command line for Sluice: validate a
 // configuration exactly as sluiced would, read a running gateway's health,
-// probe the backends and list their models, and manage the store (schema,
-// tenants, API keys).
+// probe the backends and list their models, manage the store (schema,
+// tenants, API keys), and read the audit trail and usage.
 // Exit status: 0 done, 1 failed, 2 bad arguments.
 
 #include <cstdlib>
@@ -17,6 +17,7 @@
 #include <Poco/URI.h>
 #include <nlohmann/json.hpp>
 
+#include "AuditCommands.h"
 #include "BackendCommands.h"
 #include "CommandLine.h"
 #include "Config.h"
@@ -32,7 +33,8 @@ namespace {
 // Options that take a value, for every command (each command then refuses
 // the ones it does not use).
 const std::set<std::string> kValuedOptions = {"--tenant",  "--models",      "--rpm", "--tpm",        "--concurrent",
-                                              "--expires", "--log-prompts", "--key", "--timeout-ms"};
+                                              "--expires", "--log-prompts", "--key", "--timeout-ms", "--since",
+                                              "--limit"};
 
 void usage(std::ostream& out) {
     out << "usage: sluicectl [--config FILE] [--json] COMMAND ...\n"
@@ -60,6 +62,11 @@ void usage(std::ostream& out) {
            "              [--expires DAYS]        prints the new key, once, as the last line\n"
            "  keys list [--tenant NAME]\n"
            "  keys revoke KEYID\n"
+           "\n"
+           "audit (needs --config FILE or SLUICE_CONFIG; reads audit.*.url or store.url):\n"
+           "  audit tail [--tenant T] [--since 1h] [--limit N]  the newest records, newest last (default 100)\n"
+           "  usage [--tenant T] [--since 30d]  requests and tokens per tenant and model, and totals\n"
+           "                                durations: 30s, 15m, 1h, 7d\n"
            "\n"
            "Limits: 0 means unlimited; an unset limit uses the gateway's default.\n"
            "Exit status: 0 done, 1 failed (for backends probe and models: a backend failed), 2 bad arguments.\n";
@@ -128,6 +135,8 @@ int run(const std::vector<std::string>& args) {
     if (command == "migrate") return runMigrate(line);
     if (command == "tenants") return runTenants(line);
     if (command == "keys") return runKeys(line);
+    if (command == "audit") return runAudit(line);
+    if (command == "usage") return runUsage(line);
     throw UsageError("unknown command '" + command + "' (sluicectl help lists them)");
 }
 

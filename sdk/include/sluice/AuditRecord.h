@@ -6,11 +6,14 @@
 #include <cstdint>
 #include <string>
 
+#include "sluice/Abi.h"
+
 namespace sluice {
 
 enum class Outcome { Ok, RefusedAuth, RefusedLimit, RefusedPolicy, BadRequest, UpstreamError, ClientCancel, InternalError };
 
-const char* outcomeName(Outcome outcome);
+// "ok", "refused-auth", "refused-limit", …: the name stored and shown for an outcome.
+SLUICE_API const char* outcomeName(Outcome outcome);
 
 struct AuditRecord {
     std::chrono::system_clock::time_point time;
