@@ -31,17 +31,6 @@ std::string text(RecordSet& rows, std::size_t column) {
     return value.isEmpty() ? std::string() : value.convert<std::string>();
 }
 
-template <typename Work>
-auto guarded(Database& db, const char* what, Work&& work) {
-    try {
-        return work();
-    } catch (const StoreError&) {
-        throw;
-    } catch (const Poco::Exception& e) {
-        throw StoreError("store " + db.url().display() + ": " + what + ": " + e.displayText());
-    }
-}
-
 } // namespace
 
 void AuditStore::write(const std::vector<AuditRow>& rows) {
@@ -55,7 +44,7 @@ void AuditStore::write(const std::vector<AuditRow>& rows) {
         _db.sql(std::string(sqlite ? "INSERT OR IGNORE" : "INSERT") +
                 " INTO audit_prompts (request_id, at_ms, tenant, prompt, answer) VALUES (?, ?, ?, ?, ?)" +
                 (sqlite ? "" : " ON CONFLICT (request_id) DO NOTHING"));
-    guarded(_db, "cannot write audit records", [&] {
+    _db.guarded("cannot write audit records", [&] {
         _db.transaction([&](Session& session) {
             for (const auto& row : rows) {
                 auto r = row;  // Poco binds references to mutable values
@@ -109,7 +98,7 @@ std::size_t AuditStore::purgeTable(const std::string& table, const std::string& 
 }
 
 PurgeResult AuditStore::purge(long long nowMs, const RetentionPolicy& policy) {
-    return guarded(_db, "cannot purge audit records", [&] {
+    return _db.guarded("cannot purge audit records", [&] {
         PurgeResult result;
         result.records = purgeTable("audit_records", "audit_retention_days", policy.auditDays, nowMs, policy, result.more);
         result.prompts = purgeTable("audit_prompts", "prompt_retention_days", policy.promptDays, nowMs, policy, result.more);
@@ -118,7 +107,7 @@ PurgeResult AuditStore::purge(long long nowMs, const RetentionPolicy& policy) {
 }
 
 std::vector<AuditRow> AuditStore::tail(const AuditQuery& query) {
-    return guarded(_db, "cannot read audit records", [&] {
+    return _db.guarded("cannot read audit records", [&] {
         auto session = _db.session();
         Poco::Int64 since = query.sinceMs;
         Poco::Int64 limit = static_cast<Poco::Int64>(query.limit);
@@ -162,7 +151,7 @@ std::vector<AuditRow> AuditStore::tail(const AuditQuery& query) {
 }
 
 std::vector<UsageRow> AuditStore::usage(const std::optional<std::string>& tenant, long long sinceMs) {
-    return guarded(_db, "cannot read usage", [&] {
+    return _db.guarded("cannot read usage", [&] {
         auto session = _db.session();
         Poco::Int64 since = sinceMs;
         std::string name = tenant.value_or("");

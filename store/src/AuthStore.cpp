@@ -19,7 +19,8 @@ namespace sluice::store {
 namespace {
 
 const char* const kTenantColumns =
-    "name, enabled, expires_at, allow_all_models, log_prompts, created_at, updated_at";
+    "name, enabled, expires_at, allow_all_models, log_prompts, created_at, updated_at, audit_retention_days,"
+    " prompt_retention_days";
 const char* const kKeyColumns =
     "key_id, tenant, secret_hash, enabled, revoked_at, expires_at, allow_all_models, created_at, last_used_at";
 
@@ -37,6 +38,8 @@ TenantRecord tenantFrom(RecordSet& rows, std::size_t first) {
     tenant.logPrompts = flag(rows, first + 4);
     tenant.createdAt = number(rows, first + 5);
     tenant.updatedAt = number(rows, first + 6);
+    tenant.auditRetentionDays = static_cast<int>(number(rows, first + 7));
+    tenant.promptRetentionDays = static_cast<int>(number(rows, first + 8));
     return tenant;
 }
 
@@ -52,18 +55,6 @@ KeyRecord keyFrom(RecordSet& rows) {
     key.createdAt = number(rows, 7);
     key.lastUsedAt = number(rows, 8);
     return key;
-}
-
-// Store failures carry the store's name and Poco's reason; never a hash.
-template <typename Work>
-auto guarded(Database& db, const char* what, Work&& work) {
-    try {
-        return work();
-    } catch (const StoreError&) {
-        throw;
-    } catch (const Poco::Exception& e) {
-        throw StoreError("store " + db.url().display() + ": " + what + ": " + e.displayText());
-    }
 }
 
 } // namespace
@@ -162,14 +153,14 @@ void AuthStore::recordChange(Session& session, const std::string& subject) {
 }
 
 std::optional<KeyAndTenant> AuthStore::findKey(const std::string& keyId) {
-    return guarded(_db, "cannot read a key", [&]() -> std::optional<KeyAndTenant> {
+    return _db.guarded("cannot read a key", [&]() -> std::optional<KeyAndTenant> {
         auto session = _db.session();
         std::string id = keyId;
         Statement select(session);
         select << _db.sql(std::string("SELECT k.key_id, k.tenant, k.secret_hash, k.enabled, k.revoked_at, k.expires_at,"
                                       " k.allow_all_models, k.created_at, k.last_used_at, t.") +
-                          "name, t.enabled, t.expires_at, t.allow_all_models, t.log_prompts, t.created_at, t.updated_at"
-                          " FROM api_keys k JOIN tenants t ON t.name = k.tenant WHERE k.key_id = ?"),
+                          "name, t.enabled, t.expires_at, t.allow_all_models, t.log_prompts, t.created_at, t.updated_at,"
+                          " t.audit_retention_days, t.prompt_retention_days FROM api_keys k JOIN tenants t ON t.name = k.tenant WHERE k.key_id = ?"),
             use(id), now;
         RecordSet rows(select);
         if (!rows.moveFirst()) {
@@ -189,7 +180,7 @@ std::optional<KeyAndTenant> AuthStore::findKey(const std::string& keyId) {
 }
 
 std::optional<TenantRecord> AuthStore::findTenant(const std::string& name) {
-    return guarded(_db, "cannot read a tenant", [&]() -> std::optional<TenantRecord> {
+    return _db.guarded("cannot read a tenant", [&]() -> std::optional<TenantRecord> {
         auto session = _db.session();
         std::string n = name;
         Statement select(session);
@@ -203,7 +194,7 @@ std::optional<TenantRecord> AuthStore::findTenant(const std::string& name) {
 }
 
 std::vector<TenantRecord> AuthStore::tenants() {
-    return guarded(_db, "cannot list tenants", [&] {
+    return _db.guarded("cannot list tenants", [&] {
         auto session = _db.session();
         Statement select(session);
         select << _db.sql(std::string("SELECT ") + kTenantColumns + " FROM tenants ORDER BY name"), now;
@@ -216,7 +207,7 @@ std::vector<TenantRecord> AuthStore::tenants() {
 }
 
 std::vector<KeyRecord> AuthStore::keys(const std::string& tenant) {
-    return guarded(_db, "cannot list keys", [&] {
+    return _db.guarded("cannot list keys", [&] {
         auto session = _db.session();
         std::string t = tenant;
         Statement select(session);
@@ -248,22 +239,27 @@ void AuthStore::updateTenant(const TenantRecord& tenant) {
 }
 
 void AuthStore::saveTenant(const TenantRecord& tenant, bool create) {
-    guarded(_db, create ? "cannot create the tenant" : "cannot update the tenant", [&] {
+    _db.guarded(create ? "cannot create the tenant" : "cannot update the tenant", [&] {
         _db.transaction([&](Session& session) {
             std::string name = tenant.name;
             int enabled = tenant.enabled ? 1 : 0;
             Poco::Int64 expires = tenant.expiresAt;
             int allowAll = tenant.grant.allowAll ? 1 : 0;
             int logPrompts = tenant.logPrompts ? 1 : 0;
+            int auditDays = tenant.auditRetentionDays;
+            int promptDays = tenant.promptRetentionDays;
             Poco::Int64 at = storeNow();
             if (create) {
-                session << _db.sql("INSERT INTO tenants (enabled, expires_at, allow_all_models, log_prompts, created_at,"
-                                   " updated_at, name) VALUES (?, ?, ?, ?, ?, ?, ?)"),
-                    use(enabled), use(expires), use(allowAll), use(logPrompts), use(at), use(at), use(name), now;
+                session << _db.sql("INSERT INTO tenants (enabled, expires_at, allow_all_models, log_prompts,"
+                                   " audit_retention_days, prompt_retention_days, created_at, updated_at, name)"
+                                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                    use(enabled), use(expires), use(allowAll), use(logPrompts), use(auditDays), use(promptDays), use(at),
+                    use(at), use(name), now;
             } else {
                 session << _db.sql("UPDATE tenants SET enabled = ?, expires_at = ?, allow_all_models = ?, log_prompts = ?,"
-                                   " updated_at = ? WHERE name = ?"),
-                    use(enabled), use(expires), use(allowAll), use(logPrompts), use(at), use(name), now;
+                                   " audit_retention_days = ?, prompt_retention_days = ?, updated_at = ? WHERE name = ?"),
+                    use(enabled), use(expires), use(allowAll), use(logPrompts), use(auditDays), use(promptDays), use(at),
+                    use(name), now;
             }
             writeGrantAndLimits(session, "tenant", tenant.name, tenant.grant, tenant.limits);
             // Nothing can have cached a tenant that did not exist: only
@@ -276,7 +272,7 @@ void AuthStore::saveTenant(const TenantRecord& tenant, bool create) {
 void AuthStore::createKey(const KeyRecord& key) {
     if (!findTenant(key.tenant)) throw NotFound("no tenant '" + key.tenant + "'");
     if (findKey(key.keyId)) throw AlreadyExists("key id clash; try again");
-    guarded(_db, "cannot create the key", [&] {
+    _db.guarded("cannot create the key", [&] {
         _db.transaction([&](Session& session) {
             std::string id = key.keyId;
             std::string tenant = key.tenant;
@@ -297,7 +293,7 @@ void AuthStore::createKey(const KeyRecord& key) {
 
 void AuthStore::revokeKey(const std::string& keyId) {
     if (!findKey(keyId)) throw NotFound("no key '" + keyId + "'");
-    guarded(_db, "cannot revoke the key", [&] {
+    _db.guarded("cannot revoke the key", [&] {
         _db.transaction([&](Session& session) {
             std::string id = keyId;
             Poco::Int64 at = storeNow();
@@ -309,7 +305,7 @@ void AuthStore::revokeKey(const std::string& keyId) {
 }
 
 void AuthStore::touchKey(const std::string& keyId, long long at) {
-    guarded(_db, "cannot record a key's use", [&] {
+    _db.guarded("cannot record a key's use", [&] {
         auto session = _db.session();
         std::string id = keyId;
         Poco::Int64 when = at;
@@ -318,7 +314,7 @@ void AuthStore::touchKey(const std::string& keyId, long long at) {
 }
 
 long long AuthStore::latestChange() {
-    return guarded(_db, "cannot read the change log", [&] {
+    return _db.guarded("cannot read the change log", [&] {
         auto session = _db.session();
         Statement select(session);
         select << _db.sql("SELECT COALESCE(MAX(seq), 0) FROM auth_changes"), now;
@@ -328,7 +324,7 @@ long long AuthStore::latestChange() {
 }
 
 std::vector<AuthChange> AuthStore::changesSince(long long seq, int max) {
-    return guarded(_db, "cannot read the change log", [&] {
+    return _db.guarded("cannot read the change log", [&] {
         auto session = _db.session();
         Poco::Int64 after = seq;
         Poco::Int64 limit = max;

@@ -112,18 +112,6 @@ std::set<std::string> idsIn(const std::string& url, const std::string& table, co
     return ids;
 }
 
-void addTenant(const std::string& url, const std::string& name, int auditDays, int promptDays) {
-    store::Database db(StoreUrl::parse(url), 1);
-    auto session = db.session();
-    std::string n = name;
-    int a = auditDays;
-    int p = promptDays;
-    Poco::Int64 at = store::storeNow();
-    session << db.sql("INSERT INTO tenants (name, audit_retention_days, prompt_retention_days, created_at, updated_at)"
-                      " VALUES (?, ?, ?, ?, ?)"),
-        use(n), use(a), use(p), use(at), use(at), now;
-}
-
 struct CtlResult {
     int code = -1;
     std::string output;
@@ -284,8 +272,22 @@ private:
         settings.retention.maxStatements = 100;
         DatabaseSink sink(settings);
         CPPUNIT_ASSERT(sink.write(records).ok);  // a new SQLite file is migrated here
-        addTenant(url, brief, 5, 1);
-        addTenant(url, zero, 0, 0);
+        // The tenants' own retention, set as an operator sets it.
+        Poco::TemporaryFile config;
+        std::ofstream(config.path()) << "store.url = " << url << "\n";
+        auto created = sluicectl(config.path(), {"--json", "tenants", "create", brief, "--audit-retention", "5",
+                                                 "--prompt-retention", "1"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(created.output, 0, created.code);
+        // stdout's tenant, then stderr's note that it may use no model yet.
+        const auto shown = nlohmann::json::parse(lines(created.output).front());
+        CPPUNIT_ASSERT_EQUAL(5, shown.at("audit_retention_days").get<int>());
+        CPPUNIT_ASSERT_EQUAL(1, shown.at("prompt_retention_days").get<int>());
+        CPPUNIT_ASSERT_EQUAL(0, sluicectl(config.path(), {"tenants", "create", zero, "--audit-retention", "3"}).code);
+        // Back to the gateway's default.
+        const auto reset = sluicectl(config.path(), {"--json", "tenants", "set", zero, "--audit-retention", "0"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(reset.output, 0, reset.code);
+        CPPUNIT_ASSERT(nlohmann::json::parse(lines(reset.output).front()).at("audit_retention_days").is_null());
+        CPPUNIT_ASSERT_EQUAL(2, sluicectl(config.path(), {"tenants", "set", zero, "--prompt-retention", "-1"}).code);
 
         // A bounded call stops after its statements and says there is more.
         store::Database db(StoreUrl::parse(url), 1);

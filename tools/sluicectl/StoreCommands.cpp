@@ -131,34 +131,54 @@ const char* tenantState(const TenantRecord& tenant) {
     return "enabled";
 }
 
+std::string retentionText(int days) { return days == 0 ? "default" : std::to_string(days) + "d"; }
+
+// A retention of 0 (the gateway's default) is null in JSON.
+nlohmann::json retentionJson(int days) { return days == 0 ? nlohmann::json(nullptr) : nlohmann::json(days); }
+
+nlohmann::json tenantJson(const TenantRecord& tenant) {
+    return {{"name", tenant.name},
+            {"state", tenantState(tenant)},
+            {"expires", tenant.expiresAt == 0 ? nlohmann::json(nullptr) : nlohmann::json(date(tenant.expiresAt))},
+            {"models", grantJson(tenant.grant)},
+            {"limits", limitsJson(tenant.limits)},
+            {"log_prompts", tenant.logPrompts},
+            {"audit_retention_days", retentionJson(tenant.auditRetentionDays)},
+            {"prompt_retention_days", retentionJson(tenant.promptRetentionDays)},
+            {"created", date(tenant.createdAt)}};
+}
+
 void printTenant(const TenantRecord& tenant, bool json) {
     if (json) {
-        std::cout << nlohmann::json{{"name", tenant.name},
-                                    {"state", tenantState(tenant)},
-                                    {"expires", tenant.expiresAt == 0 ? nlohmann::json(nullptr) : nlohmann::json(date(tenant.expiresAt))},
-                                    {"models", grantJson(tenant.grant)},
-                                    {"limits", limitsJson(tenant.limits)},
-                                    {"log_prompts", tenant.logPrompts},
-                                    {"created", date(tenant.createdAt)}}
-                         .dump()
-                  << "\n";
+        std::cout << tenantJson(tenant).dump() << "\n";
         return;
     }
     std::cout << "tenant " << tenant.name << ": " << tenantState(tenant) << ", models " << grantText(tenant.grant, "none")
               << ", rpm " << limitText(tenant.limits.requestsPerMinute) << ", tpm "
               << limitText(tenant.limits.tokensPerMinute) << ", concurrent "
               << limitText(tenant.limits.concurrentRequests) << ", prompt log " << (tenant.logPrompts ? "on" : "off")
+              << ", audit kept " << retentionText(tenant.auditRetentionDays) << ", prompts kept "
+              << retentionText(tenant.promptRetentionDays)
               << (tenant.expiresAt != 0 ? ", expires " + date(tenant.expiresAt) : std::string()) << "\n";
 }
 
+// --log-prompts, --audit-retention and --prompt-retention: what the audit sinks read of a tenant.
+void applyAuditOptions(const CommandLine& line, TenantRecord& tenant) {
+    if (auto logPrompts = line.onOff("--log-prompts")) tenant.logPrompts = *logPrompts;
+    if (auto days = line.number("--audit-retention", 0, kMaxDays)) tenant.auditRetentionDays = static_cast<int>(*days);
+    if (auto days = line.number("--prompt-retention", 0, kMaxDays)) tenant.promptRetentionDays = static_cast<int>(*days);
+}
+
 int tenantsCreate(const CommandLine& line) {
-    line.allow("tenants create", {"--models", "--all-models", "--rpm", "--tpm", "--concurrent", "--expires", "--log-prompts"}, 3);
+    line.allow("tenants create", {"--models", "--all-models", "--rpm", "--tpm", "--concurrent", "--expires", "--log-prompts",
+                                  "--audit-retention", "--prompt-retention"},
+               3);
     TenantRecord tenant;
     tenant.name = line.word(2, "tenant name");
     if (!AuthStore::validTenantName(tenant.name))
         throw UsageError("invalid tenant name '" + tenant.name + "' (letters, digits, '.', '_', '-'; at most 64)");
     applyCommon(line, tenant.grant, tenant.limits, tenant.expiresAt);
-    tenant.logPrompts = line.onOff("--log-prompts").value_or(false);
+    applyAuditOptions(line, tenant);
     Admin admin(line);
     admin.store->createTenant(tenant);  // nothing can have cached a new tenant: no announcement
     printTenant(*admin.store->findTenant(tenant.name), line.json());
@@ -175,7 +195,7 @@ int tenantsSet(const CommandLine& line, std::optional<bool> enable) {
         line.allow(command, {}, 3);
     } else {
         line.allow(command, {"--models", "--all-models", "--rpm", "--tpm", "--concurrent", "--expires", "--log-prompts",
-                             "--no-expiry", "--default-limits"},
+                             "--audit-retention", "--prompt-retention", "--no-expiry", "--default-limits"},
                    3);
     }
     const auto& name = line.word(2, "tenant name");
@@ -188,7 +208,7 @@ int tenantsSet(const CommandLine& line, std::optional<bool> enable) {
         if (line.has("--default-limits")) tenant->limits = {};
         if (line.has("--no-expiry")) tenant->expiresAt = 0;
         applyCommon(line, tenant->grant, tenant->limits, tenant->expiresAt);
-        if (auto logPrompts = line.onOff("--log-prompts")) tenant->logPrompts = *logPrompts;
+        applyAuditOptions(line, *tenant);
     }
     admin.store->updateTenant(*tenant);
     std::vector<std::string> keyIds;
@@ -204,14 +224,7 @@ int tenantsList(const CommandLine& line) {
     const auto tenants = admin.store->tenants();
     if (line.json()) {
         auto all = nlohmann::json::array();
-        for (const auto& tenant : tenants)
-            all.push_back({{"name", tenant.name},
-                           {"state", tenantState(tenant)},
-                           {"expires", tenant.expiresAt == 0 ? nlohmann::json(nullptr) : nlohmann::json(date(tenant.expiresAt))},
-                           {"models", grantJson(tenant.grant)},
-                           {"limits", limitsJson(tenant.limits)},
-                           {"log_prompts", tenant.logPrompts},
-                           {"created", date(tenant.createdAt)}});
+        for (const auto& tenant : tenants) all.push_back(tenantJson(tenant));
         std::cout << all.dump() << "\n";
         return kExitOk;
     }

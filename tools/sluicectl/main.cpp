@@ -34,7 +34,7 @@ namespace {
 // the ones it does not use).
 const std::set<std::string> kValuedOptions = {"--tenant",  "--models",      "--rpm", "--tpm",        "--concurrent",
                                               "--expires", "--log-prompts", "--key", "--timeout-ms", "--since",
-                                              "--limit"};
+                                              "--limit", "--audit-retention", "--prompt-retention"};
 
 void usage(std::ostream& out) {
     out << "usage: sluicectl [--config FILE] [--json] COMMAND ...\n"
@@ -55,6 +55,7 @@ void usage(std::ostream& out) {
            "  migrate                       apply schema migrations\n"
            "  tenants create NAME [--models a,b | --all-models] [--rpm N] [--tpm N] [--concurrent N]\n"
            "                  [--expires DAYS] [--log-prompts on|off]\n"
+           "                  [--audit-retention DAYS] [--prompt-retention DAYS]  0: audit.*retention_days\n"
            "  tenants set NAME [the same options] [--no-expiry] [--default-limits]\n"
            "  tenants enable NAME | tenants disable NAME\n"
            "  tenants list\n"

@@ -36,6 +36,10 @@ struct TenantRecord {
     ModelGrant grant;         // a new tenant may use no model until granted
     LimitOverrides limits;
     bool logPrompts = false;
+    // Days the audit sinks keep this tenant's records and prompt text; 0: the
+    // gateway's audit.retention_days / audit.prompt_retention_days.
+    int auditRetentionDays = 0;
+    int promptRetentionDays = 0;
     long long createdAt = 0;
     long long updatedAt = 0;
 };

@@ -12,7 +12,9 @@
 #include <string_view>
 
 #include <Poco/Data/Session.h>
+#include <Poco/Exception.h>
 
+#include "sluice/store/StoreError.h"
 #include "sluice/store/StoreUrl.h"
 
 namespace Poco::Data {
@@ -43,6 +45,20 @@ public:
     // Runs `work` in one transaction on one session: committed if it
     // returns, rolled back if it throws (the exception goes on).
     void transaction(const std::function<void(Poco::Data::Session&)>& work);
+
+    // Runs `work` and returns what it returns; a Poco failure inside becomes a
+    // StoreError that names the store (never its password) and `what` was
+    // being done, so every caller reports failures the same way.
+    template <typename Work>
+    auto guarded(const char* what, Work&& work) {
+        try {
+            return work();
+        } catch (const StoreError&) {
+            throw;
+        } catch (const Poco::Exception& e) {
+            throw StoreError("store " + _url.display() + ": " + what + ": " + e.displayText());
+        }
+    }
 
 private:
     StoreUrl _url;

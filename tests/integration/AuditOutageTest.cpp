@@ -1,0 +1,175 @@
+// The audit trail under steady load through the real sluiced while each
+// sink's storage goes away and comes back: all three sinks at once
+// (`pipeline.audit = postgresql, sqlite, jsonl`), PostgreSQL stopped for
+// 20 s, the SQLite file write-locked by another connection for 8 s, the
+// jsonl folder unwritable for 8 s, overlapping. Every request must be
+// answered, and afterwards every sink must hold exactly the requests served:
+// each id once, none missing, none twice.
+//
+// The latency of requests during the faults next to those before them is
+// printed for the record (bench/audit measures it properly); it is not
+// asserted, since timing on a shared machine is not a pass/fail property.
+
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <random>
+
+#include <cppunit/extensions/HelperMacros.h>
+
+#include "AuditFaults.h"
+#include "FakeBackend.h"
+#include "Gateway.h"
+#include "HttpClient.h"
+#include "PostgresServer.h"
+#include "SteadyLoad.h"
+#include "TestHelpers.h"
+#include "sluice/store/Database.h"
+#include "sluice/store/Migrations.h"
+
+namespace sluice::test {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+struct ScratchDir {
+    ScratchDir() {
+        std::random_device random;
+        path = std::filesystem::temp_directory_path() / ("sluice-audit-outage-" + std::to_string(random()));
+        std::filesystem::create_directories(path / "jsonl");
+    }
+    ~ScratchDir() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path, ignored);
+    }
+    std::filesystem::path path;
+};
+
+// "" when `stored` holds each of `served` exactly once and nothing else, else what differs.
+std::string differences(const std::vector<std::string>& served, const std::vector<std::string>& stored) {
+    std::map<std::string, int> count;
+    for (const auto& id : stored) ++count[id];
+    std::size_t missing = 0, twice = 0;
+    for (const auto& id : served) {
+        auto it = count.find(id);
+        if (it == count.end()) {
+            ++missing;
+            continue;
+        }
+        if (it->second > 1) ++twice;
+        count.erase(it);
+    }
+    if (missing == 0 && twice == 0 && count.empty()) return {};
+    return std::to_string(stored.size()) + " stored for " + std::to_string(served.size()) + " served: " +
+           std::to_string(missing) + " missing, " + std::to_string(twice) + " more than once, " +
+           std::to_string(count.size()) + " never served";
+}
+
+} // namespace
+
+class AuditOutageTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(AuditOutageTest);
+    CPPUNIT_TEST(everySinkHoldsEveryRequestThroughItsOutage);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void everySinkHoldsEveryRequestThroughItsOutage() {
+        PostgresServer postgres;
+        {
+            store::Database db(store::StoreUrl::parse(postgres.url()), 1);
+            store::migrate(db);
+        }
+        FakeBackend backend("ollama", "gpu-box");
+        const auto dir = _scratch.path.string();
+        const auto sqliteFile = _scratch.path / "audit.db";
+        const auto jsonlFile = _scratch.path / "jsonl" / "audit.jsonl";
+        TestGateway gateway(baseConfig() + "backends = gpu\n" + backendConfig("gpu", backend.url()) +
+                            "plugins.load = allow-all, router, discovery, audit\n"
+                            "pipeline.audit = postgresql, sqlite, jsonl\n"
+                            "audit.postgresql.url = " + postgres.url() + "\n"
+                            "audit.sqlite.url = sqlite:" + sqliteFile.string() + "\n"
+                            "audit.jsonl.path = " + jsonlFile.string() + "\n"
+                            // Rotated several times over the run, none dropped.
+                            "audit.jsonl.max_bytes = 262144\n"
+                            "audit.jsonl.keep = 100\n"
+                            "audit.spill_dir = " + dir + "/spill\n"
+                            // A small memory bound, so each outage spills and replays.
+                            "audit.queue_size = 200\n"
+                            "audit.batch_size = 100\n"
+                            "audit.flush_ms = 100\n"
+                            "audit.retry_ms = 50\n"
+                            "audit.retry_max_ms = 1000\n");
+
+        SteadyLoadSettings settings;
+        settings.port = gateway.port();
+        settings.clients = 4;
+        settings.ratePerSecond = 100;
+        settings.duration = 30s;
+        settings.idPrefix = "outage";
+        settings.request = [](std::uint64_t n) {
+            return std::pair<std::string, std::string>{"/api/chat", ollamaChat("llama3.2", n % 2 == 1)};
+        };
+        SteadyLoad load(settings);
+        PostgresOutage postgresDown(postgres);
+        SqliteWriteLock sqliteLocked(sqliteFile);
+        UnwritableFolder jsonlGone(_scratch.path / "jsonl");
+        load.start();
+        load.sleepUntil(5s);
+        postgresDown.begin();
+        load.sleepUntil(7s);
+        sqliteLocked.begin();
+        load.sleepUntil(9s);
+        jsonlGone.begin();
+        load.sleepUntil(15s);
+        sqliteLocked.end();
+        load.sleepUntil(17s);
+        jsonlGone.end();
+        load.sleepUntil(25s);
+        postgresDown.end();
+        const auto samples = load.wait();
+
+        std::vector<std::string> served;
+        std::size_t failed = 0;
+        for (const auto& sample : samples) {
+            if (sample.status == 200) served.push_back(sample.requestId);
+            else ++failed;
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t(3000), samples.size());
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(gateway.output(), std::size_t(0), failed);
+
+        std::string postgresDiff, sqliteDiff, jsonlDiff;
+        const bool allStored = eventually(
+            [&] {
+                postgresDiff = differences(served, auditIdsInDatabase(postgres.url(), "outage-"));
+                sqliteDiff = differences(served, auditIdsInDatabase("sqlite:" + sqliteFile.string(), "outage-"));
+                jsonlDiff = differences(served, auditIdsInJsonl(jsonlFile));
+                return postgresDiff.empty() && sqliteDiff.empty() && jsonlDiff.empty();
+            },
+            60s);
+        CPPUNIT_ASSERT_MESSAGE("postgresql: " + postgresDiff + "\nsqlite: " + sqliteDiff + "\njsonl: " + jsonlDiff +
+                                   "\n" + gateway.output(),
+                               allStored);
+
+        // Each sink did fail, spill and replay: the faults were real.
+        const auto metrics = httpGet(gateway.port(), "/metrics").body;
+        for (const std::string sink : {"postgresql", "sqlite", "jsonl"}) {
+            const auto series = "sluice_audit_write_failures_total{sink=\"" + sink + "\"} ";
+            const auto at = metrics.find(series);
+            CPPUNIT_ASSERT_MESSAGE(sink + "\n" + metrics, at != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(sink + " never failed", std::stoull(metrics.substr(at + series.size())) > 0);
+        }
+        CPPUNIT_ASSERT(metrics.find(R"(sluice_audit_records_total{sink="postgresql",result="replayed"})") != std::string::npos);
+
+        std::cout << "\naudit outage, 100 req/s: before the faults " << describe(summarize(samples, 1s, 5s))
+                  << "\n  during them " << describe(summarize(samples, 5s, 25s)) << "\n  after "
+                  << describe(summarize(samples, 25s, 30s)) << std::endl;
+    }
+
+private:
+    ScratchDir _scratch;
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(AuditOutageTest);
+
+} // namespace sluice::test
