@@ -60,7 +60,7 @@ struct Round {
 Round runOnce(const Options& options, const FakeBackend& backend, Sink& sink, bool withFault, const std::string& prefix) {
     const auto duration = std::chrono::milliseconds(options.seconds * 1000);
     const auto faultFrom = 2000ms, faultTo = duration - 2000ms;
-    TestGateway gateway(baseConfig() + "log.level = warning\nbackends = gpu\nbackends.gpu.url = " + backend.url() +
+    TestGateway gateway(baseConfig() + "backends = gpu\nbackends.gpu.url = " + backend.url() +
                         "\nbackends.gpu.kind = ollama\n" +
                         "plugins.load = allow-all, router, discovery, audit\npipeline.audit = " + sink.name + "\n" +
                         sink.config);

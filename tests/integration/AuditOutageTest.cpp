@@ -11,6 +11,7 @@
 // asserted, since timing on a shared machine is not a pass/fail property.
 
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <random>
@@ -114,19 +115,15 @@ public:
         PostgresOutage postgresDown(postgres);
         SqliteWriteLock sqliteLocked(sqliteFile);
         UnwritableFolder jsonlGone(_scratch.path / "jsonl");
+        // Overlapping: PostgreSQL 5–25 s, SQLite 7–15 s, jsonl 9–17 s.
+        const std::vector<std::pair<std::chrono::seconds, std::function<void()>>> schedule = {
+            {5s, [&] { postgresDown.begin(); }}, {7s, [&] { sqliteLocked.begin(); }}, {9s, [&] { jsonlGone.begin(); }},
+            {15s, [&] { sqliteLocked.end(); }},  {17s, [&] { jsonlGone.end(); }},     {25s, [&] { postgresDown.end(); }}};
         load.start();
-        load.sleepUntil(5s);
-        postgresDown.begin();
-        load.sleepUntil(7s);
-        sqliteLocked.begin();
-        load.sleepUntil(9s);
-        jsonlGone.begin();
-        load.sleepUntil(15s);
-        sqliteLocked.end();
-        load.sleepUntil(17s);
-        jsonlGone.end();
-        load.sleepUntil(25s);
-        postgresDown.end();
+        for (const auto& [at, action] : schedule) {
+            load.sleepUntil(at);
+            action();
+        }
         const auto samples = load.wait();
 
         std::vector<std::string> served;
