@@ -15,7 +15,6 @@
 #include <filesystem>
 #include <functional>
 #include <map>
-#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -25,6 +24,7 @@
 #include "FakeBackend.h"
 #include "Gateway.h"
 #include "PostgresServer.h"
+#include "ScratchDir.h"
 #include "SteadyLoad.h"
 #include "sluice/store/Database.h"
 #include "sluice/store/Migrations.h"
@@ -120,8 +120,8 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
-    std::random_device random;
-    const auto dir = std::filesystem::temp_directory_path() / ("sluice-audit-bench-" + std::to_string(random()));
+    ScratchDir scratch("sluice-audit-bench");
+    const auto dir = scratch.path;
     std::filesystem::create_directories(dir / "jsonl");
     PostgresServer postgres;
     {
@@ -166,7 +166,5 @@ int main(int argc, char** argv) {
                     2 * options.rounds);
         std::fflush(stdout);
     }
-    std::error_code ignored;
-    std::filesystem::remove_all(dir, ignored);
     return allExact ? 0 : 1;
 }

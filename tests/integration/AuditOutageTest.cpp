@@ -14,13 +14,13 @@
 #include <functional>
 #include <iostream>
 #include <map>
-#include <random>
 
 #include <cppunit/extensions/HelperMacros.h>
 
 #include "AuditFaults.h"
 #include "FakeBackend.h"
 #include "Gateway.h"
+#include "ScratchDir.h"
 #include "HttpClient.h"
 #include "PostgresServer.h"
 #include "SteadyLoad.h"
@@ -33,19 +33,6 @@ namespace sluice::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-struct ScratchDir {
-    ScratchDir() {
-        std::random_device random;
-        path = std::filesystem::temp_directory_path() / ("sluice-audit-outage-" + std::to_string(random()));
-        std::filesystem::create_directories(path / "jsonl");
-    }
-    ~ScratchDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path, ignored);
-    }
-    std::filesystem::path path;
-};
 
 // "" when `stored` holds each of `served` exactly once and nothing else, else what differs.
 std::string differences(const std::vector<std::string>& served, const std::vector<std::string>& stored) {
@@ -75,6 +62,12 @@ class AuditOutageTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE_END();
 
 public:
+    void setUp() override {
+        _scratchDir = std::make_unique<ScratchDir>("sluice-audit-outage");
+        std::filesystem::create_directories(_scratchDir->path / "jsonl");
+    }
+    void tearDown() override { _scratchDir.reset(); }
+
     void everySinkHoldsEveryRequestThroughItsOutage() {
         PostgresServer postgres;
         {
@@ -82,9 +75,9 @@ public:
             store::migrate(db);
         }
         FakeBackend backend("ollama", "gpu-box");
-        const auto dir = _scratch.path.string();
-        const auto sqliteFile = _scratch.path / "audit.db";
-        const auto jsonlFile = _scratch.path / "jsonl" / "audit.jsonl";
+        const auto dir = _scratchDir->path.string();
+        const auto sqliteFile = _scratchDir->path / "audit.db";
+        const auto jsonlFile = _scratchDir->path / "jsonl" / "audit.jsonl";
         TestGateway gateway(baseConfig() + "backends = gpu\n" + backendConfig("gpu", backend.url()) +
                             "plugins.load = allow-all, router, discovery, audit\n"
                             "pipeline.audit = postgresql, sqlite, jsonl\n"
@@ -114,7 +107,7 @@ public:
         SteadyLoad load(settings);
         PostgresOutage postgresDown(postgres);
         SqliteWriteLock sqliteLocked(sqliteFile);
-        UnwritableFolder jsonlGone(_scratch.path / "jsonl");
+        UnwritableFolder jsonlGone(_scratchDir->path / "jsonl");
         // Overlapping: PostgreSQL 5–25 s, SQLite 7–15 s, jsonl 9–17 s.
         const std::vector<std::pair<std::chrono::seconds, std::function<void()>>> schedule = {
             {5s, [&] { postgresDown.begin(); }}, {7s, [&] { sqliteLocked.begin(); }}, {9s, [&] { jsonlGone.begin(); }},
@@ -164,7 +157,7 @@ public:
     }
 
 private:
-    ScratchDir _scratch;
+    std::unique_ptr<ScratchDir> _scratchDir;
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(AuditOutageTest);

@@ -15,26 +15,13 @@
 
 #include "FakeBackend.h"
 #include "Gateway.h"
+#include "ScratchDir.h"
 #include "HttpClient.h"
 #include "TestHelpers.h"
 
 namespace sluice::test {
 
 namespace {
-
-// A scratch folder for the sink's files and the spill folder.
-struct ScratchDir {
-    ScratchDir() {
-        std::random_device random;
-        path = std::filesystem::temp_directory_path() / ("sluice-audit-it-" + std::to_string(random()));
-        std::filesystem::create_directories(path);
-    }
-    ~ScratchDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path, ignored);
-    }
-    std::filesystem::path path;
-};
 
 std::vector<std::string> linesOf(const std::filesystem::path& file) {
     std::vector<std::string> lines;
@@ -67,11 +54,17 @@ class AuditWriterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE_END();
 
 public:
-    void setUp() override { _backend = std::make_unique<FakeBackend>("ollama", "gpu-box"); }
-    void tearDown() override { _backend.reset(); }
+    void setUp() override {
+        _scratchDir = std::make_unique<ScratchDir>("sluice-audit-it");
+        _backend = std::make_unique<FakeBackend>("ollama", "gpu-box");
+    }
+    void tearDown() override {
+        _backend.reset();
+        _scratchDir.reset();
+    }
 
     std::string config(const std::string& extra = {}) const {
-        const auto dir = _scratch.path.string();
+        const auto dir = _scratchDir->path.string();
         return baseConfig() + "backends = gpu\n" + backendConfig("gpu", _backend->url()) +
                "plugins.load = allow-all, router, discovery, " SLUICE_TEST_PLUGIN_DIR "/counting-sink.so\n"
                "pipeline.audit = counting\n"
@@ -84,9 +77,9 @@ public:
                "audit.retry_max_ms = 200\n" + extra;
     }
 
-    std::filesystem::path ids() const { return _scratch.path / "ids"; }
-    std::filesystem::path failFlag() const { return _scratch.path / "fail"; }
-    std::filesystem::path spillFile() const { return _scratch.path / "spill" / "counting.jsonl"; }
+    std::filesystem::path ids() const { return _scratchDir->path / "ids"; }
+    std::filesystem::path failFlag() const { return _scratchDir->path / "fail"; }
+    std::filesystem::path spillFile() const { return _scratchDir->path / "spill" / "counting.jsonl"; }
 
     // `count` chats with ids PREFIX-0…, alternating whole and streamed answers.
     std::vector<std::string> sendChats(TestGateway& gateway, const std::string& prefix, int count) {
@@ -120,7 +113,7 @@ public:
         CPPUNIT_ASSERT_MESSAGE(gateway.output(), idsAre(expected));
 
         std::map<std::string, nlohmann::json> records;
-        for (const auto& line : linesOf(_scratch.path / "records.jsonl")) {
+        for (const auto& line : linesOf(_scratchDir->path / "records.jsonl")) {
             auto json = nlohmann::json::parse(line);
             records[json["request_id"]] = json;
         }
@@ -191,7 +184,7 @@ public:
         TestGateway gateway(config("auth.allow_all.log_prompts = true\n"));
         const auto sent = sendChats(gateway, "logged", 2);  // one whole answer, one stream
         CPPUNIT_ASSERT(idsAre(sent));
-        for (const auto& line : linesOf(_scratch.path / "records.jsonl")) {
+        for (const auto& line : linesOf(_scratchDir->path / "records.jsonl")) {
             const auto record = nlohmann::json::parse(line);
             CPPUNIT_ASSERT(record["prompt_logged"].get<bool>());
             CPPUNIT_ASSERT_EQUAL(std::string(R"([{"content":"why is the sky blue","role":"user"}])"),
@@ -202,7 +195,7 @@ public:
     }
 
 private:
-    ScratchDir _scratch;
+    std::unique_ptr<ScratchDir> _scratchDir;
     std::unique_ptr<FakeBackend> _backend;
 };
 
