@@ -2,10 +2,20 @@
 
 namespace sluice::kernel {
 
+Gateway::Gateway(MetricsRegistry& metrics)
+    : _metrics(metrics),
+      _forwarder(metrics),
+      _generationGauge(metrics.gauge("sluice_config_generation",
+                                     "Configurations loaded since start: 1 at start, one more per applied reload.")),
+      _loadedAtGauge(metrics.gauge("sluice_config_loaded_timestamp_seconds",
+                                   "When the configuration in use was loaded (Unix time).")) {}
+
 std::shared_ptr<Pipeline> Gateway::install(std::shared_ptr<Pipeline> pipeline) {
     auto old = _pipeline.exchange(std::move(pipeline));
-    _generation.fetch_add(1);
-    _loadedAt.store(std::chrono::system_clock::now());
+    const auto now = std::chrono::system_clock::now();
+    _generationGauge.set(static_cast<std::int64_t>(_generation.fetch_add(1) + 1));
+    _loadedAt.store(now);
+    _loadedAtGauge.set(std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
     return old;
 }
 

@@ -14,7 +14,7 @@ namespace sluice::kernel {
 
 class Gateway {
 public:
-    explicit Gateway(MetricsRegistry& metrics) : _metrics(metrics), _forwarder(metrics) {}
+    explicit Gateway(MetricsRegistry& metrics);
 
     std::shared_ptr<Pipeline> pipeline() const { return _pipeline.load(); }
     // Publishes a new pipeline; returns the old one (still alive while requests use it).
@@ -31,6 +31,8 @@ private:
     std::atomic<std::shared_ptr<Pipeline>> _pipeline;
     std::atomic<std::uint64_t> _generation{0};
     std::atomic<std::chrono::system_clock::time_point> _loadedAt{};
+    Gauge& _generationGauge;
+    Gauge& _loadedAtGauge;
 };
 
 } // namespace sluice::kernel

@@ -99,6 +99,7 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
     const auto sinkNames = reader.list("pipeline.audit");
     if (std::set<std::string>(sinkNames.begin(), sinkNames.end()).size() != sinkNames.size())
         throw ConfigError("pipeline.audit", "names a sink twice");
+    self._auditSinkNames = sinkNames;
     for (const auto& sinkName : sinkNames)
         self._auditSinks.push_back(makeStage(self._plugins, &StageRegistry::auditSinks, "pipeline.audit", sinkName,
                                              setupFor("audit", sinkName)));
@@ -110,9 +111,6 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
         if (error || ::access(self._auditSettings.spillDirectory.c_str(), W_OK) != 0)
             throw ConfigError("audit.spill_dir", "cannot write to " + self._auditSettings.spillDirectory.string() +
                                                      (error ? ": " + error.message() : std::string()));
-        for (std::size_t i = 0; i < sinkNames.size(); ++i)
-            self._auditWriters.push_back(
-                std::make_unique<AuditWriter>(sinkNames[i], *self._auditSinks[i], self._auditSettings, metrics));
     }
 
     const auto discoveryName = reader.text("pipeline.discovery", "poll");
@@ -121,8 +119,9 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
     return pipeline;
 }
 
-void Pipeline::start() {
-    for (auto& writer : _auditWriters) writer->start();
+void Pipeline::start(AuditWriters& writers) {
+    for (std::size_t i = 0; i < _auditSinks.size(); ++i)
+        _auditWriters.push_back(writers.attach(_auditSinkNames[i], _auditSinks[i], _auditSettings));
     _discoveryLoop = std::make_unique<DiscoveryLoop>(*this);
     _discoveryLoop->pollOnce();
     _discoveryLoop->startBackground();
@@ -133,7 +132,7 @@ void Pipeline::start() {
 void Pipeline::stop() {
     if (_prober) _prober->stop();
     if (_discoveryLoop) _discoveryLoop->stop();
-    for (auto& writer : _auditWriters) writer->stop();
+    _auditWriters.clear();
 }
 
 void Pipeline::audit(AuditEntry entry) {

@@ -16,7 +16,7 @@
 
 #include "BackendHealth.h"
 #include "PluginLoader.h"
-#include "audit/AuditWriter.h"
+#include "audit/AuditWriters.h"
 #include "front/TrustedProxies.h"
 #include "sluice/Plugin.h"
 #include "upstream/Upstream.h"
@@ -44,13 +44,15 @@ public:
                                            const std::string& pluginDirectory, MetricsRegistry& metrics);
     ~Pipeline() override;
 
-    // Starts the audit writers, polls every backend once (bounded by the
+    // Attaches its audit sinks to their writers (the running ones of the same
+    // names, else new ones), polls every backend once (bounded by the
     // discovery timeout), then keeps polling, and probing backends' health,
     // in the background until stop().
-    void start();
-    // Stops the background work, then flushes every audit writer (bounded by
-    // audit.shutdown_flush_ms; what a sink did not take is spilled to disk).
-    // Call once no request of this pipeline is running. Idempotent.
+    void start(AuditWriters& writers);
+    // Stops the background work and lets go of the audit writers: a writer no
+    // other pipeline uses flushes (bounded by audit.shutdown_flush_ms; what a
+    // sink did not take is spilled to disk) and ends. Call once no request of
+    // this pipeline is running. Idempotent.
     void stop();
 
     // KernelServices
@@ -73,9 +75,8 @@ public:
     AuthStage& auth() { return *_auth; }
     LimitsStage* limits() { return _limits.get(); }
     RouterStage& router() { return *_router; }
-    const std::vector<std::unique_ptr<AuditSink>>& auditSinks() const { return _auditSinks; }
     // Whether any audit sink is configured (records are built only then).
-    bool auditing() const { return !_auditWriters.empty(); }
+    bool auditing() const { return !_auditSinks.empty(); }
     const AuditWriterSettings& auditSettings() const { return _auditSettings; }
     // Hands a finished request's record to every sink's writer. Thread: request
     // threads; never waits on a sink or the disk.
@@ -105,10 +106,10 @@ private:
     std::unique_ptr<AuthStage> _auth;
     std::unique_ptr<LimitsStage> _limits;
     std::unique_ptr<RouterStage> _router;
-    std::vector<std::unique_ptr<AuditSink>> _auditSinks;
+    std::vector<std::string> _auditSinkNames;
+    std::vector<std::shared_ptr<AuditSink>> _auditSinks;  // shared with their writers
     AuditWriterSettings _auditSettings;
-    // One per sink, declared after the sinks: a writer is gone before its sink.
-    std::vector<std::unique_ptr<AuditWriter>> _auditWriters;
+    std::vector<std::shared_ptr<AuditWriter>> _auditWriters;  // from start() until stop()
     std::unique_ptr<DiscoverySource> _discovery;
     std::unique_ptr<DiscoveryLoop> _discoveryLoop;
     std::unique_ptr<HealthProber> _prober;

@@ -16,6 +16,7 @@
 
 #include "Config.h"
 #include "Gateway.h"
+#include "Reloader.h"
 #include "front/FrontHandler.h"
 #include "front/ServerConnection.h"
 #include "sluice/ConfigReader.h"
@@ -24,7 +25,15 @@ namespace sluice::kernel {
 
 namespace {
 constexpr int kExitConfig = 78;  // EX_CONFIG from sysexits.h
+
+// The signals sluiced acts on: SIGHUP reloads, the others stop it.
+sigset_t serviceSignals() {
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int signal : {SIGHUP, SIGINT, SIGQUIT, SIGTERM}) sigaddset(&signals, signal);
+    return signals;
 }
+} // namespace
 
 ServerSettings readServerSettings(const Poco::Util::AbstractConfiguration& config) {
     ConfigReader reader(config);
@@ -72,7 +81,9 @@ void SluiceServer::defineOptions(Poco::Util::OptionSet& options) {
 
 void SluiceServer::handleOption(const std::string& name, const std::string& value) {
     ServerApplication::handleOption(name, value);
-    if (name == "config") _configPath = value;
+    // Absolute now: --daemon changes the working directory to / later, and a
+    // reload reads the file again.
+    if (name == "config") _configPath = Poco::Path(value).absolute().toString();
     if (name == "check") _checkOnly = true;
     if (name == "help") {
         _helpRequested = true;
@@ -95,21 +106,24 @@ int SluiceServer::main(const std::vector<std::string>&) {
     }
     // Sockets whose peer went away must fail a write, not kill the process.
     std::signal(SIGPIPE, SIG_IGN);
-    // SIGHUP's default action ends the process; operators send it to mean
-    // "reload", which is not built yet: until it is, it changes nothing.
-    std::signal(SIGHUP, SIG_IGN);
+    // Blocked here, before any thread starts, so every thread inherits the
+    // mask and the signals reach only the sigwait() below, on this thread.
+    const auto signals = serviceSignals();
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     Poco::Net::initializeSSL();
 
     static MetricsRegistry metrics;
+    // Declared before the gateway and the pipelines: the writers outlive them.
+    AuditWriters auditWriters(metrics);
     Gateway gateway(metrics);
     Poco::AutoPtr<Poco::Util::AbstractConfiguration> config;
     std::shared_ptr<Pipeline> pipeline;
     ServerSettings server;
+    const auto binaryDirectory = Poco::Path(Application::config().getString("application.dir")).toString();
     try {
         config = loadConfig(_configPath);
         configureLogging(*config);
         server = readServerSettings(*config);
-        const auto binaryDirectory = Poco::Path(Application::config().getString("application.dir")).toString();
         pipeline = Pipeline::build(config, pluginDirectory(*config, binaryDirectory), metrics);
     } catch (const ConfigError& error) {
         std::cerr << "sluiced: configuration error: " << error.what() << std::endl;
@@ -122,8 +136,9 @@ int SluiceServer::main(const std::vector<std::string>&) {
     }
 
     log.information("pipeline: %s", pipeline->describe());
-    pipeline->start();
+    pipeline->start(auditWriters);
     gateway.install(pipeline);
+    pipeline.reset();  // the gateway holds it; a reload retires it from there
 
     Poco::Net::ServerSocket socket;
     try {
@@ -156,14 +171,24 @@ int SluiceServer::main(const std::vector<std::string>&) {
     http.start();
     log.information("listening on http://%s:%hu", server.host, socket.address().port());
 
-    waitForTerminationRequest();
+    Reloader reloader(_configPath, binaryDirectory, gateway, auditWriters, metrics);
+    for (;;) {
+        int signal = 0;
+        sigwait(&signals, &signal);
+        if (signal != SIGHUP) break;
+        log.information("SIGHUP: reloading %s", _configPath);
+        reloader.reload(server);
+    }
+
     log.information("stopping");
     http.stop();
     connections->stopConnections();  // idle keep-alive connections close now, busy ones after their answer
     threads.joinAll();
-    // Every request has ended and handed over its audit record: the writers
-    // flush (or spill) them before the process exits.
-    pipeline->stop();
+    // Every request has ended and handed over its audit record: the
+    // pipelines let go of the audit writers, which flush (or spill) them
+    // before the process exits.
+    reloader.finishRetired(std::chrono::steady_clock::now() + std::chrono::seconds(30));
+    if (auto last = gateway.install(nullptr)) last->stop();
     return EXIT_OK;
 }
 

@@ -30,9 +30,10 @@ AuditWriterSettings readAuditWriterSettings(const Poco::Util::AbstractConfigurat
     return settings;
 }
 
-AuditWriter::AuditWriter(std::string sinkName, AuditSink& sink, AuditWriterSettings settings, MetricsRegistry& metrics)
+AuditWriter::AuditWriter(std::string sinkName, std::shared_ptr<AuditSink> sink, AuditWriterSettings settings,
+                         MetricsRegistry& metrics)
     : _sinkName(std::move(sinkName)),
-      _sink(sink),
+      _sink(std::move(sink)),
       _settings(std::move(settings)),
       _log(Poco::Logger::get("sluice.audit")),
       _written(metrics.counter("sluice_audit_records_total", "Audit records by sink and what became of them.",
@@ -53,6 +54,16 @@ void AuditWriter::start() {
     if (_spill.pending())
         _log.information("audit sink %s: replaying %s left by an earlier run", _sinkName, _spill.path().string());
     _thread = std::thread([this] { run(); });
+}
+
+void AuditWriter::useSink(std::shared_ptr<AuditSink> sink) {
+    std::lock_guard lock(_sinkMutex);
+    _sink = std::move(sink);
+}
+
+std::shared_ptr<AuditSink> AuditWriter::currentSink() const {
+    std::lock_guard lock(_sinkMutex);
+    return _sink;
 }
 
 void AuditWriter::enqueue(AuditEntry entry) {
@@ -119,7 +130,7 @@ void AuditWriter::run() {
             _nextMaintain = now + _settings.maintainInterval;
             lock.unlock();
             try {
-                _sink.maintain(std::chrono::system_clock::now());
+                currentSink()->maintain(std::chrono::system_clock::now());
             } catch (const std::exception& e) {
                 _log.error("audit sink %s: maintenance failed: %s", _sinkName, std::string(e.what()));
             } catch (...) {
@@ -268,7 +279,7 @@ AuditRecord AuditWriter::finished(AuditEntry&& entry) const {
 
 SinkResult AuditWriter::writeToSink(const std::vector<AuditRecord>& batch) {
     try {
-        return _sink.write(batch);
+        return currentSink()->write(batch);
     } catch (const std::exception& e) {
         return {false, std::string("threw: ") + e.what()};
     } catch (...) {

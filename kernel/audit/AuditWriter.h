@@ -9,12 +9,18 @@
 // removed once all of it is written, then the memory queue follows. Records
 // are never dropped and never reordered; one may be sent again after a
 // failure or a restart, which sinks absorb by request id.
+//
+// A writer belongs to its sink's *name*, not to one pipeline: a reload that
+// keeps the name hands the running writer the new pipeline's sink
+// (useSink), so one spill file has one writer and nothing queued is left
+// behind with the old configuration (see AuditWriters).
 
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -56,15 +62,22 @@ struct AuditEntry {
 
 class AuditWriter {
 public:
-    // Ownership: the sink outlives the writer (both belong to one Pipeline).
+    // Ownership: shares the sink with the pipeline that built it, so a sink
+    // being written to outlives a reload that retired its pipeline.
     // Counters `sluice_audit_*{sink=name}` are registered in `metrics`.
-    AuditWriter(std::string sinkName, AuditSink& sink, AuditWriterSettings settings, MetricsRegistry& metrics);
+    AuditWriter(std::string sinkName, std::shared_ptr<AuditSink> sink, AuditWriterSettings settings,
+                MetricsRegistry& metrics);
     ~AuditWriter();
     AuditWriter(const AuditWriter&) = delete;
     AuditWriter& operator=(const AuditWriter&) = delete;
 
     // Starts the writer thread; a spill file an earlier run left is replayed first.
     void start();
+
+    // Thread: any. Batches from now on go to `sink` (a reloaded pipeline's);
+    // a write in progress finishes on the old one.
+    void useSink(std::shared_ptr<AuditSink> sink);
+    const AuditWriterSettings& settings() const { return _settings; }
 
     // Thread: any. O(1): a short lock and a push. After stop(), the record
     // goes straight to the spill file instead, so a straggler is not lost.
@@ -94,9 +107,11 @@ private:
     // The record as sinks get it: the answer's text drawn from the captured bytes.
     AuditRecord finished(AuditEntry&& entry) const;
     SinkResult writeToSink(const std::vector<AuditRecord>& batch);
+    std::shared_ptr<AuditSink> currentSink() const;
 
     const std::string _sinkName;
-    AuditSink& _sink;
+    mutable std::mutex _sinkMutex;  // guards _sink only: never held while the sink works
+    std::shared_ptr<AuditSink> _sink;
     const AuditWriterSettings _settings;
     Poco::Logger& _log;
     Counter& _written;

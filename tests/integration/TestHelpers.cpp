@@ -1,5 +1,6 @@
 #include "TestHelpers.h"
 
+#include <fstream>
 #include <thread>
 
 #include <Poco/Net/SocketAddress.h>
@@ -22,6 +23,14 @@ std::string openAiChat(const std::string& model, bool stream) {
                           {"stream", stream},
                           {"stream_options", {{"include_usage", true}}}}
         .dump();
+}
+
+std::vector<std::string> linesOf(const std::filesystem::path& file) {
+    std::vector<std::string> lines;
+    std::ifstream in(file);
+    for (std::string line; std::getline(in, line);)
+        if (!line.empty()) lines.push_back(line);
+    return lines;
 }
 
 std::string backendConfig(const std::string& name, const std::string& url, const std::string& kind) {

@@ -2,6 +2,7 @@
 // Small helpers shared by the integration suites.
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -42,6 +43,8 @@ std::string ollamaChat(const std::string& model, bool stream);
 std::string openAiChat(const std::string& model, bool stream);
 // backends.NAME.* lines for one backend.
 std::string backendConfig(const std::string& name, const std::string& url, const std::string& kind = "ollama");
+// The non-empty lines of a file (none when it does not exist).
+std::vector<std::string> linesOf(const std::filesystem::path& file);
 // Splits an NDJSON body into parsed lines.
 std::vector<nlohmann::json> ndjsonLines(const std::string& body);
 // The data payloads of an SSE body ("[DONE]" included as a string).

@@ -1,5 +1,7 @@
 #include "Gateway.h"
 
+#include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 
@@ -32,6 +34,16 @@ TestGateway::TestGateway(const std::string& config) {
     if (!port) throw std::runtime_error("sluiced did not start:\n" + _process->output());
     _port = std::stoi(*port);
 }
+
+void TestGateway::rewriteConfig(const std::string& config) {
+    // Written aside and renamed over, as an editor or a deployment tool does:
+    // a reload never reads a half-written file.
+    const auto aside = _file.path() + ".new";
+    std::ofstream(aside) << config;
+    std::filesystem::rename(aside, _file.path());
+}
+
+void TestGateway::reload() { _process->terminate(SIGHUP); }
 
 StartFailure startExpectingFailure(const std::string& config, const std::vector<std::string>& extraArgs) {
     Poco::TemporaryFile file;

@@ -21,6 +21,10 @@ public:
     explicit TestGateway(const std::string& config);
 
     int port() const { return _port; }
+    // Replaces the properties file's text (for a reload test).
+    void rewriteConfig(const std::string& config);
+    // SIGHUP: sluiced re-reads its file.
+    void reload();
     ChildProcess& process() { return *_process; }
     std::string output() const { return _process->output(); }
 

@@ -50,7 +50,10 @@ void SteadyLoad::runClient(int index) {
         sample.dueAt = due;
         const auto [path, body] = _settings.request(n);
         try {
-            sample.status = client->post(path, body, {{"X-Request-ID", sample.requestId}}).status;
+            const auto result = client->post(path, body, {{"X-Request-ID", sample.requestId}});
+            sample.status = result.status;
+            sample.errorInBody = result.body.find("\"error\"") != std::string::npos;
+            sample.backend = result.header("x-sluice-backend");
         } catch (const std::exception&) {
             sample.status = 0;
             client = std::make_unique<HttpClient>(_settings.port);  // a fresh connection for the next one
@@ -66,7 +69,7 @@ LatencySummary summarize(const std::vector<LoadSample>& samples, std::chrono::mi
     for (const auto& sample : samples) {
         if (sample.dueAt < from || sample.dueAt >= to) continue;
         ms.push_back(static_cast<double>(sample.latency.count()) / 1000.0);
-        if (sample.status != 200) ++summary.failed;
+        if (sample.status != 200 || sample.errorInBody) ++summary.failed;
     }
     summary.count = ms.size();
     if (ms.empty()) return summary;

@@ -22,6 +22,8 @@ struct LoadSample {
     std::chrono::microseconds dueAt{0};  // since the load started
     std::chrono::microseconds latency{0};
     int status = 0;  // 0: the connection failed
+    bool errorInBody = false;  // an answer that carries an "error" (a stream ended by one, say)
+    std::string backend;       // X-Sluice-Backend: who served it
 };
 
 struct SteadyLoadSettings {

@@ -129,10 +129,14 @@ std::vector<std::string> idRange(const std::string& prefix, int count) {
     return ids;
 }
 
+// The test's sink, lent to a writer that does not own it.
+std::shared_ptr<sluice::AuditSink> borrow(sluice::AuditSink& sink) { return {std::shared_ptr<void>(), &sink}; }
+
 class AuditWriterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(AuditWriterTest);
     CPPUNIT_TEST(fullBatchesGoOutBySize);
     CPPUNIT_TEST(aPartBatchGoesOutByTime);
+    CPPUNIT_TEST(aReloadedSinkTakesWhatIsWaiting);
     CPPUNIT_TEST(aFailedBatchIsRetriedWithoutLoss);
     CPPUNIT_TEST(pastTheBoundRecordsSpillAndReplayInOrder);
     CPPUNIT_TEST(stopFlushesWhatIsQueued);
@@ -174,7 +178,7 @@ public:
 
     void fullBatchesGoOutBySize() {
         FakeSink sink;
-        AuditWriter writer("fake", sink, settings(), _metrics);
+        AuditWriter writer("fake", borrow(sink), settings(), _metrics);
         writer.start();
         for (const auto& id : idRange("r", 30)) writer.enqueue(entry(id));
         CPPUNIT_ASSERT(eventually([&] { return sink.storedCount() == 30; }));
@@ -183,12 +187,30 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(30), counted("written"));
     }
 
+    // A reload that fixes a failing sink (a new URL, say): what waited for the
+    // old one goes to the new one, in order, and the old one gets nothing more.
+    void aReloadedSinkTakesWhatIsWaiting() {
+        FakeSink broken;
+        broken.setFailing(true);
+        FakeSink fixed;
+        auto config = settings();
+        config.queueSize = 5;  // part of what waits is in the spill file, part in memory
+        AuditWriter writer("fake", borrow(broken), config, _metrics);
+        writer.start();
+        for (const auto& id : idRange("w", 25)) writer.enqueue(entry(id));
+        CPPUNIT_ASSERT(eventually([&] { return counted("spilled") > 0 && broken.failures() > 0; }));
+        writer.useSink(borrow(fixed));
+        CPPUNIT_ASSERT(eventually([&] { return fixed.storedCount() == 25; }));
+        CPPUNIT_ASSERT(fixed.ids() == idRange("w", 25));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), broken.storedCount());
+    }
+
     void aPartBatchGoesOutByTime() {
         FakeSink sink;
         auto config = settings();
         config.batchSize = 500;
         config.flushInterval = 20ms;
-        AuditWriter writer("fake", sink, config, _metrics);
+        AuditWriter writer("fake", borrow(sink), config, _metrics);
         writer.start();
         for (const auto& id : idRange("t", 3)) writer.enqueue(entry(id));
         CPPUNIT_ASSERT(eventually([&] { return sink.storedCount() == 3; }));
@@ -198,7 +220,7 @@ public:
     void aFailedBatchIsRetriedWithoutLoss() {
         FakeSink sink;
         sink.setFailing(true);
-        AuditWriter writer("fake", sink, settings(), _metrics);
+        AuditWriter writer("fake", borrow(sink), settings(), _metrics);
         writer.start();
         for (const auto& id : idRange("f", 25)) writer.enqueue(entry(id));
         CPPUNIT_ASSERT(eventually([&] { return sink.failures() >= 4; }));
@@ -219,7 +241,7 @@ public:
         auto config = settings();
         config.queueSize = 20;
         config.batchSize = 7;
-        AuditWriter writer("fake", sink, config, _metrics);
+        AuditWriter writer("fake", borrow(sink), config, _metrics);
         writer.start();
         const auto ids = idRange("s", 200);
         for (int i = 0; i < 150; ++i) writer.enqueue(entry(ids[i]));
@@ -244,7 +266,7 @@ public:
 
     void stopFlushesWhatIsQueued() {
         FakeSink sink;
-        AuditWriter writer("fake", sink, settings(), _metrics);
+        AuditWriter writer("fake", borrow(sink), settings(), _metrics);
         writer.start();
         for (const auto& id : idRange("q", 7)) writer.enqueue(entry(id));
         writer.stop();
@@ -259,7 +281,7 @@ public:
         {
             FakeSink dead;
             dead.setFailing(true);
-            AuditWriter writer("fake", dead, config, _metrics);
+            AuditWriter writer("fake", borrow(dead), config, _metrics);
             writer.start();
             for (const auto& id : ids) writer.enqueue(entry(id));
             writer.stop();
@@ -268,7 +290,7 @@ public:
             CPPUNIT_ASSERT_EQUAL(std::uint64_t(33), counted("spilled"));
         }
         FakeSink alive;
-        AuditWriter next("fake", alive, config, _metrics);
+        AuditWriter next("fake", borrow(alive), config, _metrics);
         next.enqueue(entry("after-restart"));
         next.start();
         next.stop();
@@ -281,13 +303,13 @@ public:
     void aRecordAfterStopIsSpilled() {
         FakeSink sink;
         {
-            AuditWriter writer("fake", sink, settings(), _metrics);
+            AuditWriter writer("fake", borrow(sink), settings(), _metrics);
             writer.start();
             writer.stop();
             writer.enqueue(entry("straggler"));
             CPPUNIT_ASSERT(std::filesystem::exists(writer.spillPath()));
         }
-        AuditWriter next("fake", sink, settings(), _metrics);
+        AuditWriter next("fake", borrow(sink), settings(), _metrics);
         next.start();
         next.stop();
         CPPUNIT_ASSERT(sink.ids() == std::vector<std::string>{"straggler"});
@@ -298,7 +320,7 @@ public:
         sink.setBlocked(true);
         auto config = settings();
         config.queueSize = 100000;
-        AuditWriter writer("fake", sink, config, _metrics);
+        AuditWriter writer("fake", borrow(sink), config, _metrics);
         writer.start();
         writer.enqueue(entry("first"));
         for (int i = 1; i < 10; ++i) writer.enqueue(entry("first-" + std::to_string(i)));
@@ -331,7 +353,7 @@ public:
         FakeSink sink;
         auto config = settings();
         config.maintainInterval = 10ms;
-        AuditWriter writer("fake", sink, config, _metrics);
+        AuditWriter writer("fake", borrow(sink), config, _metrics);
         writer.start();
         CPPUNIT_ASSERT(eventually([&] { return sink.maintained() >= 2; }));
     }
@@ -447,7 +469,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string(R"([{"content":"why","role":"user"}])"), logged.record.prompt);
         // The writer thread turns the captured bytes into the answer's text.
         FakeSink sink;
-        AuditWriter writer("fake", sink, settings(), _metrics);
+        AuditWriter writer("fake", borrow(sink), settings(), _metrics);
         writer.start();
         writer.enqueue(std::move(logged));
         writer.stop();
