@@ -52,14 +52,16 @@ Reloader::~Reloader() {
     _thread.join();
 }
 
-bool Reloader::reload(const ServerSettings& running) {
+bool Reloader::reload(ServerSettings& running) {
     auto& log = Poco::Logger::get("sluice.kernel");
     std::shared_ptr<Pipeline> next;
     std::string restartOnly;
+    std::chrono::seconds drain{};
     try {
         const auto config = loadConfig(_configPath);
         const auto wanted = readServerSettings(*config);
         restartOnly = restartOnlyChanges(running, wanted);
+        drain = wanted.drain;
         next = Pipeline::build(config, pluginDirectory(*config, _binaryDirectory), _metrics);
         configureLogging(*config);
     } catch (const ConfigError& error) {
@@ -77,6 +79,7 @@ bool Reloader::reload(const ServerSettings& running) {
     // sinks attached before the first request reaches it.
     next->start(_writers);
     auto old = _gateway.install(next);
+    running.drain = drain;
     _reloaded.inc();
     log.information("reloaded: configuration generation " + std::to_string(_gateway.generation()) + ": " +
                     next->describe());

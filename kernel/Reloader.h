@@ -35,7 +35,8 @@ public:
     // refused, and the running pipeline serves on. `running`: the server
     // settings the listener was started with; changes to them are named as
     // needing a restart.
-    bool reload(const ServerSettings& running);
+    // On success the settings a reload applies (server.drain_s) are updated in `running`.
+    bool reload(ServerSettings& running);
 
     // Waits until every retired pipeline's requests have ended (or `deadline`
     // passes) and stops those pipelines. For shutdown.

@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <iostream>
+#include <thread>
 
 #include <Poco/ConsoleChannel.h>
 #include <Poco/FormattingChannel.h>
@@ -19,6 +20,7 @@
 #include "Reloader.h"
 #include "front/FrontHandler.h"
 #include "front/ServerConnection.h"
+#include "upstream/DrainDeadline.h"
 #include "sluice/ConfigReader.h"
 
 namespace sluice::kernel {
@@ -45,6 +47,7 @@ ServerSettings readServerSettings(const Poco::Util::AbstractConfiguration& confi
     settings.backlog = static_cast<int>(reader.integer("server.backlog", settings.backlog, 1, 65535));
     settings.keepAlive = std::chrono::seconds(reader.integer("server.keepalive_s", settings.keepAlive.count(), 1, 3600));
     settings.socketTimeout = std::chrono::seconds(reader.integer("server.timeout_s", settings.socketTimeout.count(), 1, 3600));
+    settings.drain = std::chrono::seconds(reader.integer("server.drain_s", settings.drain.count(), 0, 86400));
     settings.maxHeaderBytes = static_cast<std::size_t>(
         reader.integer("server.max_header_bytes", static_cast<std::int64_t>(settings.maxHeaderBytes), 8192, 1 << 20));
     return settings;
@@ -180,9 +183,19 @@ int SluiceServer::main(const std::vector<std::string>&) {
         reloader.reload(server);
     }
 
-    log.information("stopping");
+    // Drain: no new connections; idle keep-alive ones close now, busy ones
+    // after their answer. What still runs at server.drain_s is ended with
+    // the protocol's error (see upstream/DrainDeadline.h).
+    const auto drainEnd = std::chrono::steady_clock::now() + server.drain;
+    log.information("stopping: draining %d connections for up to %ds", threads.used(), static_cast<int>(server.drain.count()));
     http.stop();
-    connections->stopConnections();  // idle keep-alive connections close now, busy ones after their answer
+    connections->stopConnections();
+    while (threads.used() > 0 && std::chrono::steady_clock::now() < drainEnd)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (threads.used() > 0) {
+        log.warning("stopping: %d connections still busy after server.drain_s; ending their requests", threads.used());
+        drain::end();
+    }
     threads.joinAll();
     // Every request has ended and handed over its audit record: the
     // pipelines let go of the audit writers, which flush (or spill) them

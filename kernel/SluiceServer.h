@@ -31,6 +31,9 @@ struct ServerSettings {
     std::chrono::seconds keepAlive{60};
     std::chrono::seconds socketTimeout{60};
     std::size_t maxHeaderBytes = 65536;  // a request's header fields together; larger is answered 431
+    // SIGTERM: how long running requests and streams may take to finish
+    // before the rest are ended with the protocol's error. Reload applies it.
+    std::chrono::seconds drain{30};
 };
 ServerSettings readServerSettings(const Poco::Util::AbstractConfiguration& config);
 

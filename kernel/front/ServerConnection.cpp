@@ -155,14 +155,18 @@ void ServerConnection::refuseHead(HTTPServerSession& session, const RequestHeadE
 
 void ServerConnection::onServerStopped(const bool& abortCurrent) {
     _stopped = true;
-    // Shutting the socket down wakes an idle keep-alive wait at once; a busy
-    // connection is waited for unless the stop aborts it.
-    std::optional<Poco::FastMutex::ScopedLock> lock;
-    if (!abortCurrent) lock.emplace(_busy);
-    try {
-        socket().shutdown();
-    } catch (...) {
+    // Shutting the socket down wakes an idle keep-alive wait at once. A busy
+    // connection is left to finish its answer (run() sees _stopped after it
+    // and closes) unless the stop aborts it; never waited for here, so one
+    // long stream cannot hold up the stop of all the others.
+    const bool idle = _busy.tryLock();
+    if (idle || abortCurrent) {
+        try {
+            socket().shutdown();
+        } catch (...) {
+        }
     }
+    if (idle) _busy.unlock();
 }
 
 ServerConnectionFactory::ServerConnectionFactory(Poco::Net::HTTPServerParams::Ptr params,

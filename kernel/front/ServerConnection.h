@@ -49,7 +49,8 @@ private:
     // Serves one request. False: the connection must close.
     bool serveOne(Poco::Net::HTTPServerSession& session);
     void refuseHead(Poco::Net::HTTPServerSession& session, const RequestHeadError& error);
-    // Stop signal: an idle connection closes now, a busy one after its answer.
+    // Stop signal: an idle connection closes now, a busy one after its answer
+    // (without waiting for it).
     void onServerStopped(const bool& abortCurrent);
 
     Poco::Net::HTTPServerParams::Ptr _params;
@@ -57,7 +58,7 @@ private:
     HeadLimits _limits;
     std::shared_ptr<StopEvent> _stop;
     std::atomic<bool> _stopped{false};
-    Poco::FastMutex _busy;  // Thread: held while a request is served; the stop signal waits for it
+    Poco::FastMutex _busy;  // Thread: held while a request is served; the stop signal tries it to tell idle from busy
 };
 
 // Makes a ServerConnection per accepted socket, for a Poco::Net::TCPServer.

@@ -10,6 +10,7 @@
 #include "../front/ErrorBody.h"
 #include "../translate/OllamaOpenAi.h"
 #include "../translate/StreamTranslator.h"
+#include "DrainDeadline.h"
 #include "FrameSplitter.h"
 #include "ResponseReader.h"
 #include "UpstreamError.h"
@@ -34,6 +35,15 @@ Failure failureFrom(const UpstreamError& error) {
     case UpstreamError::Kind::Connect: return {UpstreamOutcome::ConnectError, error.what(), {}};
     case UpstreamError::Kind::Timeout: return {UpstreamOutcome::Timeout, error.what(), {}};
     default: return {UpstreamOutcome::Broken, error.what(), {}};
+    }
+}
+
+// What a stream's error frame says when the backend's side ended it.
+std::string midStreamFailure(const UpstreamError& error) {
+    switch (error.kind()) {
+    case UpstreamError::Kind::Timeout: return "the backend stalled mid-stream";
+    case UpstreamError::Kind::Draining: return "the gateway is shutting down";
+    default: return "the backend's stream broke off";
     }
 }
 
@@ -212,6 +222,16 @@ std::optional<Failure> Attempt::run(std::string_view body) {
                 _ctx.status = 499;
                 return std::nullopt;
             }
+            if (error.kind() == UpstreamError::Kind::Draining) {
+                // Not the backend's fault and no time for another: answer now.
+                if (_connection) _connection->abort();
+                _ctx.outcome = Outcome::UpstreamError;
+                _ctx.status = 503;
+                _ctx.responseHeaders.emplace_back("Retry-After", "1");
+                _client.sendWhole(503, "application/json",
+                                  errorBody(_ctx.route.protocol, 503, "the gateway is shutting down", "shutting_down"));
+                return std::nullopt;
+            }
             // A pooled connection the backend closed while idle breaks before
             // any answer byte: try once more on a fresh one, not another backend.
             const bool staleConnection = _reused && !_answered && error.kind() == UpstreamError::Kind::Closed;
@@ -361,8 +381,7 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, Framing fram
             if (!reader.readBody(payload, idleDeadline())) break;
         } catch (const UpstreamError& error) {
             if (error.kind() == UpstreamError::Kind::ClientGone) return clientWentAway();
-            failure = error.kind() == UpstreamError::Kind::Timeout ? "the backend stalled mid-stream"
-                                                                     : "the backend's stream broke off";
+            failure = midStreamFailure(error);
             break;
         }
         splitter.append(payload);
@@ -462,8 +481,7 @@ std::optional<Failure> Attempt::relayTranslatedStream(ResponseReader& reader) {
             }
         } catch (const UpstreamError& error) {
             if (error.kind() == UpstreamError::Kind::ClientGone) return clientWentAway();
-            failure = error.kind() == UpstreamError::Kind::Timeout ? "the backend stalled mid-stream"
-                                                                     : "the backend's stream broke off";
+            failure = midStreamFailure(error);
             break;
         }
         if (splitter.oversized()) {
@@ -496,12 +514,16 @@ std::optional<Failure> Attempt::relayTranslatedStream(ResponseReader& reader) {
 }
 
 void Attempt::failStream(const std::string& failure) {
-    _pipeline.logger("forwarder").warning("request %s: backend %s: %s", _ctx.requestId, _backend.name, failure);
-    _upstream.metrics.streamFailures.inc();
-    _pipeline.backendHealth().recordFailure(_backend.name, failure);
+    // Cut off by the end of a drain: the backend did nothing wrong.
+    const bool draining = drain::ended();
+    if (!draining) {
+        _pipeline.logger("forwarder").warning("request %s: backend %s: %s", _ctx.requestId, _backend.name, failure);
+        _upstream.metrics.streamFailures.inc();
+        _pipeline.backendHealth().recordFailure(_backend.name, failure);
+    }
     _connection->abort();
     _ctx.outcome = Outcome::UpstreamError;
-    const auto frame = streamErrorFrame(_ctx.route.protocol, failure, "upstream_stream_failed");
+    const auto frame = streamErrorFrame(_ctx.route.protocol, failure, draining ? "shutting_down" : "upstream_stream_failed");
     _client.writeStream(frame);
     _client.endStream();
 }

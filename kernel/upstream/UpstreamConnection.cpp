@@ -1,6 +1,8 @@
 #include "UpstreamConnection.h"
 
 #include <poll.h>
+
+#include "DrainDeadline.h"
 #include <sys/socket.h>
 
 #include <Poco/Net/Context.h>
@@ -79,13 +81,16 @@ std::size_t UpstreamConnection::readSome(char* buffer, std::size_t capacity, Clo
         while (_socket->available() <= 0) {
             // A client that shuts down its sending side is taken as gone, as
             // nginx does by default: HTTP clients close fully when they cancel.
-            pollfd fds[2] = {{_socket->impl()->sockfd(), POLLIN, 0}, {clientFd, POLLRDHUP, 0}};
-            const int ready = ::poll(fds, clientFd >= 0 ? 2 : 1, millisUntil(deadline));
+            // A negative fd is skipped by poll: no client socket, or no drain eventfd.
+            pollfd fds[3] = {{_socket->impl()->sockfd(), POLLIN, 0}, {clientFd, POLLRDHUP, 0}, {drain::fd(), POLLIN, 0}};
+            const int ready = ::poll(fds, 3, millisUntil(deadline));
             if (ready < 0 && errno != EINTR) throw UpstreamError(UpstreamError::Kind::Closed, "poll failed");
             // Bytes that are already here win over a hang-up seen at the same time.
             if (ready > 0 && fds[0].revents != 0) break;
             if (ready > 0 && clientFd >= 0 && (fds[1].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)))
                 throw UpstreamError(UpstreamError::Kind::ClientGone, "client went away");
+            if (ready > 0 && fds[2].revents != 0)
+                throw UpstreamError(UpstreamError::Kind::Draining, "the gateway is shutting down");
             if (Clock::now() >= deadline) throw UpstreamError(UpstreamError::Kind::Timeout, "upstream timed out");
         }
         // A readable TLS socket may hold only part of a record: bound the wait

@@ -15,6 +15,7 @@ public:
         Closed,      // the connection closed or reset before the answer was complete
         Protocol,    // the answer was not valid HTTP/1.1
         ClientGone,  // our client went away: stop the upstream request
+        Draining,    // SIGTERM's drain time is over: end the request, fail nothing over
     };
     UpstreamError(Kind kind, const std::string& what) : std::runtime_error(what), _kind(kind) {}
     Kind kind() const { return _kind; }

@@ -147,7 +147,8 @@ public:
             const auto series = "sluice_audit_write_failures_total{sink=\"" + sink + "\"} ";
             const auto at = metrics.find(series);
             CPPUNIT_ASSERT_MESSAGE(sink + "\n" + metrics, at != std::string::npos);
-            CPPUNIT_ASSERT_MESSAGE(sink + " never failed", std::stoull(metrics.substr(at + series.size())) > 0);
+            CPPUNIT_ASSERT_MESSAGE(sink + " never failed\n" + metrics + gateway.output(),
+                                   std::stoull(metrics.substr(at + series.size())) > 0);
         }
         CPPUNIT_ASSERT(metrics.find(R"(sluice_audit_records_total{sink="postgresql",result="replayed"})") != std::string::npos);
 
