@@ -11,6 +11,7 @@
 #include "BackendConfig.h"
 #include "DiscoveryLoop.h"
 #include "HealthProber.h"
+#include "Logging.h"
 #include "sluice/ConfigReader.h"
 
 namespace sluice::kernel {
@@ -50,6 +51,7 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
     self._settings.discoveryInterval = std::chrono::seconds(reader.integer("discovery.interval_s", 60, 1, 86400));
     self._settings.discoveryTimeout = reader.millis("discovery.timeout_ms", std::chrono::milliseconds(5000));
     self._settings.discoveryTtl = std::chrono::seconds(reader.integer("discovery.ttl_s", 120, 1, 7 * 86400));
+    self._settings.accessLog = accessLogEnabled(*self._config);
     try {
         self._settings.trustedProxies = TrustedProxies(reader.list("server.trusted_proxies"));
     } catch (const std::invalid_argument& e) {

@@ -34,6 +34,7 @@ struct PipelineSettings {
     TrustedProxies trustedProxies;  // server.trusted_proxies
     std::chrono::milliseconds probeInterval{5000};
     std::chrono::milliseconds probeTimeout{2000};
+    bool accessLog = true;  // log.access
 };
 
 class Pipeline final : public KernelServices {

@@ -3,6 +3,7 @@
 #include <Poco/Logger.h>
 
 #include "Config.h"
+#include "Logging.h"
 #include "SluiceServer.h"
 #include "sluice/ConfigError.h"
 

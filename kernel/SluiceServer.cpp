@@ -17,6 +17,7 @@
 
 #include "Config.h"
 #include "Gateway.h"
+#include "Logging.h"
 #include "Reloader.h"
 #include "front/FrontHandler.h"
 #include "front/ServerConnection.h"
@@ -58,21 +59,6 @@ std::string pluginDirectory(const Poco::Util::AbstractConfiguration& config, con
     Poco::Path path(configured);
     if (path.isRelative()) path = Poco::Path(Poco::Path::forDirectory(binaryDirectory), configured);
     return path.toString();
-}
-
-void configureLogging(const Poco::Util::AbstractConfiguration& config) {
-    const auto level = ConfigReader(config).text("log.level", "information");
-    Poco::AutoPtr<Poco::PatternFormatter> formatter(new Poco::PatternFormatter("%Y-%m-%d %H:%M:%S.%i %p %s: %t"));
-    Poco::AutoPtr<Poco::ConsoleChannel> console(new Poco::ConsoleChannel(std::cout));
-    Poco::AutoPtr<Poco::FormattingChannel> channel(new Poco::FormattingChannel(formatter, console));
-    try {
-        Poco::Logger::root().setLevel(level);
-    } catch (const Poco::Exception&) {
-        throw ConfigError("log.level", "'" + level + "' is not a log level (error, warning, information, debug)");
-    }
-    Poco::Logger::root().setChannel(channel);
-    Poco::Logger::setLevel("", Poco::Logger::parseLevel(level));
-    Poco::Logger::setChannel("", channel);
 }
 
 void SluiceServer::defineOptions(Poco::Util::OptionSet& options) {

@@ -41,7 +41,4 @@ ServerSettings readServerSettings(const Poco::Util::AbstractConfiguration& confi
 // directory of the running binary (default ../lib/sluice from there).
 std::string pluginDirectory(const Poco::Util::AbstractConfiguration& config, const std::string& binaryDirectory);
 
-// Sets up console logging from `log.level` (default information).
-void configureLogging(const Poco::Util::AbstractConfiguration& config);
-
 } // namespace sluice::kernel

@@ -11,6 +11,7 @@
 #include <Poco/String.h>
 
 #include "../audit/AnswerCapture.h"
+#include "../Logging.h"
 #include "../audit/RecordBuilder.h"
 #include "ErrorBody.h"
 #include "ModelLists.h"
@@ -169,8 +170,8 @@ private:
     bool runStage(const char* stage, Outcome refusal, int fallbackStatus, const char* fallbackMessage, Call&& call);
     void serveOwnRoute(const std::string& modelId);
     void finish();
-    // Hands the finished request's record to the audit writers.
-    void audit();
+    // The finished request's record: the access log line, and the audit writers.
+    void recordFinished();
     // Calls the limits stage's complete() once, if it admitted this request.
     void releaseLimits();
 
@@ -224,6 +225,7 @@ void RequestHandling::run() {
     _ctx.clientAddress = _pipeline->settings().trustedProxies.clientAddress(
         _request.clientAddress().host(), forwardedFor.empty() ? nullptr : &forwardedFor);
     _ctx.requestId = chooseRequestId(_ctx.header("x-request-id"));
+    const RequestLogScope logScope(_ctx.requestId);  // every line logged below names the request
 
     const auto classified = classify(_ctx.method, _ctx.path);
     _ctx.route = classified.route;
@@ -442,16 +444,20 @@ void RequestHandling::finish() {
         metrics.histogram("sluice_request_duration_seconds", "Time from a request's arrival to the end of its answer.",
                           {{"route", route}})
             .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - _ctx.startedAt).count());
-    audit();
+    recordFinished();
 }
 
-void RequestHandling::audit() {
-    // The probes and the metrics scrape are not requests anyone audits.
+void RequestHandling::recordFinished() {
+    // The probes and the metrics scrape are not requests anyone audits or logs.
     const auto kind = _ctx.route.kind;
-    if (!_pipeline->auditing() || kind == RouteKind::Healthz || kind == RouteKind::Readyz || kind == RouteKind::Metrics)
-        return;
+    if (kind == RouteKind::Healthz || kind == RouteKind::Readyz || kind == RouteKind::Metrics) return;
+    const bool audited = _pipeline->auditing();
+    const bool logged = _pipeline->settings().accessLog;
+    if (!audited && !logged) return;
     try {
-        _pipeline->audit(buildAuditEntry(_ctx, _pipeline->auditSettings().maxPromptBytes));
+        auto entry = buildAuditEntry(_ctx, _pipeline->auditSettings().maxPromptBytes);
+        if (logged) logAccess(entry.record);  // it leaves out prompt and answer
+        if (audited) _pipeline->audit(std::move(entry));
     } catch (const std::exception& e) {
         _pipeline->logger("kernel").error("request %s: no audit record: %s", _ctx.requestId, std::string(e.what()));
     }

@@ -140,7 +140,8 @@ public:
         CPPUNIT_ASSERT_EQUAL(200, httpPost(open.port(), "/api/chat", ollamaChat("llama3.2", false), bearer(openKey)).status);
         const auto metrics = httpGet(closed.port(), "/metrics", bearer(closedKey)).body;
         CPPUNIT_ASSERT(metricValue(metrics, "sluice_ratelimit_decisions_total{result=\"store_error_refused\"}") >= 1);
-        CPPUNIT_ASSERT(closed.output().find("counter store unavailable") != std::string::npos);
+        // The log line comes through the child's output pipe: wait for it, boundedly.
+        CPPUNIT_ASSERT(eventually([&] { return closed.output().find("counter store unavailable") != std::string::npos; }));
 
         redis.start();
         CPPUNIT_ASSERT(eventually([&] {

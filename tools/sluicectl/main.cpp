@@ -4,10 +4,15 @@
 // tenants, API keys), and read the audit trail and usage.
 // Exit status: 0 done, 1 failed, 2 bad arguments.
 
+#include <signal.h>
+
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <Poco/Net/HTTPClientSession.h>
@@ -34,7 +39,7 @@ namespace {
 // the ones it does not use).
 const std::set<std::string> kValuedOptions = {"--tenant",  "--models",      "--rpm", "--tpm",        "--concurrent",
                                               "--expires", "--log-prompts", "--key", "--timeout-ms", "--since",
-                                              "--limit", "--audit-retention", "--prompt-retention"};
+                                              "--limit", "--audit-retention", "--prompt-retention", "--pidfile"};
 
 void usage(std::ostream& out) {
     out << "usage: sluicectl [--config FILE] [--json] COMMAND ...\n"
@@ -43,6 +48,9 @@ void usage(std::ostream& out) {
            "  check-config --config FILE    load FILE and its plugins as sluiced would; print the pipeline or the error\n"
            "  health [--url URL] [--key KEY]  a running gateway's /v1/health (default http://127.0.0.1:8080);\n"
            "                                with apikey auth it needs a key (--key or SLUICE_API_KEY)\n"
+           "  reload [--pidfile FILE] [--url URL [--key KEY] [--timeout-ms N]]\n"
+           "                                SIGHUP to the sluiced in FILE (default /run/sluice/sluiced.pid);\n"
+           "                                with --url, waits for the new configuration generation\n"
            "  version                       the version and the plugin ABI\n"
            "\n"
            "backends (need --config FILE or SLUICE_CONFIG; read backends.*):\n"
@@ -91,8 +99,15 @@ int checkConfig(const CommandLine& line) {
     }
 }
 
-int health(const CommandLine& line) {
-    line.allow("health", {"--key"}, 1);
+struct HealthAnswer {
+    int status = 0;
+    std::string body;
+    nlohmann::json json;  // discarded when the body is not JSON
+};
+
+// GET /v1/health of the gateway at --url (default http://127.0.0.1:8080),
+// with --key or SLUICE_API_KEY when set.
+HealthAnswer fetchHealth(const CommandLine& line) {
     auto key = line.value("--key");
     if (!key)
         if (const char* env = std::getenv("SLUICE_API_KEY"); env != nullptr && *env != '\0') key = env;
@@ -104,14 +119,61 @@ int health(const CommandLine& line) {
         if (key) request.set("Authorization", "Bearer " + *key);
         session.sendRequest(request);
         Poco::Net::HTTPResponse response;
-        std::string body;
-        Poco::StreamCopier::copyToString(session.receiveResponse(response), body);
-        const auto json = nlohmann::json::parse(body, nullptr, false);
-        std::cout << (json.is_discarded() ? body : json.dump(2)) << "\n";
-        return response.getStatus() == Poco::Net::HTTPResponse::HTTP_OK ? kExitOk : kExitFailure;
+        HealthAnswer answer;
+        Poco::StreamCopier::copyToString(session.receiveResponse(response), answer.body);
+        answer.status = static_cast<int>(response.getStatus());
+        answer.json = nlohmann::json::parse(answer.body, nullptr, false);
+        return answer;
     } catch (const Poco::Exception& e) {
         throw CommandFailed("cannot reach the gateway: " + e.displayText());
     }
+}
+
+int health(const CommandLine& line) {
+    line.allow("health", {"--key"}, 1);
+    const auto answer = fetchHealth(line);
+    std::cout << (answer.json.is_discarded() ? answer.body : answer.json.dump(2)) << "\n";
+    return answer.status == 200 ? kExitOk : kExitFailure;
+}
+
+// The configuration generation a gateway reports; 0 when it cannot say.
+std::uint64_t generationOf(const CommandLine& line) {
+    const auto answer = fetchHealth(line);
+    if (answer.status != 200 || !answer.json.is_object()) {
+        throw CommandFailed("the gateway's /v1/health answered " + std::to_string(answer.status) +
+                            (answer.status == 401 ? " (give --key or SLUICE_API_KEY)" : ""));
+    }
+    return answer.json.value("config_generation", std::uint64_t(0));
+}
+
+int reload(const CommandLine& line) {
+    line.allow("reload", {"--pidfile", "--key", "--timeout-ms"}, 1);
+    const auto pidFile = line.value("--pidfile").value_or("/run/sluice/sluiced.pid");
+    std::ifstream in(pidFile);
+    long pid = 0;
+    if (!(in >> pid) || pid <= 1) throw CommandFailed("cannot read a process id from " + pidFile);
+    if (::kill(static_cast<pid_t>(pid), 0) != 0)
+        throw CommandFailed("no process " + std::to_string(pid) + " (from " + pidFile + "): is sluiced running?");
+    // With --url, wait for the gateway to report the new generation: a file
+    // it refused leaves the old one, and its log says why.
+    const bool confirm = line.value("--url").has_value();
+    const auto before = confirm ? generationOf(line) : 0;
+    if (::kill(static_cast<pid_t>(pid), SIGHUP) != 0) throw CommandFailed("cannot signal process " + std::to_string(pid));
+    if (!confirm) {
+        std::cout << "sent SIGHUP to sluiced (pid " << pid << "); its log says whether the file was applied\n";
+        return kExitOk;
+    }
+    const auto timeout = std::chrono::milliseconds(line.number("--timeout-ms", 100, 600000).value_or(15000));
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (const auto now = generationOf(line); now > before) {
+            std::cout << "reloaded: configuration generation " << now << "\n";
+            return kExitOk;
+        }
+    }
+    throw CommandFailed("still configuration generation " + std::to_string(before) +
+                        ": the file was refused (sluiced's log says why) or the reload has not finished");
 }
 
 int version(const CommandLine& line) {
@@ -130,6 +192,7 @@ int run(const std::vector<std::string>& args) {
     const auto& command = line.words()[0];
     if (command == "check-config") return checkConfig(line);
     if (command == "health") return health(line);
+    if (command == "reload") return reload(line);
     if (command == "version") return version(line);
     if (command == "backends") return runBackends(line);
     if (command == "models") return runModels(line);

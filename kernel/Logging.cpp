@@ -1,0 +1,159 @@
+#include "Logging.h"
+
+#include <iostream>
+#include <mutex>
+
+#include <Poco/AutoPtr.h>
+#include <Poco/ConsoleChannel.h>
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/FileChannel.h>
+#include <Poco/Formatter.h>
+#include <Poco/FormattingChannel.h>
+#include <Poco/Logger.h>
+#include <Poco/Message.h>
+#include <nlohmann/json.hpp>
+
+#include "audit/RecordJson.h"
+#include "sluice/ConfigError.h"
+#include "sluice/ConfigReader.h"
+
+namespace sluice::kernel {
+
+namespace {
+
+thread_local std::string currentRequestId;
+
+// The message parameter that carries a line's extra fields, as a JSON object.
+constexpr const char* kFieldsParameter = "fields";
+
+const char* levelName(Poco::Message::Priority priority) {
+    switch (priority) {
+    case Poco::Message::PRIO_FATAL: return "fatal";
+    case Poco::Message::PRIO_CRITICAL: return "critical";
+    case Poco::Message::PRIO_ERROR: return "error";
+    case Poco::Message::PRIO_WARNING: return "warning";
+    case Poco::Message::PRIO_NOTICE: return "notice";
+    case Poco::Message::PRIO_INFORMATION: return "info";
+    case Poco::Message::PRIO_DEBUG: return "debug";
+    case Poco::Message::PRIO_TRACE: return "trace";
+    }
+    return "info";
+}
+
+std::string timestamp(const Poco::Message& message) {
+    return Poco::DateTimeFormatter::format(message.getTime(), "%Y-%m-%dT%H:%M:%S.%iZ");
+}
+
+// 2026-12-01 20:09:10.025 Information sluice.kernel [request-id]: text
+class TextFormatter final : public Poco::Formatter {
+public:
+    void format(const Poco::Message& message, std::string& text) override {
+        text = Poco::DateTimeFormatter::format(message.getTime(), "%Y-%m-%d %H:%M:%S.%i ");
+        text += priorityWord(message.getPriority());
+        text += ' ';
+        text += message.getSource();
+        if (!currentRequestId.empty()) text += " [" + currentRequestId + "]";
+        text += ": ";
+        text += message.getText();
+        if (!message.has(kFieldsParameter)) return;
+        const auto fields = nlohmann::json::parse(message.get(kFieldsParameter), nullptr, false);
+        if (!fields.is_object()) return;
+        for (const auto& [key, value] : fields.items())
+            text += " " + key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
+    }
+
+private:
+    static const char* priorityWord(Poco::Message::Priority priority) {
+        switch (priority) {
+        case Poco::Message::PRIO_FATAL: return "Fatal";
+        case Poco::Message::PRIO_CRITICAL: return "Critical";
+        case Poco::Message::PRIO_ERROR: return "Error";
+        case Poco::Message::PRIO_WARNING: return "Warning";
+        case Poco::Message::PRIO_NOTICE: return "Notice";
+        case Poco::Message::PRIO_INFORMATION: return "Information";
+        case Poco::Message::PRIO_DEBUG: return "Debug";
+        case Poco::Message::PRIO_TRACE: return "Trace";
+        }
+        return "Information";
+    }
+};
+
+// {"time":…,"level":…,"logger":…,"request_id":…,"message":…, fields…}
+class JsonFormatter final : public Poco::Formatter {
+public:
+    void format(const Poco::Message& message, std::string& text) override {
+        nlohmann::ordered_json line{{"time", timestamp(message)},
+                                    {"level", levelName(message.getPriority())},
+                                    {"logger", message.getSource()}};
+        if (!currentRequestId.empty()) line["request_id"] = currentRequestId;
+        line["message"] = message.getText();
+        if (message.has(kFieldsParameter)) {
+            auto fields = nlohmann::ordered_json::parse(message.get(kFieldsParameter), nullptr, false);
+            if (fields.is_object())
+                for (auto& [key, value] : fields.items())
+                    if (!line.contains(key)) line[key] = std::move(value);
+        }
+        text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+};
+
+} // namespace
+
+void configureLogging(const Poco::Util::AbstractConfiguration& config) {
+    ConfigReader reader(config);
+    const auto level = reader.text("log.level", "information");
+    int priority = 0;
+    try {
+        priority = Poco::Logger::parseLevel(level);
+    } catch (const Poco::Exception&) {
+        throw ConfigError("log.level", "'" + level + "' is not a log level (error, warning, notice, information, debug, trace)");
+    }
+    const auto format = reader.text("log.format", "text");
+    Poco::AutoPtr<Poco::Formatter> formatter;
+    if (format == "text") formatter = new TextFormatter;
+    else if (format == "json") formatter = new JsonFormatter;
+    else throw ConfigError("log.format", "'" + format + "' is not a log format (text, json)");
+
+    const auto path = reader.text("log.path");
+    Poco::AutoPtr<Poco::Channel> sink;
+    if (path.empty()) {
+        sink = new Poco::ConsoleChannel(std::cout);
+    } else {
+        Poco::AutoPtr<Poco::FileChannel> file(new Poco::FileChannel(path));
+        try {
+            file->open();  // now, so an unwritable path fails the start or the reload, not the first line
+        } catch (const Poco::Exception& e) {
+            throw ConfigError("log.path", "cannot write to " + path + ": " + e.displayText());
+        }
+        sink = file;
+    }
+    Poco::AutoPtr<Poco::FormattingChannel> channel(new Poco::FormattingChannel(formatter, sink));
+    Poco::Logger::root().setChannel(channel);
+    Poco::Logger::root().setLevel(priority);
+    // Loggers made before (by plugins, at a reload) follow too.
+    Poco::Logger::setChannel("", channel);
+    Poco::Logger::setLevel("", priority);
+}
+
+bool accessLogEnabled(const Poco::Util::AbstractConfiguration& config) {
+    return ConfigReader(config).flag("log.access", true);
+}
+
+void logAccess(const AuditRecord& record) {
+    static auto& log = Poco::Logger::get("sluice.access");
+    if (!log.information()) return;
+    // The audit record's fields but the request id (on every line already),
+    // its time (the line's own) and, never in a log, the prompt and answer.
+    auto fields = recordToJson(record);
+    for (const char* left : {"request_id", "time_ms", "prompt", "answer", "prompt_logged"}) fields.erase(left);
+    const auto text = record.route + " " + std::to_string(record.status) + " " + outcomeName(record.outcome);
+    Poco::Message message(log.name(), text, Poco::Message::PRIO_INFORMATION);
+    message.set(kFieldsParameter, fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    log.log(message);
+}
+
+RequestLogScope::RequestLogScope(std::string_view requestId) { currentRequestId.assign(requestId); }
+RequestLogScope::~RequestLogScope() { currentRequestId.clear(); }
+
+} // namespace sluice::kernel

@@ -1,0 +1,44 @@
+#pragma once
+// sluiced's log: every line as text or as one JSON object (time, level,
+// logger, request id, message and any fields), to stdout or a file, at the
+// configured level; and the access log, one line per request with the
+// fields of its audit record (never a key, a prompt or an answer).
+//
+//   log.level = information     error, warning, notice, information, debug, trace
+//   log.format = text           or json
+//   log.path =                  a file (appended); empty: stdout
+//   log.access = true           one sluice.access line per request
+//
+// A line logged on a request's thread carries that request's id: the front
+// sets it for the thread (RequestLogScope) while the request runs.
+
+#include <string>
+#include <string_view>
+
+#include <Poco/Util/AbstractConfiguration.h>
+
+#include "sluice/AuditRecord.h"
+
+namespace sluice::kernel {
+
+// Applies log.level, log.format and log.path to every logger. Throws
+// ConfigError naming the key. Called at start and by each reload.
+void configureLogging(const Poco::Util::AbstractConfiguration& config);
+
+// log.access (default true).
+bool accessLogEnabled(const Poco::Util::AbstractConfiguration& config);
+
+// Logs the access line of a finished request to the `sluice.access` logger.
+void logAccess(const AuditRecord& record);
+
+// Names the request whose thread this is, for every line logged until the
+// scope ends. Thread: the request's own.
+class RequestLogScope {
+public:
+    explicit RequestLogScope(std::string_view requestId);
+    ~RequestLogScope();
+    RequestLogScope(const RequestLogScope&) = delete;
+    RequestLogScope& operator=(const RequestLogScope&) = delete;
+};
+
+} // namespace sluice::kernel
