@@ -29,6 +29,7 @@ std::string restartOnlyChanges(const ServerSettings& running, const ServerSettin
     note(running.keepAlive != wanted.keepAlive, "server.keepalive_s");
     note(running.socketTimeout != wanted.socketTimeout, "server.timeout_s");
     note(running.maxHeaderBytes != wanted.maxHeaderBytes, "server.max_header_bytes");
+    note(running.tlsCertificate != wanted.tlsCertificate || running.tlsKey != wanted.tlsKey, "server.tls.*");
     return changed;
 }
 } // namespace

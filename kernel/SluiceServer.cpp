@@ -8,6 +8,8 @@
 #include <Poco/FormattingChannel.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/SSLManager.h>
+#include <Poco/Net/SecureServerSocket.h>
+#include <openssl/ssl.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/TCPServer.h>
 #include <Poco/Path.h>
@@ -49,9 +51,44 @@ ServerSettings readServerSettings(const Poco::Util::AbstractConfiguration& confi
     settings.keepAlive = std::chrono::seconds(reader.integer("server.keepalive_s", settings.keepAlive.count(), 1, 3600));
     settings.socketTimeout = std::chrono::seconds(reader.integer("server.timeout_s", settings.socketTimeout.count(), 1, 3600));
     settings.drain = std::chrono::seconds(reader.integer("server.drain_s", settings.drain.count(), 0, 86400));
+    auto resolved = [&](const std::string& key) {
+        Poco::Path path(reader.text(key));
+        if (path.toString().empty() || path.isAbsolute()) return path.toString();
+        const auto base = reader.text("config.dir");
+        return base.empty() ? path.toString() : Poco::Path(Poco::Path::forDirectory(base), path).toString();
+    };
+    settings.tlsCertificate = resolved("server.tls.cert");
+    settings.tlsKey = resolved("server.tls.key");
+    if (settings.tlsCertificate.empty() != settings.tlsKey.empty())
+        throw ConfigError(settings.tlsKey.empty() ? "server.tls.key" : "server.tls.cert",
+                          "server.tls.cert and server.tls.key go together");
     settings.maxHeaderBytes = static_cast<std::size_t>(
         reader.integer("server.max_header_bytes", static_cast<std::int64_t>(settings.maxHeaderBytes), 8192, 1 << 20));
     return settings;
+}
+
+Poco::Net::Context::Ptr serverTlsContext(const ServerSettings& settings) {
+    Poco::Net::Context::Params params;
+    params.certificateFile = settings.tlsCertificate;
+    params.privateKeyFile = settings.tlsKey;
+    params.verificationMode = Poco::Net::Context::VERIFY_NONE;  // clients bring API keys, not certificates
+    params.loadDefaultCAs = false;
+    // TLS 1.2's forward-secret AEAD suites (1.3's are all of that kind).
+    params.cipherList = "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!eNULL:!MD5:!SHA1:!DSS";
+    Poco::Net::Context::Ptr context;
+    try {
+        context = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, params);
+        context->disableProtocols(Poco::Net::Context::PROTO_SSLV2 | Poco::Net::Context::PROTO_SSLV3 |
+                                  Poco::Net::Context::PROTO_TLSV1 | Poco::Net::Context::PROTO_TLSV1_1);
+        context->preferServerCiphers();
+    } catch (const Poco::Exception& e) {
+        throw ConfigError("server.tls.cert", "cannot use " + settings.tlsCertificate + " and " + settings.tlsKey + ": " +
+                                                 e.displayText());
+    }
+    // Poco loads both files without checking that they belong together.
+    if (SSL_CTX_check_private_key(context->sslContext()) != 1)
+        throw ConfigError("server.tls.key", settings.tlsKey + " is not the private key of " + settings.tlsCertificate);
+    return context;
 }
 
 std::string pluginDirectory(const Poco::Util::AbstractConfiguration& config, const std::string& binaryDirectory) {
@@ -108,11 +145,13 @@ int SluiceServer::main(const std::vector<std::string>&) {
     Poco::AutoPtr<Poco::Util::AbstractConfiguration> config;
     std::shared_ptr<Pipeline> pipeline;
     ServerSettings server;
+    Poco::Net::Context::Ptr tlsContext;
     const auto binaryDirectory = Poco::Path(Application::config().getString("application.dir")).toString();
     try {
         config = loadConfig(_configPath);
         configureLogging(*config);
         server = readServerSettings(*config);
+        if (server.tls()) tlsContext = serverTlsContext(server);
         pipeline = Pipeline::build(config, pluginDirectory(*config, binaryDirectory), metrics);
     } catch (const ConfigError& error) {
         std::cerr << "sluiced: configuration error: " << error.what() << std::endl;
@@ -129,7 +168,12 @@ int SluiceServer::main(const std::vector<std::string>&) {
     gateway.install(pipeline);
     pipeline.reset();  // the gateway holds it; a reload retires it from there
 
-    Poco::Net::ServerSocket socket;
+    // With server.tls.*, every accepted connection speaks TLS (the handshake
+    // runs on the connection's thread, bounded like any read).
+    std::unique_ptr<Poco::Net::ServerSocket> listener;
+    if (tlsContext) listener = std::make_unique<Poco::Net::SecureServerSocket>(tlsContext);
+    else listener = std::make_unique<Poco::Net::ServerSocket>();
+    auto& socket = *listener;
     try {
         socket.bind(Poco::Net::SocketAddress(server.host, static_cast<Poco::UInt16>(server.port)), true);
         socket.listen(server.backlog);
@@ -158,7 +202,8 @@ int SluiceServer::main(const std::vector<std::string>&) {
         new ServerConnectionFactory(params, new FrontHandlerFactory(gateway), limits));
     Poco::Net::TCPServer http(connections, threads, socket, params);
     http.start();
-    log.information("listening on http://%s:%hu", server.host, socket.address().port());
+    log.information("listening on %s://%s:%hu", std::string(tlsContext ? "https" : "http"), server.host,
+                    socket.address().port());
 
     Reloader reloader(_configPath, binaryDirectory, gateway, auditWriters, metrics);
     for (;;) {

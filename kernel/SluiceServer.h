@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 
+#include <Poco/Net/Context.h>
 #include <Poco/Util/ServerApplication.h>
 
 namespace sluice::kernel {
@@ -34,8 +35,18 @@ struct ServerSettings {
     // SIGTERM: how long running requests and streams may take to finish
     // before the rest are ended with the protocol's error. Reload applies it.
     std::chrono::seconds drain{30};
+    // server.tls.cert / server.tls.key: PEM files (absolute; relative ones are
+    // taken from the properties file's folder). Both set: HTTPS only.
+    std::string tlsCertificate;
+    std::string tlsKey;
+    bool tls() const { return !tlsCertificate.empty(); }
 };
 ServerSettings readServerSettings(const Poco::Util::AbstractConfiguration& config);
+
+// The TLS context of an HTTPS listener: TLS 1.2 and 1.3 only, forward-secret
+// AEAD ciphers, the server's preference first. Throws ConfigError naming
+// server.tls.cert when the files do not load.
+Poco::Net::Context::Ptr serverTlsContext(const ServerSettings& settings);
 
 // Where plugins are looked for: `plugins.path`, relative paths taken from the
 // directory of the running binary (default ../lib/sluice from there).

@@ -30,7 +30,7 @@ std::string baseConfig() {
 TestGateway::TestGateway(const std::string& config) {
     const auto path = writeConfig(_file, config);
     _process = std::make_unique<ChildProcess>(std::string(SLUICE_BIN_DIR) + "/sluiced", std::vector<std::string>{"--config", path});
-    const auto port = _process->waitForLine(std::regex(R"(listening on http://[^ ]+:(\d+))"), std::chrono::seconds(15));
+    const auto port = _process->waitForLine(std::regex(R"(listening on https?://[^ ]+:(\d+))"), std::chrono::seconds(15));
     if (!port) throw std::runtime_error("sluiced did not start:\n" + _process->output());
     _port = std::stoi(*port);
 }

@@ -1,0 +1,100 @@
+// The gateway serving HTTPS itself (server.tls.cert / server.tls.key): whole
+// answers and streams over TLS 1.2+, plain HTTP and TLS 1.1 refused on that
+// port, and certificate files that do not load stopping the start with a
+// message that names the key.
+
+#include <cstdlib>
+#include <filesystem>
+
+#include <cppunit/extensions/HelperMacros.h>
+
+#include "FakeBackend.h"
+#include "Gateway.h"
+#include "HttpClient.h"
+#include "ScratchDir.h"
+#include "TestHelpers.h"
+
+namespace sluice::test {
+
+class HttpsFrontTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(HttpsFrontTest);
+    CPPUNIT_TEST(servesAnswersAndStreamsOverTls);
+    CPPUNIT_TEST(refusesPlainHttpAndOldTls);
+    CPPUNIT_TEST(unusableCertificateStopsTheStart);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void setUp() override {
+        _scratch = std::make_unique<ScratchDir>("sluice-https-it");
+        const auto command = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -keyout " + key() + " -out " + cert() +
+                             " -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null";
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(command, 0, std::system(command.c_str()));
+        _backend = std::make_unique<FakeBackend>("ollama", "gpu-box");
+    }
+    void tearDown() override {
+        _backend.reset();
+        _scratch.reset();
+    }
+
+    std::string cert() const { return (_scratch->path / "cert.pem").string(); }
+    std::string key() const { return (_scratch->path / "key.pem").string(); }
+    std::string config(const std::string& tls) const {
+        return baseConfig() + "backends = gpu\n" + backendConfig("gpu", _backend->url()) + tls;
+    }
+    std::string tlsKeys() const { return "server.tls.cert = " + cert() + "\nserver.tls.key = " + key() + "\n"; }
+
+    void servesAnswersAndStreamsOverTls() {
+        TestGateway gateway(config(tlsKeys()));
+        CPPUNIT_ASSERT(gateway.output().find("listening on https://") != std::string::npos);
+        HttpClient client(gateway.port(), std::chrono::seconds(30), true);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(3), client.get("/api/tags").json()["models"].size());
+        const auto streamed = client.post("/api/chat", ollamaChat("llama3.2", true));
+        CPPUNIT_ASSERT_EQUAL(200, streamed.status);
+        CPPUNIT_ASSERT(ndjsonLines(streamed.body).size() > 2);
+        CPPUNIT_ASSERT(ndjsonLines(streamed.body).back()["done"].get<bool>());
+        const auto sse = client.post("/v1/chat/completions", openAiChat("llama3.2", true));
+        CPPUNIT_ASSERT_EQUAL(std::string("[DONE]"), sseData(sse.body).back());
+    }
+
+    void refusesPlainHttpAndOldTls() {
+        TestGateway gateway(config(tlsKeys()));
+        const int port = gateway.port();
+        // Plain HTTP gets no HTTP answer.
+        const auto plain = rawExchange(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::seconds(3));
+        CPPUNIT_ASSERT_MESSAGE(plain, plain.find("HTTP/1.1 200") == std::string::npos);
+        auto handshake = [&](const std::string& version) {
+            // SECLEVEL=0 lets the client offer old versions; whether they work is the server's call.
+            const auto command = "echo | openssl s_client -connect 127.0.0.1:" + std::to_string(port) + " " + version +
+                                 " -cipher 'DEFAULT:@SECLEVEL=0' >/dev/null 2>&1";
+            return std::system(command.c_str()) == 0;
+        };
+        CPPUNIT_ASSERT(handshake("-tls1_2"));
+        CPPUNIT_ASSERT(handshake("-tls1_3"));
+        CPPUNIT_ASSERT(!handshake("-tls1_1"));
+        CPPUNIT_ASSERT(!handshake("-tls1"));
+        // It still serves after all that.
+        CPPUNIT_ASSERT_EQUAL(200, HttpClient(port, std::chrono::seconds(10), true).get("/healthz").status);
+    }
+
+    void unusableCertificateStopsTheStart() {
+        auto missing = startExpectingFailure(config("server.tls.cert = /nonexistent/cert.pem\nserver.tls.key = " + key() + "\n"));
+        CPPUNIT_ASSERT_EQUAL(78, missing.exitCode);
+        CPPUNIT_ASSERT_MESSAGE(missing.output, missing.output.find("server.tls.cert") != std::string::npos);
+        auto alone = startExpectingFailure(config("server.tls.cert = " + cert() + "\n"));
+        CPPUNIT_ASSERT_EQUAL(78, alone.exitCode);
+        CPPUNIT_ASSERT_MESSAGE(alone.output, alone.output.find("go together") != std::string::npos);
+        // A key that is not the certificate's.
+        const auto other = (_scratch->path / "other.pem").string();
+        CPPUNIT_ASSERT_EQUAL(0, std::system(("openssl genrsa -out " + other + " 2048 2>/dev/null").c_str()));
+        auto mismatch = startExpectingFailure(config("server.tls.cert = " + cert() + "\nserver.tls.key = " + other + "\n"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(mismatch.output, 78, mismatch.exitCode);
+    }
+
+private:
+    std::unique_ptr<ScratchDir> _scratch;
+    std::unique_ptr<FakeBackend> _backend;
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(HttpsFrontTest);
+
+} // namespace sluice::test
