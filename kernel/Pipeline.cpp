@@ -57,6 +57,11 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
     } catch (const std::invalid_argument& e) {
         throw ConfigError("server.trusted_proxies", e.what());
     }
+    try {
+        self._settings.cors = CorsPolicy(reader.list("server.cors.origins"));
+    } catch (const std::invalid_argument& e) {
+        throw ConfigError("server.cors.origins", e.what());
+    }
 
     self._backends = parseBackends(*self._config);
     for (const auto& backend : self._backends) {

@@ -17,6 +17,7 @@
 #include "BackendHealth.h"
 #include "PluginLoader.h"
 #include "audit/AuditWriters.h"
+#include "front/CorsPolicy.h"
 #include "front/TrustedProxies.h"
 #include "sluice/Plugin.h"
 #include "upstream/Upstream.h"
@@ -35,6 +36,7 @@ struct PipelineSettings {
     std::chrono::milliseconds probeInterval{5000};
     std::chrono::milliseconds probeTimeout{2000};
     bool accessLog = true;  // log.access
+    CorsPolicy cors;        // server.cors.origins
 };
 
 class Pipeline final : public KernelServices {

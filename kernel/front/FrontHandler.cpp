@@ -172,6 +172,9 @@ private:
     void finish();
     // The finished request's record: the access log line, and the audit writers.
     void recordFinished();
+    // A browser's CORS preflight: 204 with what the origin may do, or 403.
+    // Before auth: browsers send no credentials with a preflight.
+    void answerPreflight();
     // Calls the limits stage's complete() once, if it admitted this request.
     void releaseLimits();
 
@@ -229,6 +232,12 @@ void RequestHandling::run() {
 
     const auto classified = classify(_ctx.method, _ctx.path);
     _ctx.route = classified.route;
+    // A page of an allowed origin may read every answer, errors included.
+    const auto& cors = _pipeline->settings().cors;
+    const auto* origin = _ctx.header("origin");
+    const bool allowedOrigin = origin && cors.enabled() && cors.allows(*origin);
+    if (allowedOrigin)
+        for (auto& header : cors.answerHeaders(*origin)) _ctx.responseHeaders.push_back(std::move(header));
     auto& inFlight = _gateway.metrics().gauge("sluice_requests_in_flight", "Client requests being served.");
     inFlight.add(1);
     struct Leave { Gauge& gauge; ~Leave() { gauge.add(-1); } } leave{inFlight};
@@ -251,7 +260,9 @@ void RequestHandling::run() {
 }
 
 void RequestHandling::dispatch(const Classified& classified) {
-    if (_ctx.route.kind == RouteKind::Unknown) {
+    if (_ctx.method == "OPTIONS" && _ctx.header("origin") && _ctx.header("access-control-request-method")) {
+        answerPreflight();
+    } else if (_ctx.route.kind == RouteKind::Unknown) {
         _ctx.outcome = Outcome::BadRequest;
         reply(404, "no such route: " + _ctx.method + " " + _ctx.path.substr(0, 200), "unknown_route");
     } else if (_ctx.route.kind == RouteKind::Management) {
@@ -445,6 +456,23 @@ void RequestHandling::finish() {
                           {{"route", route}})
             .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - _ctx.startedAt).count());
     recordFinished();
+}
+
+void RequestHandling::answerPreflight() {
+    const auto& cors = _pipeline->settings().cors;
+    const auto& origin = *_ctx.header("origin");
+    if (!cors.enabled() || !cors.allows(origin) || _ctx.route.kind == RouteKind::Unknown) {
+        _ctx.outcome = Outcome::RefusedPolicy;
+        reply(403, "cross-origin requests from this origin are not allowed", "cors_forbidden");
+        return;
+    }
+    _ctx.responseHeaders.clear();  // the preflight's own set replaces the answer headers
+    const auto* requested = _ctx.header("access-control-request-headers");
+    for (auto& header : cors.preflightHeaders(origin, requested ? *requested : ""))
+        _ctx.responseHeaders.push_back(std::move(header));
+    _ctx.status = 204;
+    _ctx.outcome = Outcome::Ok;
+    _client.sendWhole(204, "text/plain", "");
 }
 
 void RequestHandling::recordFinished() {
