@@ -30,6 +30,9 @@ std::string restartOnlyChanges(const ServerSettings& running, const ServerSettin
     note(running.socketTimeout != wanted.socketTimeout, "server.timeout_s");
     note(running.maxHeaderBytes != wanted.maxHeaderBytes, "server.max_header_bytes");
     note(running.tlsCertificate != wanted.tlsCertificate || running.tlsKey != wanted.tlsKey, "server.tls.*");
+    note(running.headerTimeout != wanted.headerTimeout, "server.header_timeout_s");
+    note(running.bodyTimeout != wanted.bodyTimeout, "server.body_timeout_s");
+    note(running.maxConnectionsPerClient != wanted.maxConnectionsPerClient, "server.max_connections_per_client");
     return changed;
 }
 } // namespace

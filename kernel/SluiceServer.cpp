@@ -51,6 +51,10 @@ ServerSettings readServerSettings(const Poco::Util::AbstractConfiguration& confi
     settings.keepAlive = std::chrono::seconds(reader.integer("server.keepalive_s", settings.keepAlive.count(), 1, 3600));
     settings.socketTimeout = std::chrono::seconds(reader.integer("server.timeout_s", settings.socketTimeout.count(), 1, 3600));
     settings.drain = std::chrono::seconds(reader.integer("server.drain_s", settings.drain.count(), 0, 86400));
+    settings.headerTimeout = std::chrono::seconds(reader.integer("server.header_timeout_s", settings.headerTimeout.count(), 1, 3600));
+    settings.bodyTimeout = std::chrono::seconds(reader.integer("server.body_timeout_s", settings.bodyTimeout.count(), 1, 3600));
+    settings.maxConnectionsPerClient = static_cast<std::size_t>(reader.integer(
+        "server.max_connections_per_client", static_cast<std::int64_t>(settings.maxConnectionsPerClient), 0, 1 << 20));
     auto resolved = [&](const std::string& key) {
         Poco::Path path(reader.text(key));
         if (path.toString().empty() || path.isAbsolute()) return path.toString();
@@ -184,7 +188,7 @@ int SluiceServer::main(const std::vector<std::string>&) {
     }
     // Poco's HTTPServer holds one thread per connection, idle keep-alive
     // included: give it its own large pool instead of the 16-thread default.
-    Poco::ThreadPool threads("front", 16, server.maxThreads, 60);
+    Poco::ThreadPool threads("front", std::min(16, server.maxThreads), server.maxThreads, 60);
     Poco::AutoPtr<Poco::Net::HTTPServerParams> params(new Poco::Net::HTTPServerParams);
     params->setMaxThreads(server.maxThreads);
     params->setMaxQueued(server.maxQueued);
@@ -198,8 +202,15 @@ int SluiceServer::main(const std::vector<std::string>&) {
     // front/ServerRequest.h), and answer a refused head in the client's shape.
     HeadLimits limits;
     limits.maxHeaderBytes = server.maxHeaderBytes;
-    Poco::SharedPtr<ServerConnectionFactory> connections(
-        new ServerConnectionFactory(params, new FrontHandlerFactory(gateway), limits));
+    limits.headTimeout = server.headerTimeout;
+    limits.bodyTimeout = server.bodyTimeout;
+    // Trusted proxies carry many clients: their connections are not capped.
+    auto throughProxy = [&gateway](const Poco::Net::IPAddress& peer) {
+        const auto current = gateway.pipeline();
+        return current && current->settings().trustedProxies.trusts(peer);
+    };
+    Poco::SharedPtr<ServerConnectionFactory> connections(new ServerConnectionFactory(
+        params, new FrontHandlerFactory(gateway), limits, server.maxConnectionsPerClient, throughProxy));
     Poco::Net::TCPServer http(connections, threads, socket, params);
     http.start();
     log.information("listening on %s://%s:%hu", std::string(tlsContext ? "https" : "http"), server.host,

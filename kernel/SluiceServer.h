@@ -32,6 +32,9 @@ struct ServerSettings {
     std::chrono::seconds keepAlive{60};
     std::chrono::seconds socketTimeout{60};
     std::size_t maxHeaderBytes = 65536;  // a request's header fields together; larger is answered 431
+    std::chrono::seconds headerTimeout{10};  // the whole request head, once its first byte is in; else 408
+    std::chrono::seconds bodyTimeout{60};    // the whole request body; else 408
+    std::size_t maxConnectionsPerClient = 256;  // open connections per client address (not trusted proxies); 0: any
     // SIGTERM: how long running requests and streams may take to finish
     // before the rest are ended with the protocol's error. Reload applies it.
     std::chrono::seconds drain{30};

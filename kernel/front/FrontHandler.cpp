@@ -10,11 +10,12 @@
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/String.h>
 
-#include "../audit/AnswerCapture.h"
 #include "../Logging.h"
+#include "../audit/AnswerCapture.h"
 #include "../audit/RecordBuilder.h"
 #include "ErrorBody.h"
 #include "ModelLists.h"
+#include "ReadDeadlines.h"
 #include "RouteTable.h"
 #include "ServerConnection.h"
 #include "ServerRequest.h"
@@ -101,8 +102,25 @@ bool saneRequestId(const std::string& id) {
     return true;
 }
 
+enum class BodyRead { Whole, TooLarge, TooSlow };
+bool readBodyWithin(HTTPServerRequest& request, std::size_t limit, std::string& body);
+
+// Reads the body up to the limit, within server.body_timeout_s.
+BodyRead readBody(HTTPServerRequest& request, std::size_t limit, std::string& body) {
+    std::optional<ReadDeadlines::Guard> deadline;
+    if (auto* own = dynamic_cast<ServerRequest*>(&request))
+        deadline.emplace(ReadDeadlines::instance().arm(own->socket().impl()->sockfd(),
+                                                       ReadDeadlines::Clock::now() + own->bodyTimeout()));
+    const bool whole = readBodyWithin(request, limit, body);
+    if (deadline) {
+        deadline->disarm();
+        if (deadline->fired()) return BodyRead::TooSlow;
+    }
+    return whole ? BodyRead::Whole : BodyRead::TooLarge;
+}
+
 // Reads the body up to the limit. Returns false when it is larger.
-bool readBody(HTTPServerRequest& request, std::size_t limit, std::string& body) {
+bool readBodyWithin(HTTPServerRequest& request, std::size_t limit, std::string& body) {
     if (request.hasContentLength()) {
         const auto length = request.getContentLength64();
         if (length < 0 || static_cast<std::uint64_t>(length) > limit) return false;
@@ -274,7 +292,12 @@ void RequestHandling::dispatch(const Classified& classified) {
         reply(405, "method " + _ctx.method + " is not allowed on " + std::string(_ctx.route.name), "method_not_allowed");
     } else if (_ctx.route.forwarded) {
         std::string body;
-        if (!readBody(_request, _pipeline->settings().maxBodyBytes, body)) {
+        const auto read = readBody(_request, _pipeline->settings().maxBodyBytes, body);
+        if (read == BodyRead::TooSlow) {
+            _response.setKeepAlive(false);
+            _ctx.outcome = Outcome::BadRequest;
+            reply(408, "the request body did not arrive in time", "request_timeout");
+        } else if (read == BodyRead::TooLarge) {
             // The rest of the body is not read: the connection cannot carry another request.
             _response.setKeepAlive(false);
             _ctx.outcome = Outcome::BadRequest;

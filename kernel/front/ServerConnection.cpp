@@ -14,6 +14,7 @@
 
 #include "ErrorBody.h"
 #include "FrontHandler.h"
+#include "ReadDeadlines.h"
 #include "ServerResponse.h"
 
 namespace sluice::kernel {
@@ -71,9 +72,9 @@ void drainBeforeClose(Poco::Net::StreamSocket& socket) {
 
 ServerConnection::ServerConnection(const Poco::Net::StreamSocket& socket, Poco::Net::HTTPServerParams::Ptr params,
                                    Poco::Net::HTTPRequestHandlerFactory::Ptr handlers, const HeadLimits& limits,
-                                   std::shared_ptr<StopEvent> stop)
+                                   std::shared_ptr<StopEvent> stop, std::shared_ptr<void> place)
     : TCPServerConnection(socket), _params(std::move(params)), _handlers(std::move(handlers)), _limits(limits),
-      _stop(std::move(stop)) {
+      _stop(std::move(stop)), _place(std::move(place)) {
     *_stop += Poco::delegate(this, &ServerConnection::onServerStopped);
 }
 
@@ -96,12 +97,23 @@ bool ServerConnection::serveOne(HTTPServerSession& session) {
     // Ownership: both live until the request is answered; the request refers to the response.
     ServerResponse response(session);
     std::optional<ServerRequest> request;
+    // The head's first byte is here (hasMoreRequests saw it): all of it must follow in time.
+    auto headDeadline = ReadDeadlines::instance().arm(socket().impl()->sockfd(), ReadDeadlines::Clock::now() + _limits.headTimeout);
     try {
         request.emplace(response, session, _params, _limits);
+        headDeadline.disarm();
     } catch (const Poco::Net::NoMessageException&) {
-        return false;  // the client closed the connection between requests
+        headDeadline.disarm();
+        if (headDeadline.fired()) refuseHead(session, headTimedOut());
+        return false;  // else the client closed the connection between requests
     } catch (const RequestHeadError& error) {
-        refuseHead(session, error);
+        headDeadline.disarm();
+        refuseHead(session, headDeadline.fired() ? headTimedOut() : error);
+        return false;
+    } catch (const Poco::Exception&) {
+        headDeadline.disarm();
+        if (!headDeadline.fired()) throw;
+        refuseHead(session, headTimedOut());
         return false;
     }
 
@@ -134,6 +146,11 @@ bool ServerConnection::serveOne(HTTPServerSession& session) {
         }
         throw;
     }
+}
+
+RequestHeadError ServerConnection::headTimedOut() const {
+    return RequestHeadError(408, "request_timeout",
+                            "the request head did not arrive within " + std::to_string(_limits.headTimeout.count()) + " s");
 }
 
 void ServerConnection::refuseHead(HTTPServerSession& session, const RequestHeadError& error) {
@@ -169,14 +186,70 @@ void ServerConnection::onServerStopped(const bool& abortCurrent) {
     if (idle) _busy.unlock();
 }
 
+std::shared_ptr<void> ClientConnections::enter(const std::string& client, std::size_t limit) {
+    {
+        std::lock_guard lock(_mutex);
+        auto& open = _open[client];
+        if (open >= limit) return nullptr;
+        ++open;
+    }
+    // Points at this object only to be non-null; the deleter gives the place back.
+    return std::shared_ptr<void>(static_cast<void*>(this), [self = shared_from_this(), client](void*) { self->leave(client); });
+}
+
+void ClientConnections::leave(const std::string& client) {
+    std::lock_guard lock(_mutex);
+    auto it = _open.find(client);
+    if (it != _open.end() && --it->second == 0) _open.erase(it);
+}
+
+namespace {
+
+// One more connection than its address may have: told so, then closed. No
+// request is read, so the answer is a plain JSON error in Ollama's shape
+// (OpenAI clients read the status).
+class RefusedConnection final : public Poco::Net::TCPServerConnection {
+public:
+    using TCPServerConnection::TCPServerConnection;
+    void run() override {
+        static const std::string body = R"({"error":"too many connections from this address"})";
+        const std::string answer = "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+                                   "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+        try {
+            socket().setSendTimeout(Poco::Timespan(1, 0));
+            socket().sendBytes(answer.data(), static_cast<int>(answer.size()));
+            socket().shutdownSend();
+        } catch (const Poco::Exception&) {
+            return;  // the client is gone
+        }
+        // What it already sent must be read, or the close resets the answer away.
+        drainUnreadInput(socket());
+    }
+};
+
+} // namespace
+
 ServerConnectionFactory::ServerConnectionFactory(Poco::Net::HTTPServerParams::Ptr params,
-                                                 Poco::Net::HTTPRequestHandlerFactory::Ptr handlers, const HeadLimits& limits)
-    : _params(std::move(params)), _handlers(std::move(handlers)), _limits(limits) {
+                                                 Poco::Net::HTTPRequestHandlerFactory::Ptr handlers, const HeadLimits& limits,
+                                                 std::size_t maxPerClient,
+                                                 std::function<bool(const Poco::Net::IPAddress&)> exempt)
+    : _params(std::move(params)), _handlers(std::move(handlers)), _limits(limits), _maxPerClient(maxPerClient),
+      _exempt(std::move(exempt)) {
     poco_check_ptr(_handlers);
 }
 
 Poco::Net::TCPServerConnection* ServerConnectionFactory::createConnection(const Poco::Net::StreamSocket& socket) {
-    return new ServerConnection(socket, _params, _handlers, _limits, _stop);
+    if (_maxPerClient == 0) return new ServerConnection(socket, _params, _handlers, _limits, _stop);
+    Poco::Net::IPAddress peer;
+    try {
+        peer = socket.peerAddress().host();
+    } catch (const Poco::Exception&) {
+        return new RefusedConnection(socket);  // gone already
+    }
+    if (_exempt && _exempt(peer)) return new ServerConnection(socket, _params, _handlers, _limits, _stop);
+    auto place = _clients->enter(peer.toString(), _maxPerClient);
+    if (!place) return new RefusedConnection(socket);
+    return new ServerConnection(socket, _params, _handlers, _limits, _stop, std::move(place));
 }
 
 void ServerConnectionFactory::stopConnections(bool abortCurrent) {

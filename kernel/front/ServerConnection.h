@@ -7,13 +7,17 @@
 // Thread: run() on one pool thread per connection; the stop signal comes from another.
 
 #include <atomic>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <Poco/BasicEvent.h>
 #include <Poco/Mutex.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/IPAddress.h>
 #include <Poco/Net/TCPServerConnection.h>
 #include <Poco/Net/TCPServerConnectionFactory.h>
 
@@ -40,7 +44,7 @@ class ServerConnection final : public Poco::Net::TCPServerConnection {
 public:
     ServerConnection(const Poco::Net::StreamSocket& socket, Poco::Net::HTTPServerParams::Ptr params,
                      Poco::Net::HTTPRequestHandlerFactory::Ptr handlers, const HeadLimits& limits,
-                     std::shared_ptr<StopEvent> stop);
+                     std::shared_ptr<StopEvent> stop, std::shared_ptr<void> place = nullptr);
     ~ServerConnection() override;
 
     void run() override;
@@ -49,6 +53,7 @@ private:
     // Serves one request. False: the connection must close.
     bool serveOne(Poco::Net::HTTPServerSession& session);
     void refuseHead(Poco::Net::HTTPServerSession& session, const RequestHeadError& error);
+    RequestHeadError headTimedOut() const;
     // Stop signal: an idle connection closes now, a busy one after its answer
     // (without waiting for it).
     void onServerStopped(const bool& abortCurrent);
@@ -57,15 +62,36 @@ private:
     Poco::Net::HTTPRequestHandlerFactory::Ptr _handlers;
     HeadLimits _limits;
     std::shared_ptr<StopEvent> _stop;
+    std::shared_ptr<void> _place;  // the client address's place among its connections, if counted
     std::atomic<bool> _stopped{false};
     Poco::FastMutex _busy;  // Thread: held while a request is served; the stop signal tries it to tell idle from busy
 };
 
+// Open connections per client address, for server.max_connections_per_client.
+// Thread: any.
+class ClientConnections : public std::enable_shared_from_this<ClientConnections> {
+public:
+    // A place for one more connection from `client`, held until the returned
+    // handle goes; null when `client` has `limit` open already.
+    std::shared_ptr<void> enter(const std::string& client, std::size_t limit);
+
+private:
+    void leave(const std::string& client);
+
+    std::mutex _mutex;
+    std::map<std::string, std::size_t> _open;  // guarded by _mutex
+};
+
 // Makes a ServerConnection per accepted socket, for a Poco::Net::TCPServer.
+// A client address past `maxPerClient` open connections gets a 429 and a
+// close instead, so one address (a slowloris, a runaway script) cannot hold
+// every connection thread. `exempt` names addresses never counted: the
+// trusted proxies, through which many clients come.
 class ServerConnectionFactory final : public Poco::Net::TCPServerConnectionFactory {
 public:
     ServerConnectionFactory(Poco::Net::HTTPServerParams::Ptr params, Poco::Net::HTTPRequestHandlerFactory::Ptr handlers,
-                            const HeadLimits& limits);
+                            const HeadLimits& limits, std::size_t maxPerClient = 0,
+                            std::function<bool(const Poco::Net::IPAddress&)> exempt = {});
 
     Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override;
 
@@ -79,6 +105,9 @@ private:
     Poco::Net::HTTPRequestHandlerFactory::Ptr _handlers;
     HeadLimits _limits;
     std::shared_ptr<StopEvent> _stop = std::make_shared<StopEvent>();
+    std::size_t _maxPerClient;  // 0: no limit
+    std::function<bool(const Poco::Net::IPAddress&)> _exempt;
+    std::shared_ptr<ClientConnections> _clients = std::make_shared<ClientConnections>();
 };
 
 } // namespace sluice::kernel

@@ -105,7 +105,7 @@ bool isDigits(std::string_view text) {
 
 ServerRequest::ServerRequest(ServerResponse& response, Poco::Net::HTTPServerSession& session,
                              Poco::Net::HTTPServerParams* params, const HeadLimits& limits)
-    : _response(response), _session(session), _params(params, true) {
+    : _bodyTimeout(limits.bodyTimeout), _response(response), _session(session), _params(params, true) {
     readHead(limits);
     checkFraming();
 

@@ -9,6 +9,7 @@
 // Here the limits are ours (`server.max_header_bytes`), and a head we refuse
 // raises RequestHeadError for the connection to answer in the client's shape.
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <stdexcept>
@@ -28,11 +29,13 @@ namespace sluice::kernel {
 
 class ServerResponse;
 
-// What a request head may hold.
+// What a request head may hold, and how long a request may take to arrive.
 struct HeadLimits {
     std::size_t maxRequestLine = 16 * 1024;  // the request line, without its line end
     std::size_t maxHeaderBytes = 65536;      // all header lines together, line ends included
     std::size_t maxFields = 100;             // Poco's own default
+    std::chrono::seconds headTimeout{10};    // server.header_timeout_s: the whole head, from its first byte
+    std::chrono::seconds bodyTimeout{60};    // server.body_timeout_s: the whole body
 };
 
 // A request head the server refuses; the connection answers `status` and closes.
@@ -73,10 +76,14 @@ public:
 
     // The client's socket (the front's stream watch and the linger after a refusal use it).
     Poco::Net::StreamSocket& socket();
+    // How long the body may take to arrive (server.body_timeout_s).
+    std::chrono::seconds bodyTimeout() const { return _bodyTimeout; }
 
 private:
     void readHead(const HeadLimits& limits);
     void checkFraming();
+
+    std::chrono::seconds _bodyTimeout;
 
     ServerResponse& _response;
     Poco::Net::HTTPServerSession& _session;

@@ -3,6 +3,8 @@
 // readable by the page, other origins told nothing), and slow clients that
 // cannot pin the connection threads while others are served.
 
+#include <algorithm>
+#include <atomic>
 #include <thread>
 
 #include <cppunit/extensions/HelperMacros.h>
@@ -29,12 +31,37 @@ Headers preflight(const std::string& origin) {
             {"Access-Control-Request-Headers", "authorization, content-type, x-stainless-os"}};
 }
 
+// One request from `source` (another loopback address than the slow
+// clients'), on its own connection; its status, 0 if nothing came back in 3 s.
+int requestFrom(const std::string& source, int port, const std::string& body) {
+    try {
+        Poco::Net::StreamSocket socket;
+        socket.impl()->bind(Poco::Net::SocketAddress(source, 0), true);
+        socket.connect(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)), Poco::Timespan(3, 0));
+        socket.setReceiveTimeout(Poco::Timespan(3, 0));
+        const auto request = "POST /api/chat HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                             "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+        socket.sendBytes(request.data(), static_cast<int>(request.size()));
+        std::string answer;
+        char buffer[4096];
+        for (int n; (n = socket.receiveBytes(buffer, sizeof buffer)) > 0;) answer.append(buffer, static_cast<std::size_t>(n));
+        return answer.rfind("HTTP/1.1 ", 0) == 0 ? std::stoi(answer.substr(9, 3)) : 0;
+    } catch (const Poco::Exception&) {
+        return 0;
+    }
+}
+
+// The status a slow connection was answered with, if any yet (0: none).
+int statusOf(const std::string& answer) { return answer.rfind("HTTP/1.1 ", 0) == 0 ? std::stoi(answer.substr(9, 3)) : 0; }
+
 } // namespace
 
 class EdgeTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(EdgeTest);
     CPPUNIT_TEST(corsAnswersTheConfiguredOrigins);
     CPPUNIT_TEST(withoutCorsNoOriginIsAnswered);
+    CPPUNIT_TEST(slowClientsCannotPinTheThreads);
+    CPPUNIT_TEST(aBodyThatTricklesIsCutOff);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -87,6 +114,96 @@ public:
                                                   "server.cors.origins = chat.example.com\n");
         CPPUNIT_ASSERT_EQUAL(78, failed.exitCode);
         CPPUNIT_ASSERT_MESSAGE(failed.output, failed.output.find("server.cors.origins") != std::string::npos);
+    }
+
+    void slowClientsCannotPinTheThreads() {
+        // Few threads, so that without the defences 20 slow clients would hold them all.
+        OneBackendGateway setup("server.max_threads = 8\nserver.header_timeout_s = 2\nserver.max_connections_per_client = 4\n");
+        const int port = setup.gateway.port();
+        struct Slow {
+            Poco::Net::StreamSocket socket;
+            std::string answer;
+            bool done = false;
+        };
+        std::vector<Slow> slow(20);
+        for (auto& client : slow) {
+            client.socket.connect(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)));
+            const std::string start = "POST /api/chat HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+            client.socket.sendBytes(start.data(), static_cast<int>(start.size()));
+            client.socket.setReceiveTimeout(Poco::Timespan(0, 1000));
+        }
+        // One header byte every 200 ms from each, for up to 8 s, while another
+        // address asks for real answers.
+        std::thread drip([&] {
+            const auto end = std::chrono::steady_clock::now() + 8s;
+            while (std::chrono::steady_clock::now() < end) {
+                bool any = false;
+                for (auto& client : slow) {
+                    if (client.done) continue;
+                    any = true;
+                    try {
+                        char buffer[1024];
+                        const int n = client.socket.receiveBytes(buffer, sizeof buffer);
+                        if (n > 0) client.answer.append(buffer, static_cast<std::size_t>(n));
+                        if (n == 0) client.done = true;
+                    } catch (const Poco::TimeoutException&) {
+                        if (statusOf(client.answer) != 0) continue;  // answered: only read the rest
+                        try {
+                            client.socket.sendBytes("a", 1);
+                        } catch (const Poco::Exception&) {
+                            client.done = true;
+                        }
+                    } catch (const Poco::Exception&) {
+                        client.done = true;
+                    }
+                }
+                if (!any) break;
+                std::this_thread::sleep_for(200ms);
+            }
+        });
+        // Spread over the first 1.5 s, while the slow ones hold their places.
+        int served = 0;
+        for (int i = 0; i < 10; ++i) {
+            served += requestFrom("127.0.0.2", port, ollamaChat("llama3.2", false)) == 200 ? 1 : 0;
+            std::this_thread::sleep_for(150ms);
+        }
+        drip.join();  // until every slow client was answered, or 8 s
+        CPPUNIT_ASSERT_EQUAL(10, served);
+        int tooMany = 0, tooSlow = 0;
+        for (const auto& client : slow) {
+            const int status = statusOf(client.answer);
+            CPPUNIT_ASSERT_MESSAGE("[" + client.answer + "]", status == 429 || status == 408);
+            (status == 429 ? tooMany : tooSlow)++;
+        }
+        CPPUNIT_ASSERT_EQUAL(16, tooMany);  // past the 4 places of their address
+        CPPUNIT_ASSERT_EQUAL(4, tooSlow);   // the 4 that got in, cut at the head deadline
+        const auto cut = std::find_if(slow.begin(), slow.end(), [](const Slow& c) { return statusOf(c.answer) == 408; });
+        CPPUNIT_ASSERT_MESSAGE(cut->answer, cut->answer.find("did not arrive within 2 s") != std::string::npos);
+        // The slow address's places are back: it is served again.
+        CPPUNIT_ASSERT(eventually([&] { return requestFrom("127.0.0.1", port, ollamaChat("llama3.2", false)) == 200; }));
+    }
+
+    void aBodyThatTricklesIsCutOff() {
+        OneBackendGateway setup("server.body_timeout_s = 1\n");
+        Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(setup.gateway.port())));
+        const std::string head = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                 "Content-Length: 100\r\n\r\n{";
+        socket.sendBytes(head.data(), static_cast<int>(head.size()));
+        socket.setReceiveTimeout(Poco::Timespan(0, 300000));
+        std::string answer;
+        for (int i = 0; i < 40 && statusOf(answer) == 0; ++i) {  // at most ~12 s: one byte every 300 ms
+            try {
+                char buffer[4096];
+                const int n = socket.receiveBytes(buffer, sizeof buffer);
+                if (n <= 0) break;
+                answer.append(buffer, static_cast<std::size_t>(n));
+            } catch (const Poco::TimeoutException&) {
+                socket.sendBytes(" ", 1);
+            }
+        }
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(answer, 408, statusOf(answer));
+        CPPUNIT_ASSERT_MESSAGE(answer, answer.find("\"request_timeout\"") != std::string::npos);  // OpenAI's shape
+        CPPUNIT_ASSERT_EQUAL(200, httpPost(setup.gateway.port(), "/api/chat", ollamaChat("llama3.2", false)).status);
     }
 };
 
