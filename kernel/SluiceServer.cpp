@@ -1,5 +1,7 @@
 #include "SluiceServer.h"
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -136,6 +138,12 @@ int SluiceServer::main(const std::vector<std::string>&) {
     }
     // Sockets whose peer went away must fail a write, not kill the process.
     std::signal(SIGPIPE, SIG_IGN);
+    // Each open stream holds two sockets (client and backend): take every
+    // descriptor the hard limit allows, as nginx's worker_rlimit_nofile does.
+    if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
     // Blocked here, before any thread starts, so every thread inherits the
     // mask and the signals reach only the sigwait() below, on this thread.
     const auto signals = serviceSignals();

@@ -1,5 +1,6 @@
 // sluice-fake-backend: see README.md in this folder for the command line and
 // the control API.
+#include <sys/resource.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -112,6 +113,11 @@ int main(int argc, char** argv) {
     sigaddset(&stopSignals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
     signal(SIGPIPE, SIG_IGN);
+    // Tests hold a thousand streams open through it.
+    if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
 
     sluice::fake::FakeBackend backend(options);
     std::uint16_t port = 0;
