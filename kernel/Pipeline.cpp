@@ -139,6 +139,10 @@ void Pipeline::start(AuditWriters& writers) {
 void Pipeline::stop() {
     if (_prober) _prober->stop();
     if (_discoveryLoop) _discoveryLoop->stop();
+    // The writers only this pipeline uses flush side by side, so shutdown
+    // takes one audit.shutdown_flush_ms at most, not one per sink.
+    for (auto& writer : _auditWriters)
+        if (writer.use_count() == 1) writer->beginStop();
     _auditWriters.clear();
 }
 

@@ -239,6 +239,10 @@ int SluiceServer::main(const std::vector<std::string>&) {
     const auto drainEnd = std::chrono::steady_clock::now() + server.drain;
     log.information("stopping: draining %d connections for up to %ds", threads.used(), static_cast<int>(server.drain.count()));
     http.stop();
+    // Closed, not just no longer accepted: a new connection is refused at
+    // once, so a load balancer moves on to another instance instead of
+    // waiting on a queue that will never be served.
+    socket.close();
     connections->stopConnections();
     while (threads.used() > 0 && std::chrono::steady_clock::now() < drainEnd)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -88,10 +88,20 @@ void AuditWriter::enqueue(AuditEntry entry) {
     if (wake) _wake.notify_one();
 }
 
+void AuditWriter::beginStop() {
+    {
+        std::lock_guard lock(_mutex);
+        if (_stopped || !_thread.joinable()) return;
+        _stopping = true;
+    }
+    _wake.notify_all();
+}
+
 void AuditWriter::stop() {
     {
         std::unique_lock lock(_mutex);
-        if (_stopped) return;
+        // Ended after beginStop(): only the join is left.
+        if (_stopped && !_thread.joinable()) return;
         _stopping = true;
         if (!_thread.joinable()) {
             // Never started (a --check run): keep whatever was queued for the next start.
@@ -101,7 +111,7 @@ void AuditWriter::stop() {
         }
     }
     _wake.notify_all();
-    _thread.join();
+    if (_thread.joinable()) _thread.join();
 }
 
 void AuditWriter::run() {

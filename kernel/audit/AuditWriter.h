@@ -87,6 +87,9 @@ public:
     // did not take by then goes to the spill file for the next start.
     // Idempotent; blocks until done.
     void stop();
+    // Starts that final flush without waiting for it, so several writers
+    // flush at once; stop() then waits.
+    void beginStop();
 
     const std::string& sinkName() const { return _sinkName; }
     const std::filesystem::path& spillPath() const { return _spill.path(); }

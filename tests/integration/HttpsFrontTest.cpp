@@ -5,9 +5,11 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include <cppunit/extensions/HelperMacros.h>
 
+#include "ChildProcess.h"
 #include "FakeBackend.h"
 #include "Gateway.h"
 #include "HttpClient.h"
@@ -86,8 +88,16 @@ public:
         // A key that is not the certificate's.
         const auto other = (_scratch->path / "other.pem").string();
         CPPUNIT_ASSERT_EQUAL(0, std::system(("openssl genrsa -out " + other + " 2048 2>/dev/null").c_str()));
-        auto mismatch = startExpectingFailure(config("server.tls.cert = " + cert() + "\nserver.tls.key = " + other + "\n"));
+        const auto mismatched = config("server.tls.cert = " + cert() + "\nserver.tls.key = " + other + "\n");
+        auto mismatch = startExpectingFailure(mismatched);
         CPPUNIT_ASSERT_EQUAL_MESSAGE(mismatch.output, 78, mismatch.exitCode);
+        CPPUNIT_ASSERT_MESSAGE(mismatch.output, mismatch.output.find("is not the private key") != std::string::npos);
+        // sluicectl check-config (the unit's ExecStartPre) finds it too.
+        const auto file = (_scratch->path / "mismatched.properties").string();
+        std::ofstream(file) << mismatched;
+        ChildProcess check(SLUICE_BIN_DIR "/sluicectl", {"check-config", "--config", file});
+        CPPUNIT_ASSERT_EQUAL(1, check.waitForExit(std::chrono::seconds(30)).value_or(-1));
+        CPPUNIT_ASSERT_MESSAGE(check.output(), check.output().find("server.tls.key") != std::string::npos);
     }
 
 private:

@@ -49,6 +49,7 @@ bool alive(pid_t pid) { return ::kill(pid, 0) == 0; }
 class ServiceTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(ServiceTest);
     CPPUNIT_TEST(aDaemonServesLogsAndReloadsBySluicectl);
+    CPPUNIT_TEST(aBadFileFailsTheDaemonsLaunch);
     CPPUNIT_TEST(reloadWithoutARunningGatewaySaysSo);
     CPPUNIT_TEST_SUITE_END();
 
@@ -117,6 +118,19 @@ public:
         CPPUNIT_ASSERT_EQUAL(0, ::kill(pid, SIGTERM));
         CPPUNIT_ASSERT(eventually([&] { return !alive(pid); }, 20s));
         reaper.pid = 0;
+        CPPUNIT_ASSERT(!std::filesystem::exists(pidFile));
+    }
+
+    void aBadFileFailsTheDaemonsLaunch() {
+        ScratchDir scratch("sluice-service-it");
+        const auto configFile = scratch.path / "sluiced.properties";
+        const auto pidFile = scratch.path / "sluiced.pid";
+        std::ofstream(configFile) << baseConfig() << "backends = gpu\n" << backendConfig("gpu", "http://127.0.0.1:9")
+                                  << "pipeline.router = no-such-strategy\n";
+        ChildProcess launcher(SLUICE_BIN_DIR "/sluiced",
+                              {"--config", configFile.string(), "--daemon", "--pidfile=" + pidFile.string()});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(launcher.output(), 78, launcher.waitForExit(15s).value_or(-1));
+        CPPUNIT_ASSERT_MESSAGE(launcher.output(), launcher.output().find("pipeline.router") != std::string::npos);
         CPPUNIT_ASSERT(!std::filesystem::exists(pidFile));
     }
 

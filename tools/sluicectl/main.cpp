@@ -18,6 +18,7 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/SSLManager.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 #include <nlohmann/json.hpp>
@@ -87,7 +88,11 @@ int checkConfig(const CommandLine& line) {
     if (!path) throw UsageError("check-config needs --config FILE");
     try {
         auto config = sluice::kernel::loadConfig(*path);
-        sluice::kernel::readServerSettings(*config);
+        const auto server = sluice::kernel::readServerSettings(*config);
+        if (server.tls()) {
+            Poco::Net::initializeSSL();
+            sluice::kernel::serverTlsContext(server);
+        }  // the certificate and key load and match
         sluice::MetricsRegistry metrics;
         const auto binaryDirectory = std::filesystem::canonical("/proc/self/exe").parent_path().string();
         auto pipeline =

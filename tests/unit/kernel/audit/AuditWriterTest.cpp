@@ -137,6 +137,7 @@ class AuditWriterTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(fullBatchesGoOutBySize);
     CPPUNIT_TEST(aPartBatchGoesOutByTime);
     CPPUNIT_TEST(aReloadedSinkTakesWhatIsWaiting);
+    CPPUNIT_TEST(writersStoppedTogetherFlushEverything);
     CPPUNIT_TEST(aFailedBatchIsRetriedWithoutLoss);
     CPPUNIT_TEST(pastTheBoundRecordsSpillAndReplayInOrder);
     CPPUNIT_TEST(stopFlushesWhatIsQueued);
@@ -203,6 +204,30 @@ public:
         CPPUNIT_ASSERT(eventually([&] { return fixed.storedCount() == 25; }));
         CPPUNIT_ASSERT(fixed.ids() == idRange("w", 25));
         CPPUNIT_ASSERT_EQUAL(std::size_t(0), broken.storedCount());
+    }
+
+    // Shutdown starts every writer's flush, then waits for each: all is
+    // written, and a writer whose thread ended before the wait is joined.
+    void writersStoppedTogetherFlushEverything() {
+        FakeSink first, second;
+        auto config = settings();
+        config.batchSize = 500;  // nothing goes out before the stop
+        AuditWriter one("fake", borrow(first), config, _metrics);
+        AuditWriter two("other", borrow(second), config, _metrics);
+        one.start();
+        two.start();
+        for (const auto& id : idRange("s", 7)) {
+            one.enqueue(entry(id));
+            two.enqueue(entry(id));
+        }
+        one.beginStop();
+        two.beginStop();
+        CPPUNIT_ASSERT(eventually([&] { return first.storedCount() == 7 && second.storedCount() == 7; }));
+        std::this_thread::sleep_for(50ms);  // their threads have ended by now
+        one.stop();
+        two.stop();
+        CPPUNIT_ASSERT(first.ids() == idRange("s", 7));
+        CPPUNIT_ASSERT(second.ids() == idRange("s", 7));
     }
 
     void aPartBatchGoesOutByTime() {
