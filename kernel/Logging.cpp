@@ -140,13 +140,14 @@ bool accessLogEnabled(const Poco::Util::AbstractConfiguration& config) {
     return ConfigReader(config).flag("log.access", true);
 }
 
-void logAccess(const AuditRecord& record) {
+void logAccess(const AuditRecord& record, const std::string& scheme) {
     static auto& log = Poco::Logger::get("sluice.access");
     if (!log.information()) return;
     // The audit record's fields but the request id (on every line already),
     // its time (the line's own) and, never in a log, the prompt and answer.
     auto fields = recordToJson(record);
     for (const char* left : {"request_id", "time_ms", "prompt", "answer", "prompt_logged"}) fields.erase(left);
+    fields["scheme"] = scheme;
     const auto text = record.route + " " + std::to_string(record.status) + " " + outcomeName(record.outcome);
     Poco::Message message(log.name(), text, Poco::Message::PRIO_INFORMATION);
     message.set(kFieldsParameter, fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));

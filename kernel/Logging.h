@@ -28,8 +28,9 @@ void configureLogging(const Poco::Util::AbstractConfiguration& config);
 // log.access (default true).
 bool accessLogEnabled(const Poco::Util::AbstractConfiguration& config);
 
-// Logs the access line of a finished request to the `sluice.access` logger.
-void logAccess(const AuditRecord& record);
+// Logs the access line of a finished request to the `sluice.access` logger;
+// `scheme` is how the client reached the gateway (http or https).
+void logAccess(const AuditRecord& record, const std::string& scheme);
 
 // Names the request whose thread this is, for every line logged until the
 // scope ends. Thread: the request's own.

@@ -205,6 +205,7 @@ private:
     RequestContext _ctx;
     PocoClientChannel _client;
     std::shared_ptr<Pipeline> _pipeline;
+    std::string _scheme = "http";  // as the client reached us, for the access line
     bool _admitted = false;
 };
 
@@ -243,6 +244,12 @@ void RequestHandling::run() {
     std::string forwardedFor;
     for (const auto& [name, value] : _ctx.headers)
         if (name == "x-forwarded-for") forwardedFor += (forwardedFor.empty() ? "" : ",") + value;
+    // How the client reached us: over our TLS, or as a trusted proxy says
+    // (X-Forwarded-Proto is believed from server.trusted_proxies only).
+    _scheme = _request.secure() ? "https" : "http";
+    if (const auto* proto = _ctx.header("x-forwarded-proto");
+        proto && (*proto == "https" || *proto == "http") && _pipeline->settings().trustedProxies.trusts(_request.clientAddress().host()))
+        _scheme = *proto;
     _ctx.clientAddress = _pipeline->settings().trustedProxies.clientAddress(
         _request.clientAddress().host(), forwardedFor.empty() ? nullptr : &forwardedFor);
     _ctx.requestId = chooseRequestId(_ctx.header("x-request-id"));
@@ -507,7 +514,7 @@ void RequestHandling::recordFinished() {
     if (!audited && !logged) return;
     try {
         auto entry = buildAuditEntry(_ctx, _pipeline->auditSettings().maxPromptBytes);
-        if (logged) logAccess(entry.record);  // it leaves out prompt and answer
+        if (logged) logAccess(entry.record, _scheme);  // it leaves out prompt and answer
         if (audited) _pipeline->audit(std::move(entry));
     } catch (const std::exception& e) {
         _pipeline->logger("kernel").error("request %s: no audit record: %s", _ctx.requestId, std::string(e.what()));

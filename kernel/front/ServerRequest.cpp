@@ -1,5 +1,7 @@
 #include "ServerRequest.h"
 
+#include <Poco/Net/SecureStreamSocketImpl.h>
+
 #include <optional>
 #include <string_view>
 
@@ -109,6 +111,7 @@ ServerRequest::ServerRequest(ServerResponse& response, Poco::Net::HTTPServerSess
     readHead(limits);
     checkFraming();
 
+    _secure = dynamic_cast<Poco::Net::SecureStreamSocketImpl*>(session.socket().impl()) != nullptr;
     // The client is still there: its addresses can be read.
     _clientAddress = session.clientAddress();
     _serverAddress = session.serverAddress();

@@ -72,7 +72,8 @@ public:
     const Poco::Net::SocketAddress& serverAddress() const override { return _serverAddress; }
     const Poco::Net::HTTPServerParams& serverParams() const override { return *_params; }
     Poco::Net::HTTPServerResponse& response() const override;
-    bool secure() const override { return false; }
+    // Whether it came over TLS (server.tls.*).
+    bool secure() const override { return _secure; }
 
     // The client's socket (the front's stream watch and the linger after a refusal use it).
     Poco::Net::StreamSocket& socket();
@@ -84,6 +85,7 @@ private:
     void checkFraming();
 
     std::chrono::seconds _bodyTimeout;
+    bool _secure = false;
 
     ServerResponse& _response;
     Poco::Net::HTTPServerSession& _session;

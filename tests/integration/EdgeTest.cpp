@@ -33,14 +33,14 @@ Headers preflight(const std::string& origin) {
 
 // One request from `source` (another loopback address than the slow
 // clients'), on its own connection; its status, 0 if nothing came back in 3 s.
-int requestFrom(const std::string& source, int port, const std::string& body) {
+int requestFrom(const std::string& source, int port, const std::string& body, const std::string& extraHeaders = {}) {
     try {
         Poco::Net::StreamSocket socket;
         socket.impl()->bind(Poco::Net::SocketAddress(source, 0), true);
         socket.connect(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)), Poco::Timespan(3, 0));
         socket.setReceiveTimeout(Poco::Timespan(3, 0));
-        const auto request = "POST /api/chat HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
-                             "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+        const auto request = "POST /api/chat HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n" +
+                             extraHeaders + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
         socket.sendBytes(request.data(), static_cast<int>(request.size()));
         std::string answer;
         char buffer[4096];
@@ -62,6 +62,7 @@ class EdgeTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(withoutCorsNoOriginIsAnswered);
     CPPUNIT_TEST(slowClientsCannotPinTheThreads);
     CPPUNIT_TEST(aBodyThatTricklesIsCutOff);
+    CPPUNIT_TEST(forwardedProtoIsBelievedFromTrustedProxiesOnly);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -204,6 +205,23 @@ public:
         CPPUNIT_ASSERT_EQUAL_MESSAGE(answer, 408, statusOf(answer));
         CPPUNIT_ASSERT_MESSAGE(answer, answer.find("\"request_timeout\"") != std::string::npos);  // OpenAI's shape
         CPPUNIT_ASSERT_EQUAL(200, httpPost(setup.gateway.port(), "/api/chat", ollamaChat("llama3.2", false)).status);
+    }
+
+    void forwardedProtoIsBelievedFromTrustedProxiesOnly() {
+        OneBackendGateway setup("server.trusted_proxies = 127.0.0.2\nlog.format = json\n");
+        const int port = setup.gateway.port();
+        const auto body = ollamaChat("llama3.2", false);
+        CPPUNIT_ASSERT_EQUAL(200, requestFrom("127.0.0.2", port, body, "X-Forwarded-Proto: https\r\nX-Request-ID: via-proxy\r\n"));
+        CPPUNIT_ASSERT_EQUAL(200, requestFrom("127.0.0.1", port, body, "X-Forwarded-Proto: https\r\nX-Request-ID: direct\r\n"));
+        auto schemeOf = [&](const std::string& id) {
+            for (const auto& line : ndjsonLines(setup.gateway.output()))
+                if (line.is_object() && line.value("logger", "") == "sluice.access" && line.value("request_id", "") == id)
+                    return line.value("scheme", "");
+            return std::string("(no access line)");
+        };
+        CPPUNIT_ASSERT(eventually([&] { return schemeOf("direct") != "(no access line)"; }));
+        CPPUNIT_ASSERT_EQUAL(std::string("https"), schemeOf("via-proxy"));
+        CPPUNIT_ASSERT_EQUAL(std::string("http"), schemeOf("direct"));
     }
 };
 
