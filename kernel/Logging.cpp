@@ -98,6 +98,34 @@ public:
     }
 };
 
+// The one channel every logger keeps: a reload changes what it writes to,
+// never the loggers' channel itself, because Poco's Logger::setChannel
+// releases the old channel while other threads may be logging through it.
+class SwitchableChannel final : public Poco::Channel {
+public:
+    void log(const Poco::Message& message) override {
+        Poco::AutoPtr<Poco::Channel> current;
+        {
+            std::lock_guard lock(_mutex);
+            current = _current;
+        }
+        if (current) current->log(message);
+    }
+    void use(Poco::AutoPtr<Poco::Channel> next) {
+        std::lock_guard lock(_mutex);
+        _current = std::move(next);
+    }
+
+private:
+    std::mutex _mutex;
+    Poco::AutoPtr<Poco::Channel> _current;  // guarded by _mutex
+};
+
+SwitchableChannel& switchable() {
+    static Poco::AutoPtr<SwitchableChannel> channel(new SwitchableChannel);  // lives as long as the process
+    return *channel;
+}
+
 } // namespace
 
 void configureLogging(const Poco::Util::AbstractConfiguration& config) {
@@ -128,11 +156,17 @@ void configureLogging(const Poco::Util::AbstractConfiguration& config) {
         }
         sink = file;
     }
-    Poco::AutoPtr<Poco::FormattingChannel> channel(new Poco::FormattingChannel(formatter, sink));
-    Poco::Logger::root().setChannel(channel);
+    switchable().use(new Poco::FormattingChannel(formatter, sink));
+    static const bool attached = [] {
+        // Once, at start, before any other thread logs.
+        const Poco::AutoPtr<Poco::Channel> shared(&switchable(), true);  // a reference of the loggers' own
+        Poco::Logger::root().setChannel(shared);
+        Poco::Logger::setChannel("", shared);
+        return true;
+    }();
+    (void)attached;
+    // Loggers made before (by plugins, at a reload) follow the level too.
     Poco::Logger::root().setLevel(priority);
-    // Loggers made before (by plugins, at a reload) follow too.
-    Poco::Logger::setChannel("", channel);
     Poco::Logger::setLevel("", priority);
 }
 

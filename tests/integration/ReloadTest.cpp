@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include <cppunit/extensions/HelperMacros.h>
 
@@ -37,10 +38,20 @@ class ReloadTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aNewStrategyAndBackendsUnderStreamingLoadFailNothing);
     CPPUNIT_TEST(aFileThatDoesNotValidateChangesNothing);
     CPPUNIT_TEST(aReloadLoadsANewlyNamedPluginAndLosesNoRecord);
+    CPPUNIT_TEST(reloadAfterReloadUnderLoadFailsNothing);
     CPPUNIT_TEST_SUITE_END();
 
 public:
     void aNewStrategyAndBackendsUnderStreamingLoadFailNothing() {
+        std::unique_ptr<TestGateway> started;
+        try {
+            switchesStrategyUnderLoad(started);
+        } catch (const std::exception& e) {
+            CPPUNIT_FAIL(std::string(e.what()) + (started ? "\n" + started->output() : std::string(" (before the gateway)")));
+        }
+    }
+
+    void switchesStrategyUnderLoad(std::unique_ptr<TestGateway>& started) {
         FakeBackend a("ollama", "box-a"), b("ollama", "box-b"), c("ollama", "box-c");
         // Streams of 10 chunks 30 ms apart: many are mid-stream at the swap.
         const nlohmann::json slowStreams = {{"chunks", 10}, {"chunk_interval_ms", 30}, {"times", 1000000}};
@@ -50,7 +61,8 @@ public:
         late["delay_first_byte_ms"] = 150;  // c answers late: latency must learn to prefer b
         c.setRules({late});
         const auto backends = backendConfig("a", a.url()) + backendConfig("b", b.url()) + backendConfig("c", c.url());
-        TestGateway gateway(baseConfig() + backends + "backends = a, b\npipeline.router = priority\n");
+        started = std::make_unique<TestGateway>(baseConfig() + backends + "backends = a, b\npipeline.router = priority\n");
+        auto& gateway = *started;
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), generationOf(gateway.port()));
 
         SteadyLoadSettings settings;
@@ -86,6 +98,33 @@ public:
         CPPUNIT_ASSERT_MESSAGE("b " + std::to_string(after["b"]) + ", c " + std::to_string(after["c"]),
                                total > 50 && after["b"] * 10 >= total * 7);
         CPPUNIT_ASSERT(gateway.output().find("reloaded: configuration generation 2") != std::string::npos);
+    }
+
+    // Forty reloads 50 ms apart while requests (each logging its access
+    // line) keep coming: every request answered, the gateway alive at the
+    // last generation. (Swapping the log channel under loggers crashed.)
+    void reloadAfterReloadUnderLoadFailsNothing() {
+        OneBackendGateway setup;
+        auto& gateway = setup.gateway;
+        SteadyLoadSettings settings;
+        settings.port = gateway.port();
+        settings.clients = 4;
+        settings.ratePerSecond = 200;
+        settings.duration = 3s;
+        settings.idPrefix = "churn";
+        settings.request = [](std::uint64_t n) {
+            return std::pair<std::string, std::string>{"/api/chat", ollamaChat("llama3.2", n % 2 == 0)};
+        };
+        SteadyLoad load(settings);
+        load.start();
+        for (int i = 0; i < 40; ++i) {
+            gateway.reload();
+            std::this_thread::sleep_for(50ms);
+        }
+        for (const auto& sample : load.wait())
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(sample.requestId + "\n" + gateway.output(), 200, sample.status);
+        // Signals that arrive while a reload runs are merged, so not every one is a generation.
+        CPPUNIT_ASSERT(eventually([&] { return generationOf(gateway.port()) > 10; }));
     }
 
     void aFileThatDoesNotValidateChangesNothing() {
@@ -128,6 +167,15 @@ public:
 
     void aReloadLoadsANewlyNamedPluginAndLosesNoRecord() {
         ScratchDir scratch("sluice-reload-it");
+        std::unique_ptr<TestGateway> started;
+        try {
+            loadsANewlyNamedPlugin(scratch, started);
+        } catch (const std::exception& e) {
+            CPPUNIT_FAIL(std::string(e.what()) + "\n" + (started ? started->output() : std::string()));
+        }
+    }
+
+    void loadsANewlyNamedPlugin(ScratchDir& scratch, std::unique_ptr<TestGateway>& started) {
         FakeBackend backend("ollama", "gpu-box");
         const auto dir = scratch.path.string();
         const auto plain = baseConfig() + "backends = gpu\n" + backendConfig("gpu", backend.url()) +
@@ -138,7 +186,8 @@ public:
                              "audit.counting.path = " + dir + "/ids\n"
                              "audit.spill_dir = " + dir + "/spill\n"
                              "audit.flush_ms = 50\n";
-        TestGateway gateway(plain);
+        started = std::make_unique<TestGateway>(plain);
+        auto& gateway = *started;
         HttpClient client(gateway.port());
         // The chats' ids the sink wrote, sorted (the /v1/health checks are audited too).
         auto chatIds = [&] {
