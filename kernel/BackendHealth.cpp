@@ -36,7 +36,9 @@ BackendHealth::BackendHealth(const BackendList& backends, HealthPolicy policy, M
             state->healthy = &metrics->gauge("sluice_backend_healthy",
                                              "1 while the backend's circuit is closed, 0 while it is open or half-open.",
                                              {{"backend", backend->name}});
-            state->healthy->set(1);
+            // Not set here: a pipeline built by a reload that is then
+            // refused must not overwrite the running pipeline's figures.
+            // publish() does it when this health state goes live.
         }
         _states.emplace(backend->name, std::move(state));
     }
@@ -81,6 +83,11 @@ int BackendHealth::inFlight(const std::string& backend) const {
 int BackendHealth::consecutiveFailures(const std::string& backend) const {
     const auto* state = find(backend);
     return state ? state->consecutiveFailures.load(std::memory_order_relaxed) : 0;
+}
+
+void BackendHealth::publish() {
+    for (auto& [name, state] : _states)
+        if (state->healthy) state->healthy->set(1);  // every circuit starts closed
 }
 
 void BackendHealth::recordSuccess(const std::string& backend) {

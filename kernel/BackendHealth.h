@@ -55,6 +55,9 @@ public:
     CircuitState circuit(const std::string& backend) const override;
     std::optional<double> firstByteMillis(const std::string& backend, const std::string& model) const override;
 
+    // Sets sluice_backend_healthy for every backend: once the pipeline that
+    // owns this goes live (Pipeline::start).
+    void publish();
     void recordSuccess(const std::string& backend);
     // `error` is shown on /v1/health: pass a sanitized description.
     void recordFailure(const std::string& backend, const std::string& error = {});

@@ -127,6 +127,7 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
 }
 
 void Pipeline::start(AuditWriters& writers) {
+    _health->publish();
     for (std::size_t i = 0; i < _auditSinks.size(); ++i)
         _auditWriters.push_back(writers.attach(_auditSinkNames[i], _auditSinks[i], _auditSettings));
     _discoveryLoop = std::make_unique<DiscoveryLoop>(*this);

@@ -148,6 +148,12 @@ public:
         sluice::MetricsRegistry metrics;
         sluice::kernel::BackendHealth health(backends({"a"}), policy(1, 1000ms, 60000ms), &metrics);
         auto& gauge = metrics.gauge("sluice_backend_healthy", "", {{"backend", "a"}});
+        gauge.set(0);  // as a running pipeline with an open circuit left it
+        // Building a health state (a reload that may still be refused) changes nothing...
+        sluice::kernel::BackendHealth candidate(backends({"a"}), policy(1, 1000ms, 60000ms), &metrics);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{0}, gauge.value());
+        // ...going live does.
+        health.publish();
         CPPUNIT_ASSERT_EQUAL(std::int64_t{1}, gauge.value());
         health.recordFailure("a", "connect_error: refused");
         const auto report = health.report("a");
