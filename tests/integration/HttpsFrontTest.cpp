@@ -56,6 +56,13 @@ public:
         CPPUNIT_ASSERT(ndjsonLines(streamed.body).back()["done"].get<bool>());
         const auto sse = client.post("/v1/chat/completions", openAiChat("llama3.2", true));
         CPPUNIT_ASSERT_EQUAL(std::string("[DONE]"), sseData(sse.body).back());
+        // sluicectl speaks HTTPS to it, checking the certificate.
+        const auto url = "https://127.0.0.1:" + std::to_string(gateway.port());
+        ChildProcess trusted(SLUICE_BIN_DIR "/sluicectl", {"health", "--url", url, "--ca-file", cert()});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(trusted.output(), 0, trusted.waitForExit(std::chrono::seconds(30)).value_or(-1));
+        CPPUNIT_ASSERT_MESSAGE(trusted.output(), trusted.output().find("config_generation") != std::string::npos);
+        ChildProcess untrusted(SLUICE_BIN_DIR "/sluicectl", {"health", "--url", url});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(untrusted.output(), 1, untrusted.waitForExit(std::chrono::seconds(30)).value_or(-1));
     }
 
     void refusesPlainHttpAndOldTls() {

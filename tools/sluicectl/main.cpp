@@ -18,6 +18,7 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/SSLManager.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
@@ -30,6 +31,7 @@
 #include "Pipeline.h"
 #include "SluiceServer.h"
 #include "StoreCommands.h"
+#include "sluice/BackendTls.h"
 #include "sluice/ConfigError.h"
 
 namespace sluicectl {
@@ -40,14 +42,15 @@ namespace {
 // the ones it does not use).
 const std::set<std::string> kValuedOptions = {"--tenant",  "--models",      "--rpm", "--tpm",        "--concurrent",
                                               "--expires", "--log-prompts", "--key", "--timeout-ms", "--since",
-                                              "--limit", "--audit-retention", "--prompt-retention", "--pidfile"};
+                                              "--limit", "--audit-retention", "--prompt-retention", "--pidfile", "--ca-file"};
 
 void usage(std::ostream& out) {
     out << "usage: sluicectl [--config FILE] [--json] COMMAND ...\n"
            "\n"
            "gateway:\n"
            "  check-config --config FILE    load FILE and its plugins as sluiced would; print the pipeline or the error\n"
-           "  health [--url URL] [--key KEY]  a running gateway's /v1/health (default http://127.0.0.1:8080);\n"
+           "  health [--url URL] [--key KEY] [--ca-file PEM]  a running gateway's /v1/health\n"
+           "                                (default http://127.0.0.1:8080; https checks the certificate);\n"
            "                                with apikey auth it needs a key (--key or SLUICE_API_KEY)\n"
            "  reload [--pidfile FILE] [--url URL [--key KEY] [--timeout-ms N]]\n"
            "                                SIGHUP to the sluiced in FILE (default /run/sluice/sluiced.pid);\n"
@@ -118,7 +121,22 @@ HealthAnswer fetchHealth(const CommandLine& line) {
         if (const char* env = std::getenv("SLUICE_API_KEY"); env != nullptr && *env != '\0') key = env;
     try {
         Poco::URI uri(line.value("--url").value_or("http://127.0.0.1:8080"));
-        Poco::Net::HTTPClientSession session(uri.getHost(), uri.getPort());
+        // An https gateway's certificate is checked as a backend's is: the
+        // system's CAs, plus --ca-file for a private CA or a self-signed one.
+        std::unique_ptr<Poco::Net::HTTPClientSession> connection;
+        if (uri.getScheme() == "https") {
+            Poco::Net::initializeSSL();
+            sluice::Backend gateway;
+            gateway.host = uri.getHost();
+            gateway.tlsCaFile = line.value("--ca-file").value_or("");
+            connection = std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(), uri.getPort(),
+                                                                         sluice::makeBackendTlsContext(gateway));
+        } else if (uri.getScheme() == "http") {
+            connection = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
+        } else {
+            throw UsageError("--url must be http://… or https://…");
+        }
+        auto& session = *connection;
         session.setTimeout(Poco::Timespan(5, 0));
         Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, "/v1/health", Poco::Net::HTTPMessage::HTTP_1_1);
         if (key) request.set("Authorization", "Bearer " + *key);
@@ -135,7 +153,7 @@ HealthAnswer fetchHealth(const CommandLine& line) {
 }
 
 int health(const CommandLine& line) {
-    line.allow("health", {"--key"}, 1);
+    line.allow("health", {"--key", "--ca-file"}, 1);
     const auto answer = fetchHealth(line);
     std::cout << (answer.json.is_discarded() ? answer.body : answer.json.dump(2)) << "\n";
     return answer.status == 200 ? kExitOk : kExitFailure;
@@ -152,7 +170,7 @@ std::uint64_t generationOf(const CommandLine& line) {
 }
 
 int reload(const CommandLine& line) {
-    line.allow("reload", {"--pidfile", "--key", "--timeout-ms"}, 1);
+    line.allow("reload", {"--pidfile", "--key", "--timeout-ms", "--ca-file"}, 1);
     const auto pidFile = line.value("--pidfile").value_or("/run/sluice/sluiced.pid");
     std::ifstream in(pidFile);
     long pid = 0;
