@@ -38,6 +38,18 @@ void SqliteWriteLock::begin() {
     *_holder << "INSERT INTO lock_holder VALUES (1)", now;
 }
 
+bool SqliteWriteLock::holds() const {
+    Poco::Data::Session other("SQLite", _database.string());
+    other << "PRAGMA busy_timeout = 0", now;
+    try {
+        other << "BEGIN IMMEDIATE", now;
+    } catch (const Poco::Exception&) {
+        return true;  // SQLITE_BUSY: the lock is held
+    }
+    other << "ROLLBACK", now;
+    return false;
+}
+
 void SqliteWriteLock::end() {
     if (!_holder) return;
     *_holder << "ROLLBACK", now;

@@ -46,6 +46,8 @@ public:
     std::string name() const override { return "sqlite locked"; }
     void begin() override;
     void end() override;
+    // Whether another connection is refused the write lock now (it is, while begun).
+    bool holds() const;
 
 private:
     std::filesystem::path _database;
