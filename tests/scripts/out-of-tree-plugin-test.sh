@@ -68,4 +68,19 @@ code=$?
 set -e
 [[ $code -eq 78 ]] && grep -q "router.pinning.pools.anonymous: no backend named 'nowhere'" "$work/check.log" || {
   echo "a bad pool was not refused (exit $code)"; cat "$work/check.log"; exit 1; }
-echo "out-of-tree plugin built against the installed SDK, loaded and routing"
+# The same plugin built against an SDK of another ABI major (a copy of the
+# installed one that says 1) is refused with the documented message.
+old="$work/old-sdk"
+cp -r "$prefix" "$old"
+sed -i 's/^#define SLUICE_ABI_MAJOR .*/#define SLUICE_ABI_MAJOR 1/' "$old/include/sluice/Abi.h"
+cmake -S "$root/examples/tenant-pinning-router" -B "$work/old-example" -DCMAKE_PREFIX_PATH="$old" > /dev/null
+cmake --build "$work/old-example" > /dev/null
+sed -i "s|^plugins.load = .*|plugins.load = allow-all, discovery, $work/old-example/tenant-pinning-router.so|" "$work/sluice.properties"
+set +e
+"$prefix/bin/sluiced" --config "$work/sluice.properties" --check > "$work/abi.log" 2>&1
+code=$?
+set -e
+kernel_abi=$(sed -n 's/^#define SLUICE_ABI_MAJOR \(.*\)/\1/p' "$prefix/include/sluice/Abi.h")
+[[ $code -eq 78 ]] && grep -q "plugin ABI 1\.[0-9]* does not match kernel ABI $kernel_abi\.[0-9]*; rebuild the plugin against this SDK" "$work/abi.log" || {
+  echo "a plugin of another ABI was not refused as documented (exit $code)"; cat "$work/abi.log"; exit 1; }
+echo "out-of-tree plugin built against the installed SDK, loaded and routing; another ABI refused"
