@@ -23,15 +23,18 @@ test -f "$prefix/lib/sluice/tenant-pinning-router.so"
 PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --libs sluice-sdk | grep -q -- '-lsluice-sdk'
 PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags sluice-sdk | grep -q -- "/include"
 
-# Two fake Ollamas; the gateway on a port of its own choosing.
+# Two fake Ollamas; the gateway on a port of its own choosing. Started in
+# this shell (not in a $(...) subshell), so the clean-up knows their pids.
 start_fake() {
   "$build/bin/sluice-fake-backend" --kind ollama --name "$1" --port 0 > "$work/$1.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do grep -qo 'listening on [^ ]*:[0-9]*' "$work/$1.log" 2>/dev/null && break; sleep 0.05; done
-  grep -o 'listening on [^ ]*:[0-9]*' "$work/$1.log" | grep -o '[0-9]*$'
+  fake_port=$(grep -o 'listening on [^ ]*:[0-9]*' "$work/$1.log" | grep -o '[0-9]*$')
 }
-port_a=$(start_fake box-a)
-port_b=$(start_fake box-b)
+start_fake box-a
+port_a=$fake_port
+start_fake box-b
+port_b=$fake_port
 cat > "$work/sluice.properties" <<EOT
 server.host = 127.0.0.1
 server.port = 0
