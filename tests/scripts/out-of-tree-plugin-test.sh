@@ -18,6 +18,10 @@ cmake -S "$root/examples/tenant-pinning-router" -B "$work/example" -DCMAKE_PREFI
 cmake --build "$work/example" > "$work/build.log"
 cmake --install "$work/example" --prefix "$prefix" > /dev/null
 test -f "$prefix/lib/sluice/tenant-pinning-router.so"
+cmake -S "$root/examples/cheapest-first-router" -B "$work/cheapest" -DCMAKE_PREFIX_PATH="$prefix" > "$work/configure-cheapest.log"
+cmake --build "$work/cheapest" > "$work/build-cheapest.log"
+cmake --install "$work/cheapest" --prefix "$prefix" > /dev/null
+test -f "$prefix/lib/sluice/cheapest-first-router.so"
 
 # pkg-config knows the installed SDK too.
 PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --libs sluice-sdk | grep -q -- '-lsluice-sdk'
@@ -63,6 +67,31 @@ if [[ "$served" != "b" ]]; then
   echo "expected backend b (the tenant's pool), got '$served'"; cat "$work/sluiced.log"; exit 1
 fi
 
+# cheapest-first: a costs more than b, so b serves though a is first in the list.
+run_gateway() {  # $1: the properties file; sets gateway_port
+  "$prefix/bin/sluiced" --config "$1" > "$1.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do grep -q 'listening on' "$1.log" && break; sleep 0.05; done
+  gateway_port=$(grep -o 'listening on http://[^ ]*:[0-9]*' "$1.log" | grep -o '[0-9]*$' || true)
+  [[ -n "$gateway_port" ]] || { cat "$1.log"; exit 1; }
+}
+sed -e 's/^plugins.load = .*/plugins.load = allow-all, discovery, cheapest-first-router/' \
+    -e 's/^pipeline.router = .*/pipeline.router = cheapest-first/' -e '/^router.pinning/d' \
+    "$work/sluice.properties" > "$work/cheapest.properties"
+printf 'router.cost.a = 150\nrouter.cost.b = 3\n' >> "$work/cheapest.properties"
+run_gateway "$work/cheapest.properties"
+served=$(curl -fsS -D - -o /dev/null "http://127.0.0.1:$gateway_port/api/chat" \
+  -d '{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":false}' | tr -d '\r' |
+  sed -n 's/^X-Sluice-Backend: //Ip')
+[[ "$served" == "b" ]] || { echo "cheapest-first: expected b, got '$served'"; cat "$work/cheapest.properties.log"; exit 1; }
+echo "router.cost.nowhere = 1" >> "$work/cheapest.properties"
+set +e
+"$prefix/bin/sluiced" --config "$work/cheapest.properties" --check > "$work/check-cheapest.log" 2>&1
+code=$?
+set -e
+[[ $code -eq 78 ]] && grep -q "router.cost.nowhere: no backend named 'nowhere'" "$work/check-cheapest.log" || {
+  echo "a cost for an unknown backend was not refused (exit $code)"; cat "$work/check-cheapest.log"; exit 1; }
+
 # A pool naming an unknown backend stops the start with the key named.
 sed -i 's/^router.pinning.pools.anonymous = b$/router.pinning.pools.anonymous = nowhere/' "$work/sluice.properties"
 set +e
@@ -86,4 +115,4 @@ set -e
 kernel_abi=$(sed -n 's/^#define SLUICE_ABI_MAJOR \(.*\)/\1/p' "$prefix/include/sluice/Abi.h")
 [[ $code -eq 78 ]] && grep -q "plugin ABI 1\.[0-9]* does not match kernel ABI $kernel_abi\.[0-9]*; rebuild the plugin against this SDK" "$work/abi.log" || {
   echo "a plugin of another ABI was not refused as documented (exit $code)"; cat "$work/abi.log"; exit 1; }
-echo "out-of-tree plugin built against the installed SDK, loaded and routing; another ABI refused"
+echo "out-of-tree plugins built against the installed SDK, loaded and routing; another ABI refused"
