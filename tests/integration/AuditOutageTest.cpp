@@ -95,16 +95,7 @@ public:
                             "audit.retry_ms = 50\n"
                             "audit.retry_max_ms = 1000\n");
 
-        SteadyLoadSettings settings;
-        settings.port = gateway.port();
-        settings.clients = 4;
-        settings.ratePerSecond = 100;
-        settings.duration = 30s;
-        settings.idPrefix = "outage";
-        settings.request = [](std::uint64_t n) {
-            return std::pair<std::string, std::string>{"/api/chat", ollamaChat("llama3.2", n % 2 == 1)};
-        };
-        SteadyLoad load(settings);
+        SteadyLoad load(chatLoad(gateway.port(), 4, 100, 30s, "outage"));
         PostgresOutage postgresDown(postgres);
         SqliteWriteLock sqliteLocked(sqliteFile);
         UnwritableFolder jsonlGone(_scratchDir->path / "jsonl");

@@ -65,14 +65,7 @@ public:
         auto& gateway = *started;
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), generationOf(gateway.port()));
 
-        SteadyLoadSettings settings;
-        settings.port = gateway.port();
-        settings.clients = 12;
-        settings.ratePerSecond = 30;
-        settings.duration = 8s;
-        settings.idPrefix = "reload";
-        settings.request = [](std::uint64_t) { return std::pair<std::string, std::string>{"/api/chat", ollamaChat("llama3.2", true)}; };
-        SteadyLoad load(settings);
+        SteadyLoad load(chatLoad(gateway.port(), 12, 30, 8s, "reload", true));
         load.start();
         load.sleepUntil(3s);
         // c first in the list: priority would now send everything to c, latency to b.
@@ -106,16 +99,7 @@ public:
     void reloadAfterReloadUnderLoadFailsNothing() {
         OneBackendGateway setup;
         auto& gateway = setup.gateway;
-        SteadyLoadSettings settings;
-        settings.port = gateway.port();
-        settings.clients = 4;
-        settings.ratePerSecond = 200;
-        settings.duration = 3s;
-        settings.idPrefix = "churn";
-        settings.request = [](std::uint64_t n) {
-            return std::pair<std::string, std::string>{"/api/chat", ollamaChat("llama3.2", n % 2 == 0)};
-        };
-        SteadyLoad load(settings);
+        SteadyLoad load(chatLoad(gateway.port(), 4, 200, 3s, "churn"));
         load.start();
         for (int i = 0; i < 40; ++i) {
             gateway.reload();

@@ -25,6 +25,20 @@ std::string openAiChat(const std::string& model, bool stream) {
         .dump();
 }
 
+SteadyLoadSettings chatLoad(int port, int clients, double rate, std::chrono::milliseconds duration, const std::string& prefix,
+                            bool allStreamed) {
+    SteadyLoadSettings settings;
+    settings.port = port;
+    settings.clients = clients;
+    settings.ratePerSecond = rate;
+    settings.duration = duration;
+    settings.idPrefix = prefix;
+    settings.request = [allStreamed](std::uint64_t n) {
+        return std::pair<std::string, std::string>{"/api/chat", ollamaChat("llama3.2", allStreamed || n % 2 == 1)};
+    };
+    return settings;
+}
+
 std::vector<std::string> linesOf(const std::filesystem::path& file) {
     std::vector<std::string> lines;
     std::ifstream in(file);

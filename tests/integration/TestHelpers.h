@@ -13,6 +13,7 @@
 
 #include "FakeBackend.h"
 #include "Gateway.h"
+#include "SteadyLoad.h"
 
 namespace sluice::test {
 
@@ -43,6 +44,11 @@ std::string ollamaChat(const std::string& model, bool stream);
 std::string openAiChat(const std::string& model, bool stream);
 // backends.NAME.* lines for one backend.
 std::string backendConfig(const std::string& name, const std::string& url, const std::string& kind = "ollama");
+// A steady load of Ollama chats on `port`: `clients` connections, `rate` a
+// second in all for `duration`, ids PREFIX-0…; every other one streamed, or
+// all of them with allStreamed.
+SteadyLoadSettings chatLoad(int port, int clients, double rate, std::chrono::milliseconds duration, const std::string& prefix,
+                            bool allStreamed = false);
 // The non-empty lines of a file (none when it does not exist).
 std::vector<std::string> linesOf(const std::filesystem::path& file);
 // Splits an NDJSON body into parsed lines.

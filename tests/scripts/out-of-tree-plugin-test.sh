@@ -27,6 +27,16 @@ test -f "$prefix/lib/sluice/cheapest-first-router.so"
 PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --libs sluice-sdk | grep -q -- '-lsluice-sdk'
 PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags sluice-sdk | grep -q -- "/include"
 
+# `sluiced --check` on $1 must exit 78 with a line matching $2 ($3 says what was wrong).
+expect_refused() {
+  set +e
+  "$prefix/bin/sluiced" --config "$1" --check > "$work/check.log" 2>&1
+  local code=$?
+  set -e
+  [[ $code -eq 78 ]] && grep -q "$2" "$work/check.log" || {
+    echo "$3 was not refused as documented (exit $code)"; cat "$work/check.log"; exit 1; }
+}
+
 # Two fake Ollamas; the gateway on a port of its own choosing. Started in
 # this shell (not in a $(...) subshell), so the clean-up knows their pids.
 start_fake() {
@@ -85,21 +95,11 @@ served=$(curl -fsS -D - -o /dev/null "http://127.0.0.1:$gateway_port/api/chat" \
   sed -n 's/^X-Sluice-Backend: //Ip')
 [[ "$served" == "b" ]] || { echo "cheapest-first: expected b, got '$served'"; cat "$work/cheapest.properties.log"; exit 1; }
 echo "router.cost.nowhere = 1" >> "$work/cheapest.properties"
-set +e
-"$prefix/bin/sluiced" --config "$work/cheapest.properties" --check > "$work/check-cheapest.log" 2>&1
-code=$?
-set -e
-[[ $code -eq 78 ]] && grep -q "router.cost.nowhere: no backend named 'nowhere'" "$work/check-cheapest.log" || {
-  echo "a cost for an unknown backend was not refused (exit $code)"; cat "$work/check-cheapest.log"; exit 1; }
+expect_refused "$work/cheapest.properties" "router.cost.nowhere: no backend named 'nowhere'" "a cost for an unknown backend"
 
 # A pool naming an unknown backend stops the start with the key named.
 sed -i 's/^router.pinning.pools.anonymous = b$/router.pinning.pools.anonymous = nowhere/' "$work/sluice.properties"
-set +e
-"$prefix/bin/sluiced" --config "$work/sluice.properties" --check > "$work/check.log" 2>&1
-code=$?
-set -e
-[[ $code -eq 78 ]] && grep -q "router.pinning.pools.anonymous: no backend named 'nowhere'" "$work/check.log" || {
-  echo "a bad pool was not refused (exit $code)"; cat "$work/check.log"; exit 1; }
+expect_refused "$work/sluice.properties" "router.pinning.pools.anonymous: no backend named 'nowhere'" "a pool of an unknown backend"
 # The same plugin built against an SDK of another ABI major (a copy of the
 # installed one that says 1) is refused with the documented message.
 old="$work/old-sdk"
@@ -108,11 +108,7 @@ sed -i 's/^#define SLUICE_ABI_MAJOR .*/#define SLUICE_ABI_MAJOR 1/' "$old/includ
 cmake -S "$root/examples/tenant-pinning-router" -B "$work/old-example" -DCMAKE_PREFIX_PATH="$old" > /dev/null
 cmake --build "$work/old-example" > /dev/null
 sed -i "s|^plugins.load = .*|plugins.load = allow-all, discovery, $work/old-example/tenant-pinning-router.so|" "$work/sluice.properties"
-set +e
-"$prefix/bin/sluiced" --config "$work/sluice.properties" --check > "$work/abi.log" 2>&1
-code=$?
-set -e
 kernel_abi=$(sed -n 's/^#define SLUICE_ABI_MAJOR \(.*\)/\1/p' "$prefix/include/sluice/Abi.h")
-[[ $code -eq 78 ]] && grep -q "plugin ABI 1\.[0-9]* does not match kernel ABI $kernel_abi\.[0-9]*; rebuild the plugin against this SDK" "$work/abi.log" || {
-  echo "a plugin of another ABI was not refused as documented (exit $code)"; cat "$work/abi.log"; exit 1; }
+expect_refused "$work/sluice.properties" \
+  "plugin ABI 1\.[0-9]* does not match kernel ABI $kernel_abi\.[0-9]*; rebuild the plugin against this SDK" "a plugin of another ABI"
 echo "out-of-tree plugins built against the installed SDK, loaded and routing; another ABI refused"
