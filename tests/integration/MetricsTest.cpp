@@ -31,15 +31,24 @@ public:
         for (int i = 0; i < 3; ++i) httpPost(gateway.port(), "/api/chat", ollamaChat("llama3.2", i % 2 == 0));
         httpGet(gateway.port(), "/api/nothing");
 
-        const auto metrics = httpGet(gateway.port(), "/metrics");
-        CPPUNIT_ASSERT_EQUAL(200, metrics.status);
-        CPPUNIT_ASSERT(metrics.header("content-type").starts_with("text/plain; version=0.0.4"));
-        for (const auto* expected :
-             {"sluice_requests_total{route=\"/api/chat\",status=\"200\"} 3", "sluice_requests_total{route=\"unknown\",status=\"404\"} 1",
+        const std::vector<std::string> expectedSeries = {"sluice_requests_total{route=\"/api/chat\",status=\"200\"} 3", "sluice_requests_total{route=\"unknown\",status=\"404\"} 1",
               "sluice_upstream_ttfb_seconds_bucket{backend=\"b\",le=\"+Inf\"}", "sluice_upstream_latency_seconds_count{backend=\"b\"} 3", "sluice_request_duration_seconds_count{route=\"/api/chat\"} 3",
               "sluice_upstream_in_flight{backend=\"b\"} 0", "sluice_requests_in_flight", "sluice_failover_total{from=\"a\",to=\"b\",reason=\"connect_error\"} 3",
               "sluice_backend_healthy{backend=\"a\"} 0", "sluice_backend_healthy{backend=\"b\"} 1",
-              "sluice_model_requests_total{backend=\"b\",model=\"llama3.2:latest\"} 3"})
+              "sluice_model_requests_total{backend=\"b\",model=\"llama3.2:latest\"} 3"};
+        // A request is counted once its answer is out, so the last one may
+        // be counted just after the client read it: wait for it, boundedly.
+        HttpResult metrics;
+        auto allThere = [&] {
+            metrics = httpGet(gateway.port(), "/metrics");
+            for (const auto& expected : expectedSeries)
+                if (metrics.body.find(expected) == std::string::npos) return false;
+            return true;
+        };
+        eventually(allThere);
+        CPPUNIT_ASSERT_EQUAL(200, metrics.status);
+        CPPUNIT_ASSERT(metrics.header("content-type").starts_with("text/plain; version=0.0.4"));
+        for (const auto& expected : expectedSeries)
             CPPUNIT_ASSERT_MESSAGE(expected, metrics.body.find(expected) != std::string::npos);
 
         Poco::TemporaryFile file;
