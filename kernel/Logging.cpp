@@ -1,6 +1,7 @@
 #include "Logging.h"
 
 #include <iostream>
+#include <iterator>
 #include <mutex>
 
 #include <Poco/AutoPtr.h>
@@ -27,18 +28,19 @@ thread_local std::string currentRequestId;
 // The message parameter that carries a line's extra fields, as a JSON object.
 constexpr const char* kFieldsParameter = "fields";
 
-const char* levelName(Poco::Message::Priority priority) {
-    switch (priority) {
-    case Poco::Message::PRIO_FATAL: return "fatal";
-    case Poco::Message::PRIO_CRITICAL: return "critical";
-    case Poco::Message::PRIO_ERROR: return "error";
-    case Poco::Message::PRIO_WARNING: return "warning";
-    case Poco::Message::PRIO_NOTICE: return "notice";
-    case Poco::Message::PRIO_INFORMATION: return "info";
-    case Poco::Message::PRIO_DEBUG: return "debug";
-    case Poco::Message::PRIO_TRACE: return "trace";
-    }
-    return "info";
+// A level's name in JSON lines and in text lines, indexed by Poco's
+// priority (PRIO_FATAL = 1 … PRIO_TRACE = 8); 0 stands for anything else.
+struct LevelNames {
+    const char* json;
+    const char* text;
+};
+constexpr LevelNames kLevels[] = {{"info", "Information"}, {"fatal", "Fatal"},   {"critical", "Critical"},
+                                  {"error", "Error"},       {"warning", "Warning"}, {"notice", "Notice"},
+                                  {"info", "Information"},  {"debug", "Debug"},     {"trace", "Trace"}};
+
+const LevelNames& levelNames(Poco::Message::Priority priority) {
+    const auto index = static_cast<std::size_t>(priority);
+    return kLevels[index < std::size(kLevels) ? index : 0];
 }
 
 std::string timestamp(const Poco::Message& message) {
@@ -50,7 +52,7 @@ class TextFormatter final : public Poco::Formatter {
 public:
     void format(const Poco::Message& message, std::string& text) override {
         text = Poco::DateTimeFormatter::format(message.getTime(), "%Y-%m-%d %H:%M:%S.%i ");
-        text += priorityWord(message.getPriority());
+        text += levelNames(message.getPriority()).text;
         text += ' ';
         text += message.getSource();
         if (!currentRequestId.empty()) text += " [" + currentRequestId + "]";
@@ -63,20 +65,6 @@ public:
             text += " " + key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
     }
 
-private:
-    static const char* priorityWord(Poco::Message::Priority priority) {
-        switch (priority) {
-        case Poco::Message::PRIO_FATAL: return "Fatal";
-        case Poco::Message::PRIO_CRITICAL: return "Critical";
-        case Poco::Message::PRIO_ERROR: return "Error";
-        case Poco::Message::PRIO_WARNING: return "Warning";
-        case Poco::Message::PRIO_NOTICE: return "Notice";
-        case Poco::Message::PRIO_INFORMATION: return "Information";
-        case Poco::Message::PRIO_DEBUG: return "Debug";
-        case Poco::Message::PRIO_TRACE: return "Trace";
-        }
-        return "Information";
-    }
 };
 
 // {"time":…,"level":…,"logger":…,"request_id":…,"message":…, fields…}
@@ -84,7 +72,7 @@ class JsonFormatter final : public Poco::Formatter {
 public:
     void format(const Poco::Message& message, std::string& text) override {
         nlohmann::ordered_json line{{"time", timestamp(message)},
-                                    {"level", levelName(message.getPriority())},
+                                    {"level", levelNames(message.getPriority()).json},
                                     {"logger", message.getSource()}};
         if (!currentRequestId.empty()) line["request_id"] = currentRequestId;
         line["message"] = message.getText();

@@ -69,12 +69,7 @@ bool Reloader::reload(ServerSettings& running) {
         drain = wanted.drain;
         next = Pipeline::build(config, pluginDirectory(*config, _binaryDirectory), _metrics);
         configureLogging(*config);
-    } catch (const ConfigError& error) {
-        _refused.inc();
-        log.error("reload refused, still serving configuration generation " + std::to_string(_gateway.generation()) +
-                  ": " + error.what());
-        return false;
-    } catch (const std::exception& error) {
+    } catch (const std::exception& error) {  // ConfigError names the key; anything else says what failed
         _refused.inc();
         log.error("reload refused, still serving configuration generation " + std::to_string(_gateway.generation()) +
                   ": " + error.what());

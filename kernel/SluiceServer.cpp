@@ -6,18 +6,15 @@
 #include <iostream>
 #include <thread>
 
-#include <Poco/ConsoleChannel.h>
-#include <Poco/FormattingChannel.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/SSLManager.h>
 #include <Poco/Net/SecureServerSocket.h>
-#include <openssl/ssl.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/TCPServer.h>
 #include <Poco/Path.h>
-#include <Poco/PatternFormatter.h>
 #include <Poco/ThreadPool.h>
 #include <Poco/Util/HelpFormatter.h>
+#include <openssl/ssl.h>
 
 #include "Config.h"
 #include "Gateway.h"

@@ -20,6 +20,7 @@ public:
     explicit CorsPolicy(const std::vector<std::string>& origins);
 
     bool enabled() const { return _any || !_origins.empty(); }
+    // False for every origin when none is configured.
     bool allows(const std::string& origin) const;
 
     // For an ordinary answer to an allowed origin: who may read it, and the

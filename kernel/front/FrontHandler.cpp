@@ -102,23 +102,6 @@ bool saneRequestId(const std::string& id) {
     return true;
 }
 
-enum class BodyRead { Whole, TooLarge, TooSlow };
-bool readBodyWithin(HTTPServerRequest& request, std::size_t limit, std::string& body);
-
-// Reads the body up to the limit, within server.body_timeout_s.
-BodyRead readBody(HTTPServerRequest& request, std::size_t limit, std::string& body) {
-    std::optional<ReadDeadlines::Guard> deadline;
-    if (auto* own = dynamic_cast<ServerRequest*>(&request))
-        deadline.emplace(ReadDeadlines::instance().arm(own->socket().impl()->sockfd(),
-                                                       ReadDeadlines::Clock::now() + own->bodyTimeout()));
-    const bool whole = readBodyWithin(request, limit, body);
-    if (deadline) {
-        deadline->disarm();
-        if (deadline->fired()) return BodyRead::TooSlow;
-    }
-    return whole ? BodyRead::Whole : BodyRead::TooLarge;
-}
-
 // Reads the body up to the limit. Returns false when it is larger.
 bool readBodyWithin(HTTPServerRequest& request, std::size_t limit, std::string& body) {
     if (request.hasContentLength()) {
@@ -136,6 +119,22 @@ bool readBodyWithin(HTTPServerRequest& request, std::size_t limit, std::string& 
         if (body.size() > limit) return false;
     }
     return true;
+}
+
+enum class BodyRead { Whole, TooLarge, TooSlow };
+
+// Reads the body up to the limit, within server.body_timeout_s.
+BodyRead readBody(HTTPServerRequest& request, std::size_t limit, std::string& body) {
+    std::optional<ReadDeadlines::Guard> deadline;
+    if (auto* own = dynamic_cast<ServerRequest*>(&request))
+        deadline.emplace(ReadDeadlines::instance().arm(own->socket().impl()->sockfd(),
+                                                       ReadDeadlines::Clock::now() + own->bodyTimeout()));
+    const bool whole = readBodyWithin(request, limit, body);
+    if (deadline) {
+        deadline->disarm();
+        if (deadline->fired()) return BodyRead::TooSlow;
+    }
+    return whole ? BodyRead::Whole : BodyRead::TooLarge;
 }
 
 std::int64_t unixSeconds(std::chrono::system_clock::time_point at) {
@@ -260,8 +259,7 @@ void RequestHandling::run() {
     // A page of an allowed origin may read every answer, errors included.
     const auto& cors = _pipeline->settings().cors;
     const auto* origin = _ctx.header("origin");
-    const bool allowedOrigin = origin && cors.enabled() && cors.allows(*origin);
-    if (allowedOrigin)
+    if (origin && cors.allows(*origin))
         for (auto& header : cors.answerHeaders(*origin)) _ctx.responseHeaders.push_back(std::move(header));
     auto& inFlight = _gateway.metrics().gauge("sluice_requests_in_flight", "Client requests being served.");
     inFlight.add(1);
@@ -491,7 +489,7 @@ void RequestHandling::finish() {
 void RequestHandling::answerPreflight() {
     const auto& cors = _pipeline->settings().cors;
     const auto& origin = *_ctx.header("origin");
-    if (!cors.enabled() || !cors.allows(origin) || _ctx.route.kind == RouteKind::Unknown) {
+    if (!cors.allows(origin) || _ctx.route.kind == RouteKind::Unknown) {
         _ctx.outcome = Outcome::RefusedPolicy;
         reply(403, "cross-origin requests from this origin are not allowed", "cors_forbidden");
         return;

@@ -43,7 +43,8 @@ Protocol protocolFor(const std::string& uri) { return uri.starts_with("/v1/") ? 
 
 // An error answer outside any handler; the connection closes after it.
 void sendError(HTTPServerSession& session, const Poco::Net::HTTPServerParams& params, int status, const std::string& code,
-               const std::string& message, const std::string& method, const std::string& uri) {
+               const std::string& message, const std::string& method, const std::string& uri,
+               const std::vector<std::pair<std::string, std::string>>& headers = {}) {
     ServerResponse response(session);
     response.setHeadRequest(method == Poco::Net::HTTPRequest::HTTP_HEAD);
     response.setVersion(HTTPResponse::HTTP_1_1);
@@ -52,6 +53,7 @@ void sendError(HTTPServerSession& session, const Poco::Net::HTTPServerParams& pa
     response.setKeepAlive(false);
     if (!params.getSoftwareVersion().empty()) response.set("Server", params.getSoftwareVersion());
     response.set("X-Request-ID", chooseRequestId(nullptr));
+    for (const auto& [name, value] : headers) response.set(name, value);
     response.setContentType("application/json");
     const auto body = errorBody(protocolFor(uri), status, message, code);
     response.sendBuffer(body.data(), body.size());
@@ -206,25 +208,26 @@ void ClientConnections::leave(const std::string& client) {
 namespace {
 
 // One more connection than its address may have: told so, then closed. No
-// request is read, so the answer is a plain JSON error in Ollama's shape
-// (OpenAI clients read the status).
+// request is read, so the answer is a JSON error in Ollama's shape (OpenAI
+// clients read the status), sent and drained as a refused head is.
 class RefusedConnection final : public Poco::Net::TCPServerConnection {
 public:
-    using TCPServerConnection::TCPServerConnection;
+    RefusedConnection(const Poco::Net::StreamSocket& socket, Poco::Net::HTTPServerParams::Ptr params)
+        : TCPServerConnection(socket), _params(std::move(params)) {}
     void run() override {
-        static const std::string body = R"({"error":"too many connections from this address"})";
-        const std::string answer = "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
-                                   "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+        HTTPServerSession session(socket(), _params);
         try {
             socket().setSendTimeout(Poco::Timespan(1, 0));
-            socket().sendBytes(answer.data(), static_cast<int>(answer.size()));
-            socket().shutdownSend();
+            sendError(session, *_params, 429, "too_many_connections", "too many connections from this address", "", "",
+                      {{"Retry-After", "1"}});
         } catch (const Poco::Exception&) {
             return;  // the client is gone
         }
-        // What it already sent must be read, or the close resets the answer away.
-        drainUnreadInput(socket());
+        drainBeforeClose(socket());
     }
+
+private:
+    Poco::Net::HTTPServerParams::Ptr _params;
 };
 
 } // namespace
@@ -244,11 +247,11 @@ Poco::Net::TCPServerConnection* ServerConnectionFactory::createConnection(const 
     try {
         peer = socket.peerAddress().host();
     } catch (const Poco::Exception&) {
-        return new RefusedConnection(socket);  // gone already
+        return new RefusedConnection(socket, _params);  // gone already
     }
     if (_exempt && _exempt(peer)) return new ServerConnection(socket, _params, _handlers, _limits, _stop);
     auto place = _clients->enter(peer.toString(), _maxPerClient);
-    if (!place) return new RefusedConnection(socket);
+    if (!place) return new RefusedConnection(socket, _params);
     return new ServerConnection(socket, _params, _handlers, _limits, _stop, std::move(place));
 }
 

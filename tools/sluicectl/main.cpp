@@ -52,7 +52,7 @@ void usage(std::ostream& out) {
            "  health [--url URL] [--key KEY] [--ca-file PEM]  a running gateway's /v1/health\n"
            "                                (default http://127.0.0.1:8080; https checks the certificate);\n"
            "                                with apikey auth it needs a key (--key or SLUICE_API_KEY)\n"
-           "  reload [--pidfile FILE] [--url URL [--key KEY] [--timeout-ms N]]\n"
+           "  reload [--pidfile FILE] [--url URL [--key KEY] [--ca-file PEM] [--timeout-ms N]]\n"
            "                                SIGHUP to the sluiced in FILE (default /run/sluice/sluiced.pid);\n"
            "                                with --url, waits for the new configuration generation\n"
            "  version                       the version and the plugin ABI\n"
@@ -159,7 +159,7 @@ int health(const CommandLine& line) {
     return answer.status == 200 ? kExitOk : kExitFailure;
 }
 
-// The configuration generation a gateway reports; 0 when it cannot say.
+// The configuration generation a gateway reports; CommandFailed when it does not answer with one.
 std::uint64_t generationOf(const CommandLine& line) {
     const auto answer = fetchHealth(line);
     if (answer.status != 200 || !answer.json.is_object()) {
