@@ -57,13 +57,9 @@ public:
 
     std::string config(const std::string& extra = {}) const {
         const auto dir = _scratchDir->path.string();
-        return baseConfig() + "backends = gpu\n" + backendConfig("gpu", _backend->url()) +
-               "plugins.load = allow-all, router, discovery, " SLUICE_TEST_PLUGIN_DIR "/counting-sink.so\n"
-               "pipeline.audit = counting\n"
-               "audit.counting.path = " + dir + "/ids\n"
+        return baseConfig() + "backends = gpu\n" + backendConfig("gpu", _backend->url()) + countingSinkConfig(dir) +
                "audit.counting.fail_flag = " + dir + "/fail\n"
                "audit.counting.records = " + dir + "/records.jsonl\n"
-               "audit.spill_dir = " + dir + "/spill\n"
                "audit.flush_ms = 50\n"
                "audit.retry_ms = 20\n"
                "audit.retry_max_ms = 200\n" + extra;

@@ -66,13 +66,8 @@ public:
     }
 
     std::string config(int drainSeconds) const {
-        const auto dir = _scratch->path.string();
         return baseConfig() + "backends = gpu\n" + backendConfig("gpu", _backend->url()) +
-               "server.drain_s = " + std::to_string(drainSeconds) + "\n"
-               "plugins.load = allow-all, router, discovery, " SLUICE_TEST_PLUGIN_DIR "/counting-sink.so\n"
-               "pipeline.audit = counting\n"
-               "audit.counting.path = " + dir + "/ids\n"
-               "audit.spill_dir = " + dir + "/spill\n"
+               "server.drain_s = " + std::to_string(drainSeconds) + "\n" + countingSinkConfig(_scratch->path) +
                "audit.flush_ms = 60000\n";  // only the stop writes them
     }
 

@@ -165,11 +165,7 @@ public:
         const auto plain = baseConfig() + "backends = gpu\n" + backendConfig("gpu", backend.url()) +
                            "plugins.load = allow-all, router, discovery\n";
         const auto audited = baseConfig() + "backends = gpu\n" + backendConfig("gpu", backend.url()) +
-                             "plugins.load = allow-all, router, discovery, " SLUICE_TEST_PLUGIN_DIR "/counting-sink.so\n"
-                             "pipeline.audit = counting\n"
-                             "audit.counting.path = " + dir + "/ids\n"
-                             "audit.spill_dir = " + dir + "/spill\n"
-                             "audit.flush_ms = 50\n";
+                             countingSinkConfig(scratch.path) + "audit.flush_ms = 50\n";
         started = std::make_unique<TestGateway>(plain);
         auto& gateway = *started;
         HttpClient client(gateway.port());

@@ -39,6 +39,13 @@ SteadyLoadSettings chatLoad(int port, int clients, double rate, std::chrono::mil
     return settings;
 }
 
+std::string countingSinkConfig(const std::filesystem::path& dir) {
+    return "plugins.load = allow-all, router, discovery, " SLUICE_TEST_PLUGIN_DIR "/counting-sink.so\n"
+           "pipeline.audit = counting\n"
+           "audit.counting.path = " + (dir / "ids").string() + "\n"
+           "audit.spill_dir = " + (dir / "spill").string() + "\n";
+}
+
 std::vector<std::string> linesOf(const std::filesystem::path& file) {
     std::vector<std::string> lines;
     std::ifstream in(file);

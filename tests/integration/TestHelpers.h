@@ -49,6 +49,9 @@ std::string backendConfig(const std::string& name, const std::string& url, const
 // all of them with allStreamed.
 SteadyLoadSettings chatLoad(int port, int clients, double rate, std::chrono::milliseconds duration, const std::string& prefix,
                             bool allStreamed = false);
+// plugins.load with the `counting` test sink (tests/plugins/CountingSinkPlugin.cpp)
+// as the only audit sink: request ids to DIR/ids, spill files in DIR/spill.
+std::string countingSinkConfig(const std::filesystem::path& dir);
 // The non-empty lines of a file (none when it does not exist).
 std::vector<std::string> linesOf(const std::filesystem::path& file);
 // Splits an NDJSON body into parsed lines.
