@@ -6,7 +6,7 @@
 # binaries find lib/ and lib/sluice/ relative to themselves ($ORIGIN/../lib).
 include(CMakePackageConfigHelpers)
 
-install(TARGETS sluice-sdk EXPORT SluiceTargets
+install(TARGETS sluice-sdk sluice-sdk-testing EXPORT SluiceTargets
         LIBRARY DESTINATION lib
         INCLUDES DESTINATION include)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/sdk/include/sluice DESTINATION include)

@@ -1,8 +1,9 @@
 #pragma once
 // Loads plugin libraries with Boost.DLL and checks each one's descriptor
-// (ABI major/minor, build signature) before calling into it. Libraries are
-// kept loaded for the life of the process: stages made from them may live in
-// a pipeline at any time, and unloading code under a live object crashes.
+// (ABI major/minor, build signature: sluice::checkPluginDescriptor) before
+// calling into it. Libraries are kept loaded for the life of the process:
+// stages made from them may live in a pipeline at any time, and unloading
+// code under a live object crashes.
 
 #include <map>
 #include <memory>
@@ -28,9 +29,6 @@ public:
     std::vector<std::shared_ptr<const LoadedPlugin>> load(const std::string& directory,
                                                           const std::vector<std::string>& names,
                                                           const std::string& key);
-
-    // Checks a descriptor; returns "" when usable, else why not.
-    static std::string checkDescriptor(const PluginDescriptor* descriptor);
 };
 
 } // namespace sluice::kernel

@@ -14,7 +14,7 @@
 
 #include "ApiKey.h"
 #include "ApiKeyAuth.h"
-#include "FakeServices.h"
+#include "sluice/testing/FakeServices.h"
 #include "KeyHasher.h"
 #include "sluice/store/AuthStore.h"
 #include "sluice/store/Migrations.h"
@@ -24,7 +24,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 struct Fixture {
-    sluice::test::FakeServices services;
+    sluice::testing::FakeServices services;
     std::unique_ptr<sluice::auth::ApiKeyAuth> stage;
 
     Fixture(const std::string& storeUrl, const sluice::auth::Argon2Params& params, bool cache) {

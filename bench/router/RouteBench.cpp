@@ -13,7 +13,7 @@
 #include <Poco/Util/MapConfiguration.h>
 
 #include "AffinityRouter.h"
-#include "FakeServices.h"
+#include "sluice/testing/FakeServices.h"
 #include "LatencyRouter.h"
 #include "LeastBusyRouter.h"
 #include "PriorityRouter.h"
@@ -26,7 +26,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 template <class Router>
-void measure(const char* name, sluice::test::FakeServices& services, const std::string& model, int calls, int rounds) {
+void measure(const char* name, sluice::testing::FakeServices& services, const std::string& model, int calls, int rounds) {
     Poco::AutoPtr<Poco::Util::MapConfiguration> config(new Poco::Util::MapConfiguration);
     const sluice::StageSetup setup{name, *config, sluice::ConfigReader(*config, "router."), services};
     Router router(setup);
@@ -54,7 +54,7 @@ void measure(const char* name, sluice::test::FakeServices& services, const std::
 } // namespace
 
 int main() {
-    sluice::test::FakeServices services;
+    sluice::testing::FakeServices services;
     for (const char* name : {"gpu", "box", "spare"}) {
         std::vector<std::string> models{"llama3.2:latest"};
         for (int i = 0; i < 199; ++i) models.push_back("model-" + std::to_string(i) + ":7b");

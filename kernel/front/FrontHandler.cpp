@@ -245,12 +245,14 @@ void RequestHandling::run() {
         if (name == "x-forwarded-for") forwardedFor += (forwardedFor.empty() ? "" : ",") + value;
     // How the client reached us: over our TLS, or as a trusted proxy says
     // (X-Forwarded-Proto is believed from server.trusted_proxies only).
+    const auto& peer = _request.clientAddress().host();
+    _ctx.peerAddress = peer.toString();
+    _ctx.viaTrustedProxy = _pipeline->settings().trustedProxies.trusts(peer);
     _scheme = _request.secure() ? "https" : "http";
     if (const auto* proto = _ctx.header("x-forwarded-proto");
-        proto && (*proto == "https" || *proto == "http") && _pipeline->settings().trustedProxies.trusts(_request.clientAddress().host()))
+        proto && (*proto == "https" || *proto == "http") && _ctx.viaTrustedProxy)
         _scheme = *proto;
-    _ctx.clientAddress = _pipeline->settings().trustedProxies.clientAddress(
-        _request.clientAddress().host(), forwardedFor.empty() ? nullptr : &forwardedFor);
+    _ctx.clientAddress = _pipeline->settings().trustedProxies.clientAddress(peer, forwardedFor.empty() ? nullptr : &forwardedFor);
     _ctx.requestId = chooseRequestId(_ctx.header("x-request-id"));
     const RequestLogScope logScope(_ctx.requestId);  // every line logged below names the request
 

@@ -78,6 +78,12 @@ struct PluginDescriptor {
 
 using PluginEntry = const PluginDescriptor*();
 
+// Whether this SDK's kernel can use a plugin with `descriptor`: "" when it
+// can, else the reason, as sluiced prints it ("plugin ABI 1.0 does not match
+// kernel ABI 3.0; rebuild the plugin against this SDK"). The same check
+// serves sluiced and the test harness (sluice/testing/PluginHarness.h).
+SLUICE_API std::string checkPluginDescriptor(const PluginDescriptor* descriptor);
+
 } // namespace sluice
 
 // Exports the library's entry. Use once per plugin library, at namespace scope.

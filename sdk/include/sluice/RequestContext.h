@@ -57,7 +57,9 @@ public:
     Route route;
     std::string method;
     std::string path;           // without the query string
-    std::string clientAddress;  // after the trusted-proxy rules
+    std::string clientAddress;  // after the trusted-proxy rules (X-Forwarded-For from a trusted proxy)
+    std::string peerAddress;    // the TCP peer itself: the proxy's address when one is in front
+    bool viaTrustedProxy = false;  // whether peerAddress is in server.trusted_proxies
     // Request headers with lower-case names. A stage reads credentials here.
     std::vector<std::pair<std::string, std::string>> headers;
     nlohmann::json body;        // parsed JSON body; null for GET

@@ -2,7 +2,7 @@
 // broken ones, and descriptors built by hand.
 #include <cppunit/extensions/HelperMacros.h>
 
-#include "FakeServices.h"
+#include "sluice/testing/FakeServices.h"
 #include "PluginLoader.h"
 #include "sluice/ConfigError.h"
 
@@ -57,7 +57,7 @@ public:
     void loadedFactoryMakesWorkingStage() {
         sluice::kernel::PluginLoader loader;
         const auto plugins = loader.load(SLUICE_PLUGIN_DIR, {"router"}, "router.plugin");
-        sluice::test::FakeServices services;
+        sluice::testing::FakeServices services;
         services.addBackend("a", {"llama3.2:latest"});
         const sluice::StageSetup setup{"priority", services.config(), sluice::ConfigReader(services.config(), "router."),
                                        services};
@@ -101,17 +101,17 @@ public:
 
     void checkAcceptsGoodDescriptor() {
         const auto descriptor = goodDescriptor();
-        CPPUNIT_ASSERT_EQUAL(std::string(), sluice::kernel::PluginLoader::checkDescriptor(&descriptor));
+        CPPUNIT_ASSERT_EQUAL(std::string(), sluice::checkPluginDescriptor(&descriptor));
     }
 
     void checkRefusesNullDescriptor() {
-        CPPUNIT_ASSERT(!sluice::kernel::PluginLoader::checkDescriptor(nullptr).empty());
+        CPPUNIT_ASSERT(!sluice::checkPluginDescriptor(nullptr).empty());
     }
 
     void checkRefusesNewerMinor() {
         auto descriptor = goodDescriptor();
         descriptor.abiMinor = SLUICE_ABI_MINOR + 1;
-        const auto problem = sluice::kernel::PluginLoader::checkDescriptor(&descriptor);
+        const auto problem = sluice::checkPluginDescriptor(&descriptor);
         CPPUNIT_ASSERT_MESSAGE(problem, contains(problem, std::to_string(SLUICE_ABI_MAJOR) + "." +
                                                               std::to_string(SLUICE_ABI_MINOR + 1)));
     }
@@ -119,25 +119,25 @@ public:
     void checkRefusesWrongBuildSignature() {
         auto descriptor = goodDescriptor();
         descriptor.buildSignature = "msvc-19 other-stdlib";
-        auto problem = sluice::kernel::PluginLoader::checkDescriptor(&descriptor);
+        auto problem = sluice::checkPluginDescriptor(&descriptor);
         CPPUNIT_ASSERT_MESSAGE(problem, contains(problem, "msvc-19 other-stdlib"));
         CPPUNIT_ASSERT_MESSAGE(problem, contains(problem, SLUICE_BUILD_SIGNATURE));
         descriptor.buildSignature = nullptr;
-        problem = sluice::kernel::PluginLoader::checkDescriptor(&descriptor);
+        problem = sluice::checkPluginDescriptor(&descriptor);
         CPPUNIT_ASSERT_MESSAGE(problem, contains(problem, SLUICE_BUILD_SIGNATURE));
     }
 
     void checkRefusesSmallStruct() {
         auto descriptor = goodDescriptor();
         descriptor.structSize = sizeof(sluice::PluginDescriptor) - sizeof(void*);
-        const auto problem = sluice::kernel::PluginLoader::checkDescriptor(&descriptor);
+        const auto problem = sluice::checkPluginDescriptor(&descriptor);
         CPPUNIT_ASSERT_MESSAGE(problem, contains(problem, "too small"));
     }
 
     void checkRefusesNullRegisterFunction() {
         auto descriptor = goodDescriptor();
         descriptor.registerStages = nullptr;
-        const auto problem = sluice::kernel::PluginLoader::checkDescriptor(&descriptor);
+        const auto problem = sluice::checkPluginDescriptor(&descriptor);
         CPPUNIT_ASSERT_MESSAGE(problem, contains(problem, "registration function"));
     }
 

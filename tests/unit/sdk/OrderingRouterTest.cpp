@@ -2,7 +2,7 @@
 // become the plan, ordered per step by the strategy, open circuits last.
 #include <cppunit/extensions/HelperMacros.h>
 
-#include "FakeServices.h"
+#include "sluice/testing/FakeServices.h"
 #include "sluice/OrderingRouter.h"
 
 namespace {
@@ -42,7 +42,7 @@ class OrderingRouterTest : public CppUnit::TestFixture {
 
 public:
     void setUp() override {
-        _services = std::make_unique<sluice::test::FakeServices>();
+        _services = std::make_unique<sluice::testing::FakeServices>();
         _services->addBackend("gpu", {"gemma3:12b", "llama3.2:latest"});
         _services->addBackend("box", {"llama3.2:latest"});
         _services->addBackend("groq", {"llama-3.1-70b"});
@@ -100,7 +100,7 @@ public:
     }
 
 private:
-    std::unique_ptr<sluice::test::FakeServices> _services;
+    std::unique_ptr<sluice::testing::FakeServices> _services;
     std::unique_ptr<ReversingRouter> _router;
 };
 

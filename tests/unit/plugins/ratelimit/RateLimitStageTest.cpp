@@ -3,7 +3,7 @@
 // request shaping, and the duration text of the reset headers.
 #include <cppunit/extensions/HelperMacros.h>
 
-#include "FakeServices.h"
+#include "sluice/testing/FakeServices.h"
 #include "LocalCounterStore.h"
 #include "RateLimitStage.h"
 
@@ -206,7 +206,7 @@ private:
         ctx.body = {{"model", "m"}};
     }
 
-    sluice::test::FakeServices _services;
+    sluice::testing::FakeServices _services;
     RateLimitSettings _settings;
     int _requests = 0;
 };

@@ -1,7 +1,7 @@
 // PriorityRouter against a fake kernel: hosts in config order, open circuits last.
 #include <cppunit/extensions/HelperMacros.h>
 
-#include "FakeServices.h"
+#include "sluice/testing/FakeServices.h"
 #include "PriorityRouter.h"
 
 namespace {
@@ -16,7 +16,7 @@ class PriorityRouterTest : public CppUnit::TestFixture {
 
 public:
     void setUp() override {
-        _services = std::make_unique<sluice::test::FakeServices>();
+        _services = std::make_unique<sluice::testing::FakeServices>();
         _services->addBackend("a", {"qwen2:7b"});
         _services->addBackend("b", {"llama3.2:latest", "qwen2:7b"});
         _services->addBackend("c", {"llama3.2:latest"});
@@ -65,7 +65,7 @@ private:
         return names;
     }
 
-    std::unique_ptr<sluice::test::FakeServices> _services;
+    std::unique_ptr<sluice::testing::FakeServices> _services;
     std::unique_ptr<sluice::StageSetup> _setup;
     std::unique_ptr<sluice::router::PriorityRouter> _router;
 };

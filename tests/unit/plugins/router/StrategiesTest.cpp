@@ -6,7 +6,7 @@
 #include <Poco/Util/MapConfiguration.h>
 
 #include "AffinityRouter.h"
-#include "FakeServices.h"
+#include "sluice/testing/FakeServices.h"
 #include "LatencyRouter.h"
 #include "LeastBusyRouter.h"
 #include "ResidentRouter.h"
@@ -47,7 +47,7 @@ class StrategiesTest : public CppUnit::TestFixture {
 
 public:
     void setUp() override {
-        _services = std::make_unique<sluice::test::FakeServices>();
+        _services = std::make_unique<sluice::testing::FakeServices>();
         _services->addBackend("a", {"llama3.2:latest"}, {}, 3);
         _services->addBackend("b", {"llama3.2:latest"}, {}, 1);
         _services->addBackend("c", {"llama3.2:latest"}, {"llama3.2:latest"}, 1);
@@ -231,7 +231,7 @@ public:
     }
 
 private:
-    std::unique_ptr<sluice::test::FakeServices> _services;
+    std::unique_ptr<sluice::testing::FakeServices> _services;
     Poco::AutoPtr<Poco::Util::MapConfiguration> _config;
 };
 
