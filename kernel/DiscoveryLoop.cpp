@@ -20,6 +20,8 @@ void DiscoveryLoop::pollOnce() {
                                    return _pipeline.discovery().poll(*backend, settings.discoveryTimeout);
                                } catch (const std::exception& e) {
                                    return DiscoveryResult{false, e.what(), {}, {}};
+                               } catch (...) {
+                                   return DiscoveryResult{false, "the discovery stage threw a non-exception", {}, {}};
                                }
                            }));
     }

@@ -25,7 +25,18 @@ std::unique_ptr<Stage> makeStage(const std::vector<std::shared_ptr<const LoadedP
     for (const auto& plugin : plugins) {
         const auto& registered = (plugin->stages.*factories)();
         if (auto it = registered.find(name); it != registered.end()) {
-            auto stage = it->second(setup);
+            std::unique_ptr<Stage> stage;
+            try {
+                stage = it->second(setup);
+            } catch (const ConfigError&) {
+                throw;
+            } catch (const std::exception& e) {
+                // A factory that could not build (a database it could not
+                // reach, a file it could not read) is a configuration error too.
+                throw ConfigError(key, "stage '" + name + "' from " + plugin->name + " failed to build: " + e.what());
+            } catch (...) {
+                throw ConfigError(key, "stage '" + name + "' from " + plugin->name + " failed to build");
+            }
             if (!stage) throw ConfigError(key, "stage '" + name + "' from " + plugin->name + " failed to build");
             return stage;
         }

@@ -51,6 +51,8 @@ std::shared_ptr<const LoadedPlugin> loadOne(const std::filesystem::path& file, c
         descriptor->registerStages(plugin->stages);
     } catch (const std::exception& e) {
         throw ConfigError(key, file.string() + ": registering its stages failed: " + e.what());
+    } catch (...) {
+        throw ConfigError(key, file.string() + ": registering its stages failed");
     }
     loaded.libraries.push_back(std::move(library));
     loaded.plugins.emplace(canonical, plugin);

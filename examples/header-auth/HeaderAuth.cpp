@@ -1,12 +1,13 @@
 // header-auth: the caller is whoever the single sign-on proxy in front of
 // Sluice says it is. The proxy (oauth2-proxy, Pomerium, an nginx auth_request
 // setup…) signs the user in and passes the name in a header; this stage
-// believes that header only on connections from server.trusted_proxies, so a
-// client that reaches Sluice directly cannot name itself.
+// believes that header only on connections whose TCP peer is in
+// auth.header.proxies, so a client that reaches Sluice directly, or through
+// any other proxy, cannot name itself.
 //
 //   plugins.load = header-auth, discovery, router
 //   pipeline.auth = header
-//   server.trusted_proxies = 10.0.0.5            # the SSO proxy
+//   auth.header.proxies = 10.0.0.5               # the SSO proxy: addresses, CIDR ranges
 //   auth.header.user_header = x-forwarded-user   # the default
 //   auth.header.tenant_header = x-forwarded-groups   # or: auth.header.tenant = sso
 //   auth.header.models = llama3.2, qwen2.5       # empty: every model
@@ -19,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "sluice/AddressRanges.h"
 #include "sluice/ConfigError.h"
 #include "sluice/Plugin.h"
 
@@ -39,16 +41,33 @@ std::string headerName(const sluice::ConfigReader& reader, const std::string& ke
     return name;
 }
 
-// A usable name: not empty, not too long, no control characters.
+// A usable name: not empty, not too long, no control characters, and no
+// comma: a proxy that merges a client's header line with its own sends
+// "root, ada", and a comma list of groups names no single tenant.
 bool plausible(const std::string& name) {
-    return !name.empty() && name.size() <= kMaxNameBytes &&
-           std::none_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+    return !name.empty() && name.size() <= kMaxNameBytes && std::none_of(name.begin(), name.end(), [](char c) {
+               return static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == ',';
+           });
+}
+
+// The proxies whose identity headers are believed. Not server.trusted_proxies:
+// a load balancer trusted for X-Forwarded-For passes its clients' headers on.
+sluice::AddressRanges signOnProxies(const sluice::ConfigReader& reader) {
+    const auto entries = reader.list("header.proxies");
+    if (entries.empty())
+        throw sluice::ConfigError(reader.fullKey("header.proxies"), "must name the sign-on proxy's addresses");
+    try {
+        return sluice::AddressRanges(entries);
+    } catch (const std::invalid_argument& e) {
+        throw sluice::ConfigError(reader.fullKey("header.proxies"), e.what());
+    }
 }
 
 class HeaderAuth final : public sluice::AuthStage {
 public:
     explicit HeaderAuth(const sluice::StageSetup& setup)
-        : _userHeader(headerName(setup.reader, "header.user_header", "x-forwarded-user")),
+        : _proxies(signOnProxies(setup.reader)),
+          _userHeader(headerName(setup.reader, "header.user_header", "x-forwarded-user")),
           _tenantHeader(headerName(setup.reader, "header.tenant_header", "")),
           _fixedTenant(setup.reader.text("header.tenant", "sso")),
           _models(setup.reader.list("header.models")),
@@ -56,16 +75,13 @@ public:
           _accepted(count(setup, "accepted")),
           _untrustedPeer(count(setup, "untrusted_peer")),
           _missing(count(setup, "missing")) {
-        // Without a trusted proxy every request would be refused: say so at start.
-        if (sluice::ConfigReader(setup.services.config()).list("server.trusted_proxies").empty())
-            throw sluice::ConfigError("auth.header", "believes identity headers only from server.trusted_proxies, which is empty");
         if (_userHeader.empty()) throw sluice::ConfigError("auth.header.user_header", "must name a header");
         if (_tenantHeader.empty() && !plausible(_fixedTenant))
-            throw sluice::ConfigError("auth.header.tenant", "must be a name of 1 to 256 printable characters");
+            throw sluice::ConfigError("auth.header.tenant", "must be a name of 1 to 256 printable characters, without a comma");
     }
 
     sluice::Verdict authenticate(sluice::RequestContext& ctx) override {
-        if (!ctx.viaTrustedProxy) {
+        if (!_proxies.contains(ctx.peerAddress)) {
             _untrustedPeer.inc();
             ctx.refuse(401, "sign in through the gateway's single sign-on proxy", "unauthenticated");
             return sluice::Verdict::Respond;
@@ -106,6 +122,7 @@ private:
         return found ? *found : std::string{};
     }
 
+    const sluice::AddressRanges _proxies;
     const std::string _userHeader;
     const std::string _tenantHeader;  // "" when every user belongs to _fixedTenant
     const std::string _fixedTenant;

@@ -12,6 +12,8 @@
 
 #include <Poco/Net/IPAddress.h>
 
+#include "sluice/AddressRanges.h"
+
 namespace sluice::kernel {
 
 class TrustedProxies {
@@ -28,11 +30,7 @@ public:
     std::string clientAddress(const Poco::Net::IPAddress& peer, const std::string* forwardedFor) const;
 
 private:
-    struct Range {
-        Poco::Net::IPAddress network;
-        unsigned prefixLength;
-    };
-    std::vector<Range> _ranges;
+    AddressRanges _ranges;
 };
 
 } // namespace sluice::kernel

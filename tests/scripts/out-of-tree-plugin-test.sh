@@ -121,15 +121,16 @@ run_gateway "$cheapest"
 served=$(served_by)
 [[ "$served" == "b" ]] || fail "cheapest-first: expected b, got '$served'" "$cheapest.log"
 
-# header-auth: the identity header is believed from the trusted proxy (here
+# header-auth: the identity header is believed from the sign-on proxy (here
 # the loopback peer), and becomes the audited caller; without it, or from a
-# peer that is not trusted, the answer is a 401 in the client's protocol.
+# peer that is not the sign-on proxy (even one trusted for X-Forwarded-For),
+# the answer is a 401 in the client's protocol.
 header="$work/header.properties"
 sed -e '/^pipeline.auth/d' "$base" > "$header"
 cat >> "$header" <<EOT
 plugins.load = header-auth, discovery, router
 pipeline.auth = header
-server.trusted_proxies = 127.0.0.1
+auth.header.proxies = 127.0.0.1
 auth.header.tenant_header = x-forwarded-groups
 EOT
 run_gateway "$header"
@@ -142,14 +143,14 @@ grep -q 'sluice.access.* key_id=ada@example.org .*tenant=research' "$header.log"
 code=$(curl -sS -o "$work/anonymous.json" -w '%{http_code}' "http://127.0.0.1:$gateway_port/api/chat" \
   -d '{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":false}')
 [[ "$code" == 401 ]] && grep -q '^{"error":"' "$work/anonymous.json" || fail "header-auth: no identity got $code" "$work/anonymous.json"
-sed -i 's/^server.trusted_proxies = .*/server.trusted_proxies = 127.0.0.2/' "$header"
+sed -i 's/^auth.header.proxies = .*/auth.header.proxies = 127.0.0.2\nserver.trusted_proxies = 127.0.0.1/' "$header"
 run_gateway "$header"
 code=$(curl -sS -o "$work/untrusted.json" -w '%{http_code}' "http://127.0.0.1:$gateway_port/v1/chat/completions" \
   -H 'X-Forwarded-User: root' -d '{"model":"llama3.2","messages":[{"role":"user","content":"hi"}]}')
 [[ "$code" == 401 ]] && grep -q '"error":{.*"message":"sign in through' "$work/untrusted.json" ||
   fail "header-auth: a header from an untrusted peer got $code" "$work/untrusted.json"
-sed -i '/^server.trusted_proxies/d' "$header"
-expect_refused "$header" "auth.header: .*server.trusted_proxies" "header-auth without a trusted proxy"
+sed -i '/^auth.header.proxies/d' "$header"
+expect_refused "$header" "auth.header.proxies: must name the sign-on proxy" "header-auth without its proxies"
 
 # The tutorial's router, loaded by the tutorial's own file (its ports made
 # this run's): b is preferred though a comes first.

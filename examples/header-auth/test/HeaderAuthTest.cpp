@@ -18,7 +18,8 @@ class HeaderAuthTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aDirectClientIsRefusedWhateverItSends);
     CPPUNIT_TEST(aMissingOrDoubledOrOddIdentityIsRefused);
     CPPUNIT_TEST(modelsCanBeLimited);
-    CPPUNIT_TEST(noTrustedProxyStopsTheStart);
+    CPPUNIT_TEST(onlyTheSignOnProxiesAreBelieved);
+    CPPUNIT_TEST(noSignOnProxyStopsTheStart);
     CPPUNIT_TEST(aBadHeaderNameStopsTheStartNamingTheKey);
     CPPUNIT_TEST_SUITE_END();
 
@@ -26,11 +27,10 @@ public:
     void setUp() override {
         _plugin = std::make_unique<sluice::testing::PluginHarness>(sluice::testing::pluginUnderTest());
         _services = std::make_unique<sluice::testing::FakeServices>();
-        _services->mutableConfig().setString("server.trusted_proxies", "10.0.0.5");
     }
 
     void theProxysUserIsTheCaller() {
-        auto auth = _plugin->auth("header", *_services);
+        auto auth = make();
         auto ctx = fromProxy().header("X-Forwarded-User", "ada@example.org").build();
         CPPUNIT_ASSERT(auth->authenticate(*ctx) == sluice::Verdict::Continue);
         CPPUNIT_ASSERT(ctx->principal.has_value());
@@ -40,7 +40,7 @@ public:
     }
 
     void theTenantMayComeFromAHeader() {
-        auto auth = _plugin->auth("header", *_services, {{"header.tenant_header", "X-Forwarded-Groups"}});
+        auto auth = make({{"header.tenant_header", "X-Forwarded-Groups"}});
         auto ctx = fromProxy().header("x-forwarded-user", "ada").header("x-forwarded-groups", "research").build();
         CPPUNIT_ASSERT(auth->authenticate(*ctx) == sluice::Verdict::Continue);
         CPPUNIT_ASSERT_EQUAL(std::string("research"), ctx->principal->tenant);
@@ -51,8 +51,8 @@ public:
     }
 
     void aDirectClientIsRefusedWhateverItSends() {
-        auto auth = _plugin->auth("header", *_services);
-        auto ctx = RequestContextBuilder().openAiChat("llama3.2").peer("192.0.2.7", false).header("x-forwarded-user", "root").build();
+        auto auth = make();
+        auto ctx = RequestContextBuilder().openAiChat("llama3.2").peer("192.0.2.7").header("x-forwarded-user", "root").build();
         CPPUNIT_ASSERT(auth->authenticate(*ctx) == sluice::Verdict::Respond);
         CPPUNIT_ASSERT_EQUAL(401, ctx->reply.status);
         CPPUNIT_ASSERT(!ctx->principal.has_value());
@@ -60,13 +60,14 @@ public:
     }
 
     void aMissingOrDoubledOrOddIdentityIsRefused() {
-        auto auth = _plugin->auth("header", *_services);
+        auto auth = make();
         std::vector<std::unique_ptr<sluice::RequestContext>> refused;
         refused.push_back(fromProxy().build());
         refused.push_back(fromProxy().header("x-forwarded-user", "").build());
         refused.push_back(fromProxy().header("x-forwarded-user", "ada").header("x-forwarded-user", "root").build());
         refused.push_back(fromProxy().header("x-forwarded-user", "ada\x01").build());
         refused.push_back(fromProxy().header("x-forwarded-user", std::string(257, 'a')).build());
+        refused.push_back(fromProxy().header("x-forwarded-user", "root, ada").build());  // a merged line
         for (auto& ctx : refused) {
             CPPUNIT_ASSERT(auth->authenticate(*ctx) == sluice::Verdict::Respond);
             CPPUNIT_ASSERT_EQUAL(401, ctx->reply.status);
@@ -76,31 +77,57 @@ public:
     }
 
     void modelsCanBeLimited() {
-        auto auth = _plugin->auth("header", *_services, {{"header.models", "llama3.2, qwen2.5"}});
+        auto auth = make({{"header.models", "llama3.2, qwen2.5"}});
         auto ctx = fromProxy().header("x-forwarded-user", "ada").build();
         CPPUNIT_ASSERT(auth->authenticate(*ctx) == sluice::Verdict::Continue);
         CPPUNIT_ASSERT(ctx->principal->mayUse("qwen2.5"));
         CPPUNIT_ASSERT(!ctx->principal->mayUse("mistral"));
     }
 
-    void noTrustedProxyStopsTheStart() {
-        sluice::testing::FakeServices bare;
-        CPPUNIT_ASSERT_THROW_MESSAGE("no server.trusted_proxies", _plugin->auth("header", bare), sluice::ConfigError);
+    void onlyTheSignOnProxiesAreBelieved() {
+        // A load balancer trusted for X-Forwarded-For is not a sign-on proxy.
+        _services->mutableConfig().setString("server.trusted_proxies", "10.0.0.9");
+        auto auth = make({{"header.proxies", "10.0.0.0/29, fd00::5"}});
+        auto balancer = RequestContextBuilder().peer("10.0.0.9", true).header("x-forwarded-user", "root").build();
+        CPPUNIT_ASSERT(auth->authenticate(*balancer) == sluice::Verdict::Respond);
+        auto inRange = RequestContextBuilder().peer("10.0.0.7").header("x-forwarded-user", "ada").build();
+        CPPUNIT_ASSERT(auth->authenticate(*inRange) == sluice::Verdict::Continue);
+        auto mapped = RequestContextBuilder().peer("::ffff:10.0.0.3").header("x-forwarded-user", "ada").build();
+        CPPUNIT_ASSERT(auth->authenticate(*mapped) == sluice::Verdict::Continue);
+        auto v6 = RequestContextBuilder().peer("fd00::5").header("x-forwarded-user", "ada").build();
+        CPPUNIT_ASSERT(auth->authenticate(*v6) == sluice::Verdict::Continue);
+    }
+
+    void noSignOnProxyStopsTheStart() {
+        expectRefused({}, "auth.header.proxies");
+        expectRefused({{"header.proxies", "10.0.0.0/33"}}, "auth.header.proxies");
+        expectRefused({{"header.proxies", "sso.internal"}}, "auth.header.proxies");
     }
 
     void aBadHeaderNameStopsTheStartNamingTheKey() {
-        try {
-            _plugin->auth("header", *_services, {{"header.user_header", "x user"}});
-            CPPUNIT_FAIL("a header name with a space was accepted");
-        } catch (const sluice::ConfigError& e) {
-            CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("auth.header.user_header") != std::string::npos);
-        }
+        expectRefused({{"header.proxies", "10.0.0.5"}, {"header.user_header", "x user"}}, "auth.header.user_header");
+        expectRefused({{"header.proxies", "10.0.0.5"}, {"header.tenant", "a,b"}}, "auth.header.tenant");
     }
 
 private:
+    // The stage as an operator configures it: the proxy at 10.0.0.5, plus `properties`.
+    std::unique_ptr<sluice::AuthStage> make(sluice::testing::Properties properties = {}) {
+        properties.emplace("header.proxies", "10.0.0.5");
+        return _plugin->auth("header", *_services, properties);
+    }
+
+    void expectRefused(const sluice::testing::Properties& properties, const std::string& key) {
+        try {
+            _plugin->auth("header", *_services, properties);
+            CPPUNIT_FAIL("a bad " + key + " was accepted");
+        } catch (const sluice::ConfigError& e) {
+            CPPUNIT_ASSERT_EQUAL(key, e.key());
+        }
+    }
+
     static RequestContextBuilder fromProxy() {
         RequestContextBuilder builder;
-        builder.openAiChat("llama3.2").peer("10.0.0.5", true).clientAddress("192.0.2.7");
+        builder.openAiChat("llama3.2").peer("10.0.0.5").clientAddress("192.0.2.7");
         return builder;
     }
 

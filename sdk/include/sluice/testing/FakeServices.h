@@ -1,7 +1,8 @@
 #pragma once
 // KernelServices for a stage under test: backends the test adds, a catalog
 // (FakeCatalog) and a health view (FakeHealth) it sets, aliases, metrics, a
-// configuration it fills. No network, no threads, no kernel.
+// configuration it fills. No network, no threads, no kernel. Set it up
+// before the stage reads it; changing it while other threads read is a race.
 //
 //   sluice::testing::FakeServices services;
 //   services.addBackend("gpu-1", {"llama3.2:latest"});

@@ -53,11 +53,19 @@ public:
         if (error) throw std::runtime_error("cannot load " + libraryPath + ": " + error.message());
         if (!library->has("sluice_plugin_entry"))
             throw std::runtime_error(libraryPath + " is not a Sluice plugin (no sluice_plugin_entry)");
+        // Kept loaded from here on: what registration left behind, even an
+        // exception it threw, may be code in the library.
+        keepLoaded(library);
         _descriptor = library->get_alias<PluginEntry>("sluice_plugin_entry")();
         if (auto problem = checkPluginDescriptor(_descriptor); !problem.empty())
             throw std::runtime_error(libraryPath + ": " + problem);
-        _descriptor->registerStages(_registry);
-        keepLoaded(std::move(library));
+        try {
+            _descriptor->registerStages(_registry);
+        } catch (const std::exception& e) {
+            throw std::runtime_error(libraryPath + ": registering its stages failed: " + e.what());
+        } catch (...) {
+            throw std::runtime_error(libraryPath + ": registering its stages failed");
+        }
     }
 
     const PluginDescriptor& descriptor() const { return *_descriptor; }
