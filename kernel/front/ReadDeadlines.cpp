@@ -1,5 +1,7 @@
 #include "ReadDeadlines.h"
 
+#include <algorithm>
+
 #include <sys/socket.h>
 
 namespace sluice::kernel {
@@ -30,7 +32,7 @@ ReadDeadlines::Guard ReadDeadlines::arm(int fd, Clock::time_point deadline) {
         id = _next++;
         _entries.emplace(id, Entry{fd, deadline, fired});
         _byDeadline.emplace(deadline, id);
-        earliest = _byDeadline.begin()->second == id;
+        earliest = deadline < _wakeAt;  // the watcher would look too late
     }
     if (earliest) _changed.notify_one();
     return Guard(this, id, std::move(fired));
@@ -56,17 +58,19 @@ void ReadDeadlines::disarm(std::uint64_t id) {
 }
 
 void ReadDeadlines::run() {
+    // Deadlines are seconds long; looking once a second spares every arm()
+    // a wake-up (and the connection thread a switch to this one).
+    constexpr auto kLookEvery = std::chrono::seconds(1);
     std::unique_lock lock(_mutex);
     while (!_stopping) {
-        if (_byDeadline.empty()) {
-            _changed.wait(lock);
+        const auto now = Clock::now();
+        if (_byDeadline.empty() || now < _byDeadline.begin()->first) {
+            _wakeAt = now + kLookEvery;
+            if (!_byDeadline.empty()) _wakeAt = std::min(_wakeAt, _byDeadline.begin()->first);
+            _changed.wait_until(lock, _wakeAt);
             continue;
         }
         const auto [deadline, id] = *_byDeadline.begin();
-        if (Clock::now() < deadline) {
-            _changed.wait_until(lock, deadline);
-            continue;
-        }
         // The guard still holds the socket open (it is disarmed before the
         // connection closes), so the descriptor is still this client's.
         auto it = _entries.find(id);

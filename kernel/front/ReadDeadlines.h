@@ -6,6 +6,8 @@
 // (server.body_timeout_s), a deadline that passes shuts the socket's reading
 // side: the blocked read returns at once, the connection answers 408 (its
 // writing side still works) and closes. One thread watches every deadline.
+// It looks at least once a second, so arming a deadline further off than
+// that wakes nobody: a request costs a lock, never a thread switch.
 // Thread: arm() and the guard's destructor from connection threads.
 
 #include <chrono>
@@ -63,6 +65,7 @@ private:
     std::map<std::uint64_t, Entry> _entries;                    // guarded by _mutex
     std::multimap<Clock::time_point, std::uint64_t> _byDeadline;  // guarded by _mutex
     std::uint64_t _next = 1;
+    Clock::time_point _wakeAt;  // when the watcher looks next; guarded by _mutex
     bool _stopping = false;
     std::thread _thread;
 };

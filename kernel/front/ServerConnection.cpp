@@ -1,14 +1,18 @@
 #include "ServerConnection.h"
 
+#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <optional>
+
+#include <poll.h>
 
 #include <Poco/Delegate.h>
 #include <Poco/Logger.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPServerSession.h>
 #include <Poco/Net/NetException.h>
+#include <Poco/Net/SecureStreamSocketImpl.h>
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/Timestamp.h>
 
@@ -87,22 +91,64 @@ ServerConnection::~ServerConnection() {
     }
 }
 
+namespace {
+// Poco's session, with the wait for a keep-alive connection's next request
+// done by one poll(2). Poco's own (hasMoreRequests) goes through
+// Socket::poll, which on Linux creates, fills and closes an epoll instance
+// every time: four system calls per request where one does.
+class KeepAliveSession final : public HTTPServerSession {
+public:
+    KeepAliveSession(const Poco::Net::StreamSocket& socket, const Poco::Net::HTTPServerParams::Ptr& params, bool secure)
+        : HTTPServerSession(socket, params), _keepAliveMillis(static_cast<int>(params->getKeepAliveTimeout().totalMilliseconds())),
+          _secure(secure) {}
+
+    bool nextRequest() {
+        // The first request, and TLS (decrypted bytes the socket does not
+        // show), take Poco's way; it also starts the keep-alive accounting.
+        if (_first || _secure) {
+            _first = false;
+            return hasMoreRequests();
+        }
+        if (!socket().impl()->initialized() || !getKeepAlive() || !canKeepAlive()) return false;
+        if (buffered() > 0) return true;
+        pollfd fd{socket().impl()->sockfd(), POLLIN, 0};
+        int ready = 0;
+        do ready = ::poll(&fd, 1, _keepAliveMillis);
+        while (ready < 0 && errno == EINTR);
+        return ready > 0;  // data, or a hang-up the head reader then sees
+    }
+
+private:
+    const int _keepAliveMillis;
+    const bool _secure;
+    bool _first = true;
+};
+} // namespace
+
 void ServerConnection::run() {
-    HTTPServerSession session(socket(), _params);
-    while (!_stopped && session.hasMoreRequests()) {
+    const bool secure = dynamic_cast<Poco::Net::SecureStreamSocketImpl*>(socket().impl()) != nullptr;
+    KeepAliveSession session(socket(), _params, secure);
+    // The peer and our end do not change for a connection: read them once.
+    ConnectionInfo connection;
+    try {
+        connection = {socket().peerAddress(), socket().address(), secure};
+    } catch (const Poco::Exception&) {
+        return;  // gone before its first request
+    }
+    while (!_stopped && session.nextRequest()) {
         Poco::FastMutex::ScopedLock lock(_busy);
-        if (_stopped || !serveOne(session)) break;
+        if (_stopped || !serveOne(session, connection)) break;
     }
 }
 
-bool ServerConnection::serveOne(HTTPServerSession& session) {
+bool ServerConnection::serveOne(HTTPServerSession& session, const ConnectionInfo& connection) {
     // Ownership: both live until the request is answered; the request refers to the response.
     ServerResponse response(session);
     std::optional<ServerRequest> request;
     // The head's first byte is here (hasMoreRequests saw it): all of it must follow in time.
     auto headDeadline = ReadDeadlines::instance().arm(socket().impl()->sockfd(), ReadDeadlines::Clock::now() + _limits.headTimeout);
     try {
-        request.emplace(response, session, _params, _limits);
+        request.emplace(response, session, _params, _limits, connection);
         headDeadline.disarm();
     } catch (const Poco::Net::NoMessageException&) {
         headDeadline.disarm();

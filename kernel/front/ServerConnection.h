@@ -51,7 +51,7 @@ public:
 
 private:
     // Serves one request. False: the connection must close.
-    bool serveOne(Poco::Net::HTTPServerSession& session);
+    bool serveOne(Poco::Net::HTTPServerSession& session, const ConnectionInfo& connection);
     void refuseHead(Poco::Net::HTTPServerSession& session, const RequestHeadError& error);
     RequestHeadError headTimedOut() const;
     // Stop signal: an idle connection closes now, a busy one after its answer

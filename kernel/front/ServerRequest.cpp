@@ -106,15 +106,15 @@ bool isDigits(std::string_view text) {
 } // namespace
 
 ServerRequest::ServerRequest(ServerResponse& response, Poco::Net::HTTPServerSession& session,
-                             Poco::Net::HTTPServerParams* params, const HeadLimits& limits)
+                             Poco::Net::HTTPServerParams* params, const HeadLimits& limits,
+                             const ConnectionInfo& connection)
     : _bodyTimeout(limits.bodyTimeout), _response(response), _session(session), _params(params, true) {
     readHead(limits);
     checkFraming();
 
-    _secure = dynamic_cast<Poco::Net::SecureStreamSocketImpl*>(session.socket().impl()) != nullptr;
-    // The client is still there: its addresses can be read.
-    _clientAddress = session.clientAddress();
-    _serverAddress = session.serverAddress();
+    _secure = connection.secure;
+    _clientAddress = connection.peer;
+    _serverAddress = connection.local;
 
     // The body stream, chosen as Poco's HTTPServerRequestImpl chooses it.
     if (getChunkedTransferEncoding())

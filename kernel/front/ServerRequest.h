@@ -56,6 +56,13 @@ private:
     std::string _uri;
 };
 
+// What a connection knows of itself, read once when it opens.
+struct ConnectionInfo {
+    Poco::Net::SocketAddress peer;
+    Poco::Net::SocketAddress local;
+    bool secure = false;
+};
+
 class ServerRequest final : public Poco::Net::HTTPServerRequest {
 public:
     // Reads the head and picks the body stream as Poco's HTTPServerRequestImpl
@@ -64,7 +71,7 @@ public:
     // network exceptions (time-out, reset) as they come.
     // Ownership: response and session outlive the request (ServerConnection::run).
     ServerRequest(ServerResponse& response, Poco::Net::HTTPServerSession& session, Poco::Net::HTTPServerParams* params,
-                  const HeadLimits& limits);
+                  const HeadLimits& limits, const ConnectionInfo& connection);
     ~ServerRequest() override;
 
     std::istream& stream() override { return *_stream; }

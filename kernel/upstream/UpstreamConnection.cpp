@@ -1,5 +1,8 @@
 #include "UpstreamConnection.h"
 
+#include <cerrno>
+#include <cstring>
+
 #include <poll.h>
 
 #include "DrainDeadline.h"
@@ -60,6 +63,7 @@ std::unique_ptr<UpstreamConnection> UpstreamConnection::open(const Backend& back
 }
 
 void UpstreamConnection::sendAll(std::string_view data, Clock::time_point deadline) {
+    if (!_secure) return sendPlain(data, deadline);
     try {
         _socket->setSendTimeout(Poco::Timespan(std::max(1, millisUntil(deadline)) * 1000LL));
         std::size_t sent = 0;
@@ -75,10 +79,36 @@ void UpstreamConnection::sendAll(std::string_view data, Clock::time_point deadli
     }
 }
 
+// Plain TCP: non-blocking sends, waiting in poll(2) only when the socket's
+// buffer is full, so a request costs one send(2) and no setsockopt(2) for a
+// time-out that changes with every deadline.
+void UpstreamConnection::sendPlain(std::string_view data, Clock::time_point deadline) {
+    const int fd = _socket->impl()->sockfd();
+    std::size_t sent = 0;
+    while (sent < data.size()) {
+        const auto n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            sent += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            pollfd out{fd, POLLOUT, 0};
+            const int wait = millisUntil(deadline);
+            if (wait == 0 || ::poll(&out, 1, wait) == 0)
+                throw UpstreamError(UpstreamError::Kind::Timeout, "timed out sending the request");
+            continue;
+        }
+        throw UpstreamError(UpstreamError::Kind::Closed,
+                            n == 0 ? "connection closed while sending" : std::string("send failed: ") + std::strerror(errno));
+    }
+}
+
 std::size_t UpstreamConnection::readSome(char* buffer, std::size_t capacity, Clock::time_point deadline, int clientFd) {
     try {
-        // TLS may hold decrypted bytes the kernel's socket does not show.
-        while (_socket->available() <= 0) {
+        // TLS may hold decrypted bytes the kernel's socket does not show;
+        // a plain socket's bytes are seen by poll itself (no FIONREAD first).
+        while (!_secure || _socket->available() <= 0) {
             // A client that shuts down its sending side is taken as gone, as
             // nginx does by default: HTTP clients close fully when they cancel.
             // A negative fd is skipped by poll: no client socket, or no drain eventfd.

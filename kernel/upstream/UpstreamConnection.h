@@ -40,6 +40,7 @@ public:
     Clock::time_point idleSince;
 
 private:
+    void sendPlain(std::string_view data, Clock::time_point deadline);
     UpstreamConnection(std::unique_ptr<Poco::Net::StreamSocket> socket, bool secure);
     std::unique_ptr<Poco::Net::StreamSocket> _socket;
     bool _secure;
