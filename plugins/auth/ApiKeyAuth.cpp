@@ -100,16 +100,41 @@ Verdict ApiKeyAuth::authenticate(RequestContext& ctx) {
         ctx.principal = cached->principal;
         return Verdict::Continue;
     }
-    // From here on every path is a cache miss or a known failure. The
-    // attempt counts as a failure of this address from now on, and is
+    if (credential.kind == Credential::Kind::Missing || cached) return refuseKnown(ctx);
+
+    // A cache miss. If the same credential is being verified right now,
+    // its outcome answers this request too (see VerifyFlights).
+    auto flight = _flights.joinOrLead(digest);
+    if (auto* leader = std::get_if<std::shared_future<VerifyFlights::Outcome>>(&flight)) {
+        if (leader->wait_for(kVerifyQueueWait) != std::future_status::ready) return unavailable(ctx);
+        if (const auto& principal = leader->get()) {
+            _counters->cacheHits.inc();  // answered without a verify of its own
+            ctx.principal = *principal;
+            return Verdict::Continue;
+        }
+        return authenticateMiss(ctx, credential, digest, nullptr);  // refused: its own way, counted
+    }
+    return authenticateMiss(ctx, credential, digest, &std::get<VerifyFlights::Lead>(flight));
+}
+
+// A known failure (a cached refusal, or no credential): counted against the
+// address like any failed attempt.
+Verdict ApiKeyAuth::refuseKnown(RequestContext& ctx) {
+    if (const auto wait = _failures.admitAttempt(ctx.clientAddress)) return throttle(ctx, *wait);
+    return deny(ctx);
+}
+
+Verdict ApiKeyAuth::authenticateMiss(RequestContext& ctx, const Credential& credential, const Digest& digest,
+                                     VerifyFlights::Lead* lead) {
+    // The attempt counts as a failure of this address from now on, and is
     // forgiven if the key proves valid: concurrent bad keys cannot all pass.
     if (const auto wait = _failures.admitAttempt(ctx.clientAddress)) return throttle(ctx, *wait);
-    if (credential.kind == Credential::Kind::Missing || cached) return deny(ctx);
 
     if (const auto principal = sharedLookup(credential, digest)) {
         _failures.forgive(ctx.clientAddress);
         _counters->sharedHits.inc();
         ctx.principal = *principal;
+        if (lead) lead->finish(*principal);
         return Verdict::Continue;
     }
 
@@ -119,6 +144,7 @@ Verdict ApiKeyAuth::authenticate(RequestContext& ctx) {
         _failures.forgive(ctx.clientAddress);
         _counters->verified.inc();
         ctx.principal = result.principal;
+        if (lead) lead->finish(result.principal);
         return Verdict::Continue;
     case Checked::Invalid: return deny(ctx);
     case Checked::Unavailable:

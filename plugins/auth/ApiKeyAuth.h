@@ -20,6 +20,7 @@
 #include "FailureLimiter.h"
 #include "KeyCache.h"
 #include "SharedKeyCache.h"
+#include "VerifyFlights.h"
 #include "sluice/OutageLog.h"
 #include "sluice/Plugin.h"
 #include "sluice/store/AuthStore.h"
@@ -41,6 +42,11 @@ private:
     struct Counters;
 
     Checked verify(const Credential& credential, const Digest& digest, CachedResult& result);
+    Verdict refuseKnown(RequestContext& ctx);
+    // A cache miss: the store (or the shared cache) and argon2. `lead` is set
+    // when this request verifies for the others waiting on the same credential.
+    Verdict authenticateMiss(RequestContext& ctx, const Credential& credential, const Digest& digest,
+                             VerifyFlights::Lead* lead);
     Verdict deny(RequestContext& ctx);
     Verdict throttle(RequestContext& ctx, int retryAfterSeconds);
     Verdict unavailable(RequestContext& ctx);
@@ -54,6 +60,7 @@ private:
     std::unique_ptr<SharedKeyCache> _shared;
     FailureLimiter _failures;
     std::counting_semaphore<256> _verifySlots;
+    VerifyFlights _flights;
     std::string _dummyHash;
     std::unique_ptr<Counters> _counters;
     OutageLog _redisOutage;

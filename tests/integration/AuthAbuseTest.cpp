@@ -2,6 +2,9 @@
 // address, spoofing X-Forwarded-For to dodge the limit, malformed and
 // oversized headers, and reading secrets out of the gateway's output.
 
+#include <thread>
+#include <vector>
+
 #include <cppunit/TestFixture.h>
 #include <cppunit/extensions/HelperMacros.h>
 
@@ -23,6 +26,7 @@ std::string chatRequest(const std::string& headerLines) {
 class AuthAbuseTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(AuthAbuseTest);
     CPPUNIT_TEST(guessingFromOneAddressIsThrottled);
+    CPPUNIT_TEST(aBurstWithOneColdKeyVerifiesItOnce);
     CPPUNIT_TEST(aTrustedProxyNamesTheClient);
     CPPUNIT_TEST(malformedHeadersGet401AndServingGoesOn);
     CPPUNIT_TEST(secretsNeverAppearInAnyOutput);
@@ -52,6 +56,28 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("rate_limit_exceeded"), refused.json()["error"]["code"].get<std::string>());
         // The key that was already verified keeps working from the same address.
         CPPUNIT_ASSERT_EQUAL(200, httpGet(gateway.port(), "/api/tags", bearer(key)).status);
+    }
+
+    // After a start or reload the key cache is empty. 24 connections of one
+    // client arriving at once with the same valid key must all be served, on
+    // one argon2 verify, and must not count against the address's failure
+    // limit (5 here) while that verify runs.
+    void aBurstWithOneColdKeyVerifiesItOnce() {
+        AuthDeployment deployment(StoreKind::SQLite, nullptr, "auth.failures_per_ip_per_min = 5\n");
+        FakeBackend backend("ollama", "box");
+        TestGateway gateway(deployment.configWith(backend));
+        const auto key = deployment.createKey(deployment.createTenant("team", {"--all-models"}));
+        std::vector<std::thread> clients;
+        std::vector<int> statuses(24, 0);
+        for (std::size_t i = 0; i < statuses.size(); ++i)
+            clients.emplace_back([&, i] {
+                statuses[i] = httpPost(gateway.port(), "/api/chat", ollamaChat("llama3.2", false), bearer(key)).status;
+            });
+        for (auto& client : clients) client.join();
+        for (const auto status : statuses) CPPUNIT_ASSERT_EQUAL(200, status);
+        const auto page = httpGet(gateway.port(), "/metrics", bearer(key)).body;
+        CPPUNIT_ASSERT_EQUAL(1.0, metricValue(page, "sluice_auth_verify_seconds_count"));
+        CPPUNIT_ASSERT_EQUAL(0.0, metricValue(page, "sluice_auth_requests_total{result=\"throttled\"}"));
     }
 
     void aTrustedProxyNamesTheClient() {
