@@ -5,12 +5,14 @@
 
 #include "sluice/testing/FakeServices.h"
 #include "sluice/testing/PluginHarness.h"
+#include "sluice/testing/Plans.h"
 #include "sluice/testing/RequestContextBuilder.h"
 #include "sluice/testing/RunTests.h"
 
 namespace {
 
 using Names = std::vector<std::string>;
+using sluice::testing::backendsOf;
 using sluice::testing::RequestContextBuilder;
 
 class CheapestFirstRouterTest : public CppUnit::TestFixture {
@@ -35,25 +37,25 @@ public:
     void theCheapestHostComesFirst() {
         auto router = make({{"cost.cloud", "150"}, {"cost.local", "0"}, {"cost.local-2", "10"}});
         auto ctx = route(*router, "llama3.2");
-        CPPUNIT_ASSERT(Names({"local", "local-2", "cloud", "unpriced"}) == backends(*ctx));
+        CPPUNIT_ASSERT(Names({"local", "local-2", "cloud", "unpriced"}) == backendsOf(*ctx));
         CPPUNIT_ASSERT_EQUAL(std::string("cost 0"), ctx->plan.candidates.front().reason);
         CPPUNIT_ASSERT_EQUAL(std::string("no cost set"), ctx->plan.candidates.back().reason);
     }
 
     void equalCostsKeepTheConfigOrder() {
         auto router = make({{"cost.cloud", "5"}, {"cost.local", "5"}, {"cost.local-2", "5"}, {"cost.unpriced", "5"}});
-        CPPUNIT_ASSERT(Names({"cloud", "unpriced", "local", "local-2"}) == backends(*route(*router, "llama3.2")));
+        CPPUNIT_ASSERT(Names({"cloud", "unpriced", "local", "local-2"}) == backendsOf(*route(*router, "llama3.2")));
     }
 
     void anOpenCircuitGoesLastHoweverCheap() {
         _services->healthView.open.insert("local");
         auto router = make({{"cost.cloud", "150"}, {"cost.local", "0"}, {"cost.local-2", "10"}});
-        CPPUNIT_ASSERT(Names({"local-2", "cloud", "unpriced", "local"}) == backends(*route(*router, "llama3.2")));
+        CPPUNIT_ASSERT(Names({"local-2", "cloud", "unpriced", "local"}) == backendsOf(*route(*router, "llama3.2")));
     }
 
     void aModelSomeHostsLackSkipsThem() {
         auto router = make({{"cost.cloud", "150"}, {"cost.local", "0"}});
-        CPPUNIT_ASSERT(Names({"cloud"}) == backends(*route(*router, "gpt-4o")));
+        CPPUNIT_ASSERT(Names({"cloud"}) == backendsOf(*route(*router, "gpt-4o")));
     }
 
     void badCostsStopTheStartNamingTheKey() {
@@ -80,12 +82,6 @@ private:
         auto ctx = RequestContextBuilder().openAiChat(model).tenant("acme").build();
         CPPUNIT_ASSERT(router.route(*ctx) == sluice::Verdict::Continue);
         return ctx;
-    }
-
-    static Names backends(const sluice::RequestContext& ctx) {
-        Names names;
-        for (const auto& candidate : ctx.plan.candidates) names.push_back(candidate.backend);
-        return names;
     }
 
     std::unique_ptr<sluice::testing::PluginHarness> _plugin;  // loaded in setUp: a missing SLUICE_PLUGIN fails a test

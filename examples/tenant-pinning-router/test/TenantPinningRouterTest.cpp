@@ -5,12 +5,14 @@
 
 #include "sluice/testing/FakeServices.h"
 #include "sluice/testing/PluginHarness.h"
+#include "sluice/testing/Plans.h"
 #include "sluice/testing/RequestContextBuilder.h"
 #include "sluice/testing/RunTests.h"
 
 namespace {
 
 using Names = std::vector<std::string>;
+using sluice::testing::backendsOf;
 using sluice::testing::RequestContextBuilder;
 
 class TenantPinningRouterTest : public CppUnit::TestFixture {
@@ -36,14 +38,14 @@ public:
 
     void aTenantGoesToItsPoolThenTheSharedOne() {
         auto ctx = route(RequestContextBuilder().ollamaChat("llama3.2").tenant("acme"));
-        CPPUNIT_ASSERT(Names({"acme-2", "acme-1", "shared-1", "spare"}) == backends(*ctx));
+        CPPUNIT_ASSERT(Names({"acme-2", "acme-1", "shared-1", "spare"}) == backendsOf(*ctx));
         CPPUNIT_ASSERT_EQUAL(std::string("tenant pool"), ctx->plan.candidates.front().reason);
         CPPUNIT_ASSERT_EQUAL(std::string("llama3.2:latest"), ctx->plan.candidates.front().upstreamModel);
     }
 
     void aTenantWithoutAPoolGoesToTheSharedPool() {
         auto ctx = route(RequestContextBuilder().openAiChat("llama3.2").tenant("globex"));
-        CPPUNIT_ASSERT(Names({"shared-1", "acme-1", "acme-2", "spare"}) == backends(*ctx));
+        CPPUNIT_ASSERT(Names({"shared-1", "acme-1", "acme-2", "spare"}) == backendsOf(*ctx));
         CPPUNIT_ASSERT_EQUAL(std::string("shared pool"), ctx->plan.candidates.front().reason);
         CPPUNIT_ASSERT_EQUAL(std::string("unpinned"), ctx->plan.candidates.back().reason);
     }
@@ -51,12 +53,12 @@ public:
     void anOpenCircuitGoesLastEvenInTheTenantsPool() {
         _services->healthView.open.insert("acme-2");
         auto ctx = route(RequestContextBuilder().ollamaChat("llama3.2").tenant("acme"));
-        CPPUNIT_ASSERT(Names({"acme-1", "shared-1", "spare", "acme-2"}) == backends(*ctx));
+        CPPUNIT_ASSERT(Names({"acme-1", "shared-1", "spare", "acme-2"}) == backendsOf(*ctx));
     }
 
     void onlyBackendsHostingTheModelAreCandidates() {
         auto qwen = route(RequestContextBuilder().ollamaChat("qwen2.5").tenant("globex"));
-        CPPUNIT_ASSERT(Names({"acme-2"}) == backends(*qwen));
+        CPPUNIT_ASSERT(Names({"acme-2"}) == backendsOf(*qwen));
         auto unknown = route(RequestContextBuilder().ollamaChat("mistral").tenant("acme"));
         CPPUNIT_ASSERT(unknown->plan.candidates.empty());  // the kernel answers 403
     }
@@ -76,12 +78,6 @@ private:
         auto ctx = builder.build();
         CPPUNIT_ASSERT(_router->route(*ctx) == sluice::Verdict::Continue);
         return ctx;
-    }
-
-    static Names backends(const sluice::RequestContext& ctx) {
-        Names names;
-        for (const auto& candidate : ctx.plan.candidates) names.push_back(candidate.backend);
-        return names;
     }
 
     std::unique_ptr<sluice::testing::PluginHarness> _plugin;  // loaded in setUp: a missing SLUICE_PLUGIN fails a test
