@@ -4,19 +4,15 @@
 #include <filesystem>
 #include <mutex>
 
-#include <boost/dll/shared_library.hpp>
-
 namespace sluice::kernel {
 
 namespace {
-// Every library loaded, once, shared by every pipeline built since. It is
-// never destroyed, on purpose: static destructors run at exit in an order we
-// do not control, and unloading a library before the factories and stages it
-// made are gone would run freed code.
+// Every plugin loaded, once, shared by every pipeline built since (the
+// libraries themselves stay loaded: sluice::openPlugin). Leaked on purpose,
+// like them.
 struct LoadedLibraries {
     std::mutex mutex;
     std::map<std::string, std::shared_ptr<const LoadedPlugin>> plugins;
-    std::vector<std::unique_ptr<boost::dll::shared_library>> libraries;
 };
 
 LoadedLibraries& loadedLibraries() {
@@ -31,30 +27,17 @@ std::shared_ptr<const LoadedPlugin> loadOne(const std::filesystem::path& file, c
     if (auto it = loaded.plugins.find(canonical); it != loaded.plugins.end()) return it->second;
 
     if (!std::filesystem::exists(file)) throw ConfigError(key, "plugin library not found: " + file.string());
-    auto library = std::make_unique<boost::dll::shared_library>();
-    boost::dll::fs::error_code error;
-    library->load(boost::dll::fs::path(canonical), boost::dll::load_mode::rtld_now, error);
-    if (error) throw ConfigError(key, "cannot load plugin library " + file.string() + ": " + error.message());
-    if (!library->has("sluice_plugin_entry"))
-        throw ConfigError(key, file.string() + " is not a Sluice plugin (no sluice_plugin_entry)");
-
-    const auto& entry = library->get_alias<PluginEntry>("sluice_plugin_entry");
-    const PluginDescriptor* descriptor = entry();
-    if (auto problem = checkPluginDescriptor(descriptor); !problem.empty())
-        throw ConfigError(key, file.string() + ": " + problem);
-
+    OpenedPlugin opened;
+    try {
+        opened = openPlugin(file.string());
+    } catch (const std::runtime_error& e) {
+        throw ConfigError(key, e.what());
+    }
     auto plugin = std::make_shared<LoadedPlugin>();
     plugin->file = canonical;
-    plugin->name = descriptor->name ? descriptor->name : file.stem().string();
-    plugin->version = descriptor->version ? descriptor->version : "";
-    try {
-        descriptor->registerStages(plugin->stages);
-    } catch (const std::exception& e) {
-        throw ConfigError(key, file.string() + ": registering its stages failed: " + e.what());
-    } catch (...) {
-        throw ConfigError(key, file.string() + ": registering its stages failed");
-    }
-    loaded.libraries.push_back(std::move(library));
+    plugin->name = opened.descriptor->name ? opened.descriptor->name : file.stem().string();
+    plugin->version = opened.descriptor->version ? opened.descriptor->version : "";
+    plugin->stages = std::move(opened.stages);
     loaded.plugins.emplace(canonical, plugin);
     return plugin;
 }

@@ -84,6 +84,20 @@ using PluginEntry = const PluginDescriptor*();
 // serves sluiced and the test harness (sluice/testing/PluginHarness.h).
 SLUICE_API std::string checkPluginDescriptor(const PluginDescriptor* descriptor);
 
+// A plugin library opened as sluiced opens it: loaded (RTLD_NOW), its entry
+// found, its descriptor checked, its stages registered. Throws
+// std::runtime_error with sluiced's message ("cannot load plugin library
+// FILE: …", "FILE is not a Sluice plugin (no sluice_plugin_entry)",
+// "FILE: plugin ABI …", "FILE: registering its stages failed: …"). A
+// library whose descriptor passes is never unloaded, whatever happens next:
+// stages, factories and even an exception thrown by its registration are its code.
+// Used by sluiced's loader and by the test harness (sluice/testing/PluginHarness.h).
+struct OpenedPlugin {
+    const PluginDescriptor* descriptor = nullptr;
+    StageRegistry stages;
+};
+SLUICE_API OpenedPlugin openPlugin(const std::string& file);
+
 } // namespace sluice
 
 // Exports the library's entry. Use once per plugin library, at namespace scope.

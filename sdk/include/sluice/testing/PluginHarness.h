@@ -13,7 +13,7 @@
 // router, "pinning.shared" stands for `router.pinning.shared`, and a bad
 // value's ConfigError names the full key. The harness owns what a stage's
 // setup refers to, so it must outlive the stages it made. Libraries stay
-// loaded until the process exits, as in sluiced.
+// loaded until the process exits, as in sluiced (sluice::openPlugin).
 //
 // Part of the SDK's test helpers (Sluice::testing).
 
@@ -24,7 +24,6 @@
 #include <stdexcept>
 #include <string>
 
-#include <boost/dll/shared_library.hpp>
 #include <Poco/AutoPtr.h>
 #include <Poco/Util/MapConfiguration.h>
 
@@ -47,25 +46,9 @@ public:
     // Throws std::runtime_error with sluiced's own message when the library
     // cannot be loaded or its descriptor is refused.
     explicit PluginHarness(const std::string& libraryPath) {
-        auto library = std::make_shared<boost::dll::shared_library>();
-        boost::dll::fs::error_code error;
-        library->load(boost::dll::fs::path(libraryPath), boost::dll::load_mode::rtld_now, error);
-        if (error) throw std::runtime_error("cannot load " + libraryPath + ": " + error.message());
-        if (!library->has("sluice_plugin_entry"))
-            throw std::runtime_error(libraryPath + " is not a Sluice plugin (no sluice_plugin_entry)");
-        // Kept loaded from here on: what registration left behind, even an
-        // exception it threw, may be code in the library.
-        keepLoaded(library);
-        _descriptor = library->get_alias<PluginEntry>("sluice_plugin_entry")();
-        if (auto problem = checkPluginDescriptor(_descriptor); !problem.empty())
-            throw std::runtime_error(libraryPath + ": " + problem);
-        try {
-            _descriptor->registerStages(_registry);
-        } catch (const std::exception& e) {
-            throw std::runtime_error(libraryPath + ": registering its stages failed: " + e.what());
-        } catch (...) {
-            throw std::runtime_error(libraryPath + ": registering its stages failed");
-        }
+        auto opened = openPlugin(libraryPath);
+        _descriptor = opened.descriptor;
+        _registry = std::move(opened.stages);
     }
 
     const PluginDescriptor& descriptor() const { return *_descriptor; }
@@ -102,12 +85,6 @@ private:
         for (const auto& [key, value] : properties) config->setString(key, value);
         const StageSetup setup{name, *config, ConfigReader(*config, kind + "."), services};
         return factory->second(setup);
-    }
-
-    // Never unloaded: the stages and std::functions a test still holds run its code.
-    static void keepLoaded(std::shared_ptr<boost::dll::shared_library> library) {
-        static auto* libraries = new std::deque<std::shared_ptr<boost::dll::shared_library>>;  // leaked on purpose
-        libraries->push_back(std::move(library));
     }
 
     const PluginDescriptor* _descriptor = nullptr;
