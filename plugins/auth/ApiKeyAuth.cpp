@@ -112,7 +112,10 @@ Verdict ApiKeyAuth::authenticate(RequestContext& ctx) {
             ctx.principal = *principal;
             return Verdict::Continue;
         }
-        return authenticateMiss(ctx, credential, digest, nullptr);  // refused: its own way, counted
+        // Not valid. A refusal the leader cached answers this request as it
+        // would any known failure, without a verify of its own.
+        if (const auto known = _cache.find(digest); known && !known->valid) return refuseKnown(ctx);
+        return authenticateMiss(ctx, credential, digest, nullptr);  // throttled or unavailable: its own way
     }
     return authenticateMiss(ctx, credential, digest, &std::get<VerifyFlights::Lead>(flight));
 }

@@ -27,6 +27,7 @@ class AuthAbuseTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(AuthAbuseTest);
     CPPUNIT_TEST(guessingFromOneAddressIsThrottled);
     CPPUNIT_TEST(aBurstWithOneColdKeyVerifiesItOnce);
+    CPPUNIT_TEST(aBurstWithOneBadKeyVerifiesItOnce);
     CPPUNIT_TEST(aTrustedProxyNamesTheClient);
     CPPUNIT_TEST(malformedHeadersGet401AndServingGoesOn);
     CPPUNIT_TEST(secretsNeverAppearInAnyOutput);
@@ -78,6 +79,28 @@ public:
         const auto page = httpGet(gateway.port(), "/metrics", bearer(key)).body;
         CPPUNIT_ASSERT_EQUAL(1.0, metricValue(page, "sluice_auth_verify_seconds_count"));
         CPPUNIT_ASSERT_EQUAL(0.0, metricValue(page, "sluice_auth_requests_total{result=\"throttled\"}"));
+    }
+
+    // The same burst with a bad key: every request gets the 401, and the
+    // refusal the first verify cached answers the ones that waited for it.
+    void aBurstWithOneBadKeyVerifiesItOnce() {
+        AuthDeployment deployment(StoreKind::SQLite, nullptr, "auth.failures_per_ip_per_min = 1000\n");
+        FakeBackend backend("ollama", "box");
+        TestGateway gateway(deployment.configWith(backend));
+        const auto key = deployment.createKey(deployment.createTenant("team", {"--all-models"}));
+        auto wrong = key;
+        wrong.back() = wrong.back() == 'a' ? 'b' : 'a';
+        std::vector<std::thread> clients;
+        std::vector<int> statuses(16, 0);
+        for (std::size_t i = 0; i < statuses.size(); ++i)
+            clients.emplace_back([&, i] {
+                statuses[i] = httpPost(gateway.port(), "/api/chat", ollamaChat("llama3.2", false), bearer(wrong)).status;
+            });
+        for (auto& client : clients) client.join();
+        for (const auto status : statuses) CPPUNIT_ASSERT_EQUAL(401, status);
+        const auto page = httpGet(gateway.port(), "/metrics", bearer(key)).body;
+        // One verify for the bad key, one for the good key reading the metrics.
+        CPPUNIT_ASSERT_EQUAL(2.0, metricValue(page, "sluice_auth_verify_seconds_count"));
     }
 
     void aTrustedProxyNamesTheClient() {
