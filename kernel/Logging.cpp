@@ -47,7 +47,14 @@ std::string timestamp(const Poco::Message& message) {
     return Poco::DateTimeFormatter::format(message.getTime(), "%Y-%m-%dT%H:%M:%S.%iZ");
 }
 
-// 2026-12-01 20:09:10.025 Information sluice.kernel [request-id]: text
+// 2026-12-01 20:09:10.025 Information sluice.kernel [request-id]: text key=value key="a value"
+//
+// A message and its fields carry client- and backend-supplied strings (a
+// model name, a path, an error message): written raw, a CR or LF in one
+// starts a line of the client's making ("... reloaded: configuration
+// generation 99"). So the text escapes every control character, and a field
+// value with a blank, quote, '=' or backslash is quoted, so one value
+// cannot pose as further fields.
 class TextFormatter final : public Poco::Formatter {
 public:
     void format(const Poco::Message& message, std::string& text) override {
@@ -57,14 +64,17 @@ public:
         text += message.getSource();
         if (!currentRequestId.empty()) text += " [" + currentRequestId + "]";
         text += ": ";
-        text += message.getText();
+        appendLogText(message.getText(), text);
         if (!message.has(kFieldsParameter)) return;
         const auto fields = nlohmann::json::parse(message.get(kFieldsParameter), nullptr, false);
         if (!fields.is_object()) return;
-        for (const auto& [key, value] : fields.items())
-            text += " " + key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
+        for (const auto& [key, value] : fields.items()) {
+            text += ' ';
+            appendLogText(key, text);
+            text += '=';
+            appendLogValue(value.is_string() ? value.get<std::string>() : value.dump(), text);
+        }
     }
-
 };
 
 // {"time":…,"level":…,"logger":…,"request_id":…,"message":…, fields…}
@@ -115,6 +125,37 @@ SwitchableChannel& switchable() {
 }
 
 } // namespace
+
+void appendLogText(std::string_view in, std::string& out) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (const char c : in) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u != 0x7f) {
+            out += c;
+            continue;
+        }
+        switch (c) {
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            out += "\\x";
+            out += kHex[u >> 4];
+            out += kHex[u & 15];
+        }
+    }
+}
+
+void appendLogValue(std::string_view value, std::string& out) {
+    const bool plain = !value.empty() && value.find_first_of(" \"=\\") == std::string_view::npos;
+    if (plain) return appendLogText(value, out);
+    out += '"';
+    for (const char c : value) {
+        if (c == '"' || c == '\\') out += '\\';
+        appendLogText(std::string_view(&c, 1), out);
+    }
+    out += '"';
+}
 
 void configureLogging(const Poco::Util::AbstractConfiguration& config) {
     ConfigReader reader(config);

@@ -32,6 +32,13 @@ bool accessLogEnabled(const Poco::Util::AbstractConfiguration& config);
 // `scheme` is how the client reached the gateway (http or https).
 void logAccess(const AuditRecord& record, const std::string& scheme);
 
+// Appends `in` to a text log line with every control character escaped
+// (\n, \r, \t, \xHH), so no string can start a line of its own.
+void appendLogText(std::string_view in, std::string& out);
+// The same for a key=value field's value, quoted ("…", with \" and \\)
+// when it is empty or holds a blank, a quote, '=' or a backslash.
+void appendLogValue(std::string_view value, std::string& out);
+
 // Names the request whose thread this is, for every line logged until the
 // scope ends. Thread: the request's own.
 class RequestLogScope {

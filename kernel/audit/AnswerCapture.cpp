@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sluice/Json.h"
+
 namespace sluice::kernel {
 
 namespace {
@@ -28,7 +30,7 @@ void appendContent(const nlohmann::json& answer, std::string& out) {
 
 std::string answerText(std::string_view delivered) {
     std::string text;
-    const auto whole = nlohmann::json::parse(delivered.begin(), delivered.end(), nullptr, false);
+    const auto whole = parseJson(delivered);
     if (!whole.is_discarded()) {
         appendContent(whole, text);
         return text;
@@ -44,7 +46,7 @@ std::string answerText(std::string_view delivered) {
         while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
         while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
         if (line.empty() || line.front() != '{') continue;  // [DONE], event names, comments, blank lines
-        appendContent(nlohmann::json::parse(line.begin(), line.end(), nullptr, false), text);
+        appendContent(parseJson(line), text);
     }
     return text;
 }

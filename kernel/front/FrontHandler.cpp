@@ -16,9 +16,11 @@
 #include "ErrorBody.h"
 #include "ModelLists.h"
 #include "ReadDeadlines.h"
+#include "RequestFields.h"
 #include "RouteTable.h"
 #include "ServerConnection.h"
 #include "ServerRequest.h"
+#include "sluice/Json.h"
 
 namespace sluice::kernel {
 
@@ -29,16 +31,19 @@ using Poco::Net::HTTPServerResponse;
 // Adapts Poco's response to the forwarder, adding the headers every answer carries.
 class PocoClientChannel final : public ClientChannel {
 public:
-    PocoClientChannel(HTTPServerRequest& request, HTTPServerResponse& response, RequestContext& ctx)
+    PocoClientChannel(ServerRequest& request, HTTPServerResponse& response, RequestContext& ctx)
         : _response(response), _ctx(ctx) {
         try {
-            if (auto* own = dynamic_cast<ServerRequest*>(&request)) _fd = own->socket().impl()->sockfd();
+            _fd = request.socket().impl()->sockfd();
         } catch (...) {
             _fd = -1;
         }
     }
 
     int socketFd() const override { return _fd; }
+
+    // Runs once, just before any answer's head is made (whole or stream).
+    void beforeAnswer(std::function<void()> hook) { _beforeAnswer = std::move(hook); }
 
     // Runs once, just before a whole answer's bytes go out.
     void beforeWholeAnswer(std::function<void()> hook) { _beforeWhole = std::move(hook); }
@@ -77,6 +82,7 @@ public:
 
 private:
     void prepare(int status, const std::string& contentType) {
+        if (_beforeAnswer) std::exchange(_beforeAnswer, nullptr)();
         _response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
         _response.setContentType(contentType);
         _response.set("X-Request-ID", _ctx.requestId);
@@ -89,6 +95,7 @@ private:
 
     HTTPServerResponse& _response;
     RequestContext& _ctx;
+    std::function<void()> _beforeAnswer;
     std::function<void()> _beforeWhole;
     int _fd = -1;
     std::ostream* _out = nullptr;
@@ -102,39 +109,28 @@ bool saneRequestId(const std::string& id) {
     return true;
 }
 
-// Reads the body up to the limit. Returns false when it is larger.
-bool readBodyWithin(HTTPServerRequest& request, std::size_t limit, std::string& body) {
-    if (request.hasContentLength()) {
-        const auto length = request.getContentLength64();
-        if (length < 0 || static_cast<std::uint64_t>(length) > limit) return false;
-        body.resize(static_cast<std::size_t>(length));
-        request.stream().read(body.data(), length);
-        body.resize(static_cast<std::size_t>(request.stream().gcount()));
-        return true;
-    }
-    char buffer[16384];
-    auto& in = request.stream();
-    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-        body.append(buffer, static_cast<std::size_t>(in.gcount()));
-        if (body.size() > limit) return false;
-    }
-    return true;
-}
+enum class BodyRead { Whole, TooLarge, TooSlow, Truncated, Malformed };
 
-enum class BodyRead { Whole, TooLarge, TooSlow };
-
-// Reads the body up to the limit, within server.body_timeout_s.
-BodyRead readBody(HTTPServerRequest& request, std::size_t limit, std::string& body) {
-    std::optional<ReadDeadlines::Guard> deadline;
-    if (auto* own = dynamic_cast<ServerRequest*>(&request))
-        deadline.emplace(ReadDeadlines::instance().arm(own->socket().impl()->sockfd(),
-                                                       ReadDeadlines::Clock::now() + own->bodyTimeout()));
-    const bool whole = readBodyWithin(request, limit, body);
-    if (deadline) {
-        deadline->disarm();
-        if (deadline->fired()) return BodyRead::TooSlow;
+// Reads the body into `out` (or drops it when `out` is null), up to `limit`
+// bytes and within server.body_timeout_s.
+BodyRead readBody(ServerRequest& request, std::size_t limit, std::string* out) {
+    auto deadline = ReadDeadlines::instance().arm(request.socket().impl()->sockfd(),
+                                                  ReadDeadlines::Clock::now() + request.bodyTimeout());
+    RequestBody::Status status = RequestBody::Status::Whole;
+    try {
+        status = out ? request.body().readAll(*out, limit) : request.body().discard(limit);
+    } catch (const Poco::Exception&) {
+        status = RequestBody::Status::Truncated;  // a reset, or the deadline's shutdown
     }
-    return whole ? BodyRead::Whole : BodyRead::TooLarge;
+    deadline.disarm();
+    if (deadline.fired()) return BodyRead::TooSlow;
+    switch (status) {
+    case RequestBody::Status::Whole: return BodyRead::Whole;
+    case RequestBody::Status::TooLarge: return BodyRead::TooLarge;
+    case RequestBody::Status::Truncated: return BodyRead::Truncated;
+    case RequestBody::Status::Malformed: return BodyRead::Malformed;
+    }
+    return BodyRead::Malformed;
 }
 
 std::int64_t unixSeconds(std::chrono::system_clock::time_point at) {
@@ -168,8 +164,9 @@ nlohmann::json backendHealth(Pipeline& pipeline, const Catalog& catalog, const B
 
 class RequestHandling {
 public:
-    RequestHandling(Gateway& gateway, HTTPServerRequest& request, HTTPServerResponse& response)
+    RequestHandling(Gateway& gateway, ServerRequest& request, HTTPServerResponse& response)
         : _gateway(gateway), _request(request), _response(response), _client(request, response, _ctx) {
+        _client.beforeAnswer([this] { settleBody(); });
         _client.beforeWholeAnswer([this] { releaseLimits(); });
     }
 
@@ -179,6 +176,10 @@ private:
     void reply(int status, const std::string& message, const std::string& code = {});
     void replyJson(int status, const nlohmann::json& body);
     void dispatch(const Classified& classified);
+    // Before any answer: the body not read yet is read and dropped (bounded),
+    // so the connection can carry the client's next request; else the
+    // answer says Connection: close.
+    void settleBody();
     void lingerAfterRefusal();
     bool prepareForwardedRequest(const std::string& body);
     bool runStages();
@@ -199,7 +200,7 @@ private:
     bool guarded(const char* stage, Call&& call);
 
     Gateway& _gateway;
-    HTTPServerRequest& _request;
+    ServerRequest& _request;
     HTTPServerResponse& _response;
     RequestContext _ctx;
     PocoClientChannel _client;
@@ -299,18 +300,22 @@ void RequestHandling::dispatch(const Classified& classified) {
         reply(405, "method " + _ctx.method + " is not allowed on " + std::string(_ctx.route.name), "method_not_allowed");
     } else if (_ctx.route.forwarded) {
         std::string body;
-        const auto read = readBody(_request, _pipeline->settings().maxBodyBytes, body);
-        if (read == BodyRead::TooSlow) {
+        const auto read = readBody(_request, _pipeline->settings().maxBodyBytes, &body);
+        // Every refusal of the body below leaves it unread to its end: the
+        // connection cannot carry another request (finish() lingers, then it closes).
+        if (read != BodyRead::Whole) {
             _response.setKeepAlive(false);
             _ctx.outcome = Outcome::BadRequest;
+        }
+        if (read == BodyRead::TooSlow) {
             reply(408, "the request body did not arrive in time", "request_timeout");
         } else if (read == BodyRead::TooLarge) {
-            // The rest of the body is not read: the connection cannot carry another request.
-            _response.setKeepAlive(false);
-            _ctx.outcome = Outcome::BadRequest;
             reply(413, "request body is larger than " + std::to_string(_pipeline->settings().maxBodyBytes) + " bytes",
                   "request_too_large");
-            lingerAfterRefusal();
+        } else if (read == BodyRead::Truncated) {
+            reply(400, "the request body ended before its length or its last chunk", "incomplete_body");
+        } else if (read == BodyRead::Malformed) {
+            reply(400, "malformed chunked request body: " + _request.body().error(), "bad_request");
         } else if (prepareForwardedRequest(body) && runStages()) {
             // Prompt logging: the forwarder keeps what it delivers, for this request only.
             if (_pipeline->auditing() && _ctx.principal->logPrompts)
@@ -322,20 +327,36 @@ void RequestHandling::dispatch(const Classified& classified) {
     }
 }
 
+void RequestHandling::settleBody() {
+    if (_request.body().finished() || !_response.getKeepAlive()) return;
+    if (readBody(_request, _pipeline->settings().maxBodyBytes, nullptr) != BodyRead::Whole) _response.setKeepAlive(false);
+}
+
 void RequestHandling::lingerAfterRefusal() {
     // Closing a socket with unread bytes makes the kernel send a reset, which
-    // can destroy the 413 before the client reads it. Read and drop what the
-    // client is still sending, briefly and boundedly, before the close.
-    if (auto* own = dynamic_cast<ServerRequest*>(&_request)) drainUnreadInput(own->socket());
+    // can destroy the answer before the client reads it. Read and drop what
+    // the client is still sending, briefly and boundedly, before the close.
+    drainUnreadInput(_request.socket());
 }
 
 bool RequestHandling::prepareForwardedRequest(const std::string& body) {
     _ctx.bytesIn = body.size();
-    _ctx.body = nlohmann::json::parse(body, nullptr, false);
-    if (_ctx.body.is_discarded() || !_ctx.body.is_object()) {
+    const auto parsed = parseJson(body, _ctx.body);
+    if (parsed == JsonParse::TooDeep) {
+        _ctx.outcome = Outcome::BadRequest;
+        _ctx.body = nullptr;
+        reply(400, "the request body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels", "json_too_deep");
+        return false;
+    }
+    if (parsed != JsonParse::Ok || !_ctx.body.is_object()) {
         _ctx.outcome = Outcome::BadRequest;
         _ctx.body = nullptr;
         reply(400, "the request body is not a JSON object", "invalid_json");
+        return false;
+    }
+    if (const auto wrong = wrongFieldType(_ctx.body, _ctx.route)) {
+        _ctx.outcome = Outcome::BadRequest;
+        reply(400, *wrong, "invalid_field_type");
         return false;
     }
     const auto model = _ctx.body.find("model");
@@ -476,6 +497,7 @@ void RequestHandling::releaseLimits() {
 
 void RequestHandling::finish() {
     releaseLimits();
+    if (_client.sent() && !_request.body().finished()) lingerAfterRefusal();
     if (!_client.sent() && _ctx.outcome == Outcome::ClientCancel) _response.setKeepAlive(false);
     auto& metrics = _gateway.metrics();
     const std::string route(_ctx.route.name);
@@ -535,7 +557,10 @@ std::string chooseRequestId(const std::string* offered) {
 }
 
 void FrontHandler::handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) {
-    RequestHandling(_gateway, request, response).run();
+    // Sluice's own connections make only ServerRequests (ServerConnection).
+    auto* own = dynamic_cast<ServerRequest*>(&request);
+    if (!own) throw std::logic_error("FrontHandler serves ServerRequests only");
+    RequestHandling(_gateway, *own, response).run();
 }
 
 } // namespace sluice::kernel

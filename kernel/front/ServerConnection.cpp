@@ -1,11 +1,9 @@
 #include "ServerConnection.h"
 
-#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <optional>
 
-#include <poll.h>
 
 #include <Poco/Delegate.h>
 #include <Poco/Logger.h>
@@ -16,6 +14,7 @@
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/Timestamp.h>
 
+#include "ClientSession.h"
 #include "ErrorBody.h"
 #include "FrontHandler.h"
 #include "ReadDeadlines.h"
@@ -91,43 +90,10 @@ ServerConnection::~ServerConnection() {
     }
 }
 
-namespace {
-// Poco's session, with the wait for a keep-alive connection's next request
-// done by one poll(2). Poco's own (hasMoreRequests) goes through
-// Socket::poll, which on Linux creates, fills and closes an epoll instance
-// every time: four system calls per request where one does.
-class KeepAliveSession final : public HTTPServerSession {
-public:
-    KeepAliveSession(const Poco::Net::StreamSocket& socket, const Poco::Net::HTTPServerParams::Ptr& params, bool secure)
-        : HTTPServerSession(socket, params), _keepAliveMillis(static_cast<int>(params->getKeepAliveTimeout().totalMilliseconds())),
-          _secure(secure) {}
-
-    bool nextRequest() {
-        // The first request, and TLS (decrypted bytes the socket does not
-        // show), take Poco's way; it also starts the keep-alive accounting.
-        if (_first || _secure) {
-            _first = false;
-            return hasMoreRequests();
-        }
-        if (!socket().impl()->initialized() || !getKeepAlive() || !canKeepAlive()) return false;
-        if (buffered() > 0) return true;
-        pollfd fd{socket().impl()->sockfd(), POLLIN, 0};
-        int ready = 0;
-        do ready = ::poll(&fd, 1, _keepAliveMillis);
-        while (ready < 0 && errno == EINTR);
-        return ready > 0;  // data, or a hang-up the head reader then sees
-    }
-
-private:
-    const int _keepAliveMillis;
-    const bool _secure;
-    bool _first = true;
-};
-} // namespace
 
 void ServerConnection::run() {
     const bool secure = dynamic_cast<Poco::Net::SecureStreamSocketImpl*>(socket().impl()) != nullptr;
-    KeepAliveSession session(socket(), _params, secure);
+    ClientSession session(socket(), _params, secure);
     // The peer and our end do not change for a connection: read them once.
     ConnectionInfo connection;
     try {
@@ -141,7 +107,7 @@ void ServerConnection::run() {
     }
 }
 
-bool ServerConnection::serveOne(HTTPServerSession& session, const ConnectionInfo& connection) {
+bool ServerConnection::serveOne(ClientSession& session, const ConnectionInfo& connection) {
     // Ownership: both live until the request is answered; the request refers to the response.
     ServerResponse response(session);
     std::optional<ServerRequest> request;
@@ -181,7 +147,11 @@ bool ServerConnection::serveOne(HTTPServerSession& session, const ConnectionInfo
         }
         if (request->getExpectContinue() && response.getStatus() == HTTPResponse::HTTP_OK) response.sendContinue();
         handler->handleRequest(*request, response);
-        session.setKeepAlive(_params->getKeepAlive() && response.getKeepAlive() && session.canKeepAlive());
+        // A body not read to its end would be parsed as the next request:
+        // such a connection never carries another (the handler settles the
+        // body before it answers; this is the guard if one did not).
+        session.setKeepAlive(_params->getKeepAlive() && response.getKeepAlive() && session.canKeepAlive() &&
+                             request->body().finished());
         return true;
     } catch (...) {
         // The handler failed before answering: answer for it, then let the

@@ -29,6 +29,8 @@ class HTTPServerSession;
 
 namespace sluice::kernel {
 
+class ClientSession;
+
 // Reads and drops what a client is still sending, briefly and boundedly
 // (2 s, 4 MiB), before its connection is closed after a refusal: closing a
 // socket with unread bytes makes the kernel send a reset, which can destroy
@@ -51,7 +53,7 @@ public:
 
 private:
     // Serves one request. False: the connection must close.
-    bool serveOne(Poco::Net::HTTPServerSession& session, const ConnectionInfo& connection);
+    bool serveOne(ClientSession& session, const ConnectionInfo& connection);
     void refuseHead(Poco::Net::HTTPServerSession& session, const RequestHeadError& error);
     RequestHeadError headTimedOut() const;
     // Stop signal: an idle connection closes now, a busy one after its answer

@@ -5,14 +5,11 @@
 #include <optional>
 #include <string_view>
 
-#include <Poco/Net/HTTPChunkedStream.h>
-#include <Poco/Net/HTTPFixedLengthStream.h>
 #include <Poco/Net/HTTPHeaderStream.h>
-#include <Poco/Net/HTTPServerSession.h>
-#include <Poco/Net/HTTPStream.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/String.h>
 
+#include "ClientSession.h"
 #include "ServerResponse.h"
 
 namespace sluice::kernel {
@@ -31,7 +28,7 @@ constexpr int kMaxLeadingEmptyLines = 8;  // RFC 9112 2.2: a client may send CRL
 // stream that ends at once means the client stopped sending.
 class LineReader {
 public:
-    explicit LineReader(Poco::Net::HTTPServerSession& session) : _session(session) { open(); }
+    explicit LineReader(ClientSession& session) : _session(session) { open(); }
 
     enum class Result { Line, TooLong, End };
 
@@ -67,7 +64,7 @@ private:
         _in->exceptions(std::ios::badbit);
     }
 
-    Poco::Net::HTTPServerSession& _session;
+    ClientSession& _session;
     std::optional<Poco::Net::HTTPHeaderInputStream> _in;
 };
 
@@ -97,6 +94,29 @@ std::string_view trimBlanks(std::string_view text) {
     return text;
 }
 
+// Poco's interface hands out the body as a stream; this one reads RequestBody.
+class BodyStreamBuffer final : public std::streambuf {
+public:
+    explicit BodyStreamBuffer(RequestBody& body) : _body(body) {}
+
+private:
+    int_type underflow() override {
+        const auto n = _body.read(_buffer, sizeof _buffer);
+        if (n == 0) return traits_type::eof();
+        setg(_buffer, _buffer, _buffer + n);
+        return traits_type::to_int_type(_buffer[0]);
+    }
+
+    RequestBody& _body;
+    char _buffer[8192];
+};
+
+RequestBody::Framing framingOf(const Poco::Net::HTTPRequest& request) {
+    if (request.getChunkedTransferEncoding()) return RequestBody::Framing::Chunked;
+    if (request.hasContentLength()) return RequestBody::Framing::Length;
+    return RequestBody::Framing::None;
+}
+
 bool isDigits(std::string_view text) {
     if (text.empty()) return false;
     for (char c : text)
@@ -105,26 +125,17 @@ bool isDigits(std::string_view text) {
 }
 } // namespace
 
-ServerRequest::ServerRequest(ServerResponse& response, Poco::Net::HTTPServerSession& session,
-                             Poco::Net::HTTPServerParams* params, const HeadLimits& limits,
-                             const ConnectionInfo& connection)
+ServerRequest::ServerRequest(ServerResponse& response, ClientSession& session, Poco::Net::HTTPServerParams* params,
+                             const HeadLimits& limits, const ConnectionInfo& connection)
     : _bodyTimeout(limits.bodyTimeout), _response(response), _session(session), _params(params, true) {
     readHead(limits);
     checkFraming();
-
+    _body.emplace(session, framingOf(*this), hasContentLength() ? static_cast<std::uint64_t>(getContentLength64()) : 0);
+    _streamBuffer = std::make_unique<BodyStreamBuffer>(*_body);
+    _stream = std::make_unique<std::istream>(_streamBuffer.get());
     _secure = connection.secure;
     _clientAddress = connection.peer;
     _serverAddress = connection.local;
-
-    // The body stream, chosen as Poco's HTTPServerRequestImpl chooses it.
-    if (getChunkedTransferEncoding())
-        _stream = std::make_unique<Poco::Net::HTTPChunkedInputStream>(session);
-    else if (hasContentLength())
-        _stream = std::make_unique<Poco::Net::HTTPFixedLengthInputStream>(session, getContentLength64());
-    else if (getMethod() == HTTP_GET || getMethod() == HTTP_HEAD || getMethod() == HTTP_DELETE)
-        _stream = std::make_unique<Poco::Net::HTTPFixedLengthInputStream>(session, 0);
-    else
-        _stream = std::make_unique<Poco::Net::HTTPInputStream>(session);
 }
 
 ServerRequest::~ServerRequest() = default;
@@ -239,6 +250,10 @@ void ServerRequest::checkFraming() {
         throw RequestHeadError(400, "bad_request", "Transfer-Encoding given more than once", getMethod(), getURI());
     if (transferEncodings > 0 && !contentLength.empty())
         throw RequestHeadError(400, "bad_request", "both Transfer-Encoding and Content-Length given", getMethod(), getURI());
+    // Chunked coding is HTTP/1.1's: an HTTP/1.0 peer or proxy in between
+    // would delimit the body differently (RFC 9112 6.1).
+    if (transferEncodings > 0 && getVersion() == HTTP_1_0)
+        throw RequestHeadError(400, "bad_request", "Transfer-Encoding is not allowed in HTTP/1.0", getMethod(), getURI());
 }
 
 } // namespace sluice::kernel

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -20,13 +21,15 @@
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/SocketAddress.h>
 
+#include "RequestBody.h"
+
 namespace Poco::Net {
-class HTTPServerSession;
 class StreamSocket;
 }
 
 namespace sluice::kernel {
 
+class ClientSession;
 class ServerResponse;
 
 // What a request head may hold, and how long a request may take to arrive.
@@ -65,16 +68,17 @@ struct ConnectionInfo {
 
 class ServerRequest final : public Poco::Net::HTTPServerRequest {
 public:
-    // Reads the head and picks the body stream as Poco's HTTPServerRequestImpl
-    // does. Throws Poco::Net::NoMessageException when the client closed before
+    // Reads the head and the body's framing. Throws Poco::Net::NoMessageException when the client closed before
     // sending anything, RequestHeadError for a head it refuses, and Poco's
     // network exceptions (time-out, reset) as they come.
     // Ownership: response and session outlive the request (ServerConnection::run).
-    ServerRequest(ServerResponse& response, Poco::Net::HTTPServerSession& session, Poco::Net::HTTPServerParams* params,
+    ServerRequest(ServerResponse& response, ClientSession& session, Poco::Net::HTTPServerParams* params,
                   const HeadLimits& limits, const ConnectionInfo& connection);
     ~ServerRequest() override;
 
+    // The body as a stream (Poco's interface); body() tells how it ended.
     std::istream& stream() override { return *_stream; }
+    RequestBody& body() { return *_body; }
     const Poco::Net::SocketAddress& clientAddress() const override { return _clientAddress; }
     const Poco::Net::SocketAddress& serverAddress() const override { return _serverAddress; }
     const Poco::Net::HTTPServerParams& serverParams() const override { return *_params; }
@@ -95,8 +99,10 @@ private:
     bool _secure = false;
 
     ServerResponse& _response;
-    Poco::Net::HTTPServerSession& _session;
+    ClientSession& _session;
     Poco::AutoPtr<Poco::Net::HTTPServerParams> _params;
+    std::optional<RequestBody> _body;  // set once the head is read
+    std::unique_ptr<std::streambuf> _streamBuffer;
     std::unique_ptr<std::istream> _stream;
     Poco::Net::SocketAddress _clientAddress;
     Poco::Net::SocketAddress _serverAddress;

@@ -8,6 +8,8 @@
 #include <deque>
 #include <vector>
 
+#include "sluice/Json.h"
+
 namespace sluice::kernel {
 
 namespace {
@@ -281,7 +283,9 @@ std::string ollamaDoneReason(const json& finishReason) {
 }
 
 ordered_json ollamaToolCall(const std::string& id, const std::string& name, const std::string& arguments) {
-    auto parsed = ordered_json::parse(arguments, nullptr, false);
+    // Arguments nested past the bound stay a string, as unparsable ones do.
+    auto parsed = jsonDepth(arguments) > kMaxJsonDepth ? ordered_json(ordered_json::value_t::discarded)
+                                                       : ordered_json::parse(arguments, nullptr, false);
     if (arguments.find_first_not_of(" \t\r\n") == std::string::npos) parsed = ordered_json::object();
     ordered_json call = ordered_json::object();
     if (!id.empty()) call["id"] = id;

@@ -2,6 +2,8 @@
 
 #include <optional>
 
+#include "sluice/Json.h"
+
 namespace sluice::kernel {
 
 namespace {
@@ -44,7 +46,7 @@ StreamTranslator::Step StreamTranslator::take(std::string_view event, std::strin
         appendFinal(lines);
         return Step::Done;
     }
-    const auto chunk = json::parse(*data, nullptr, false);
+    const auto chunk = parseJson(*data);
     if (!chunk.is_object()) {
         _error = "the backend sent an event that is not JSON";
         return Step::Error;

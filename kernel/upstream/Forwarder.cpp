@@ -15,6 +15,7 @@
 #include "ResponseReader.h"
 #include "UpstreamError.h"
 #include "sluice/BackendFetch.h"
+#include "sluice/Json.h"
 
 namespace sluice::kernel {
 
@@ -91,7 +92,7 @@ std::string clientSafeMessage(std::string message, const Backend& backend) {
 
 // The upstream's error message for a 4xx passed back to the client.
 std::string upstreamMessage(const std::string& body, const Backend& backend) {
-    const auto json = nlohmann::json::parse(body, nullptr, false);
+    const auto json = parseJson(body);
     std::string message;
     if (json.is_object() && json.contains("error")) {
         const auto& error = json["error"];
@@ -124,7 +125,7 @@ bool isErrorFrame(Framing framing, std::string_view frame) {
         if (data == std::string_view::npos) return false;
         frame.remove_prefix(data + 5);
     }
-    const auto json = nlohmann::json::parse(frame.begin(), frame.end(), nullptr, false);
+    const auto json = parseJson(frame);
     return json.is_object() && json.contains("error") && !json.contains("choices") && !json.contains("message");
 }
 
@@ -134,13 +135,13 @@ void noteUsage(Framing framing, std::string_view frames, Usage& usage) {
     FrameSplitter::forEachFrame(framing, frames, [&](std::string_view frame) {
         if (framing == Framing::Ndjson) {
             if (frame.find("\"done\"") == std::string_view::npos) return;
-            readUsage(nlohmann::json::parse(frame.begin(), frame.end(), nullptr, false), usage);
+            readUsage(parseJson(frame), usage);
         } else {
             if (frame.find("\"usage\"") == std::string_view::npos) return;
             const auto data = frame.find("data:");
             if (data == std::string_view::npos) return;
             frame.remove_prefix(data + 5);
-            readUsage(nlohmann::json::parse(frame.begin(), frame.end(), nullptr, false), usage);
+            readUsage(parseJson(frame), usage);
         }
     });
 }
@@ -309,7 +310,7 @@ std::optional<Failure> Attempt::relayWhole(ResponseReader& reader) {
 
     noteFirstByte();
     const auto* type = reader.head().header("content-type");
-    const auto parsed = nlohmann::json::parse(answer, nullptr, false);
+    const auto parsed = parseJson(answer);
     // Only the backend's close ended this body: JSON that does not parse was cut off.
     if (reader.closeDelimited() && parsed.is_discarded() && (!type || type->find("json") != std::string::npos))
         return Failure{UpstreamOutcome::Broken, "answer cut off", {}};

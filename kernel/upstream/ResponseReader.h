@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "ChunkedDecoder.h"
+#include "../http/ChunkedDecoder.h"
 #include "UpstreamConnection.h"
 
 namespace sluice::kernel {

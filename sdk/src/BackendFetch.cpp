@@ -12,6 +12,7 @@
 #include <Poco/Net/SSLException.h>
 
 #include "sluice/BackendTls.h"
+#include "sluice/Json.h"
 
 namespace sluice {
 
@@ -92,7 +93,7 @@ FetchResult fetchJson(const Backend& backend, const std::string& path, std::chro
             if (text.size() > kMaxAnswerBytes) return finish(" answered more than 64 MiB");
         }
 
-        auto parsed = nlohmann::json::parse(text, nullptr, false);
+        auto parsed = parseJson(text);
         const bool isJson = !parsed.is_discarded();
         if (isJson) result.body = std::move(parsed);
         if (result.status != Poco::Net::HTTPResponse::HTTP_OK) return finish(" answered " + std::to_string(result.status));

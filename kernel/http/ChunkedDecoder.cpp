@@ -6,6 +6,7 @@ namespace sluice::kernel {
 
 namespace {
 constexpr std::size_t kMaxLine = 4096;
+constexpr std::size_t kMaxTrailer = 16 * 1024;  // all trailer lines together
 
 int hexValue(char c) {
     if (c >= '0' && c <= '9') return c - '0';
@@ -86,7 +87,7 @@ std::size_t ChunkedDecoder::feed(std::string_view input, std::string& payload) {
             // Trailer lines are read and dropped; an empty line ends the message.
             if (c == '\r') { _state = State::TrailerLf; ++i; break; }
             if (c == '\n') { _state = State::TrailerLf; break; }
-            if (++_lineLength > kMaxLine) return fail("trailer too long"), i;
+            if (++_lineLength > kMaxLine || ++_trailerBytes > kMaxTrailer) return fail("trailer too long"), i;
             ++i;
             break;
         case State::TrailerLf:

@@ -1,7 +1,7 @@
 // ChunkedDecoder: HTTP/1.1 chunked bodies fed in pieces of any size.
 #include <cppunit/extensions/HelperMacros.h>
 
-#include "upstream/ChunkedDecoder.h"
+#include "http/ChunkedDecoder.h"
 
 namespace {
 

@@ -1,0 +1,38 @@
+#pragma once
+// A client connection's HTTP session: Poco's HTTPServerSession (buffering,
+// keep-alive accounting) with two things Poco keeps to its friends.
+//
+// - nextRequest(): the wait for a keep-alive connection's next request done
+//   by one poll(2). Poco's own (hasMoreRequests) goes through Socket::poll,
+//   which on Linux creates, fills and closes an epoll instance every time:
+//   four system calls per request where one does.
+// - readSome() and nextByte(): the session's buffered reads, which Poco opens
+//   only to its own body streams. RequestBody reads a body through them
+//   byte-exactly, so the next pipelined request stays in the buffer.
+// Thread: one connection thread.
+
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerSession.h>
+
+namespace sluice::kernel {
+
+class ClientSession final : public Poco::Net::HTTPServerSession {
+public:
+    ClientSession(const Poco::Net::StreamSocket& socket, const Poco::Net::HTTPServerParams::Ptr& params, bool secure);
+
+    // Waits for the next request's first byte within the keep-alive time-out.
+    // False: the connection must close (time-out, keep-alive off, closed).
+    bool nextRequest();
+
+    // Up to `length` bytes: buffered ones first, else one receive. 0 at the end.
+    int readSome(char* buffer, std::streamsize length) { return read(buffer, length); }
+    // One byte, or std::char_traits<char>::eof() at the end.
+    int nextByte() { return get(); }
+
+private:
+    const int _keepAliveMillis;
+    const bool _secure;
+    bool _first = true;
+};
+
+} // namespace sluice::kernel

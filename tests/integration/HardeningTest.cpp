@@ -1,0 +1,243 @@
+// Hostile bytes from a client: each case is one that a build before the
+// hardening issue (16) got wrong. A crash, a desynced connection, a body
+// forwarded incomplete or a field read as the wrong type; now each gets a
+// clear answer in the client's shape and the gateway keeps serving.
+
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <Poco/Net/StreamSocket.h>
+
+#include "FakeBackend.h"
+#include "Gateway.h"
+#include "HttpClient.h"
+#include "TestHelpers.h"
+
+namespace sluice::test {
+
+namespace {
+// How many HTTP answers a raw exchange holds.
+int answersIn(const std::string& raw) {
+    int count = 0;
+    for (auto at = raw.find("HTTP/1.1 "); at != std::string::npos; at = raw.find("HTTP/1.1 ", at + 1)) ++count;
+    return count;
+}
+
+// A chat whose messages nest `depth` arrays deep.
+std::string nestedChat(std::size_t depth) {
+    return R"({"model":"llama3.2","messages":)" + std::string(depth, '[') + std::string(depth, ']') + "}";
+}
+
+// Sends `bytes`, ends the sending side (the client is done), reads the answer.
+std::string sendAndHalfClose(int port, const std::string& bytes) {
+    Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)));
+    socket.setReceiveTimeout(Poco::Timespan(5, 0));
+    socket.sendBytes(bytes.data(), static_cast<int>(bytes.size()));
+    socket.shutdownSend();
+    std::string answer;
+    char buffer[8192];
+    try {
+        for (int n; (n = socket.receiveBytes(buffer, sizeof buffer)) > 0;) answer.append(buffer, static_cast<std::size_t>(n));
+    } catch (const Poco::Exception&) {
+    }
+    return answer;
+}
+
+const std::string kChat = R"({"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":false})";
+} // namespace
+
+class HardeningTest : public OneBackendFixture {
+    CPPUNIT_TEST_SUITE(HardeningTest);
+    CPPUNIT_TEST(deeplyNestedBodyIs400AndTheGatewayLives);
+    CPPUNIT_TEST(nestingWithinTheBoundIsServed);
+    CPPUNIT_TEST(chunkedTrailersAreReadToTheirEnd);
+    CPPUNIT_TEST(aRequestHiddenInTrailersIsNotServed);
+    CPPUNIT_TEST(truncatedBodiesAre400AndNeverForwarded);
+    CPPUNIT_TEST(chunkedInHttp10Is400);
+    CPPUNIT_TEST(refusalsKeepTheConnectionSound);
+    CPPUNIT_TEST(aRefusalWithAHugeBodyCloses);
+    CPPUNIT_TEST(wrongFieldTypesAre400NamingTheField);
+    CPPUNIT_TEST(clientStringsCannotForgeLogLines);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void assertStillServing() { CPPUNIT_ASSERT_EQUAL(200, httpPost(_gateway->port(), "/api/chat", ollamaChat("llama3.2", false)).status); }
+
+    void deeplyNestedBodyIs400AndTheGatewayLives() {
+        // 70,000 levels crashed the gateway (a recursive copy of the parsed
+        // body); "llama3.2" is rewritten to "llama3.2:latest", which copied it.
+        for (const std::size_t depth : {129, 10000, 70000}) {
+            const auto ollama = httpPost(_gateway->port(), "/api/chat", nestedChat(depth));
+            CPPUNIT_ASSERT_EQUAL(400, ollama.status);
+            CPPUNIT_ASSERT(ollama.json()["error"].get<std::string>().find("128") != std::string::npos);
+            const auto openai = httpPost(_gateway->port(), "/v1/chat/completions", nestedChat(depth));
+            CPPUNIT_ASSERT_EQUAL(400, openai.status);
+            CPPUNIT_ASSERT_EQUAL(std::string("json_too_deep"), openai.json()["error"]["code"].get<std::string>());
+        }
+        CPPUNIT_ASSERT_EQUAL(0, chatsAt(*_backend));
+        assertStillServing();
+    }
+
+    void nestingWithinTheBoundIsServed() {
+        // A tool schema nests deep, but not 128 levels: 100 levels under "tools" pass.
+        const std::string tools = R"(,"tools":[{"type":"function","function":{"name":"f","parameters":)" +
+                                  std::string(95, '[') + std::string(95, ']') + "}}]";
+        auto body = kChat;
+        body.insert(body.size() - 1, tools);
+        const auto answer = httpPost(_gateway->port(), "/api/chat", body);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(answer.body, 200, answer.status);
+    }
+
+    void chunkedTrailersAreReadToTheirEnd() {
+        // Two trailer fields: the second was parsed as the next request (a phantom 400).
+        const std::string chat = "POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                 "Transfer-Encoding: chunked\r\n\r\n" +
+                                 hex(kChat.size()) + "\r\n" + kChat + "\r\n0\r\nX-One: 1\r\nX-Two: 2\r\n\r\n";
+        const auto raw = rawExchange(_gateway->port(),
+                                     chat + "GET /api/version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(raw, 2, answersIn(raw));
+        CPPUNIT_ASSERT(raw.starts_with("HTTP/1.1 200"));
+        CPPUNIT_ASSERT(raw.find("HTTP/1.1 400") == std::string::npos);
+        CPPUNIT_ASSERT(raw.find("\"version\"") != std::string::npos);
+    }
+
+    void aRequestHiddenInTrailersIsNotServed() {
+        // Everything up to the empty line after the last chunk is the chat's
+        // trailer section; a proxy in front sees one request, and so must we.
+        const std::string raw = rawExchange(_gateway->port(),
+                                            "POST /api/chat HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                                            "Connection: close\r\n\r\n" +
+                                                hex(kChat.size()) + "\r\n" + kChat +
+                                                "\r\n0\r\nX: 1\r\nGET /api/version HTTP/1.1\r\nHost: x\r\n\r\n");
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(raw, 1, answersIn(raw));
+        CPPUNIT_ASSERT(raw.starts_with("HTTP/1.1 200"));
+        CPPUNIT_ASSERT(raw.find("\"version\"") == std::string::npos);
+    }
+
+    void truncatedBodiesAre400AndNeverForwarded() {
+        const auto shortLength = sendAndHalfClose(_gateway->port(),
+                                                  "POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                                                      std::to_string(kChat.size() + 40) + "\r\n\r\n" + kChat);
+        CPPUNIT_ASSERT_MESSAGE(shortLength, shortLength.starts_with("HTTP/1.1 400"));
+        CPPUNIT_ASSERT_MESSAGE(shortLength, shortLength.find("ended before its length") != std::string::npos);
+        const auto noLastChunk = sendAndHalfClose(_gateway->port(),
+                                                  "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                                                      hex(kChat.size()) + "\r\n" + kChat + "\r\n");
+        CPPUNIT_ASSERT_MESSAGE(noLastChunk, noLastChunk.starts_with("HTTP/1.1 400"));
+        CPPUNIT_ASSERT(noLastChunk.find("incomplete_body") != std::string::npos);
+        const auto brokenChunk = rawExchange(_gateway->port(),
+                                             "POST /api/chat HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+        CPPUNIT_ASSERT_MESSAGE(brokenChunk, brokenChunk.starts_with("HTTP/1.1 400"));
+        CPPUNIT_ASSERT_EQUAL(0, chatsAt(*_backend));
+        assertStillServing();
+    }
+
+    void chunkedInHttp10Is400() {
+        const auto raw = rawExchange(_gateway->port(), "POST /api/chat HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                                                           hex(kChat.size()) + "\r\n" + kChat + "\r\n0\r\n\r\n");
+        CPPUNIT_ASSERT_MESSAGE(raw, raw.starts_with("HTTP/1.1 400"));
+        CPPUNIT_ASSERT(raw.find("HTTP/1.0") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(0, chatsAt(*_backend));
+    }
+
+    void refusalsKeepTheConnectionSound() {
+        // Each refusal with a body, then an ordinary chat on the same
+        // keep-alive connection, as the SDKs do: the chat must be served.
+        HttpClient client(_gateway->port());
+        const struct {
+            const char* method;
+            const char* path;
+            int status;
+        } refusals[] = {{"POST", "/v1/nothing", 404}, {"POST", "/api/pull", 403}, {"POST", "/v1/models", 405},
+                        {"POST", "/api/nothing", 404}, {"PUT", "/api/chat", 405}};
+        for (const auto& refusal : refusals) {
+            const auto refused = client.send(refusal.method, refusal.path, kChat, {});
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(refusal.path, refusal.status, refused.status);
+            CPPUNIT_ASSERT(refused.header("connection") != "close");
+            const auto next = client.post("/api/chat", kChat);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(refusal.path) + ": " + next.body, 200, next.status);
+        }
+        // A chunked body on a refused route, trailers and all.
+        const std::string chunked = "POST /v1/nothing HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                                    hex(kChat.size()) + "\r\n" + kChat + "\r\n0\r\nX: 1\r\n\r\n";
+        const auto raw = rawExchange(_gateway->port(), chunked + "GET /api/version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(raw, 2, answersIn(raw));
+        CPPUNIT_ASSERT(raw.starts_with("HTTP/1.1 404"));
+        CPPUNIT_ASSERT(raw.find("\"version\"") != std::string::npos);
+    }
+
+    void aRefusalWithAHugeBodyCloses() {
+        // A body past limits.max_body_bytes is not read for a refusal: the
+        // answer says so and the connection ends, rather than desyncing.
+        const auto raw = rawExchange(_gateway->port(), "POST /v1/nothing HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n");
+        CPPUNIT_ASSERT_MESSAGE(raw, raw.starts_with("HTTP/1.1 404"));
+        CPPUNIT_ASSERT_MESSAGE(raw, raw.find("Connection: Close") != std::string::npos);
+    }
+
+    void wrongFieldTypesAre400NamingTheField() {
+        const struct {
+            const char* path;
+            const char* body;
+            const char* field;
+        } cases[] = {
+            {"/api/chat", R"({"model":"llama3.2","messages":[],"stream":"yes"})", "stream"},
+            {"/api/chat", R"({"model":"llama3.2","messages":[],"stream":1})", "stream"},
+            {"/api/chat", R"({"model":"llama3.2","messages":[],"options":5})", "options"},
+            {"/api/chat", R"({"model":"llama3.2","messages":{}})", "messages"},
+            {"/api/chat", R"({"model":"llama3.2","messages":["hi"]})", "messages"},
+            {"/api/generate", R"({"model":"llama3.2","prompt":"x","options":{"num_predict":"10"}})", "options.num_predict"},
+            {"/api/generate", R"({"model":["llama3.2"],"prompt":"x"})", "model"},
+            {"/v1/chat/completions", R"({"model":"llama3.2","messages":[],"max_tokens":"10"})", "max_tokens"},
+            {"/v1/chat/completions", R"({"model":"llama3.2","messages":[],"temperature":"hot"})", "temperature"},
+            {"/v1/chat/completions", R"({"model":"llama3.2","messages":[],"stream_options":true})", "stream_options"},
+            {"/v1/completions", R"({"model":"llama3.2","prompt":7})", "prompt"},
+            {"/v1/embeddings", R"({"model":"llama3.2","input":{}})", "input"},
+        };
+        for (const auto& wrong : cases) {
+            const auto answer = httpPost(_gateway->port(), wrong.path, wrong.body);
+            const std::string context = std::string(wrong.path) + " " + wrong.body + ": " + answer.body;
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(context, 400, answer.status);
+            const auto json = answer.json();
+            CPPUNIT_ASSERT_MESSAGE(context, json.is_object() && json.contains("error"));
+            const auto& error = json["error"];
+            const auto message = error.is_string() ? error.get<std::string>() : error["message"].get<std::string>();
+            CPPUNIT_ASSERT_MESSAGE(context, message.starts_with(std::string(wrong.field) + " must be"));
+        }
+        CPPUNIT_ASSERT_EQUAL(0, chatsAt(*_backend));
+        // Right types, including a whole number written as 100.0 and null as absent, pass.
+        CPPUNIT_ASSERT_EQUAL(200, httpPost(_gateway->port(), "/v1/chat/completions",
+                                           R"({"model":"llama3.2","messages":[{"role":"user","content":"x"}],"max_tokens":100.0,"temperature":null})")
+                                      .status);
+    }
+
+    void clientStringsCannotForgeLogLines() {
+        // A model name with a line end and a fake line after it, on a refused
+        // request (no backend hosts it): the access line names it escaped.
+        const std::string forged = "FORGED reloaded: configuration generation 99";
+        const auto body = nlohmann::json{{"model", "x\r\n" + forged + std::string(1, '\0') + "\x01 status=200"}, {"messages", nlohmann::json::array()}}.dump();
+        CPPUNIT_ASSERT_EQUAL(403, httpPost(_gateway->port(), "/api/chat", body).status);
+        CPPUNIT_ASSERT(eventually([&] { return _gateway->output().find(forged) != std::string::npos; }));
+        const auto output = _gateway->output();
+        std::size_t lines = 0;
+        for (std::size_t at = 0, end; (end = output.find('\n', at)) != std::string::npos; at = end + 1) {
+            const auto line = output.substr(at, end - at);
+            CPPUNIT_ASSERT_MESSAGE(line, !line.starts_with("FORGED") && line.find('\r') == std::string::npos &&
+                                             line.find('\0') == std::string::npos);
+            if (line.find(forged) == std::string::npos) continue;
+            ++lines;
+            // Escaped, and quoted as one value: " status=200" cannot pose as a field of its own.
+            CPPUNIT_ASSERT_MESSAGE(line, line.find("model=\"x\\r\\n" + forged + "\\x00\\x01 status=200\"") != std::string::npos);
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t{1}, lines);
+    }
+
+private:
+    static std::string hex(std::size_t n) {
+        char buffer[32];
+        std::snprintf(buffer, sizeof buffer, "%zx", n);
+        return buffer;
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(HardeningTest);
+
+} // namespace sluice::test
