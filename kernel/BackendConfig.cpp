@@ -48,12 +48,16 @@ std::shared_ptr<const Backend> parseBackend(const Poco::Util::AbstractConfigurat
     if (backend->host.empty()) throw ConfigError(prefix + "url", "has no host");
     while (backend->basePath.ends_with('/')) backend->basePath.pop_back();
 
-    backend->authToken = Secret(reader.text(prefix + "auth.token"));
+    // Each becomes part of a header line in every upstream request.
+    backend->authToken = Secret(reader.headerValue(prefix + "auth.token"));
     backend->authHeader = reader.text(prefix + "auth.header", "Authorization");
-    backend->authScheme = reader.text(prefix + "auth.scheme", "Bearer");
+    backend->authScheme = reader.headerValue(prefix + "auth.scheme", "Bearer");
     for (char c : backend->authHeader)
         if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'))
             throw ConfigError(prefix + "auth.header", "is not a valid header name");
+    for (char c : backend->authScheme)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+            throw ConfigError(prefix + "auth.scheme", "is not a valid authentication scheme (letters, digits, - _ .)");
 
     backend->tlsCaFile = reader.text(prefix + "tls.ca_file");
     backend->tlsVerify = reader.flag(prefix + "tls.verify", true);

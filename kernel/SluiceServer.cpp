@@ -2,11 +2,13 @@
 
 #include <sys/resource.h>
 
+#include <cerrno>
 #include <csignal>
 #include <iostream>
 #include <thread>
 
 #include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/NetException.h>
 #include <Poco/Net/SSLManager.h>
 #include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
@@ -23,12 +25,14 @@
 #include "front/FrontHandler.h"
 #include "front/ServerConnection.h"
 #include "upstream/DrainDeadline.h"
+#include "sluice/Abi.h"
 #include "sluice/ConfigReader.h"
 
 namespace sluice::kernel {
 
 namespace {
-constexpr int kExitConfig = 78;  // EX_CONFIG from sysexits.h
+constexpr int kExitConfig = 78;       // EX_CONFIG from sysexits.h
+constexpr int kExitUnavailable = 69;  // EX_UNAVAILABLE: the port is taken
 
 // The signals sluiced acts on: SIGHUP reloads, the others stop it.
 sigset_t serviceSignals() {
@@ -65,6 +69,7 @@ ServerSettings readServerSettings(const Poco::Util::AbstractConfiguration& confi
     if (settings.tlsCertificate.empty() != settings.tlsKey.empty())
         throw ConfigError(settings.tlsKey.empty() ? "server.tls.key" : "server.tls.cert",
                           "server.tls.cert and server.tls.key go together");
+    settings.reusePort = reader.flag("server.reuse_port", false);
     settings.maxHeaderBytes = static_cast<std::size_t>(
         reader.integer("server.max_header_bytes", static_cast<std::int64_t>(settings.maxHeaderBytes), 8192, 1 << 20));
     return settings;
@@ -105,6 +110,7 @@ void SluiceServer::defineOptions(Poco::Util::OptionSet& options) {
     ServerApplication::defineOptions(options);
     options.addOption(Poco::Util::Option("config", "c", "properties file to run with").required(false).repeatable(false).argument("FILE"));
     options.addOption(Poco::Util::Option("check", "", "validate the configuration and plugins, then exit").required(false));
+    options.addOption(Poco::Util::Option("version", "", "print the version and the plugin ABI, then exit").required(false));
     options.addOption(Poco::Util::Option("help", "h", "show this help").required(false));
 }
 
@@ -114,6 +120,10 @@ void SluiceServer::handleOption(const std::string& name, const std::string& valu
     // reload reads the file again.
     if (name == "config") _configPath = Poco::Path(value).absolute().toString();
     if (name == "check") _checkOnly = true;
+    if (name == "version") {
+        _versionRequested = true;
+        stopOptionsProcessing();
+    }
     if (name == "help") {
         _helpRequested = true;
         stopOptionsProcessing();
@@ -121,6 +131,11 @@ void SluiceServer::handleOption(const std::string& name, const std::string& valu
 }
 
 int SluiceServer::main(const std::vector<std::string>&) {
+    if (_versionRequested) {
+        std::cout << "sluiced " << SLUICE_VERSION << " (plugin ABI " << SLUICE_ABI_MAJOR << "." << SLUICE_ABI_MINOR << ", "
+                  << SLUICE_BUILD_SIGNATURE << ")\n";
+        return EXIT_OK;
+    }
     if (_helpRequested) {
         Poco::Util::HelpFormatter help(options());
         help.setCommand(commandName());
@@ -172,11 +187,10 @@ int SluiceServer::main(const std::vector<std::string>&) {
         return EXIT_OK;
     }
 
-    log.information("pipeline: %s", pipeline->describe());
-    pipeline->start(auditWriters);
-    gateway.install(pipeline);
-    pipeline.reset();  // the gateway holds it; a reload retires it from there
-
+    // The port first, before any plugin starts a thread or opens a store: a
+    // port in use ends the start here, with nothing to undo. Without
+    // SO_REUSEPORT (server.reuse_port) a second sluiced on a taken port
+    // fails instead of silently taking a share of its connections.
     // With server.tls.*, every accepted connection speaks TLS (the handshake
     // runs on the connection's thread, bounded like any read).
     std::unique_ptr<Poco::Net::ServerSocket> listener;
@@ -184,13 +198,25 @@ int SluiceServer::main(const std::vector<std::string>&) {
     else listener = std::make_unique<Poco::Net::ServerSocket>();
     auto& socket = *listener;
     try {
-        socket.bind(Poco::Net::SocketAddress(server.host, static_cast<Poco::UInt16>(server.port)), true);
+        socket.bind(Poco::Net::SocketAddress(server.host, static_cast<Poco::UInt16>(server.port)), true, server.reusePort);
         socket.listen(server.backlog);
+    } catch (const Poco::Net::NetException& e) {
+        const bool taken = e.code() == EADDRINUSE || e.displayText().find("in use") != std::string::npos;
+        std::cerr << "sluiced: cannot listen on " << server.host << ":" << server.port << ": "
+                  << (taken ? "the port is in use (another sluiced, or another program; server.port)" : e.displayText())
+                  << std::endl;
+        return taken ? kExitUnavailable : kExitConfig;
     } catch (const Poco::Exception& e) {
         std::cerr << "sluiced: configuration error: server.port: cannot listen on " << server.host << ":" << server.port
                   << ": " << e.displayText() << std::endl;
         return kExitConfig;
     }
+
+    log.information("pipeline: %s", pipeline->describe());
+    pipeline->start(auditWriters);
+    gateway.install(pipeline);
+    pipeline.reset();  // the gateway holds it; a reload retires it from there
+
     // Poco's HTTPServer holds one thread per connection, idle keep-alive
     // included: give it its own large pool instead of the 16-thread default.
     Poco::ThreadPool threads("front", std::min(16, server.maxThreads), server.maxThreads, 60);

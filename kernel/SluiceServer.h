@@ -19,6 +19,7 @@ protected:
 private:
     std::string _configPath;
     bool _helpRequested = false;
+    bool _versionRequested = false;
     bool _checkOnly = false;
 };
 
@@ -31,6 +32,7 @@ struct ServerSettings {
     int backlog = 1024;
     std::chrono::seconds keepAlive{60};
     std::chrono::seconds socketTimeout{60};
+    bool reusePort = false;              // server.reuse_port: SO_REUSEPORT, several processes on one port
     std::size_t maxHeaderBytes = 65536;  // a request's header fields together; larger is answered 431
     std::chrono::seconds headerTimeout{10};  // the whole request head, once its first byte is in; else 408
     std::chrono::seconds bodyTimeout{60};    // the whole request body; else 408

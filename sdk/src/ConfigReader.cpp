@@ -21,6 +21,16 @@ std::string ConfigReader::requiredText(const std::string& key) const {
     return value;
 }
 
+std::string ConfigReader::headerValue(const std::string& key, const std::string& fallback) const {
+    auto value = text(key, fallback);
+    for (const char c : value) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f)
+            throw ConfigError(fullKey(key), "holds a control character (a line end?); it would corrupt the HTTP header it goes into");
+    }
+    return value;
+}
+
 std::int64_t ConfigReader::integer(const std::string& key, std::int64_t fallback, std::int64_t min,
                                    std::int64_t max) const {
     const auto value = text(key);

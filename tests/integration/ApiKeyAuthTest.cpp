@@ -175,7 +175,9 @@ protected:
     // Requests that reached the backend other than discovery's polls.
     int forwardedCount() {
         int count = 0;
-        for (const auto& [path, n] : _backend->stats()["by_path"].items())
+        // A local, not the temporary: items() refers into it for the whole loop.
+        const auto stats = _backend->stats();
+        for (const auto& [path, n] : stats["by_path"].items())
             if (path != "/api/tags" && path != "/api/ps") count += n.get<int>();
         return count;
     }

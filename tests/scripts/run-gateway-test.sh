@@ -36,4 +36,23 @@ answer=$(eval "$command_line -sS")
 lines=$(printf '%s\n' "$answer" | grep -c '"message"')
 [[ "$lines" -ge 3 ]] || fail "expected a streamed answer of several lines, got: $answer"
 printf '%s\n' "$answer" | tail -1 | grep -q '"done":true' || fail "the stream did not end with done:true: $answer"
+
+# A second run on the same port (the gateway above still serves it) stops
+# with the port named and exit 69, and leaves the key file as it was.
+key_before=$(cat "$work/local.key")
+status=0
+SLUICE_SKIP_BUILD=1 SLUICE_CONFIG="$work/sluice.properties" SLUICE_KEY_FILE="$work/local.key" "$root/scripts/run-gateway" > "$work/second.log" 2>&1 || status=$?
+[[ "$status" -eq 69 ]] || { cat "$work/second.log"; fail "a second run on a busy port exited $status, not 69"; }
+grep -q "Port $gateway_port on 127.0.0.1 is in use" "$work/second.log" || { cat "$work/second.log"; fail "the busy port was not named"; }
+grep -q "Sluice is running" "$work/second.log" && fail "a second run on a busy port said it was running"
+[[ "$(cat "$work/local.key")" == "$key_before" ]] || fail "a second run on a busy port replaced the key file"
+
+# sluiced itself refuses a taken port the same way (exit 69), --check does not need the port.
+status=0
+"$root/build/bin/sluiced" --config "$work/sluice.properties" > "$work/direct.log" 2>&1 || status=$?
+[[ "$status" -eq 69 ]] || { cat "$work/direct.log"; fail "sluiced on a busy port exited $status, not 69"; }
+grep -q "the port is in use" "$work/direct.log" || { cat "$work/direct.log"; fail "sluiced did not say the port is in use"; }
+"$root/build/bin/sluiced" --config "$work/sluice.properties" --check > /dev/null || fail "--check failed while the port is busy"
+"$root/build/bin/sluiced" --version | grep -q "^sluiced [0-9.]* (plugin ABI " || fail "sluiced --version"
+"$root/build/bin/sluicectl" --version | grep -q "^sluicectl [0-9.]* (plugin ABI " || fail "sluicectl --version"
 echo "1 passed, 0 failed"

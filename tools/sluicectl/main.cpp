@@ -201,12 +201,13 @@ int reload(const CommandLine& line) {
 
 int version(const CommandLine& line) {
     line.allow("version", {}, 1);
-    std::cout << "sluicectl 0.1.0 (plugin ABI " << SLUICE_ABI_MAJOR << "." << SLUICE_ABI_MINOR << ", "
+    std::cout << "sluicectl " << SLUICE_VERSION << " (plugin ABI " << SLUICE_ABI_MAJOR << "." << SLUICE_ABI_MINOR << ", "
               << SLUICE_BUILD_SIGNATURE << ")\n";
     return kExitOk;
 }
 
 int run(const std::vector<std::string>& args) {
+    if (args.size() == 1 && args[0] == "--version") return version(CommandLine({"version"}, kValuedOptions));
     const CommandLine line(args, kValuedOptions);
     if (line.words().empty() || line.words()[0] == "help" || line.words()[0] == "-h" || line.has("--help")) {
         usage(std::cout);

@@ -23,6 +23,10 @@ public:
     bool has(const std::string& key) const;
     std::string text(const std::string& key, const std::string& fallback = {}) const;
     std::string requiredText(const std::string& key) const;
+    // text() for a value that goes into an HTTP header (a token, a scheme):
+    // a control character in it (CR, LF, NUL, from an escape or a pasted
+    // secret) would split the header and inject others, so it is refused.
+    std::string headerValue(const std::string& key, const std::string& fallback = {}) const;
     std::int64_t integer(const std::string& key, std::int64_t fallback, std::int64_t min, std::int64_t max) const;
     bool flag(const std::string& key, bool fallback) const;
     std::chrono::milliseconds millis(const std::string& key, std::chrono::milliseconds fallback) const;

@@ -28,6 +28,7 @@ class BackendConfigTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(invalidNameIsRefused);
     CPPUNIT_TEST(emptyListIsRefused);
     CPPUNIT_TEST(authHeaderValueByHeader);
+    CPPUNIT_TEST(controlCharactersInHeaderValuesAreRefused);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -83,7 +84,9 @@ public:
         _config->setString("backends.gpu.timeout.idle_ms", "2000");
         _config->setString("backends.gpu.weight", "5");
         _config->setString("backends.gpu.max_connections", "8");
-        const auto& gpu = *sluice::kernel::parseBackends(*_config)[0];
+        // The list held, not a temporary: a reference into it would dangle.
+        const auto backends = sluice::kernel::parseBackends(*_config);
+        const auto& gpu = *backends[0];
         CPPUNIT_ASSERT(gpu.kind == sluice::BackendKind::Ollama);
         CPPUNIT_ASSERT_EQUAL(std::int64_t{250}, static_cast<std::int64_t>(gpu.connectTimeout.count()));
         CPPUNIT_ASSERT_EQUAL(std::int64_t{1000}, static_cast<std::int64_t>(gpu.firstByteTimeout.count()));
@@ -149,6 +152,20 @@ public:
         expectError("backends", "empty");
         _config->remove("backends");
         expectError("backends", "missing");
+    }
+
+    void controlCharactersInHeaderValuesAreRefused() {
+        // A token with a line end would add header lines to every upstream
+        // request; a CRLF-edited env file or a "\r\n" escape makes one.
+        for (const std::string& token : std::vector<std::string>{"sk-abc\r\nX-Injected: 1", "sk-\rabc", std::string("sk-\0abc", 7), "sk-\x7f"}) {
+            _config->setString("backends.gpu.auth.token", token);
+            expectError("backends.gpu.auth.token", "control character");
+        }
+        _config->setString("backends.gpu.auth.token", "sk-abc");
+        _config->setString("backends.gpu.auth.scheme", "Bearer\r\nX: 1");
+        expectError("backends.gpu.auth.scheme", "control character");
+        _config->setString("backends.gpu.auth.scheme", "Bearer x");
+        expectError("backends.gpu.auth.scheme", "scheme");
     }
 
     void authHeaderValueByHeader() {
