@@ -111,7 +111,7 @@ void translateRequest(OllamaCall call, std::string_view text, bool stream) {
 void checkToolCalls(const json& message) {
     const auto calls = message.find("tool_calls");
     if (calls == message.end()) return;
-    check(calls->is_array() && !calls->empty(), "tool_calls is a non-empty array");
+    check(calls->is_array(), "tool_calls is an array");
     for (const auto& call : *calls) {
         const auto& function = member(call, "function");
         check(member(function, "name").is_string(), "a tool call has a name");

@@ -15,6 +15,8 @@
 # SLUICE_FUZZ_SECONDS  how long to fuzz (default 20)
 # SLUICE_FUZZ_CXX      the clang++ to build with (default clang++)
 # SLUICE_FUZZ_ARGS     more libFuzzer flags, split at spaces (-jobs=2, -seed=1, ...)
+# SLUICE_FUZZ_CXXFLAGS more compiler flags, split at spaces (a campaign past a
+#                      known sanitizer report: -fno-sanitize=float-cast-overflow)
 set -euo pipefail
 
 usage() {
@@ -51,7 +53,8 @@ fi
 # Objects are kept between runs and rebuilt only when a file they were made
 # from changed (clang's depfiles say which): an ASan build of the JSON
 # translators takes minutes, longer than the run itself.
-sanitize=(-fsanitize=address,undefined -fno-sanitize-recover=all)
+# shellcheck disable=SC2206  # SLUICE_FUZZ_CXXFLAGS is a list of flags on purpose
+sanitize=(-fsanitize=address,undefined -fno-sanitize-recover=all ${SLUICE_FUZZ_CXXFLAGS:-})
 flags=(-std=c++20 -g -O1 "${sanitize[@]}" -fsanitize=fuzzer-no-link "${includes[@]}")
 objects="$work/obj"
 signature="$("$cxx" --version | head -n 1) ${flags[*]}"
