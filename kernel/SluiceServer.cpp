@@ -56,6 +56,7 @@ ServerSettings readServerSettings(const Poco::Util::AbstractConfiguration& confi
     settings.drain = std::chrono::seconds(reader.integer("server.drain_s", settings.drain.count(), 0, 86400));
     settings.headerTimeout = std::chrono::seconds(reader.integer("server.header_timeout_s", settings.headerTimeout.count(), 1, 3600));
     settings.bodyTimeout = std::chrono::seconds(reader.integer("server.body_timeout_s", settings.bodyTimeout.count(), 1, 3600));
+    settings.writeTimeout = std::chrono::seconds(reader.integer("server.write_timeout_s", settings.writeTimeout.count(), 1, 3600));
     settings.maxConnectionsPerClient = static_cast<std::size_t>(reader.integer(
         "server.max_connections_per_client", static_cast<std::int64_t>(settings.maxConnectionsPerClient), 0, 1 << 20));
     auto resolved = [&](const std::string& key) {
@@ -235,6 +236,7 @@ int SluiceServer::main(const std::vector<std::string>&) {
     limits.maxHeaderBytes = server.maxHeaderBytes;
     limits.headTimeout = server.headerTimeout;
     limits.bodyTimeout = server.bodyTimeout;
+    limits.writeTimeout = server.writeTimeout;
     // Trusted proxies carry many clients: their connections are not capped.
     auto throughProxy = [&gateway](const Poco::Net::IPAddress& peer) {
         const auto current = gateway.pipeline();

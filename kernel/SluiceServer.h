@@ -36,6 +36,7 @@ struct ServerSettings {
     std::size_t maxHeaderBytes = 65536;  // a request's header fields together; larger is answered 431
     std::chrono::seconds headerTimeout{10};  // the whole request head, once its first byte is in; else 408
     std::chrono::seconds bodyTimeout{60};    // the whole request body; else 408
+    std::chrono::seconds writeTimeout{60};   // a client that takes no byte of its answer for this long is cut off
     std::size_t maxConnectionsPerClient = 256;  // open connections per client address (not trusted proxies); 0: any
     // SIGTERM: how long running requests and streams may take to finish
     // before the rest are ended with the protocol's error. Reload applies it.

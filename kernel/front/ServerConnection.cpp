@@ -98,6 +98,11 @@ void ServerConnection::run() {
     ConnectionInfo connection;
     try {
         connection = {socket().peerAddress(), socket().address(), secure};
+        // Poco sets no send time-out on a server's sockets: a client that
+        // stops reading held its thread, the backend's connection and its
+        // limits lease for as long as it liked. A send that moves no byte
+        // for this long fails; the relay then aborts the upstream.
+        socket().setSendTimeout(Poco::Timespan(_limits.writeTimeout.count(), 0));
     } catch (const Poco::Exception&) {
         return;  // gone before its first request
     }

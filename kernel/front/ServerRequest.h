@@ -39,6 +39,7 @@ struct HeadLimits {
     std::size_t maxFields = 100;             // Poco's own default
     std::chrono::seconds headTimeout{10};    // server.header_timeout_s: the whole head, from its first byte
     std::chrono::seconds bodyTimeout{60};    // server.body_timeout_s: the whole body
+    std::chrono::seconds writeTimeout{60};   // server.write_timeout_s: a client that takes no byte of its answer for this long is cut off
 };
 
 // A request head the server refuses; the connection answers `status` and closes.

@@ -57,6 +57,7 @@ class HardeningTest : public OneBackendFixture {
     CPPUNIT_TEST(aRefusalWithAHugeBodyCloses);
     CPPUNIT_TEST(wrongFieldTypesAre400NamingTheField);
     CPPUNIT_TEST(clientStringsCannotForgeLogLines);
+    CPPUNIT_TEST(aClientThatStopsReadingIsCutOff);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -228,6 +229,24 @@ public:
             CPPUNIT_ASSERT_MESSAGE(line, line.find("model=\"x\\r\\n" + forged + "\\x00\\x01 status=200\"") != std::string::npos);
         }
         CPPUNIT_ASSERT_EQUAL(std::size_t{1}, lines);
+    }
+
+    void aClientThatStopsReadingIsCutOff() {
+        // A stream of some 30 MB to a client that reads none of it: once the
+        // socket buffers are full, server.write_timeout_s ends it, and the
+        // backend sees its request cancelled (before, the gateway waited on
+        // the client for as long as the client liked).
+        OneBackendGateway setup("server.write_timeout_s = 1\n");
+        setup.backend.setRules(nlohmann::json::array({{{"chunks", 300000}}}));
+        Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(setup.gateway.port())));
+        socket.setReceiveBufferSize(4096);
+        const auto request = "POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                             std::to_string(ollamaChat("llama3.2", true).size()) + "\r\n\r\n" + ollamaChat("llama3.2", true);
+        socket.sendBytes(request.data(), static_cast<int>(request.size()));
+        // Bounded wait for the cut-off; a gateway without a write deadline never gets there.
+        CPPUNIT_ASSERT(eventually([&] { return setup.backend.stats()["cancelled"].get<int>() >= 1; }, std::chrono::seconds(30)));
+        CPPUNIT_ASSERT(eventually([&] { return setup.backend.stats()["in_flight"].get<int>() == 0; }));
+        CPPUNIT_ASSERT_EQUAL(200, httpPost(setup.gateway.port(), "/api/chat", ollamaChat("llama3.2", false)).status);
     }
 
 private:
