@@ -16,6 +16,7 @@
 #include "UpstreamError.h"
 #include "sluice/BackendFetch.h"
 #include "sluice/Json.h"
+#include "sluice/TokenEstimate.h"
 
 namespace sluice::kernel {
 
@@ -146,6 +147,33 @@ void noteUsage(Framing framing, std::string_view frames, Usage& usage) {
     });
 }
 
+// An OpenAI-protocol stream whose client did not set stream_options.include_usage.
+bool needsUsageAsked(const RequestContext& ctx) {
+    if (!ctx.stream || (ctx.route.kind != RouteKind::OpenAIChat && ctx.route.kind != RouteKind::OpenAICompletions)) return false;
+    const auto options = ctx.body.find("stream_options");
+    if (options == ctx.body.end() || !options->is_object()) return true;
+    const auto include = options->find("include_usage");
+    return include == options->end() || !include->is_boolean() || !include->get<bool>();
+}
+
+// The event OpenAI sends for include_usage: no choices, only the usage.
+bool isUsageOnlyEvent(std::string_view frame) {
+    const auto data = frame.find("data:");
+    if (data == std::string_view::npos || frame.find("\"usage\"") == std::string_view::npos) return false;
+    const auto json = parseJson(frame.substr(data + 5));
+    if (!json.is_object()) return false;
+    const auto usage = json.find("usage");
+    const auto choices = json.find("choices");
+    return usage != json.end() && usage->is_object() && (choices == json.end() || (choices->is_array() && choices->empty()));
+}
+
+std::uint64_t codePoints(std::string_view text) {
+    std::uint64_t count = 0;
+    for (const char c : text)
+        if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++count;
+    return count;
+}
+
 // One request in flight to one backend, counted for least-busy routing.
 class InFlight {
 public:
@@ -188,6 +216,10 @@ private:
     void failStream(const std::string& failure);
     void passBackClientError(ResponseReader& reader, int status);
     void finishServed();
+    // Delivers stream frames to the client (dropping a usage event it did not ask for). False: the client is gone.
+    bool deliverFrames(Framing framing, std::string_view frames);
+    // A backend that reported no usage: the tokens are estimated from the text (sluice/TokenEstimate.h).
+    void estimateUsageIfUnreported();
     // Times the first answer byte: the backend's histogram and the latency router's average.
     void noteFirstByte();
     // The model name the backend knows the request's model by.
@@ -209,6 +241,11 @@ private:
     // and its answer are translated (kernel/translate).
     std::optional<OllamaCall> _translation;
     std::unique_ptr<UpstreamConnection> _connection;
+    // An OpenAI-protocol stream whose client did not ask for usage: the
+    // gateway asks (its token limits need the count) and drops the usage
+    // event again before the client sees it.
+    bool _stripUsage = false;
+    std::uint64_t _answerChars = 0;  // text delivered, for the estimate when no usage comes
     bool _reused = false;    // the connection came from the pool
     bool _answered = false;  // a byte of the answer arrived
 };
@@ -216,7 +253,10 @@ private:
 std::optional<Failure> Attempt::run(std::string_view body) {
     for (bool firstTry = true;; firstTry = false) {
         try {
-            return exchange(body, firstTry);
+            auto failure = exchange(body, firstTry);
+            // Served, whole or cut mid-stream: the tokens were spent either way.
+            if (!failure && _ctx.status >= 200 && _ctx.status < 300) estimateUsageIfUnreported();
+            return failure;
         } catch (const UpstreamError& error) {
             if (error.kind() == UpstreamError::Kind::ClientGone) {
                 _ctx.outcome = Outcome::ClientCancel;
@@ -251,13 +291,15 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
     const auto firstByteDeadline = _start + _backend.firstByteTimeout;
     std::string payload;
     std::string_view sent = body;
+    _stripUsage = !_translation && needsUsageAsked(_ctx);
     if (_translation) {
         payload = toOpenAiRequest(*_translation, _ctx.body, servedModel(), _ctx.stream)
                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         sent = payload;
-    } else if (_ctx.bodyChanged || (!_candidate.upstreamModel.empty() && _candidate.upstreamModel != _ctx.model)) {
+    } else if (_ctx.bodyChanged || (!_candidate.upstreamModel.empty() && _candidate.upstreamModel != _ctx.model) || _stripUsage) {
         auto rewritten = _ctx.body;
         if (!_candidate.upstreamModel.empty()) rewritten["model"] = _candidate.upstreamModel;
+        if (_stripUsage) rewritten["stream_options"]["include_usage"] = true;
         payload = rewritten.dump();
         sent = payload;
     }
@@ -327,6 +369,7 @@ std::optional<Failure> Attempt::relayWhole(ResponseReader& reader) {
         }
     }
     readUsage(parsed, _ctx.usage);
+    if (!_ctx.usage.reported) _answerChars = codePoints(answerText(answer));
     _ctx.status = reader.head().status;
     finishServed();
     _client.sendWhole(_ctx.status, contentType, answer);
@@ -366,12 +409,7 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, Framing fram
     if (!_client.startStream(_ctx.status, contentType)) return clientWentAway();
     _ctx.firstByteAt = Clock::now();
 
-    auto deliver = [&](std::string_view frames) {
-        noteUsage(framing, frames, _ctx.usage);
-        _ctx.bytesOut += frames.size();
-        if (_capture) _capture->append(frames);
-        return _client.writeStream(frames);
-    };
+    auto deliver = [&](std::string_view frames) { return deliverFrames(framing, frames); };
     if (!deliver(splitter.complete())) return clientWentAway();
     splitter.takeComplete();
 
@@ -465,6 +503,7 @@ std::optional<Failure> Attempt::relayTranslatedStream(ResponseReader& reader) {
     if (!_client.startStream(_ctx.status, "application/x-ndjson")) return clientWentAway();
     _ctx.firstByteAt = Clock::now();
     auto deliver = [&] {
+        _answerChars += codePoints(answerText(lines));
         _ctx.bytesOut += lines.size();
         if (_capture) _capture->append(lines);
         const bool written = _client.writeStream(lines);
@@ -512,6 +551,29 @@ std::optional<Failure> Attempt::relayTranslatedStream(ResponseReader& reader) {
     }
     if (reader.reusable()) _upstream.pool.giveBack(std::move(_connection));
     return std::nullopt;
+}
+
+bool Attempt::deliverFrames(Framing framing, std::string_view frames) {
+    noteUsage(framing, frames, _ctx.usage);
+    std::string kept;
+    if (_stripUsage && frames.find("\"usage\"") != std::string_view::npos) {
+        FrameSplitter::forEachFrame(framing, frames, [&](std::string_view frame) {
+            if (!isUsageOnlyEvent(frame)) kept.append(frame);
+        });
+        frames = kept;
+    }
+    if (frames.empty()) return true;
+    _answerChars += codePoints(answerText(frames));
+    _ctx.bytesOut += frames.size();
+    if (_capture) _capture->append(frames);
+    return _client.writeStream(frames);
+}
+
+void Attempt::estimateUsageIfUnreported() {
+    if (_ctx.usage.reported) return;
+    _ctx.usage.promptTokens = estimatePromptTokens(_ctx.body);
+    _ctx.usage.completionTokens = (_answerChars + 3) / 4;
+    _ctx.usage.estimated = true;
 }
 
 void Attempt::failStream(const std::string& failure) {

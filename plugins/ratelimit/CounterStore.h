@@ -6,10 +6,13 @@
 //   requests per minute  a sliding log: a request is admitted while fewer
 //                        than `requestsPerMinute` were admitted in the last
 //                        60 s (exact, so no 2x burst at any window edge);
-//   tokens per minute    per-second buckets over the last 60 s, charged
-//                        after the answer with the tokens the backend
-//                        reported; a request is admitted while the sum is
-//                        below `tokensPerMinute`;
+//   tokens per minute    per-second buckets over the last 60 s; a request
+//                        is admitted while the sum is below
+//                        `tokensPerMinute`, and its estimate (prompt plus
+//                        its answer's length bound) is charged at once, so
+//                        concurrent requests see each other's; when the
+//                        answer ends the estimate is replaced by the tokens
+//                        the backend reported;
 //   concurrent requests  leases: one taken at admission, given back when the
 //                        answer ends; in Redis a lease also expires after
 //                        `leaseTtl`, so a crashed instance cannot hold one forever.
@@ -39,7 +42,9 @@ struct ScopeLimits {
 // One request asking to be admitted, or giving back what it took.
 struct Ticket {
     std::vector<ScopeLimits> scopes;
-    std::string leaseId;  // unique per request (the request id)
+    std::string leaseId;               // unique per request (the request id)
+    std::uint64_t reservedTokens = 0;  // charged at admission, taken back at release
+    std::int64_t reservedSecond = 0;   // the bucket they went into (Admission::reservedSecond)
 };
 
 // What a scope looks like after an admission decision, for the
@@ -66,6 +71,7 @@ struct Admission {
     Millis retryAfter{0};   // when the refusing limit frees up (at least 1 ms)
     std::vector<ScopeView> views;
     std::string error;      // when StoreFailed, for the log
+    std::int64_t reservedSecond = 0;  // when Admitted: the bucket the reservation went into
 };
 
 class CounterStore {
@@ -75,8 +81,9 @@ public:
     // Admits the ticket in every scope or in none. Never throws.
     virtual Admission admit(const Ticket& ticket) = 0;
 
-    // The answer to an admitted ticket ended: gives its lease back and charges
-    // `tokens` to every scope. Called exactly once per admitted ticket.
+    // The answer to an admitted ticket ended: gives its lease back, takes its
+    // reservation back from its bucket (if that bucket is still counted) and
+    // charges `tokens` to every scope. Called exactly once per admitted ticket.
     // Never throws; a failure is logged by the caller's store and the Redis
     // lease then ends by its TTL.
     virtual void release(const Ticket& ticket, std::uint64_t tokens) noexcept = 0;

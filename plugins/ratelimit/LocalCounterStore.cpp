@@ -109,7 +109,10 @@ Admission LocalCounterStore::admit(const Ticket& ticket) {
             auto& log = states[i]->requests;
             if (limits.requestsPerMinute > 0) log.push_back(log.empty() ? now : std::max(now, log.back()));
             if (limits.concurrentRequests > 0) states[i]->leases.insert(ticket.leaseId);
+            if (limits.tokensPerMinute > 0 && ticket.reservedTokens > 0)
+                states[i]->tokens[secondOf(now)] += ticket.reservedTokens;
         }
+        admission.reservedSecond = secondOf(now);
     }
     for (std::size_t i = 0; i < ticket.scopes.size(); ++i) admission.views.push_back(viewOf(ticket.scopes[i], *states[i], now));
     return admission;
@@ -124,7 +127,15 @@ void LocalCounterStore::release(const Ticket& ticket, std::uint64_t tokens) noex
             auto found = shard.scopes.find(limits.scope);
             if (found == shard.scopes.end()) continue;
             found->second.leases.erase(ticket.leaseId);
-            if (limits.tokensPerMinute > 0 && tokens > 0) found->second.tokens[secondOf(now)] += tokens;
+            auto& buckets = found->second.tokens;
+            if (limits.tokensPerMinute > 0 && ticket.reservedTokens > 0) {
+                // Gone when its second has aged out: then it has already stopped counting.
+                if (auto reserved = buckets.find(ticket.reservedSecond); reserved != buckets.end()) {
+                    reserved->second -= std::min(reserved->second, ticket.reservedTokens);
+                    if (reserved->second == 0) buckets.erase(reserved);
+                }
+            }
+            if (limits.tokensPerMinute > 0 && tokens > 0) buckets[secondOf(now)] += tokens;
             found->second.lastUsed = now;
         }
         for (auto& lock : locks) lock.unlock();

@@ -9,6 +9,7 @@
 #include "LocalCounterStore.h"
 #include "RedisCounterStore.h"
 #include "sluice/ConfigError.h"
+#include "sluice/TokenEstimate.h"
 #include "sluice/redis/RedisSettings.h"
 
 namespace sluice::ratelimit {
@@ -179,18 +180,18 @@ Verdict RateLimitStage::admit(RequestContext& ctx) {
     }
     auto& taken = ctx.slot(kTaken);
     taken.ticket = {scopesFor(*ctx.principal), uniqueLeaseId(ctx.requestId)};
-    if (taken.ticket.scopes.empty()) {
-        shape(ctx);
-        return Verdict::Continue;
-    }
+    // Before shaping: the bound the client set counts, not the one shape() adds.
+    taken.ticket.reservedTokens = reservation(ctx);
+    shape(ctx);
+    if (taken.ticket.scopes.empty()) return Verdict::Continue;
     const auto admission = _store->admit(taken.ticket);
     switch (admission.result) {
     case Admission::Result::Admitted:
         _storeOutage.ok();
         taken.holding = true;
+        taken.ticket.reservedSecond = admission.reservedSecond;
         _counters->admitted.inc();
         addHeaders(ctx, admission.views);
-        shape(ctx);
         return Verdict::Continue;
     case Admission::Result::Refused: {
         _storeOutage.ok();
@@ -214,7 +215,6 @@ Verdict RateLimitStage::admit(RequestContext& ctx) {
         _storeOutage.failed(admission.error);
         if (_settings.failOpen) {
             _counters->storeErrorOpen.inc();
-            shape(ctx);
             return Verdict::Continue;
         }
         _counters->storeErrorClosed.inc();
@@ -230,6 +230,30 @@ void RateLimitStage::complete(RequestContext& ctx) noexcept {
     if (!taken.holding) return;
     taken.holding = false;
     _store->release(taken.ticket, ctx.usage.promptTokens + ctx.usage.completionTokens);
+}
+
+// The client's own bound on the answer, clamped as shape() will clamp it.
+// A request without one reserves its prompt only: counting the default that
+// shape() adds (limits.max_num_predict, 4096) would hold every such request
+// at 4096 tokens until it ends, and cap a default budget (100,000 a minute)
+// at some 24 requests in flight.
+std::uint64_t RateLimitStage::reservation(const RequestContext& ctx) const {
+    const auto bound = [](const nlohmann::json& object, const char* key) -> std::uint64_t {
+        if (!object.is_object()) return 0;
+        const auto it = object.find(key);
+        if (it == object.end() || !it->is_number()) return 0;
+        const auto value = it->get<double>();  // -1 and -2 are Ollama's "no bound"
+        return value > 0 ? static_cast<std::uint64_t>(std::min(value, 1.0e15)) : 0;
+    };
+    std::uint64_t answer = 0;
+    if (ctx.route.kind == RouteKind::OllamaChat || ctx.route.kind == RouteKind::OllamaGenerate) {
+        if (const auto options = ctx.body.find("options"); options != ctx.body.end()) answer = bound(*options, "num_predict");
+    } else {
+        answer = bound(ctx.body, "max_completion_tokens");
+        if (answer == 0) answer = bound(ctx.body, "max_tokens");
+    }
+    if (_settings.maxNumPredict > 0) answer = std::min(answer, static_cast<std::uint64_t>(_settings.maxNumPredict));
+    return estimatePromptTokens(ctx.body) + answer;
 }
 
 void RateLimitStage::shape(RequestContext& ctx) const {

@@ -43,6 +43,8 @@ public:
 private:
     struct Counters;
     void shape(RequestContext& ctx) const;
+    // The tokens a request may spend, charged at admission: its prompt (estimated) and its answer's bound.
+    std::uint64_t reservation(const RequestContext& ctx) const;
 
     RateLimitSettings _settings;
     Poco::Logger& _log;

@@ -18,10 +18,12 @@ namespace {
 const char* const kAdmitLua = R"lua(
 -- KEYS, three per scope i:  KEYS[3i-2] request log, KEYS[3i-1] token buckets, KEYS[3i] lease set.
 -- ARGV[1] lease id, ARGV[2] lease TTL (ms); then three per scope i (0 = unlimited):
---   ARGV[3i] requests per minute, ARGV[3i+1] tokens per minute, ARGV[3i+2] concurrent requests.
+--   ARGV[3i] requests per minute, ARGV[3i+1] tokens per minute, ARGV[3i+2] concurrent requests;
+--   last, the tokens to reserve.
 -- Returns {admitted (1|0), refused by ('requests'|'tokens'|'concurrency'|''),
 --          refusing scope (1-based, 0 if admitted), retry after (ms),
---          then four per scope: requests counted, requests reset (ms), tokens used, tokens reset (ms)}.
+--          then four per scope: requests counted, requests reset (ms), tokens used, tokens reset (ms),
+--          then the second whose bucket holds the reservation}.
 
 -- Redis's clock, not the caller's: every gateway instance sees the same "now".
 local time = redis.call('TIME')
@@ -32,6 +34,7 @@ local WINDOW = 60000
 local leaseId = ARGV[1]
 local leaseTtl = tonumber(ARGV[2])
 local scopes = #KEYS / 3
+local reserved = tonumber(ARGV[#ARGV])
 
 -- When several limits refuse, keep the one that lasts longest: retrying
 -- before it ends is pointless.
@@ -123,8 +126,8 @@ if refusedBy == '' then
   admitted = 1
   local entry = string.format('%d-%s', now, leaseId)
   for i = 1, scopes do
-    local requestLog, leaseSet = KEYS[3*i-2], KEYS[3*i]
-    local rpm, concurrent = tonumber(ARGV[3*i]), tonumber(ARGV[3*i+2])
+    local requestLog, tokenBuckets, leaseSet = KEYS[3*i-2], KEYS[3*i-1], KEYS[3*i]
+    local rpm, tpm, concurrent = tonumber(ARGV[3*i]), tonumber(ARGV[3*i+1]), tonumber(ARGV[3*i+2])
     if rpm > 0 then
       redis.call('ZADD', requestLog, now, entry)
       redis.call('PEXPIRE', requestLog, WINDOW + 1000)
@@ -135,6 +138,12 @@ if refusedBy == '' then
       redis.call('ZADD', leaseSet, now + leaseTtl, leaseId)
       redis.call('PEXPIRE', leaseSet, leaseTtl + 1000)
     end
+    -- The reservation counts from now, so the next admission sees it.
+    if tpm > 0 and reserved > 0 then
+      redis.call('HINCRBY', tokenBuckets, nowSec, reserved)
+      redis.call('PEXPIRE', tokenBuckets, WINDOW + 1000)
+      counts[i][3] = counts[i][3] + reserved
+    end
   end
 end
 
@@ -144,6 +153,7 @@ for i = 1, scopes do
     result[#result+1] = value
   end
 end
+result[#result+1] = nowSec
 return result
 )lua";
 
@@ -151,17 +161,31 @@ return result
 // every scope, timed by Redis's clock like the admission.
 const char* const kReleaseLua = R"lua(
 -- KEYS, two per scope i: KEYS[2i-1] lease set, KEYS[2i] token buckets.
--- ARGV[1] lease id, ARGV[2] tokens (an integer); ARGV[2+i] '1' to charge scope i.
+-- ARGV[1] lease id, ARGV[2] tokens (an integer), ARGV[3] tokens reserved at
+-- admission, ARGV[4] their bucket's second; ARGV[4+i] '1' to charge scope i.
 local second = redis.call('TIME')[1]
-local leaseId, tokens = ARGV[1], ARGV[2]
+local leaseId, tokens = ARGV[1], tonumber(ARGV[2])
+local reserved, reservedSecond = tonumber(ARGV[3]), ARGV[4]
 for i = 1, #KEYS / 2 do
   -- The lease ends now instead of at its expiry (a no-op if it already expired).
   redis.call('ZREM', KEYS[2*i-1], leaseId)
-  -- The tokens go into this second's bucket, which counts for the next 60 s;
-  -- the hash outlives its newest bucket by a second at most.
-  if ARGV[2+i] == '1' and tonumber(tokens) > 0 then
-    redis.call('HINCRBY', KEYS[2*i], second, tokens)
-    redis.call('PEXPIRE', KEYS[2*i], 61000)
+  if ARGV[4+i] == '1' then
+    -- The reservation leaves its bucket (unless that has aged out already)...
+    if reserved > 0 then
+      local held = tonumber(redis.call('HGET', KEYS[2*i], reservedSecond) or '0')
+      local back = math.min(held, reserved)
+      if back > 0 then
+        if redis.call('HINCRBY', KEYS[2*i], reservedSecond, -back) <= 0 then
+          redis.call('HDEL', KEYS[2*i], reservedSecond)
+        end
+      end
+    end
+    -- ...and the tokens go into this second's bucket, which counts for the
+    -- next 60 s; the hash outlives its newest bucket by a second at most.
+    if tokens > 0 then
+      redis.call('HINCRBY', KEYS[2*i], second, tokens)
+      redis.call('PEXPIRE', KEYS[2*i], 61000)
+    end
   end
 end
 return 1
@@ -173,6 +197,9 @@ local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 return redis.call('ZCOUNT', KEYS[1], string.format('(%d', now), '+inf')
 )lua";
+
+// HINCRBY takes a signed 64-bit integer; no answer reports more tokens than this.
+constexpr std::uint64_t kMostTokens = 1ULL << 53;
 
 bool isLimited(const ScopeLimits& limits) {
     return limits.requestsPerMinute > 0 || limits.tokensPerMinute > 0 || limits.concurrentRequests > 0;
@@ -217,11 +244,12 @@ Admission RedisCounterStore::admit(const Ticket& ticket) {
         args.push_back(std::to_string(scope->tokensPerMinute));
         args.push_back(std::to_string(scope->concurrentRequests));
     }
+    args.push_back(std::to_string(std::min(ticket.reservedTokens, kMostTokens)));
 
     try {
         const auto reply = _client->evalScript(_admitScript, keys, args);
         const auto& values = reply.array();
-        if (values.size() != 4 + 4 * limited.size())
+        if (values.size() != 5 + 4 * limited.size())
             throw redis::RedisError(redis::RedisError::Kind::Protocol,
                                     "rate-limit script answered " + std::to_string(values.size()) + " values for " +
                                         std::to_string(limited.size()) + " scopes");
@@ -252,6 +280,7 @@ Admission RedisCounterStore::admit(const Ticket& ticket) {
             }
             admission.views.push_back(std::move(view));
         }
+        if (admission.result == Admission::Result::Admitted) admission.reservedSecond = values.back().integer();
         return admission;
     } catch (const std::exception& e) {
         return storeFailed(e.what());
@@ -262,12 +291,12 @@ Admission RedisCounterStore::admit(const Ticket& ticket) {
 
 void RedisCounterStore::release(const Ticket& ticket, std::uint64_t tokens) noexcept {
     try {
-        // HINCRBY takes a signed 64-bit integer; no answer reports more tokens than this.
-        constexpr std::uint64_t kMostTokens = 1ULL << 53;
         std::vector<std::string> keys;
-        std::vector<std::string> args{ticket.leaseId, std::to_string(std::min(tokens, kMostTokens))};
+        std::vector<std::string> args{ticket.leaseId, std::to_string(std::min(tokens, kMostTokens)),
+                                      std::to_string(std::min(ticket.reservedTokens, kMostTokens)),
+                                      std::to_string(ticket.reservedSecond)};
         for (const auto& scope : ticket.scopes) {
-            const bool charge = scope.tokensPerMinute > 0 && tokens > 0;
+            const bool charge = scope.tokensPerMinute > 0 && (tokens > 0 || ticket.reservedTokens > 0);
             if (scope.concurrentRequests == 0 && !charge) continue;
             keys.push_back(leaseSetKey(scope.scope));
             keys.push_back(tokenBucketsKey(scope.scope));

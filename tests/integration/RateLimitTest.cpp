@@ -3,6 +3,9 @@
 // reported, request shaping seen by the backend, store overrides, and a
 // concurrency lease given back however an answer ends.
 
+#include <algorithm>
+#include <thread>
+
 #include <Poco/Net/HTTPResponse.h>
 #include <cppunit/TestFixture.h>
 #include <cppunit/extensions/HelperMacros.h>
@@ -28,6 +31,9 @@ class RateLimitTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(RateLimitTest);
     CPPUNIT_TEST(headersOnEveryAnswerAnd429InEachShape);
     CPPUNIT_TEST(tokensAreChargedFromTheBackendsCounts);
+    CPPUNIT_TEST(streamsWithoutUsageAreCounted);
+    CPPUNIT_TEST(concurrentRequestsReserveTheirTokens);
+    CPPUNIT_TEST(aStreamCutBeforeItsUsageIsEstimated);
     CPPUNIT_TEST(theAnswerLengthIsShapedBeforeForwarding);
     CPPUNIT_TEST(storeOverridesAndTheStricterScope);
     CPPUNIT_TEST(theLeaseIsGivenBackHoweverTheAnswerEnds);
@@ -71,11 +77,83 @@ public:
         CPPUNIT_ASSERT_EQUAL(200, httpPost(port, "/api/chat", ollamaChat("llama3.2", true)).status);  // from the final chunk
         const auto third = httpPost(port, "/v1/chat/completions", openAiChat("llama3.2", true));
         CPPUNIT_ASSERT_EQUAL(200, third.status);
-        CPPUNIT_ASSERT_EQUAL(std::string("10"), third.header("x-ratelimit-remaining-tokens"));
+        // 30 - 20 charged - 5 reserved by this request's own prompt (settled when it ends).
+        CPPUNIT_ASSERT_EQUAL(std::string("5"), third.header("x-ratelimit-remaining-tokens"));
         const auto refused = httpPost(port, "/api/chat", ollamaChat("llama3.2", false));
         CPPUNIT_ASSERT_EQUAL(429, refused.status);
         CPPUNIT_ASSERT(refused.json()["error"].get<std::string>().find("tokens per minute") != std::string::npos);
         CPPUNIT_ASSERT_EQUAL(std::string("0"), refused.header("x-ratelimit-remaining-tokens"));
+    }
+
+    // The openai SDK streams without stream_options.include_usage: such
+    // streams were charged 0 tokens, so a token limit never stopped them.
+    void streamsWithoutUsageAreCounted() {
+        OneBackendGateway setup(limitsConfig("limits.default_rpm = 0\nlimits.default_tpm = 30\n"));
+        const auto port = setup.gateway.port();
+        const std::string plainStream = R"({"model":"llama3.2","stream":true,"messages":[{"role":"user","content":"why is the sky blue"}]})";
+        for (int i = 0; i < 3; ++i) {
+            const auto answer = httpPost(port, "/v1/chat/completions", plainStream);
+            CPPUNIT_ASSERT_EQUAL(200, answer.status);
+            // The gateway asked for the usage, and kept it from the client, which did not.
+            CPPUNIT_ASSERT_EQUAL(true, lastBody(setup.backend)["stream_options"]["include_usage"].get<bool>());
+            const auto events = sseData(answer.body);
+            CPPUNIT_ASSERT(events.size() > 2);
+            CPPUNIT_ASSERT_EQUAL(std::string("[DONE]"), events.back());
+            for (const auto& event : events) {
+                if (event == "[DONE]") continue;
+                const auto chunk = nlohmann::json::parse(event);
+                CPPUNIT_ASSERT_MESSAGE(event, !chunk["choices"].empty());
+            }
+        }
+        const auto refused = httpPost(port, "/v1/chat/completions", plainStream);
+        CPPUNIT_ASSERT_EQUAL(429, refused.status);
+        // A client that asks for the usage still gets it.
+        OneBackendGateway asking(limitsConfig("limits.default_rpm = 0\nlimits.default_tpm = 0\n"));
+        const auto withUsage = sseData(httpPost(asking.gateway.port(), "/v1/chat/completions", openAiChat("llama3.2", true)).body);
+        CPPUNIT_ASSERT(withUsage.size() > 2);
+        CPPUNIT_ASSERT(nlohmann::json::parse(withUsage[withUsage.size() - 2])["usage"].is_object());
+    }
+
+    // Twenty requests at once against a budget of 50 that each reserve 25
+    // (5 of prompt, max_tokens 20): before reservations all twenty passed,
+    // since nothing was charged until an answer ended. Each answer then
+    // settles to the 10 tokens the backend reported.
+    void concurrentRequestsReserveTheirTokens() {
+        OneBackendGateway setup(limitsConfig("limits.default_rpm = 0\nlimits.default_tpm = 50\n"));
+        setup.backend.setRules(nlohmann::json::array({{{"delay_first_byte_ms", 300}}}));
+        const auto port = setup.gateway.port();
+        const std::string body = R"({"model":"llama3.2","max_tokens":20,"messages":[{"role":"user","content":"why is the sky blue"}]})";
+        std::vector<int> statuses(20);
+        std::vector<std::thread> clients;
+        for (int i = 0; i < 20; ++i) clients.emplace_back([&, i] { statuses[i] = httpPost(port, "/v1/chat/completions", body).status; });
+        for (auto& client : clients) client.join();
+        const auto admitted = static_cast<int>(std::count(statuses.begin(), statuses.end(), 200));
+        CPPUNIT_ASSERT_EQUAL(20 - admitted, static_cast<int>(std::count(statuses.begin(), statuses.end(), 429)));
+        // At most two at once (25 + 25), at most five in all (10 each once settled).
+        CPPUNIT_ASSERT_MESSAGE(std::to_string(admitted), admitted >= 2 && admitted <= 5);
+        // Settled to the reported usage: 10 a request; this one reserves 5 + 1.
+        const auto next = httpPost(port, "/v1/chat/completions",
+                                   R"({"model":"llama3.2","max_tokens":1,"messages":[{"role":"user","content":"why is the sky blue"}]})");
+        if (admitted < 5) {
+            CPPUNIT_ASSERT_EQUAL(200, next.status);
+            CPPUNIT_ASSERT_EQUAL(std::to_string(50 - 10 * admitted - 6), next.header("x-ratelimit-remaining-tokens"));
+        } else {
+            CPPUNIT_ASSERT_EQUAL(429, next.status);
+        }
+    }
+
+    // A stream cut before its final chunk carries no usage: its tokens are
+    // estimated from the prompt and the text delivered (4 characters a token).
+    void aStreamCutBeforeItsUsageIsEstimated() {
+        OneBackendGateway setup(limitsConfig("limits.default_rpm = 0\nlimits.default_tpm = 8\n"));
+        setup.backend.setRules(nlohmann::json::array({{{"cut_after_chunks", 2}, {"times", 1}}}));
+        const auto port = setup.gateway.port();
+        const auto cut = httpPost(port, "/api/chat", ollamaChat("llama3.2", true));
+        CPPUNIT_ASSERT_EQUAL(200, cut.status);
+        CPPUNIT_ASSERT(cut.body.find("\"error\"") != std::string::npos);
+        // "why is the sky blue" is 5 tokens, two chunks of the answer at least 3.
+        const auto next = httpPost(port, "/api/chat", ollamaChat("llama3.2", false));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(next.body, 429, next.status);
     }
 
     void theAnswerLengthIsShapedBeforeForwarding() {

@@ -73,6 +73,7 @@ class RedisCounterStoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aRefusalCountsNothingInAnyScope);
     CPPUNIT_TEST(concurrencyLeasesAreGivenBack);
     CPPUNIT_TEST(tokensChargedOnReleaseRefuseAtTheLimit);
+    CPPUNIT_TEST(reservationsCountAtAdmissionAndSettleToTheUsage);
     CPPUNIT_TEST(oldRequestsAndTokensAgeOut);
     CPPUNIT_TEST(leasesExpireWithoutRelease);
     CPPUNIT_TEST(everyKeyHasATtl);
@@ -203,17 +204,62 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(0), store.releaseFailures());
     }
 
+    // Twenty concurrent requests against a budget for five: reservations are
+    // charged in the admission script itself, so the sixth sees the first
+    // five's; the settled totals are the backend's usage, not the estimates.
+    void reservationsCountAtAdmissionAndSettleToTheUsage() {
+        RedisCounterStore store(_redis, 30s);
+        std::vector<Ticket> tickets(20);
+        std::vector<Admission> admissions(20);
+        std::vector<std::thread> threads;
+        for (int i = 0; i < 20; ++i) {
+            tickets[i] = ticket({limits("key:reserve", 0, 100)});
+            tickets[i].reservedTokens = 20;
+        }
+        for (int i = 0; i < 20; ++i) threads.emplace_back([&, i] { admissions[i] = store.admit(tickets[i]); });
+        for (auto& thread : threads) thread.join();
+        std::vector<Ticket> running;
+        for (int i = 0; i < 20; ++i) {
+            if (admissions[i].result != Result::Admitted) {
+                CPPUNIT_ASSERT_MESSAGE(describe(admissions[i]), admissions[i].refusedBy == "tokens");
+                continue;
+            }
+            tickets[i].reservedSecond = admissions[i].reservedSecond;
+            running.push_back(tickets[i]);
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t{5}, running.size());
+        for (const auto& done : running) store.release(done, 7);
+        const auto next = store.admit(ticket({limits("key:reserve", 0, 100)}));
+        CPPUNIT_ASSERT_MESSAGE(describe(next), next.result == Result::Admitted);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(100 - 35), next.views.at(0).tokensRemaining);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(0), store.releaseFailures());
+    }
+
     void oldRequestsAndTokensAgeOut() {
         // Counts written as if long ago, by Redis's clock: a request 59.6 s
         // old, a token bucket from 59 s ago and a stale one from 61 s ago.
         RedisCounterStore store(_redis, 30s);
-        const auto now = serverNowMs(*_redis);
-        _redis->command({"ZADD", store.requestLogKey("key:old"), std::to_string(now - 59600), "old-request"});
-        const auto second = now / 1000;
-        _redis->command({"HSET", store.tokenBucketsKey("key:old"), std::to_string(second - 59), "100",
-                         std::to_string(second - 61), "1000"});
-
-        auto admission = store.admit(ticket({limits("key:old", 1, 100)}));
+        // The bucket is written 59 s back from one second of Redis's clock; if
+        // that second ends before the admission reads it, the bucket is 60 s
+        // old and rightly not counted. So the setup is made again, a bounded
+        // number of times, until writing and admitting fall in one second.
+        long long now = 0;
+        long long second = 0;
+        Admission admission;
+        for (int attempt = 0; attempt < 10; ++attempt) {
+            _redis->command({"DEL", store.requestLogKey("key:old"), store.tokenBucketsKey("key:old")});
+            now = serverNowMs(*_redis);
+            if (now % 1000 > 700) {  // too near the next second: wait for it instead of racing it
+                std::this_thread::sleep_for(Millis(1000 - now % 1000 + 5));
+                continue;
+            }
+            _redis->command({"ZADD", store.requestLogKey("key:old"), std::to_string(now - 59600), "old-request"});
+            second = now / 1000;
+            _redis->command({"HSET", store.tokenBucketsKey("key:old"), std::to_string(second - 59), "100",
+                             std::to_string(second - 61), "1000"});
+            admission = store.admit(ticket({limits("key:old", 1, 100)}));
+            if (serverNowMs(*_redis) / 1000 == second) break;
+        }
         CPPUNIT_ASSERT_MESSAGE(describe(admission), admission.result == Result::Refused);
         // Both refuse; the bucket leaves at the next whole second, the request
         // 400 ms from `now`: the later of the two is reported.

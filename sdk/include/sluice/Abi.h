@@ -4,10 +4,13 @@
 
 #include <cstdint>
 
+#include <Poco/Version.h>
+#include <nlohmann/detail/abi_macros.hpp>
+
 // Bump MAJOR for any change to a type that crosses the boundary (a stage
 // interface, RequestContext, the descriptor's layout). Bump MINOR for
 // additions a newer kernel can serve to an older plugin.
-#define SLUICE_ABI_MAJOR 3
+#define SLUICE_ABI_MAJOR 4
 #define SLUICE_ABI_MINOR 0
 
 #define SLUICE_STRINGIFY_IMPL(x) #x
@@ -27,7 +30,14 @@
 #else
 #define SLUICE_STDLIB_ID "other-stdlib"
 #endif
-#define SLUICE_BUILD_SIGNATURE SLUICE_COMPILER_ID " " SLUICE_STDLIB_ID
+// Poco and nlohmann::json types cross the boundary too (the configuration,
+// the request body), and so does every standard type: their versions and the
+// language standard are part of the signature.
+#define SLUICE_DEPENDENCY_ID                                                                               \
+    "c++" SLUICE_STRINGIFY(__cplusplus) " poco=" SLUICE_STRINGIFY(POCO_VERSION) " nlohmann_json="         \
+        SLUICE_STRINGIFY(NLOHMANN_JSON_VERSION_MAJOR) "." SLUICE_STRINGIFY(NLOHMANN_JSON_VERSION_MINOR) "." \
+            SLUICE_STRINGIFY(NLOHMANN_JSON_VERSION_PATCH)
+#define SLUICE_BUILD_SIGNATURE SLUICE_COMPILER_ID " " SLUICE_STDLIB_ID " " SLUICE_DEPENDENCY_ID
 
 #define SLUICE_API __attribute__((visibility("default")))
 

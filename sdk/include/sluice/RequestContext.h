@@ -37,7 +37,8 @@ struct Reply {
 struct Usage {
     std::uint64_t promptTokens = 0;
     std::uint64_t completionTokens = 0;
-    bool reported = false;
+    bool reported = false;   // the backend said so
+    bool estimated = false;  // the backend did not: counted from the text (sluice/TokenEstimate.h)
 };
 
 // A typed per-request slot for one plugin's own state. Declare one static

@@ -19,6 +19,7 @@ class LocalCounterStoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(noBurstAtTheWindowEdge);
     CPPUNIT_TEST(aSlotFreesExactlyAMinuteLater);
     CPPUNIT_TEST(tokensChargedAfterTheAnswerCloseTheBudget);
+    CPPUNIT_TEST(reservationsCountAtAdmissionAndSettleToTheUsage);
     CPPUNIT_TEST(leasesBoundConcurrency);
     CPPUNIT_TEST(aRefusalCountsNothingInAnyScope);
     CPPUNIT_TEST(theStricterScopeDecides);
@@ -88,6 +89,37 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::int64_t(50000), refused.retryAfter.count());
         _now += 50s;
         CPPUNIT_ASSERT(admitted(store, {{"key:a", 0, 100, 0}}));
+    }
+
+    // Twenty requests at once against a budget for five: each reserves 20 of
+    // 100 at admission, so the sixth is refused while the first five run;
+    // their settled totals are what the backend reported, not the estimate.
+    void reservationsCountAtAdmissionAndSettleToTheUsage() {
+        auto store = make();
+        std::vector<Ticket> running;
+        int refused = 0;
+        for (int i = 0; i < 20; ++i) {
+            auto request = ticket({{"key:a", 0, 100, 0}});
+            request.reservedTokens = 20;
+            const auto admission = store.admit(request);
+            if (admission.result != Admission::Result::Admitted) {
+                ++refused;
+                CPPUNIT_ASSERT_EQUAL(std::string("tokens"), admission.refusedBy);
+                continue;
+            }
+            request.reservedSecond = admission.reservedSecond;
+            running.push_back(request);
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t{5}, running.size());
+        CPPUNIT_ASSERT_EQUAL(15, refused);
+        // Each answer spent 7 tokens; one ends in a later second than its reservation.
+        for (std::size_t i = 0; i < running.size(); ++i) {
+            if (i == 4) _now += 3s;
+            store.release(running[i], 7);
+        }
+        const auto next = store.admit(ticket({{"key:a", 0, 100, 0}}));
+        CPPUNIT_ASSERT(next.result == Admission::Result::Admitted);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(100 - 35), next.views[0].tokensRemaining);
     }
 
     void leasesBoundConcurrency() {

@@ -1,0 +1,43 @@
+#include "sluice/TokenEstimate.h"
+
+namespace sluice {
+
+namespace {
+std::uint64_t codePoints(std::string_view text) {
+    std::uint64_t count = 0;
+    for (const char c : text)
+        if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++count;  // not a continuation byte
+    return count;
+}
+
+// Text characters in a value that carries text: a string, an array of
+// strings or of parts ({"type":"text","text":…}); nothing else counts.
+std::uint64_t textIn(const nlohmann::json& value) {
+    if (value.is_string()) return codePoints(value.get_ref<const std::string&>());
+    std::uint64_t total = 0;
+    if (value.is_array())
+        for (const auto& item : value) {
+            if (item.is_string()) total += codePoints(item.get_ref<const std::string&>());
+            else if (item.is_object())
+                if (const auto text = item.find("text"); text != item.end() && text->is_string())
+                    total += codePoints(text->get_ref<const std::string&>());
+        }
+    return total;
+}
+} // namespace
+
+std::uint64_t estimateTokens(std::string_view text) { return (codePoints(text) + 3) / 4; }
+
+std::uint64_t estimatePromptTokens(const nlohmann::json& body) {
+    if (!body.is_object()) return 0;
+    std::uint64_t characters = 0;
+    for (const char* key : {"prompt", "input", "system", "suffix"})
+        if (const auto it = body.find(key); it != body.end()) characters += textIn(*it);
+    if (const auto messages = body.find("messages"); messages != body.end() && messages->is_array())
+        for (const auto& message : *messages)
+            if (message.is_object())
+                if (const auto content = message.find("content"); content != message.end()) characters += textIn(*content);
+    return (characters + 3) / 4;
+}
+
+} // namespace sluice
