@@ -8,11 +8,13 @@
 #include <Poco/ConsoleChannel.h>
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeFormatter.h>
+#include <Poco/File.h>
 #include <Poco/FileChannel.h>
 #include <Poco/Formatter.h>
 #include <Poco/FormattingChannel.h>
 #include <Poco/Logger.h>
 #include <Poco/Message.h>
+#include <Poco/Path.h>
 #include <nlohmann/json.hpp>
 
 #include "audit/RecordJson.h"
@@ -157,7 +159,7 @@ void appendLogValue(std::string_view value, std::string& out) {
     out += '"';
 }
 
-void configureLogging(const Poco::Util::AbstractConfiguration& config) {
+void configureLogging(const Poco::Util::AbstractConfiguration& config, bool checkOnly) {
     ConfigReader reader(config);
     const auto level = reader.text("log.level", "information");
     int priority = 0;
@@ -174,7 +176,13 @@ void configureLogging(const Poco::Util::AbstractConfiguration& config) {
 
     const auto path = reader.text("log.path");
     Poco::AutoPtr<Poco::Channel> sink;
-    if (path.empty()) {
+    if (checkOnly && !path.empty()) {
+        const Poco::File file(path);
+        const Poco::File folder(Poco::Path(path).parent());
+        const bool writable = file.exists() ? file.canWrite() : folder.exists() && folder.canWrite();
+        if (!writable) throw ConfigError("log.path", "cannot write to " + path);
+    }
+    if (path.empty() || checkOnly) {
         sink = new Poco::ConsoleChannel(std::cout);
     } else {
         Poco::AutoPtr<Poco::FileChannel> file(new Poco::FileChannel(path));

@@ -23,7 +23,9 @@ namespace sluice::kernel {
 
 // Applies log.level, log.format and log.path to every logger. Throws
 // ConfigError naming the key. Called at start and by each reload.
-void configureLogging(const Poco::Util::AbstractConfiguration& config);
+// checkOnly (sluiced --check): log.path is checked, not opened, and lines go
+// to stdout, so a check never writes into a running daemon's log file.
+void configureLogging(const Poco::Util::AbstractConfiguration& config, bool checkOnly = false);
 
 // log.access (default true).
 bool accessLogEnabled(const Poco::Util::AbstractConfiguration& config);

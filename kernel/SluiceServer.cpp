@@ -174,7 +174,7 @@ int SluiceServer::main(const std::vector<std::string>&) {
     const auto binaryDirectory = Poco::Path(Application::config().getString("application.dir")).toString();
     try {
         config = loadConfig(_configPath);
-        configureLogging(*config);
+        configureLogging(*config, _checkOnly);
         server = readServerSettings(*config);
         if (server.tls()) tlsContext = serverTlsContext(server);
         pipeline = Pipeline::build(config, pluginDirectory(*config, binaryDirectory), metrics);

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include <Poco/Logger.h>
+#include <Poco/String.h>
 
 #include "../Pipeline.h"
 #include "../audit/AnswerCapture.h"
@@ -65,7 +66,10 @@ std::string requestHead(const Backend& backend, const RequestContext& ctx, const
             (ipv6 ? "[" + backend.host + "]" : backend.host);
     const bool defaultPort = (backend.scheme == "http" && backend.port == 80) || (backend.scheme == "https" && backend.port == 443);
     if (!defaultPort) head += ':' + std::to_string(backend.port);
-    head += "\r\nUser-Agent: sluice/0.1\r\nAccept: application/json, application/x-ndjson, text/event-stream\r\n"
+    // identity: the relay reads frames and usage out of the body, and passes
+    // the body on without a Content-Encoding of its own.
+    head += "\r\nUser-Agent: sluice/" SLUICE_VERSION "\r\nAccept: application/json, application/x-ndjson, text/event-stream\r\n"
+            "Accept-Encoding: identity\r\n"
             "Content-Type: application/json\r\nContent-Length: " +
             std::to_string(bodyLength) + "\r\nX-Request-ID: " + ctx.requestId + "\r\n";
     if (const auto auth = backend.authHeaderValue(); !auth.empty()) head += backend.authHeader + ": " + auth + "\r\n";
@@ -337,6 +341,10 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
         return std::nullopt;
     }
 
+    // Asked for identity; a backend that compresses anyway cannot be relayed
+    // (the client would get the compressed bytes without their header).
+    if (const auto* encoding = head.header("content-encoding"); encoding && Poco::icompare(*encoding, "identity") != 0)
+        return Failure{UpstreamOutcome::Broken, "answered with Content-Encoding " + encoding->substr(0, 40), {}};
     const auto* type = head.header("content-type");
     const std::string contentType = type ? *type : "application/json";
     if (_translation) return contentType.find("event-stream") != std::string::npos ? relayTranslatedStream(reader) : relayWhole(reader);
@@ -353,9 +361,10 @@ std::optional<Failure> Attempt::relayWhole(ResponseReader& reader) {
     noteFirstByte();
     const auto* type = reader.head().header("content-type");
     const auto parsed = parseJson(answer);
-    // Only the backend's close ended this body: JSON that does not parse was cut off.
-    if (reader.closeDelimited() && parsed.is_discarded() && (!type || type->find("json") != std::string::npos))
-        return Failure{UpstreamOutcome::Broken, "answer cut off", {}};
+    // Every route the gateway forwards answers JSON: anything else (an HTML
+    // error page with 200, a body cut off by the backend's close) is not an answer.
+    if (parsed.is_discarded())
+        return Failure{UpstreamOutcome::Broken, reader.closeDelimited() ? "answer cut off" : "the answer is not JSON", {}};
     std::string contentType = type ? *type : "application/json";
     if (_translation) {
         auto translated = toOllamaAnswer(*_translation, parsed, servedModel(), Clock::now() - _start);

@@ -12,6 +12,7 @@ AnswerPlan AnswerPlan::from(const std::optional<FaultRule>& rule) {
     plan.sseComments = rule->sseComments;
     plan.closeDelimited = rule->closeDelimited;
     plan.cutAfterChunks = rule->cutAfterChunks;
+    plan.rawBody = rule->rawBody;
     return plan;
 }
 
@@ -21,6 +22,10 @@ void Delivery::error(Protocol protocol, int status, const std::string& message, 
 }
 
 void Delivery::whole(const AnswerPlan& plan, const nlohmann::json& answer) {
+    if (plan.rawBody) {
+        _exchange.sendText(200, *plan.rawBody, "text/html");
+        return;
+    }
     if (plan.cutAfterChunks) {
         // Half the answer with no length, then a clean close: only the JSON shows it is cut.
         const auto text = answer.dump();

@@ -27,6 +27,7 @@ struct AnswerPlan {
     int sseComments = 0;  // ": keep-alive" comment events before the first chunk (SSE only)
     bool closeDelimited = false;
     std::optional<int> cutAfterChunks;
+    std::optional<std::string> rawBody;
 
     static AnswerPlan from(const std::optional<FaultRule>& rule);
 };

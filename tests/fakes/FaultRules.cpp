@@ -11,7 +11,7 @@ namespace {
 const char* const knownFields[] = {"model",  "path",        "times",  "delay_first_byte_ms", "status",
                                    "retry_after", "reset_before_first_byte", "chunks", "chunk_interval_ms",
                                    "die_after_chunks", "hang_after_chunks", "headers", "sse_comments", "message",
-                                   "close_delimited", "cut_after_chunks"};
+                                   "close_delimited", "cut_after_chunks", "raw_body"};
 
 int intField(const nlohmann::json& rule, const char* name, int minimum) {
     const auto& value = rule[name];
@@ -56,6 +56,10 @@ FaultRule FaultRule::fromJson(const nlohmann::json& rule) {
     if (rule.contains("hang_after_chunks")) parsed.hangAfterChunks = intField(rule, "hang_after_chunks", 0);
     if (rule.contains("sse_comments")) parsed.sseComments = intField(rule, "sse_comments", 0);
     if (rule.contains("cut_after_chunks")) parsed.cutAfterChunks = intField(rule, "cut_after_chunks", 0);
+    if (rule.contains("raw_body")) {
+        if (!rule["raw_body"].is_string()) throw std::invalid_argument("\"raw_body\" must be a string");
+        parsed.rawBody = rule["raw_body"].get<std::string>();
+    }
     if (rule.contains("close_delimited")) {
         if (!rule["close_delimited"].is_boolean()) throw std::invalid_argument("\"close_delimited\" must be a boolean");
         parsed.closeDelimited = rule["close_delimited"].get<bool>();
@@ -94,6 +98,7 @@ nlohmann::json FaultRule::toJson() const {
     if (message) out["message"] = *message;
     if (closeDelimited) out["close_delimited"] = true;
     if (cutAfterChunks) out["cut_after_chunks"] = *cutAfterChunks;
+    if (rawBody) out["raw_body"] = *rawBody;
     if (!headers.empty()) {
         out["headers"] = nlohmann::json::object();
         for (const auto& [name, value] : headers) out["headers"][name] = value;

@@ -58,6 +58,7 @@ class HardeningTest : public OneBackendFixture {
     CPPUNIT_TEST(wrongFieldTypesAre400NamingTheField);
     CPPUNIT_TEST(clientStringsCannotForgeLogLines);
     CPPUNIT_TEST(aClientThatStopsReadingIsCutOff);
+    CPPUNIT_TEST(compressedOrNonJsonAnswersAre502);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -247,6 +248,24 @@ public:
         CPPUNIT_ASSERT(eventually([&] { return setup.backend.stats()["cancelled"].get<int>() >= 1; }, std::chrono::seconds(30)));
         CPPUNIT_ASSERT(eventually([&] { return setup.backend.stats()["in_flight"].get<int>() == 0; }));
         CPPUNIT_ASSERT_EQUAL(200, httpPost(setup.gateway.port(), "/api/chat", ollamaChat("llama3.2", false)).status);
+    }
+
+    void compressedOrNonJsonAnswersAre502() {
+        // The gateway asks for identity; a gzip answer relayed as it came
+        // reached the client without its Content-Encoding, as garbage with 200.
+        _backend->setRules(nlohmann::json::array({{{"headers", {{"Content-Encoding", "gzip"}}}, {"times", 2}}}));
+        CPPUNIT_ASSERT_EQUAL(std::string("identity"),
+                             [&] {
+                                 httpPost(_gateway->port(), "/api/chat", ollamaChat("llama3.2", false));
+                                 return _backend->stats()["last_request"]["headers"].value("accept-encoding", "");
+                             }());
+        CPPUNIT_ASSERT_EQUAL(502, httpPost(_gateway->port(), "/v1/chat/completions", openAiChat("llama3.2", false)).status);
+        // An HTML page with 200 is not an answer either.
+        _backend->setRules(nlohmann::json::array({{{"raw_body", "<html>maintenance</html>"}, {"times", 1}}}));
+        const auto html = httpPost(_gateway->port(), "/api/chat", ollamaChat("llama3.2", false));
+        CPPUNIT_ASSERT_EQUAL(502, html.status);
+        CPPUNIT_ASSERT(html.body.find("maintenance") == std::string::npos);
+        assertStillServing();
     }
 
 private:

@@ -105,6 +105,19 @@ public:
         const auto check = startExpectingFailure(withBackend(""), {"--check"});
         CPPUNIT_ASSERT_EQUAL(0, check.exitCode);
         CPPUNIT_ASSERT(check.output.find("configuration OK") != std::string::npos);
+
+        // A check never writes into the log file a running daemon writes to.
+        Poco::TemporaryFile log;
+        std::ofstream(log.path()) << "a daemon's line\n";
+        const auto quiet = startExpectingFailure(withBackend("log.path = " + log.path() + "\nlog.level = debug\n"), {"--check"});
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(quiet.output, 0, quiet.exitCode);
+        std::ifstream written(log.path());
+        const std::string text((std::istreambuf_iterator<char>(written)), std::istreambuf_iterator<char>());
+        CPPUNIT_ASSERT_EQUAL(std::string("a daemon's line\n"), text);
+        // An unwritable log.path still fails the check, naming the key.
+        const auto unwritable = startExpectingFailure(withBackend("log.path = /nonexistent-dir/sluice.log\n"), {"--check"});
+        CPPUNIT_ASSERT_EQUAL(78, unwritable.exitCode);
+        CPPUNIT_ASSERT(unwritable.output.find("log.path") != std::string::npos);
     }
 
     void hangupDoesNotStopTheGateway() {
