@@ -64,7 +64,11 @@ std::size_t RequestBody::readChunked(char* buffer, std::size_t size) {
     return take;
 }
 
-RequestBody::Status RequestBody::readAll(std::string& out, std::size_t limit) {
+RequestBody::Status RequestBody::readAll(std::string& out, std::size_t limit) { return consume(&out, limit); }
+
+RequestBody::Status RequestBody::discard(std::size_t limit) { return consume(nullptr, limit); }
+
+RequestBody::Status RequestBody::consume(std::string* out, std::size_t limit) {
     if (_framing == Framing::Length && _left > limit) return Status::TooLarge;
     char piece[kPiece];
     std::size_t taken = 0;
@@ -73,20 +77,7 @@ RequestBody::Status RequestBody::readAll(std::string& out, std::size_t limit) {
         if (n == 0) break;
         taken += n;
         if (taken > limit) return Status::TooLarge;
-        out.append(piece, n);
-    }
-    return _status;
-}
-
-RequestBody::Status RequestBody::discard(std::size_t limit) {
-    if (_framing == Framing::Length && _left > limit) return Status::TooLarge;
-    char piece[kPiece];
-    std::size_t dropped = 0;
-    while (!_finished && _status == Status::Whole) {
-        const auto n = read(piece, sizeof piece);
-        if (n == 0) break;
-        dropped += n;
-        if (dropped > limit) return Status::TooLarge;
+        if (out) out->append(piece, n);
     }
     return _status;
 }

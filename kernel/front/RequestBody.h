@@ -47,6 +47,8 @@ public:
 
 private:
     std::size_t readChunked(char* buffer, std::size_t size);
+    // readAll() into `out`, or discard() when it is null.
+    Status consume(std::string* out, std::size_t limit);
 
     ClientSession& _session;
     Framing _framing;

@@ -171,13 +171,6 @@ bool isUsageOnlyEvent(std::string_view frame) {
     return usage != json.end() && usage->is_object() && (choices == json.end() || (choices->is_array() && choices->empty()));
 }
 
-std::uint64_t codePoints(std::string_view text) {
-    std::uint64_t count = 0;
-    for (const char c : text)
-        if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++count;
-    return count;
-}
-
 // One request in flight to one backend, counted for least-busy routing.
 class InFlight {
 public:
@@ -581,7 +574,7 @@ bool Attempt::deliverFrames(Framing framing, std::string_view frames) {
 void Attempt::estimateUsageIfUnreported() {
     if (_ctx.usage.reported) return;
     _ctx.usage.promptTokens = estimatePromptTokens(_ctx.body);
-    _ctx.usage.completionTokens = (_answerChars + 3) / 4;
+    _ctx.usage.completionTokens = tokensForCodePoints(_answerChars);
     _ctx.usage.estimated = true;
 }
 

@@ -2,13 +2,14 @@
 
 namespace sluice {
 
-namespace {
 std::uint64_t codePoints(std::string_view text) {
     std::uint64_t count = 0;
     for (const char c : text)
         if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++count;  // not a continuation byte
     return count;
 }
+
+namespace {
 
 // Text characters in a value that carries text: a string, an array of
 // strings or of parts ({"type":"text","text":…}); nothing else counts.
@@ -26,7 +27,7 @@ std::uint64_t textIn(const nlohmann::json& value) {
 }
 } // namespace
 
-std::uint64_t estimateTokens(std::string_view text) { return (codePoints(text) + 3) / 4; }
+std::uint64_t estimateTokens(std::string_view text) { return tokensForCodePoints(codePoints(text)); }
 
 std::uint64_t estimatePromptTokens(const nlohmann::json& body) {
     if (!body.is_object()) return 0;
@@ -37,7 +38,7 @@ std::uint64_t estimatePromptTokens(const nlohmann::json& body) {
         for (const auto& message : *messages)
             if (message.is_object())
                 if (const auto content = message.find("content"); content != message.end()) characters += textIn(*content);
-    return (characters + 3) / 4;
+    return tokensForCodePoints(characters);
 }
 
 } // namespace sluice

@@ -21,6 +21,11 @@ namespace sluice {
 // Tokens in `text` by the rule above; 0 for no text.
 SLUICE_API std::uint64_t estimateTokens(std::string_view text);
 
+// The same rule for text counted piece by piece: its code points first
+// (UTF-8 lead bytes), then the tokens for their sum.
+SLUICE_API std::uint64_t codePoints(std::string_view text);
+inline std::uint64_t tokensForCodePoints(std::uint64_t count) { return (count + 3) / 4; }
+
 // Tokens in a request's prompt: every string under messages[].content (a
 // string, or an array of parts with "text"), prompt, input, system and suffix,
 // in either protocol's shape.
