@@ -11,6 +11,8 @@
 //   byte-exactly, so the next pipelined request stays in the buffer.
 // Thread: one connection thread.
 
+#include <string>
+
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerSession.h>
 
@@ -26,8 +28,14 @@ public:
 
     // Up to `length` bytes: buffered ones first, else one receive. 0 at the end.
     int readSome(char* buffer, std::streamsize length) { return read(buffer, length); }
-    // One byte, or std::char_traits<char>::eof() at the end.
-    int nextByte() { return get(); }
+    // One byte (0-255), or std::char_traits<char>::eof() at the end. Not
+    // Poco's get(), which widens a plain char: a 0xff byte read as eof() and
+    // a chunked body with one in its framing looked cut off (found by
+    // fuzz.chunked-decoder).
+    int nextByte() {
+        char byte = 0;
+        return read(&byte, 1) == 1 ? static_cast<unsigned char>(byte) : std::char_traits<char>::eof();
+    }
 
 private:
     const int _keepAliveMillis;

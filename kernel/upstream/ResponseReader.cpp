@@ -57,8 +57,17 @@ std::size_t parseResponseHead(std::string_view bytes, ResponseHead& head) {
         if (line.empty()) continue;
         const auto colon = line.find(':');
         if (colon == std::string_view::npos || colon == 0) protocolError("bad header line");
+        // A name is a token (RFC 9110 5.1): no NUL, blank or control byte (found by fuzz.response-head).
+        for (const char c : line.substr(0, colon)) {
+            const auto u = static_cast<unsigned char>(c);
+            if (u <= 0x20 || u >= 0x7f || std::string_view("\"(),/:;<=>?@[\\]{}").find(c) != std::string_view::npos)
+                protocolError("bad header name");
+        }
         auto name = Poco::toLower(std::string(line.substr(0, colon)));
         auto value = Poco::trim(std::string(line.substr(colon + 1)));
+        // A bare CR or a NUL in a value: some values reach the client's
+        // answer (Content-Type, Retry-After), where a CR would split it.
+        if (value.find_first_of(std::string_view("\r\0", 2)) != std::string::npos) protocolError("bad header value");
         if (name == "content-length") {
             std::uint64_t length = 0;
             const auto [p, e] = std::from_chars(value.data(), value.data() + value.size(), length);
