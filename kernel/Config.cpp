@@ -17,14 +17,20 @@ namespace sluice::kernel {
 namespace {
 constexpr int kMaxIncludeDepth = 8;
 
+// Sluice's deepest key has five parts (backends.NAME.timeout.first_byte_ms);
+// the walk recurses once per part, so a key of thousands of dots would
+// overflow the stack (found by fuzz.properties).
+constexpr int kMaxKeyParts = 32;
+
 void collectKeys(const Poco::Util::AbstractConfiguration& config, const std::string& prefix,
-                 const std::function<void(const std::string&)>& visit) {
+                 const std::function<void(const std::string&)>& visit, int depth = 0) {
+    if (depth > kMaxKeyParts) throw ConfigError(prefix.substr(0, 80), "has more than 32 dot-separated parts");
     Poco::Util::AbstractConfiguration::Keys keys;
     config.keys(prefix, keys);
     for (const auto& key : keys) {
         const auto full = prefix.empty() ? key : prefix + "." + key;
         if (config.hasProperty(full)) visit(full);
-        collectKeys(config, full, visit);
+        collectKeys(config, full, visit, depth + 1);
     }
 }
 

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include <Poco/Exception.h>
 #include <Poco/String.h>
 
 namespace sluice {
@@ -12,7 +13,13 @@ ConfigReader::ConfigReader(const Poco::Util::AbstractConfiguration& config, std:
 bool ConfigReader::has(const std::string& key) const { return _config.hasProperty(key); }
 
 std::string ConfigReader::text(const std::string& key, const std::string& fallback) const {
-    return Poco::trim(_config.getString(key, fallback));
+    try {
+        return Poco::trim(_config.getString(key, fallback));
+    } catch (const Poco::Exception& e) {
+        // A ${key} reference that loops or nests past Poco's bound of 10
+        // (found by fuzz.properties): a mistake in the file, named as one.
+        throw ConfigError(fullKey(key), "cannot be read: " + e.displayText());
+    }
 }
 
 std::string ConfigReader::requiredText(const std::string& key) const {

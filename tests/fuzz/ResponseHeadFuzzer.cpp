@@ -7,10 +7,10 @@
 // these definitions instead of UpstreamConnection.cpp, so ResponseReader
 // runs unchanged on bytes from the input, with no socket.
 //
-// Invariants: an accepted head has a status in 100..599, lower-case header
-// names, and no CR, LF or NUL in a name or value (they would split the
-// header the gateway writes to its client, RFC 9110 5.5); a head is found
-// at its first blank line, and no shorter prefix is a head; the reader
+// Invariants: an accepted head has a status in 100..599, header names that
+// are lower-case tokens, and no CR, LF or NUL in a name or value (they would
+// split the header the gateway writes to its client, RFC 9110 5.5); a head
+// is found at its first blank line, and no shorter prefix is a head; the reader
 // answers the same as parsing the whole bytes would, whatever the cuts; the
 // body is exactly what the framing says; a connection called reusable has
 // no byte past the answer; only UpstreamError leaves the reader.
@@ -79,6 +79,12 @@ namespace {
 
 bool holdsLineBreakOrNul(std::string_view text) { return text.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos; }
 
+// RFC 9110 5.6.2: what a header name may be made of.
+bool isTokenChar(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u > 0x20 && u < 0x7f && std::string_view("\"(),/:;<=>?@[\\]{}").find(c) == std::string_view::npos;
+}
+
 void checkHead(const ResponseHead& head) {
     check(head.status >= 100 && head.status <= 599, "an accepted status is in 100..599");
     for (const auto& [name, value] : head.headers) {
@@ -86,6 +92,7 @@ void checkHead(const ResponseHead& head) {
         check(std::none_of(name.begin(), name.end(), [](char c) { return c >= 'A' && c <= 'Z'; }), "header names are lower case");
         check(name.find(':') == std::string::npos, "a header name ends at its colon");
         check(!holdsLineBreakOrNul(name), "no header name holds CR, LF or NUL", name);
+        check(std::all_of(name.begin(), name.end(), isTokenChar), "a header name is a token", name);
         check(!holdsLineBreakOrNul(value), "no header value holds CR, LF or NUL", value);
         check(value.empty() || (value.front() != ' ' && value.back() != ' ' && value.front() != '\t' && value.back() != '\t'),
               "header values are trimmed");
