@@ -37,6 +37,8 @@ void collectKeys(const Poco::Util::AbstractConfiguration& config, const std::str
 void loadInto(Poco::Util::MapConfiguration& target, const std::string& path, int depth) {
     if (depth > kMaxIncludeDepth) throw ConfigError("include", "nested more than 8 deep (a cycle?) at " + path);
     if (!Poco::File(path).exists()) throw ConfigError("include", "file not found: " + path);
+    // A folder opens as a stream that never ends: Poco's reader would wait on it forever (found by fuzz.properties).
+    if (!Poco::File(path).isFile()) throw ConfigError("include", "not a regular file: " + path);
     std::ifstream probe(path);
     if (!probe) throw ConfigError("include", "cannot read " + path);
     Poco::AutoPtr<Poco::Util::PropertyFileConfiguration> file(new Poco::Util::PropertyFileConfiguration(path));

@@ -1,6 +1,7 @@
 #include "RequestFields.h"
 
 #include <array>
+#include <cmath>
 #include <string_view>
 
 namespace sluice::kernel {
@@ -20,7 +21,7 @@ unsigned kindOf(const nlohmann::json& value) {
     case Type::number_float: {
         // 100.0 is an integer to JavaScript clients, which cannot tell them apart.
         const double number = value.get<double>();
-        const bool whole = number == static_cast<double>(static_cast<long long>(number)) && number > -9.0e18 && number < 9.0e18;
+        const bool whole = std::isfinite(number) && std::trunc(number) == number;
         return whole ? (Integer | Number) : Number;
     }
     case Type::object: return Object;
