@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "../upstream/FrameSplitter.h"
 #include "sluice/Json.h"
 
 namespace sluice::kernel {
@@ -9,25 +10,6 @@ namespace sluice::kernel {
 namespace {
 using nlohmann::json;
 using nlohmann::ordered_json;
-
-// The data of an SSE event: its data lines joined by newlines (the field's one
-// optional leading space removed), or nullopt for an event without data.
-std::optional<std::string> eventData(std::string_view event) {
-    std::optional<std::string> data;
-    while (!event.empty()) {
-        auto end = event.find('\n');
-        auto line = event.substr(0, end);
-        event = end == std::string_view::npos ? std::string_view() : event.substr(end + 1);
-        if (line.ends_with('\r')) line.remove_suffix(1);
-        if (!line.starts_with("data:")) continue;
-        line.remove_prefix(5);
-        if (line.starts_with(' ')) line.remove_prefix(1);
-        if (data) *data += '\n';
-        else data.emplace();
-        *data += line;
-    }
-    return data;
-}
 
 std::string textOf(const json& value) { return value.is_string() ? value.get<std::string>() : std::string(); }
 
@@ -39,7 +21,7 @@ StreamTranslator::StreamTranslator(OllamaCall call, std::string model, std::chro
 
 StreamTranslator::Step StreamTranslator::take(std::string_view event, std::string& lines) {
     if (_done) return Step::Done;
-    const auto data = eventData(event);
+    const auto data = sseEventData(event);
     if (!data) return Step::More;
     if (*data == "[DONE]") {
         appendToolCalls(lines);

@@ -125,12 +125,9 @@ std::string_view firstAnswerFrame(Framing framing, std::string_view frames) {
 }
 
 bool isErrorFrame(Framing framing, std::string_view frame) {
-    if (framing == Framing::Sse) {
-        const auto data = frame.find("data:");
-        if (data == std::string_view::npos) return false;
-        frame.remove_prefix(data + 5);
-    }
-    const auto json = parseJson(frame);
+    const auto data = framing == Framing::Sse ? sseEventData(frame) : std::string(frame);
+    if (!data) return false;
+    const auto json = parseJson(*data);
     return json.is_object() && json.contains("error") && !json.contains("choices") && !json.contains("message");
 }
 
@@ -143,10 +140,7 @@ void noteUsage(Framing framing, std::string_view frames, Usage& usage) {
             readUsage(parseJson(frame), usage);
         } else {
             if (frame.find("\"usage\"") == std::string_view::npos) return;
-            const auto data = frame.find("data:");
-            if (data == std::string_view::npos) return;
-            frame.remove_prefix(data + 5);
-            readUsage(parseJson(frame), usage);
+            if (const auto data = sseEventData(frame)) readUsage(parseJson(*data), usage);
         }
     });
 }
@@ -162,9 +156,10 @@ bool needsUsageAsked(const RequestContext& ctx) {
 
 // The event OpenAI sends for include_usage: no choices, only the usage.
 bool isUsageOnlyEvent(std::string_view frame) {
-    const auto data = frame.find("data:");
-    if (data == std::string_view::npos || frame.find("\"usage\"") == std::string_view::npos) return false;
-    const auto json = parseJson(frame.substr(data + 5));
+    if (frame.find("\"usage\"") == std::string_view::npos) return false;
+    const auto data = sseEventData(frame);
+    if (!data) return false;
+    const auto json = parseJson(*data);
     if (!json.is_object()) return false;
     const auto usage = json.find("usage");
     const auto choices = json.find("choices");

@@ -2,6 +2,24 @@
 
 namespace sluice::kernel {
 
+std::optional<std::string> sseEventData(std::string_view event) {
+    std::optional<std::string> data;
+    while (!event.empty()) {
+        auto end = event.find('\n');
+        auto line = event.substr(0, end);
+        event = end == std::string_view::npos ? std::string_view() : event.substr(end + 1);
+        if (line.ends_with('\r')) line.remove_suffix(1);
+        if (!line.starts_with("data:")) continue;
+        line.remove_prefix(5);
+        if (line.starts_with(' ')) line.remove_prefix(1);
+        if (data) *data += '\n';
+        else data.emplace();
+        *data += line;
+    }
+    return data;
+}
+
+
 std::size_t frameEnd(Framing framing, std::string_view frames, std::size_t from) {
     if (framing == Framing::Ndjson) {
         const auto newline = frames.find('\n', from);

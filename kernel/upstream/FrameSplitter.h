@@ -3,6 +3,7 @@
 // The forwarder passes only complete frames to the client, so a stream that
 // dies mid-frame can still be ended with a well-formed error frame.
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,6 +36,10 @@ private:
     std::size_t _completeEnd = 0;  // end of the last complete frame in _buffer
     std::size_t _scanned = 0;      // where the search for a frame end resumes
 };
+
+// An SSE event's data: its data lines joined by LF (one optional blank after
+// "data:" dropped), or nothing when it has none (a comment, a keep-alive).
+std::optional<std::string> sseEventData(std::string_view event);
 
 // Where the frame starting at `frames` ends (one past its delimiter), or npos.
 std::size_t frameEnd(Framing framing, std::string_view frames, std::size_t from = 0);
