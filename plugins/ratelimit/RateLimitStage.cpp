@@ -1,5 +1,6 @@
 #include "RateLimitStage.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <random>
@@ -180,10 +181,13 @@ Verdict RateLimitStage::admit(RequestContext& ctx) {
     }
     auto& taken = ctx.slot(kTaken);
     taken.ticket = {scopesFor(*ctx.principal), uniqueLeaseId(ctx.requestId)};
-    // Before shaping: the bound the client set counts, not the one shape() adds.
-    taken.ticket.reservedTokens = reservation(ctx);
+    // Before shaping: the bound the client set counts, not the one shape()
+    // adds. Only where a token limit applies: it walks the whole prompt.
+    const auto& scopes = taken.ticket.scopes;
+    if (std::any_of(scopes.begin(), scopes.end(), [](const ScopeLimits& scope) { return scope.tokensPerMinute > 0; }))
+        taken.ticket.reservedTokens = reservation(ctx);
     shape(ctx);
-    if (taken.ticket.scopes.empty()) return Verdict::Continue;
+    if (scopes.empty()) return Verdict::Continue;
     const auto admission = _store->admit(taken.ticket);
     switch (admission.result) {
     case Admission::Result::Admitted:
