@@ -67,6 +67,7 @@ private:
 
 void registerStages(sluice::StageRegistry& registry) {
     registry.addAuditSink("counting", [](const sluice::StageSetup& setup) { return std::make_unique<CountingSink>(setup); });
+    registry.declareKeys({"audit.counting.path", "audit.counting.fail_flag", "audit.counting.records"});
 }
 
 } // namespace
