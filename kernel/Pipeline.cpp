@@ -11,6 +11,8 @@
 #include "BackendConfig.h"
 #include "DiscoveryLoop.h"
 #include "HealthProber.h"
+#include "KnownKeys.h"
+#include "upstream/AnswerBudget.h"
 #include "Logging.h"
 #include "sluice/ConfigReader.h"
 
@@ -57,12 +59,24 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
     auto& self = *pipeline;
     ConfigReader reader(*self._config);
 
+    // Plugins first: their declared keys complete the list a typo is checked
+    // against, before any value is read or any stage opens a store.
+    self._plugins = PluginLoader().load(pluginDirectory, reader.list("plugins.load"), "plugins.load");
+    auto known = KnownKeys::kernel();
+    for (const auto& plugin : self._plugins) known.add(plugin->stages.declaredKeys());
+    known.check(*self._config);
+
     self._settings.maxBodyBytes =
         static_cast<std::size_t>(reader.integer("limits.max_body_bytes", 262144, 1024, 256LL * 1024 * 1024));
     self._settings.discoveryInterval = std::chrono::seconds(reader.integer("discovery.interval_s", 60, 1, 86400));
     self._settings.discoveryTimeout = reader.millis("discovery.timeout_ms", std::chrono::milliseconds(5000));
     self._settings.discoveryTtl = std::chrono::seconds(reader.integer("discovery.ttl_s", 120, 1, 7 * 86400));
     self._settings.accessLog = accessLogEnabled(*self._config);
+    AnswerBudget::process().setLimit(static_cast<std::size_t>(
+        reader.integer("limits.answer_buffer_bytes", 256LL * 1024 * 1024, 1024 * 1024, 1LL << 40)));
+    AnswerBudget::process().reportTo(metrics.gauge(
+        "sluice_answer_buffer_bytes", "Bytes of whole answers held in memory now, across all requests (limits.answer_buffer_bytes)."));
+    self._settings.maxStream = std::chrono::seconds(reader.integer("timeout.max_stream_s", 0, 0, 7 * 86400));
     try {
         self._settings.trustedProxies = TrustedProxies(reader.list("server.trusted_proxies"));
     } catch (const std::invalid_argument& e) {
@@ -91,8 +105,6 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
     self._settings.probeTimeout = reader.millis("health.probe_timeout_ms", std::chrono::milliseconds(2000));
     self._health = std::make_unique<BackendHealth>(self._backends, policy, &metrics);
     self._aliases = parseAliases(*self._config, self._backends);
-
-    self._plugins = PluginLoader().load(pluginDirectory, reader.list("plugins.load"), "plugins.load");
 
     auto setupFor = [&self](const std::string& kind, const std::string& name) {
         self._views.push_back(self._config->createView(kind));

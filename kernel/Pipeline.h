@@ -37,6 +37,7 @@ struct PipelineSettings {
     std::chrono::milliseconds probeTimeout{2000};
     bool accessLog = true;  // log.access
     CorsPolicy cors;        // server.cors.origins
+    std::chrono::seconds maxStream{0};  // timeout.max_stream_s; 0: no cap
 };
 
 class Pipeline final : public KernelServices {
