@@ -20,10 +20,10 @@
 #include <Poco/Path.h>
 #include <Poco/TemporaryFile.h>
 
-#include "AuditRows.h"
 #include "ChildProcess.h"
 #include "DatabaseSink.h"
 #include "PostgresServer.h"
+#include "sluice/AuditJson.h"
 #include "sluice/store/AuditStore.h"
 #include "sluice/store/Database.h"
 #include "sluice/store/Migrations.h"
@@ -291,7 +291,7 @@ private:
 
         // A bounded call stops after its statements and says there is more.
         store::Database db(StoreUrl::parse(url), 1);
-        const auto bounded = store::AuditStore(db).purge(audit::epochMillis(nowTime), {365, 30, 1, 1});
+        const auto bounded = store::AuditStore(db).purge(sluice::epochMillis(nowTime), {365, 30, 1, 1});
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), bounded.records);
         CPPUNIT_ASSERT(bounded.more);
 
