@@ -28,6 +28,7 @@ store::AuditRow toRow(const AuditRecord& record) {
     row.failovers = record.failovers;
     row.promptTokens = clamp(record.tokensIn);
     row.completionTokens = clamp(record.tokensOut);
+    row.tokensEstimated = record.tokensEstimated;
     row.firstByteMs = wholeMs(record.timeToFirstByteMs);
     row.latencyMs = wholeMs(record.latencyMs);
     row.bytesIn = clamp(record.bytesIn);
@@ -57,6 +58,7 @@ AuditRecord fromRow(const store::AuditRow& row) {
     record.failovers = row.failovers;
     record.tokensIn = count(row.promptTokens);
     record.tokensOut = count(row.completionTokens);
+    record.tokensEstimated = row.tokensEstimated;
     record.timeToFirstByteMs = static_cast<double>(row.firstByteMs);
     record.latencyMs = static_cast<double>(row.latencyMs);
     record.bytesIn = count(row.bytesIn);

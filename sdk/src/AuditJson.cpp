@@ -57,7 +57,8 @@ nlohmann::ordered_json auditRecordJson(const AuditRecord& record, AuditText text
                                 {"latency_ms", wholeMillis(record.latencyMs)},
                                 {"bytes_in", record.bytesIn},
                                 {"bytes_out", record.bytesOut},
-                                {"outcome", outcomeName(record.outcome)}};
+                                {"outcome", outcomeName(record.outcome)},
+                                {"tokens_estimated", record.tokensEstimated}};
     if (text == AuditText::Include && record.promptLogged) {
         json["prompt_logged"] = true;
         json["prompt"] = record.prompt;
@@ -97,6 +98,7 @@ std::optional<AuditRecord> auditRecordFromJson(const nlohmann::json& json) {
         record.bytesOut = field<std::uint64_t>(json, "bytes_out");
         // An outcome this build does not name is kept as ok, as before: the record is not dropped.
         record.outcome = outcomeFromName(field<std::string>(json, "outcome", nullptr, "ok")).value_or(Outcome::Ok);
+        record.tokensEstimated = field<bool>(json, "tokens_estimated", nullptr, false);
         record.promptLogged = field<bool>(json, "prompt_logged", nullptr, false);
         if (record.promptLogged) {
             record.prompt = field<std::string>(json, "prompt");

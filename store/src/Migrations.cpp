@@ -105,6 +105,12 @@ const std::vector<Migration>& migrations() {
              " answer TEXT NOT NULL)",
              "CREATE INDEX audit_prompts_by_time ON audit_prompts (at_ms)",
          }},
+        // 1 where the backend reported no usage and the gateway counted the
+        // tokens from the text; rows written before it read 0.
+        {{2, "audit_records.tokens_estimated"},
+         {
+             "ALTER TABLE audit_records ADD COLUMN tokens_estimated INTEGER NOT NULL DEFAULT 0",
+         }},
     };
     return kMigrations;
 }

@@ -13,6 +13,7 @@ AnswerPlan AnswerPlan::from(const std::optional<FaultRule>& rule) {
     plan.closeDelimited = rule->closeDelimited;
     plan.cutAfterChunks = rule->cutAfterChunks;
     plan.rawBody = rule->rawBody;
+    plan.noUsage = rule->noUsage;
     return plan;
 }
 

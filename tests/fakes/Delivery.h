@@ -28,6 +28,7 @@ struct AnswerPlan {
     bool closeDelimited = false;
     std::optional<int> cutAfterChunks;
     std::optional<std::string> rawBody;
+    bool noUsage = false;  // leave out token counts (Ollama's *eval_count, OpenAI's usage)
 
     static AnswerPlan from(const std::optional<FaultRule>& rule);
 };

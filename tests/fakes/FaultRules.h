@@ -30,6 +30,7 @@ struct FaultRule {
     bool closeDelimited = false;          // stream with neither chunking nor length, ended by close
     std::optional<int> cutAfterChunks;    // N chunks, half of the next, then a graceful close
     std::optional<std::string> rawBody;   // a whole answer of these bytes (text/html), not the JSON one
+    bool noUsage = false;                 // no token counts in the answer, whatever the client asked
     // Extra headers on the answer (hop-by-hop or private ones), so a test can
     // prove the gateway never copies an upstream header blindly.
     std::vector<std::pair<std::string, std::string>> headers;

@@ -1,7 +1,8 @@
 // One request in every output of the audit trail, through the real gateway:
 // the SQLite row as `sluicectl audit tail --json` prints it, the jsonl sink's
 // line and the access log line name each field the same way, the store's
-// column names.
+// column names; an answer whose backend reported no usage says
+// tokens_estimated in each.
 
 #include <fstream>
 #include <set>
@@ -29,6 +30,7 @@ std::set<std::string> namesOf(const nlohmann::json& object) {
 class AuditTrailTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(AuditTrailTest);
     CPPUNIT_TEST(everyOutputUsesTheStoreNames);
+    CPPUNIT_TEST(estimatedTokensShowInEveryOutput);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -70,6 +72,34 @@ public:
         CPPUNIT_ASSERT_MESSAGE(logged.dump(), recordNames == lineNames);
         for (const auto& name : recordNames)
             CPPUNIT_ASSERT_EQUAL_MESSAGE(name, stored.at(name).dump(), logged.at(name).dump());
+    }
+
+    void estimatedTokensShowInEveryOutput() {
+        // The first chat's stream ends without prompt_eval_count and eval_count.
+        _backend->setRules({{{"path", "/api/chat"}, {"no_usage", true}, {"times", 1}}});
+        const auto port = _gateway->port();
+        CPPUNIT_ASSERT_EQUAL(200, httpPost(port, "/api/chat", ollamaChat("llama3.2", true), {{"X-Request-ID", "counted"}}).status);
+        CPPUNIT_ASSERT_EQUAL(200, httpPost(port, "/api/chat", ollamaChat("llama3.2", true), {{"X-Request-ID", "reported"}}).status);
+
+        const auto counted = storedRecord("counted");
+        CPPUNIT_ASSERT_MESSAGE(counted.dump(), counted.at("tokens_estimated").get<bool>());
+        // "why is the sky blue": 19 characters, 5 tokens; the answer's 46 characters, 12.
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(counted.dump(), 5, counted.at("prompt_tokens").get<int>());
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(counted.dump(), 12, counted.at("completion_tokens").get<int>());
+        const auto reported = storedRecord("reported");
+        CPPUNIT_ASSERT_MESSAGE(reported.dump(), !reported.at("tokens_estimated").get<bool>());
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(reported.dump(), 5, reported.at("completion_tokens").get<int>());  // the fake's chunks
+
+        CPPUNIT_ASSERT(jsonlRecord("counted").at("tokens_estimated").get<bool>());
+        CPPUNIT_ASSERT(!jsonlRecord("reported").at("tokens_estimated").get<bool>());
+        CPPUNIT_ASSERT(accessLine("counted").at("tokens_estimated").get<bool>());
+        CPPUNIT_ASSERT(!accessLine("reported").at("tokens_estimated").get<bool>());
+
+        ChildProcess text(SLUICE_BIN_DIR "/sluicectl", {"--config", (_dir->path / "sluice.properties").string(), "audit", "tail"});
+        CPPUNIT_ASSERT_EQUAL(0, text.waitForExit(std::chrono::seconds(15)).value_or(-1));
+        const auto lines = text.output();
+        CPPUNIT_ASSERT_MESSAGE(lines, lines.find("5+12 tokens (estimated)") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(lines, lines.find("5+5 tokens  ") != std::string::npos);
     }
 
 private:

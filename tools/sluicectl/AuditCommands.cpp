@@ -77,7 +77,8 @@ int auditTail(const CommandLine& line) {
         const auto model = row.servedModel.empty() ? row.requestedModel : row.servedModel;
         std::cout << sluice::isoTime(row.atMs) << "  " << orDash(row.tenant) << "  " << orDash(row.keyId) << "  "
                   << orDash(row.route) << "  " << orDash(model) << "  " << orDash(row.servedBackend) << "  " << row.status
-                  << "  " << row.promptTokens << "+" << row.completionTokens << " tokens  " << row.latencyMs << " ms  "
+                  << "  " << row.promptTokens << "+" << row.completionTokens
+                  << (row.tokensEstimated ? " tokens (estimated)  " : " tokens  ") << row.latencyMs << " ms  "
                   << row.outcome << "\n";
     }
     return kExitOk;

@@ -34,6 +34,9 @@ struct AuditRecord {
     int failovers = 0;
     std::uint64_t tokensIn = 0;
     std::uint64_t tokensOut = 0;
+    // The backend reported no usage: tokensIn and tokensOut were counted from
+    // the text (Usage::estimated, sluice/TokenEstimate.h).
+    bool tokensEstimated = false;
     double timeToFirstByteMs = 0;
     double latencyMs = 0;
     std::uint64_t bytesIn = 0;

@@ -35,6 +35,7 @@ AuditRecord sample() {
     record.failovers = 2;
     record.tokensIn = 11;
     record.tokensOut = 22;
+    record.tokensEstimated = true;
     record.timeToFirstByteMs = 12.5;
     record.latencyMs = 99.25;
     record.bytesIn = 100;
@@ -101,6 +102,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(line, sluice::auditRecordJson(*back, AuditText::Include).dump());
         CPPUNIT_ASSERT(back->time == sample().time);
         CPPUNIT_ASSERT(back->outcome == sluice::Outcome::ClientCancel);
+        CPPUNIT_ASSERT(back->tokensEstimated);
         // Times are whole milliseconds, as the store keeps them.
         CPPUNIT_ASSERT_EQUAL(13.0, back->timeToFirstByteMs);
         CPPUNIT_ASSERT_EQUAL(99.0, back->latencyMs);
@@ -115,7 +117,9 @@ public:
             R"("route":"/v1/chat/completions","served_model":"llama3.2","status":200,"tenant":"acme",)"
             R"("time_ms":1763900000123,"tokens_in":11,"tokens_out":22,"ttfb_ms":12.5})"));
         CPPUNIT_ASSERT(old);
-        const auto expected = sample();
+        auto expected = sample();
+        CPPUNIT_ASSERT(!old->tokensEstimated);  // no such field then: reported, as before
+        expected.tokensEstimated = false;
         CPPUNIT_ASSERT(old->time == expected.time);
         CPPUNIT_ASSERT_EQUAL(expected.clientAddress, old->clientAddress);
         CPPUNIT_ASSERT_EQUAL(expected.requestedModel, old->requestedModel);
