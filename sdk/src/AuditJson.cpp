@@ -39,8 +39,8 @@ std::string isoTime(std::int64_t epochMs) {
 nlohmann::ordered_json auditRecordJson(const AuditRecord& record, AuditText text) {
     const auto atMs = epochMillis(record.time);
     nlohmann::ordered_json json{{"time", isoTime(atMs)},
-                                {"at_ms", atMs},
                                 {"request_id", record.requestId},
+                                {"at_ms", atMs},
                                 {"tenant", record.tenant},
                                 {"key_id", record.keyId},
                                 {"client_address", record.clientAddress},
@@ -69,8 +69,8 @@ nlohmann::ordered_json auditRecordJson(const AuditRecord& record, AuditText text
 
 nlohmann::ordered_json auditPromptJson(const AuditRecord& record) {
     const auto atMs = epochMillis(record.time);
-    return {{"time", isoTime(atMs)},  {"at_ms", atMs},          {"request_id", record.requestId},
-            {"tenant", record.tenant}, {"prompt", record.prompt}, {"answer", record.answer}};
+    return {{"time", isoTime(atMs)},  {"request_id", record.requestId}, {"at_ms", atMs},
+            {"tenant", record.tenant}, {"prompt", record.prompt},        {"answer", record.answer}};
 }
 
 std::optional<AuditRecord> auditRecordFromJson(const nlohmann::json& json) {

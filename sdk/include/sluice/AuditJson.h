@@ -24,14 +24,14 @@ enum class AuditText {
 };
 
 // time (ISO 8601, UTC), then the columns of audit_records in their order:
-// at_ms, request_id, tenant, key_id, client_address, route, requested_model,
+// request_id, at_ms, tenant, key_id, client_address, route, requested_model,
 // served_backend, served_model, alias, status, failovers, prompt_tokens,
 // completion_tokens, first_byte_ms, latency_ms, bytes_in, bytes_out, outcome,
 // tokens_estimated.
 SLUICE_API nlohmann::ordered_json auditRecordJson(const AuditRecord& record, AuditText text = AuditText::Omit);
 
 // The text of a record with promptLogged, as audit_prompts holds it:
-// time, at_ms, request_id, tenant, prompt, answer.
+// time, request_id, at_ms, tenant, prompt, answer.
 SLUICE_API nlohmann::ordered_json auditPromptJson(const AuditRecord& record);
 
 // The record `json` holds (what auditRecordJson wrote, with its text), or

@@ -91,7 +91,7 @@ public:
         const auto prompt = sluice::auditPromptJson(sample());
         std::vector<std::string> names;
         for (const auto& [name, value] : prompt.items()) names.push_back(name);
-        CPPUNIT_ASSERT(names == std::vector<std::string>({"time", "at_ms", "request_id", "tenant", "prompt", "answer"}));
+        CPPUNIT_ASSERT(names == std::vector<std::string>({"time", "request_id", "at_ms", "tenant", "prompt", "answer"}));
         CPPUNIT_ASSERT_EQUAL(std::string("2025-11-23T12:13:20.123Z"), prompt.at("time").get<std::string>());
     }
 
