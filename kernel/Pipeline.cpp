@@ -15,6 +15,7 @@
 #include "upstream/AnswerBudget.h"
 #include "Logging.h"
 #include "sluice/ConfigReader.h"
+#include "sluice/WritablePath.h"
 
 namespace sluice::kernel {
 
@@ -54,7 +55,8 @@ Pipeline::Pipeline(Poco::AutoPtr<Poco::Util::AbstractConfiguration> config, Metr
 Pipeline::~Pipeline() { stop(); }
 
 std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConfiguration> config,
-                                          const std::string& pluginDirectory, MetricsRegistry& metrics) {
+                                          const std::string& pluginDirectory, MetricsRegistry& metrics,
+                                          BuildPurpose purpose) {
     std::shared_ptr<Pipeline> pipeline(new Pipeline(std::move(config), metrics));
     auto& self = *pipeline;
     ConfigReader reader(*self._config);
@@ -106,10 +108,10 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
     self._health = std::make_unique<BackendHealth>(self._backends, policy, &metrics);
     self._aliases = parseAliases(*self._config, self._backends);
 
-    auto setupFor = [&self](const std::string& kind, const std::string& name) {
+    auto setupFor = [&self, purpose](const std::string& kind, const std::string& name) {
         self._views.push_back(self._config->createView(kind));
         self._stageNames.push_back(kind + "=" + name);
-        return StageSetup{name, *self._views.back(), ConfigReader(*self._views.back(), kind + "."), self};
+        return StageSetup{name, *self._views.back(), ConfigReader(*self._views.back(), kind + "."), self, purpose};
     };
 
     const auto authName = reader.text("pipeline.auth");
@@ -135,12 +137,19 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
                                              setupFor("audit", sinkName)));
     if (!sinkNames.empty()) {
         self._auditSettings = readAuditWriterSettings(*self._config);
-        // A spill folder that cannot exist fails start-up, not the first outage.
-        std::error_code error;
-        std::filesystem::create_directories(self._auditSettings.spillDirectory, error);
-        if (error || ::access(self._auditSettings.spillDirectory.c_str(), W_OK) != 0)
-            throw ConfigError("audit.spill_dir", "cannot write to " + self._auditSettings.spillDirectory.string() +
-                                                     (error ? ": " + error.message() : std::string()));
+        // A spill folder that cannot exist fails start-up, not the first
+        // outage. A check makes nothing: it asks whether the folder could be.
+        const auto& spill = self._auditSettings.spillDirectory;
+        if (purpose == BuildPurpose::Check) {
+            if (const auto why = whyNotWritable(spill); !why.empty())
+                throw ConfigError("audit.spill_dir", "cannot write to " + spill.string() + ": " + why);
+        } else {
+            std::error_code error;
+            std::filesystem::create_directories(spill, error);
+            if (error || ::access(spill.c_str(), W_OK) != 0)
+                throw ConfigError("audit.spill_dir",
+                                  "cannot write to " + spill.string() + (error ? ": " + error.message() : std::string()));
+        }
     }
 
     const auto discoveryName = reader.text("pipeline.discovery", "poll");

@@ -179,7 +179,8 @@ int SluiceServer::main(const std::vector<std::string>&) {
         configureLogging(*config, _checkOnly);
         server = readServerSettings(*config);
         if (server.tls()) tlsContext = serverTlsContext(server);
-        pipeline = Pipeline::build(config, pluginDirectory(*config, binaryDirectory), metrics);
+        pipeline = Pipeline::build(config, pluginDirectory(*config, binaryDirectory), metrics,
+                                   _checkOnly ? BuildPurpose::Check : BuildPurpose::Serve);
     } catch (const ConfigError& error) {
         std::cerr << "sluiced: configuration error: " << error.what() << std::endl;
         return kExitConfig;

@@ -16,6 +16,7 @@ AnswerPlan AnswerPlan::from(const std::optional<FaultRule>& rule) {
     plan.rawBody = rule->rawBody;
     plan.padBytes = rule->padBytes;
     plan.stallAfterBytes = rule->stallAfterBytes;
+    plan.noUsage = rule->noUsage;
     return plan;
 }
 

@@ -31,6 +31,7 @@ struct AnswerPlan {
     std::optional<std::string> rawBody;
     std::size_t padBytes = 0;
     std::optional<std::size_t> stallAfterBytes;
+    bool noUsage = false;  // leave out token counts (Ollama's *eval_count, OpenAI's usage)
 
     static AnswerPlan from(const std::optional<FaultRule>& rule);
 };

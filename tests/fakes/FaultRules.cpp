@@ -11,7 +11,7 @@ namespace {
 const char* const knownFields[] = {"model",  "path",        "times",  "delay_first_byte_ms", "status",
                                    "retry_after", "reset_before_first_byte", "chunks", "chunk_interval_ms",
                                    "die_after_chunks", "hang_after_chunks", "headers", "sse_comments", "comments_after_chunks", "pad_bytes", "stall_after_bytes", "message",
-                                   "close_delimited", "cut_after_chunks", "raw_body"};
+                                   "close_delimited", "cut_after_chunks", "raw_body", "no_usage"};
 
 int intField(const nlohmann::json& rule, const char* name, int minimum) {
     const auto& value = rule[name];
@@ -67,6 +67,10 @@ FaultRule FaultRule::fromJson(const nlohmann::json& rule) {
         if (!rule["close_delimited"].is_boolean()) throw std::invalid_argument("\"close_delimited\" must be a boolean");
         parsed.closeDelimited = rule["close_delimited"].get<bool>();
     }
+    if (rule.contains("no_usage")) {
+        if (!rule["no_usage"].is_boolean()) throw std::invalid_argument("\"no_usage\" must be a boolean");
+        parsed.noUsage = rule["no_usage"].get<bool>();
+    }
     if (rule.contains("message")) {
         if (!rule["message"].is_string()) throw std::invalid_argument("\"message\" must be a string");
         parsed.message = rule["message"].get<std::string>();
@@ -105,6 +109,7 @@ nlohmann::json FaultRule::toJson() const {
     if (closeDelimited) out["close_delimited"] = true;
     if (cutAfterChunks) out["cut_after_chunks"] = *cutAfterChunks;
     if (rawBody) out["raw_body"] = *rawBody;
+    if (noUsage) out["no_usage"] = true;
     if (!headers.empty()) {
         out["headers"] = nlohmann::json::object();
         for (const auto& [name, value] : headers) out["headers"][name] = value;

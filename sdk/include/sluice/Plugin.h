@@ -28,14 +28,28 @@
 
 namespace sluice {
 
+// Why a stage is being built.
+enum class BuildPurpose {
+    Serve,  // sluiced starting or reloading: the stage will handle requests
+    // `sluiced --check`, `sluicectl check-config`, `sluicectl models`: the
+    // stage is built to validate the configuration (a discovery source also
+    // polls once), then destroyed; it never handles a request. It reads and
+    // validates every key as for Serve, but creates, migrates and writes
+    // nothing: stores are opened read-only or not at all, no file or folder
+    // is made (sluice/WritablePath.h says whether one could be), no
+    // background work starts.
+    Check,
+};
+
 // What a factory gets: its stage name, its config subtree ("auth.", "limits.",
-// "router.", "audit.", "discovery." stripped), and the kernel's services.
-// Ownership: the references are valid for the life of the stage it makes.
+// "router.", "audit.", "discovery." stripped), the kernel's services, and why
+// it is built. Ownership: the references are valid for the life of the stage it makes.
 struct StageSetup {
     std::string name;
     const Poco::Util::AbstractConfiguration& config;
     ConfigReader reader;  // reads `config` with full key names in errors
     KernelServices& services;
+    BuildPurpose purpose = BuildPurpose::Serve;
 };
 
 template <class Stage>
