@@ -10,25 +10,32 @@ namespace {
 long long wholeMs(double ms) { return ms <= 0 ? 0 : std::llround(ms); }
 long long clamp(std::uint64_t n) { return n > static_cast<std::uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<long long>(n); }
 std::uint64_t count(long long n) { return n < 0 ? 0 : static_cast<std::uint64_t>(n); }
+
+// The fields a record and a row share by name and type, copied either way:
+// one list, so a field added to both structs is added here once.
+template <typename From, typename To>
+void copySharedFields(const From& from, To& to) {
+    to.requestId = from.requestId;
+    to.tenant = from.tenant;
+    to.keyId = from.keyId;
+    to.clientAddress = from.clientAddress;
+    to.route = from.route;
+    to.requestedModel = from.requestedModel;
+    to.servedBackend = from.servedBackend;
+    to.servedModel = from.servedModel;
+    to.alias = from.alias;
+    to.status = from.status;
+    to.failovers = from.failovers;
+    to.tokensEstimated = from.tokensEstimated;
+}
 } // namespace
 
 store::AuditRow toRow(const AuditRecord& record) {
     store::AuditRow row;
-    row.requestId = record.requestId;
+    copySharedFields(record, row);
     row.atMs = epochMillis(record.time);
-    row.tenant = record.tenant;
-    row.keyId = record.keyId;
-    row.clientAddress = record.clientAddress;
-    row.route = record.route;
-    row.requestedModel = record.requestedModel;
-    row.servedBackend = record.servedBackend;
-    row.servedModel = record.servedModel;
-    row.alias = record.alias;
-    row.status = record.status;
-    row.failovers = record.failovers;
     row.promptTokens = clamp(record.tokensIn);
     row.completionTokens = clamp(record.tokensOut);
-    row.tokensEstimated = record.tokensEstimated;
     row.firstByteMs = wholeMs(record.timeToFirstByteMs);
     row.latencyMs = wholeMs(record.latencyMs);
     row.bytesIn = clamp(record.bytesIn);
@@ -44,21 +51,10 @@ store::AuditRow toRow(const AuditRecord& record) {
 
 AuditRecord fromRow(const store::AuditRow& row) {
     AuditRecord record;
+    copySharedFields(row, record);
     record.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(row.atMs));
-    record.requestId = row.requestId;
-    record.tenant = row.tenant;
-    record.keyId = row.keyId;
-    record.clientAddress = row.clientAddress;
-    record.route = row.route;
-    record.requestedModel = row.requestedModel;
-    record.servedBackend = row.servedBackend;
-    record.servedModel = row.servedModel;
-    record.alias = row.alias;
-    record.status = row.status;
-    record.failovers = row.failovers;
     record.tokensIn = count(row.promptTokens);
     record.tokensOut = count(row.completionTokens);
-    record.tokensEstimated = row.tokensEstimated;
     record.timeToFirstByteMs = static_cast<double>(row.firstByteMs);
     record.latencyMs = static_cast<double>(row.latencyMs);
     record.bytesIn = count(row.bytesIn);
