@@ -75,6 +75,12 @@ std::string expandEnvironment(const std::string& key, const std::string& value) 
     return out;
 }
 
+std::vector<std::string> configKeys(const Poco::Util::AbstractConfiguration& config) {
+    std::vector<std::string> keys;
+    collectKeys(config, "", [&](const std::string& key) { keys.push_back(key); });
+    return keys;
+}
+
 Poco::AutoPtr<Poco::Util::AbstractConfiguration> loadConfig(const std::string& path) {
     Poco::AutoPtr<Poco::Util::MapConfiguration> config(new Poco::Util::MapConfiguration);
     loadInto(*config, path, 0);

@@ -3,6 +3,7 @@
 // a flat, immutable result. Errors are ConfigError naming the key.
 
 #include <string>
+#include <vector>
 
 #include <Poco/AutoPtr.h>
 #include <Poco/Util/AbstractConfiguration.h>
@@ -15,6 +16,9 @@ namespace sluice::kernel {
 // variable is an error naming the key, so a missing secret fails start-up.
 // `config.dir` is set to the absolute folder of `path`.
 Poco::AutoPtr<Poco::Util::AbstractConfiguration> loadConfig(const std::string& path);
+
+// Every key that holds a value, in no particular order.
+std::vector<std::string> configKeys(const Poco::Util::AbstractConfiguration& config);
 
 // Expands `${env.NAME}` in `value` (for the key `key`, used in the error).
 std::string expandEnvironment(const std::string& key, const std::string& value);

@@ -17,7 +17,7 @@
 #include <Poco/Path.h>
 #include <nlohmann/json.hpp>
 
-#include "audit/RecordJson.h"
+#include "sluice/AuditJson.h"
 #include "sluice/ConfigError.h"
 #include "sluice/ConfigReader.h"
 
@@ -214,10 +214,11 @@ bool accessLogEnabled(const Poco::Util::AbstractConfiguration& config) {
 void logAccess(const AuditRecord& record, const std::string& scheme) {
     static auto& log = Poco::Logger::get("sluice.access");
     if (!log.information()) return;
-    // The audit record's fields but the request id (on every line already),
-    // its time (the line's own) and, never in a log, the prompt and answer.
-    auto fields = recordToJson(record);
-    for (const char* left : {"request_id", "time_ms", "prompt", "answer", "prompt_logged"}) fields.erase(left);
+    // The audit record's fields (never its prompt or answer) but the request
+    // id (on every line already) and its time (the line's own), in
+    // alphabetical order as text lines have them.
+    nlohmann::json fields(auditRecordJson(record));
+    for (const char* left : {"request_id", "time", "at_ms"}) fields.erase(left);
     fields["scheme"] = scheme;
     const auto text = record.route + " " + std::to_string(record.status) + " " + outcomeName(record.outcome);
     Poco::Message message(log.name(), text, Poco::Message::PRIO_INFORMATION);

@@ -11,8 +11,11 @@
 #include "BackendConfig.h"
 #include "DiscoveryLoop.h"
 #include "HealthProber.h"
+#include "KnownKeys.h"
+#include "upstream/AnswerBudget.h"
 #include "Logging.h"
 #include "sluice/ConfigReader.h"
+#include "sluice/WritablePath.h"
 
 namespace sluice::kernel {
 
@@ -52,10 +55,18 @@ Pipeline::Pipeline(Poco::AutoPtr<Poco::Util::AbstractConfiguration> config, Metr
 Pipeline::~Pipeline() { stop(); }
 
 std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConfiguration> config,
-                                          const std::string& pluginDirectory, MetricsRegistry& metrics) {
+                                          const std::string& pluginDirectory, MetricsRegistry& metrics,
+                                          BuildPurpose purpose) {
     std::shared_ptr<Pipeline> pipeline(new Pipeline(std::move(config), metrics));
     auto& self = *pipeline;
     ConfigReader reader(*self._config);
+
+    // Plugins first: their declared keys complete the list a typo is checked
+    // against, before any value is read or any stage opens a store.
+    self._plugins = PluginLoader().load(pluginDirectory, reader.list("plugins.load"), "plugins.load");
+    auto known = KnownKeys::kernel();
+    for (const auto& plugin : self._plugins) known.add(plugin->stages.declaredKeys());
+    known.check(*self._config);
 
     self._settings.maxBodyBytes =
         static_cast<std::size_t>(reader.integer("limits.max_body_bytes", 262144, 1024, 256LL * 1024 * 1024));
@@ -63,6 +74,11 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
     self._settings.discoveryTimeout = reader.millis("discovery.timeout_ms", std::chrono::milliseconds(5000));
     self._settings.discoveryTtl = std::chrono::seconds(reader.integer("discovery.ttl_s", 120, 1, 7 * 86400));
     self._settings.accessLog = accessLogEnabled(*self._config);
+    AnswerBudget::process().setLimit(static_cast<std::size_t>(
+        reader.integer("limits.answer_buffer_bytes", 256LL * 1024 * 1024, 1024 * 1024, 1LL << 40)));
+    AnswerBudget::process().reportTo(metrics.gauge(
+        "sluice_answer_buffer_bytes", "Bytes of whole answers held in memory now, across all requests (limits.answer_buffer_bytes)."));
+    self._settings.maxStream = std::chrono::seconds(reader.integer("timeout.max_stream_s", 0, 0, 7 * 86400));
     try {
         self._settings.trustedProxies = TrustedProxies(reader.list("server.trusted_proxies"));
     } catch (const std::invalid_argument& e) {
@@ -92,12 +108,10 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
     self._health = std::make_unique<BackendHealth>(self._backends, policy, &metrics);
     self._aliases = parseAliases(*self._config, self._backends);
 
-    self._plugins = PluginLoader().load(pluginDirectory, reader.list("plugins.load"), "plugins.load");
-
-    auto setupFor = [&self](const std::string& kind, const std::string& name) {
+    auto setupFor = [&self, purpose](const std::string& kind, const std::string& name) {
         self._views.push_back(self._config->createView(kind));
         self._stageNames.push_back(kind + "=" + name);
-        return StageSetup{name, *self._views.back(), ConfigReader(*self._views.back(), kind + "."), self};
+        return StageSetup{name, *self._views.back(), ConfigReader(*self._views.back(), kind + "."), self, purpose};
     };
 
     const auto authName = reader.text("pipeline.auth");
@@ -123,12 +137,19 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
                                              setupFor("audit", sinkName)));
     if (!sinkNames.empty()) {
         self._auditSettings = readAuditWriterSettings(*self._config);
-        // A spill folder that cannot exist fails start-up, not the first outage.
-        std::error_code error;
-        std::filesystem::create_directories(self._auditSettings.spillDirectory, error);
-        if (error || ::access(self._auditSettings.spillDirectory.c_str(), W_OK) != 0)
-            throw ConfigError("audit.spill_dir", "cannot write to " + self._auditSettings.spillDirectory.string() +
-                                                     (error ? ": " + error.message() : std::string()));
+        // A spill folder that cannot exist fails start-up, not the first
+        // outage. A check makes nothing: it asks whether the folder could be.
+        const auto& spill = self._auditSettings.spillDirectory;
+        if (purpose == BuildPurpose::Check) {
+            if (const auto why = whyNotWritable(spill); !why.empty())
+                throw ConfigError("audit.spill_dir", "cannot write to " + spill.string() + ": " + why);
+        } else {
+            std::error_code error;
+            std::filesystem::create_directories(spill, error);
+            if (error || ::access(spill.c_str(), W_OK) != 0)
+                throw ConfigError("audit.spill_dir",
+                                  "cannot write to " + spill.string() + (error ? ": " + error.message() : std::string()));
+        }
     }
 
     const auto discoveryName = reader.text("pipeline.discovery", "poll");

@@ -37,14 +37,19 @@ struct PipelineSettings {
     std::chrono::milliseconds probeTimeout{2000};
     bool accessLog = true;  // log.access
     CorsPolicy cors;        // server.cors.origins
+    std::chrono::seconds maxStream{0};  // timeout.max_stream_s; 0: no cap
 };
 
 class Pipeline final : public KernelServices {
 public:
     // Loads plugins, builds every stage and validates all values.
-    // Throws ConfigError naming the key on the first problem.
+    // Throws ConfigError naming the key on the first problem. Built for
+    // BuildPurpose::Check (sluiced --check, sluicectl check-config and
+    // models), it and its stages create and write nothing, and it is never
+    // started.
     static std::shared_ptr<Pipeline> build(Poco::AutoPtr<Poco::Util::AbstractConfiguration> config,
-                                           const std::string& pluginDirectory, MetricsRegistry& metrics);
+                                           const std::string& pluginDirectory, MetricsRegistry& metrics,
+                                           BuildPurpose purpose = BuildPurpose::Serve);
     ~Pipeline() override;
 
     // Attaches its audit sinks to their writers (the running ones of the same

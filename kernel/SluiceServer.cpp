@@ -21,6 +21,7 @@
 #include "Config.h"
 #include "Gateway.h"
 #include "Logging.h"
+#include "PeriodicTask.h"
 #include "Reloader.h"
 #include "front/FrontHandler.h"
 #include "front/ServerConnection.h"
@@ -71,6 +72,7 @@ ServerSettings readServerSettings(const Poco::Util::AbstractConfiguration& confi
         throw ConfigError(settings.tlsKey.empty() ? "server.tls.key" : "server.tls.cert",
                           "server.tls.cert and server.tls.key go together");
     settings.reusePort = reader.flag("server.reuse_port", false);
+    settings.idleThread = std::chrono::seconds(reader.integer("server.idle_thread_s", settings.idleThread.count(), 1, 86400));
     settings.maxHeaderBytes = static_cast<std::size_t>(
         reader.integer("server.max_header_bytes", static_cast<std::int64_t>(settings.maxHeaderBytes), 8192, 1 << 20));
     return settings;
@@ -177,7 +179,8 @@ int SluiceServer::main(const std::vector<std::string>&) {
         configureLogging(*config, _checkOnly);
         server = readServerSettings(*config);
         if (server.tls()) tlsContext = serverTlsContext(server);
-        pipeline = Pipeline::build(config, pluginDirectory(*config, binaryDirectory), metrics);
+        pipeline = Pipeline::build(config, pluginDirectory(*config, binaryDirectory), metrics,
+                                   _checkOnly ? BuildPurpose::Check : BuildPurpose::Serve);
     } catch (const ConfigError& error) {
         std::cerr << "sluiced: configuration error: " << error.what() << std::endl;
         return kExitConfig;
@@ -220,8 +223,16 @@ int SluiceServer::main(const std::vector<std::string>&) {
 
     // Poco's HTTPServer holds one thread per connection, idle keep-alive
     // included: give it its own large pool instead of the 16-thread default.
-    Poco::ThreadPool threads("front", std::min(16, server.maxThreads), server.maxThreads, 60);
+    const auto idleSeconds = static_cast<int>(server.idleThread.count());
+    Poco::ThreadPool threads("front", std::min(16, server.maxThreads), server.maxThreads, idleSeconds);
+    // Poco ends a pool's idle threads only while it hands out others (every
+    // 32nd start): after a burst of connections the threads would stay for
+    // good. This gives them back when no new connection comes.
+    PeriodicTask collectIdleThreads;
+    collectIdleThreads.start(std::max(std::chrono::milliseconds(1000), std::chrono::milliseconds(server.idleThread) / 2),
+                             [&threads] { threads.collect(); });
     Poco::AutoPtr<Poco::Net::HTTPServerParams> params(new Poco::Net::HTTPServerParams);
+    params->setThreadIdleTime(Poco::Timespan(idleSeconds, 0));  // a connection-serving loop with no work leaves its thread
     params->setMaxThreads(server.maxThreads);
     params->setMaxQueued(server.maxQueued);
     params->setKeepAlive(true);
@@ -275,6 +286,7 @@ int SluiceServer::main(const std::vector<std::string>&) {
         log.warning("stopping: %d connections still busy after server.drain_s; ending their requests", threads.used());
         drain::end();
     }
+    collectIdleThreads.stop();
     threads.joinAll();
     // Every request has ended and handed over its audit record: the
     // pipelines let go of the audit writers, which flush (or spill) them

@@ -37,6 +37,7 @@ struct ServerSettings {
     std::chrono::seconds headerTimeout{10};  // the whole request head, once its first byte is in; else 408
     std::chrono::seconds bodyTimeout{60};    // the whole request body; else 408
     std::chrono::seconds writeTimeout{60};   // a client that takes no byte of its answer for this long is cut off
+    std::chrono::seconds idleThread{60};     // a connection thread unused this long ends (down to 16)
     std::size_t maxConnectionsPerClient = 256;  // open connections per client address (not trusted proxies); 0: any
     // SIGTERM: how long running requests and streams may take to finish
     // before the rest are ended with the protocol's error. Reload applies it.

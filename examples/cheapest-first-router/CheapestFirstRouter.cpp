@@ -56,6 +56,7 @@ private:
 void registerStages(sluice::StageRegistry& registry) {
     registry.addRouter("cheapest-first",
                        [](const sluice::StageSetup& setup) { return std::make_unique<CheapestFirstRouter>(setup); });
+    registry.declareKeys({"router.cost.*"});  // one per backend
 }
 
 } // namespace

@@ -135,6 +135,8 @@ private:
 
 void registerStages(sluice::StageRegistry& registry) {
     registry.addAuth("header", [](const sluice::StageSetup& setup) { return std::make_unique<HeaderAuth>(setup); });
+    registry.declareKeys({"auth.header.user_header", "auth.header.tenant_header", "auth.header.tenant", "auth.header.models", "auth.header.proxies",
+                          "auth.header.log_prompts"});
 }
 
 } // namespace

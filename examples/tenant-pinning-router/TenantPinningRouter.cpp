@@ -65,6 +65,7 @@ private:
 void registerStages(sluice::StageRegistry& registry) {
     registry.addRouter("tenant-pinning",
                        [](const sluice::StageSetup& setup) { return std::make_unique<TenantPinningRouter>(setup); });
+    registry.declareKeys({"router.pinning.pools.*", "router.pinning.shared"});  // a pool per tenant
 }
 
 } // namespace

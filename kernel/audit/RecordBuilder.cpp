@@ -41,6 +41,7 @@ AuditEntry buildAuditEntry(RequestContext& ctx, std::size_t maxPromptBytes) {
     record.failovers = ctx.failovers;
     record.tokensIn = ctx.usage.promptTokens;
     record.tokensOut = ctx.usage.completionTokens;
+    record.tokensEstimated = ctx.usage.estimated;
     record.timeToFirstByteMs = ctx.firstByteAt ? millisBetween(ctx.startedAt, *ctx.firstByteAt) : 0;
     record.latencyMs = millisBetween(ctx.startedAt, now);
     record.bytesIn = ctx.bytesIn;

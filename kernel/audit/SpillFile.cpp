@@ -10,7 +10,7 @@
 
 #include <Poco/Logger.h>
 
-#include "RecordJson.h"
+#include "sluice/AuditJson.h"
 
 namespace sluice::kernel {
 
@@ -37,7 +37,7 @@ void SpillFile::append(const std::vector<AuditRecord>& records) {
     if (records.empty()) return;
     std::string text;
     for (const auto& record : records)
-        text += recordToJson(record).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + '\n';
+        text += auditRecordJson(record, AuditText::Include).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + '\n';
 
     std::error_code ignored;
     std::filesystem::create_directories(_path.parent_path(), ignored);  // open() below reports what matters
@@ -94,7 +94,7 @@ std::vector<AuditRecord> SpillFile::read(std::size_t max, std::uint64_t& next) c
         next += line.size() + (whole ? 1 : 0);
         if (!whole) break;  // a torn last line: skipped below
         if (line.empty()) continue;
-        if (auto record = recordFromJson(nlohmann::json::parse(line, nullptr, false))) {
+        if (auto record = auditRecordFromJson(nlohmann::json::parse(line, nullptr, false))) {
             records.push_back(std::move(*record));
         } else {
             Poco::Logger::get("sluice.audit").error("%s: skipping a line that is not an audit record", _path.string());

@@ -7,8 +7,9 @@
 //   which on Linux creates, fills and closes an epoll instance every time:
 //   four system calls per request where one does.
 // - readSome() and nextByte(): the session's buffered reads, which Poco opens
-//   only to its own body streams. RequestBody reads a body through them
-//   byte-exactly, so the next pipelined request stays in the buffer.
+//   only to its own body streams. ServerRequest reads a head and
+//   RequestBody a body through them byte-exactly, so the next pipelined
+//   request stays in the buffer.
 // Thread: one connection thread.
 
 #include <string>

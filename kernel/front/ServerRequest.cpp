@@ -1,11 +1,7 @@
 #include "ServerRequest.h"
 
-#include <Poco/Net/SecureStreamSocketImpl.h>
-
-#include <optional>
 #include <string_view>
 
-#include <Poco/Net/HTTPHeaderStream.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/String.h>
 
@@ -18,34 +14,31 @@ namespace {
 constexpr int kEof = std::char_traits<char>::eof();
 constexpr int kMaxLeadingEmptyLines = 8;  // RFC 9112 2.2: a client may send CRLF after a body
 
-// Reads the head line by line through Poco's header stream.
+// Reads the head line by line, a byte at a time from the session's buffer
+// (refilled by one receive when empty), so nothing past the head is taken.
 //
-// Poco's HTTPHeaderStreamBuf takes any piece of exactly two bytes ending in
-// LF for the blank line that ends a head, and with its 4092-byte buffer such
-// a piece is also the tail of every line of 4092*k + 2 bytes: the stream then
-// ends early with the rest of the head still in the session. So an end at a
-// line boundary opens a fresh stream on the same session, and only a fresh
-// stream that ends at once means the client stopped sending.
+// Why not Poco's HTTPHeaderInputStream, which read heads before: its buffer
+// takes the session's bytes as plain chars widened to int, so a 0xff byte
+// (obs-text, allowed in a field value by RFC 9110 5.5) read as the end of
+// the input: the byte was dropped, and at the start of one of its reads it
+// ended the head (a 400, or a silent close before a request line). It also
+// took any two-byte piece ending in LF for the blank line that ends a head.
 class LineReader {
 public:
-    explicit LineReader(ClientSession& session) : _session(session) { open(); }
+    explicit LineReader(ClientSession& session) : _session(session) {}
 
     enum class Result { Line, TooLong, End };
 
     // One line without its line end (LF or CRLF) into `line`, if it is at most
     // `limit` bytes. `consumed` counts the bytes taken, line end included.
+    // End: the client closed first. A network error (time-out, reset) leaves
+    // as itself.
     Result next(std::string& line, std::size_t limit, std::size_t& consumed) {
         line.clear();
         consumed = 0;
-        bool reopened = false;
         while (true) {
-            const int ch = _in->get();
-            if (ch == kEof) {
-                if (!line.empty() || reopened) return Result::End;
-                open();
-                reopened = true;
-                continue;
-            }
+            const int ch = _session.nextByte();
+            if (ch == kEof) return Result::End;
             ++consumed;
             if (ch == '\n') {
                 if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -57,15 +50,7 @@ public:
     }
 
 private:
-    void open() {
-        _in.reset();
-        _in.emplace(_session);
-        // A network error (time-out, reset) leaves as itself rather than as a bad stream.
-        _in->exceptions(std::ios::badbit);
-    }
-
     ClientSession& _session;
-    std::optional<Poco::Net::HTTPHeaderInputStream> _in;
 };
 
 bool isTokenChar(char c) {

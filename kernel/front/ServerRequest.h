@@ -8,6 +8,8 @@
 // auth stage could not give its 401 and no answer was in the client's shape.
 // Here the limits are ours (`server.max_header_bytes`), and a head we refuse
 // raises RequestHeadError for the connection to answer in the client's shape.
+// The bytes come straight from the session's buffer, not through Poco's
+// header stream, which read a 0xff byte (obs-text) as its end of input.
 
 #include <chrono>
 #include <cstddef>

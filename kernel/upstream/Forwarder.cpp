@@ -11,6 +11,7 @@
 #include "../front/ErrorBody.h"
 #include "../translate/OllamaOpenAi.h"
 #include "../translate/StreamTranslator.h"
+#include "AnswerBudget.h"
 #include "DrainDeadline.h"
 #include "FrameSplitter.h"
 #include "ResponseReader.h"
@@ -42,6 +43,8 @@ Failure failureFrom(const UpstreamError& error) {
 }
 
 // What a stream's error frame says when the backend's side ended it.
+const std::string kStreamTooLong = "the stream ran past timeout.max_stream_s";
+
 std::string midStreamFailure(const UpstreamError& error) {
     switch (error.kind()) {
     case UpstreamError::Kind::Timeout: return "the backend stalled mid-stream";
@@ -193,7 +196,10 @@ public:
           _client(client), _start(Clock::now()), _capture(ctx.findSlot(kAnswerCapture)),
           _translation(_backend.kind == BackendKind::OpenAI && ctx.route.protocol == Protocol::Ollama
                            ? translatableCall(ctx.route.kind)
-                           : std::nullopt) {}
+                           : std::nullopt),
+          _streamEnd(pipeline.settings().maxStream.count() > 0
+                         ? std::optional<Clock::time_point>(ctx.startedAt + pipeline.settings().maxStream)
+                         : std::nullopt) {}
 
     // Serves the request from this backend, or returns why it could not
     // (and nothing has reached the client then).
@@ -219,6 +225,20 @@ private:
     // The client hung up after the answer began: drop the backend's request.
     std::optional<Failure> clientWentAway();
     Clock::time_point idleDeadline() const { return Clock::now() + _backend.idleTimeout; }
+    // Mid-stream, the idle time counts from the last frame that carried
+    // answer data, not from the last byte: a backend that sends only SSE
+    // comments (": keep-alive") forever has stalled all the same. It is
+    // capped by timeout.max_stream_s when that is set.
+    Clock::time_point streamDeadline() const {
+        const auto idle = _lastFrameAt + _backend.idleTimeout;
+        return _streamEnd ? std::min(idle, *_streamEnd) : idle;
+    }
+    // The failure a mid-stream read ended with, timeout.max_stream_s's own included.
+    std::string midStreamFailureOf(const UpstreamError& error) const {
+        if (error.kind() == UpstreamError::Kind::Timeout && _streamEnd && Clock::now() >= *_streamEnd)
+            return kStreamTooLong;
+        return midStreamFailure(error);
+    }
 
     Pipeline& _pipeline;
     Upstream& _upstream;
@@ -237,6 +257,8 @@ private:
     // gateway asks (its token limits need the count) and drops the usage
     // event again before the client sees it.
     bool _stripUsage = false;
+    std::optional<Clock::time_point> _streamEnd;  // timeout.max_stream_s from the request's start
+    Clock::time_point _lastFrameAt;               // the last frame with answer data reached the client
     std::uint64_t _answerChars = 0;  // text delivered, for the estimate when no usage comes
     bool _reused = false;    // the connection came from the pool
     bool _answered = false;  // a byte of the answer arrived
@@ -255,14 +277,21 @@ std::optional<Failure> Attempt::run(std::string_view body) {
                 _ctx.status = 499;
                 return std::nullopt;
             }
-            if (error.kind() == UpstreamError::Kind::Draining) {
-                // Not the backend's fault and no time for another: answer now.
+            if (error.kind() == UpstreamError::Kind::Draining || error.kind() == UpstreamError::Kind::Overloaded) {
+                // Not the backend's fault, and another backend would fare no better: answer now.
                 if (_connection) _connection->abort();
+                const bool draining = error.kind() == UpstreamError::Kind::Draining;
+                if (!draining)
+                    _pipeline.logger("forwarder").warning("request %s: backend %s: its whole answer does not fit in "
+                                                          "limits.answer_buffer_bytes; answered 503", _ctx.requestId, _backend.name);
                 _ctx.outcome = Outcome::UpstreamError;
                 _ctx.status = 503;
                 _ctx.responseHeaders.emplace_back("Retry-After", "1");
                 _client.sendWhole(503, "application/json",
-                                  errorBody(_ctx.route.protocol, 503, "the gateway is shutting down", "shutting_down"));
+                                  errorBody(_ctx.route.protocol, 503,
+                                            draining ? "the gateway is shutting down"
+                                                     : "the gateway holds too many large answers at once; retry shortly",
+                                            draining ? "shutting_down" : "gateway_busy"));
                 return std::nullopt;
             }
             // A pooled connection the backend closed while idle breaks before
@@ -343,8 +372,12 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
 
 std::optional<Failure> Attempt::relayWhole(ResponseReader& reader) {
     std::string answer;
-    while (reader.readBody(answer, idleDeadline()))
+    AnswerBudget::Hold hold(AnswerBudget::process());
+    while (reader.readBody(answer, idleDeadline())) {
         if (answer.size() > kMaxWholeBody) return Failure{UpstreamOutcome::Broken, "answer larger than 64 MiB", {}};
+        if (!hold.growTo(answer.capacity()))
+            throw UpstreamError(UpstreamError::Kind::Overloaded, "limits.answer_buffer_bytes is spent");
+    }
 
     noteFirstByte();
     const auto* type = reader.head().header("content-type");
@@ -407,6 +440,7 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, Framing fram
     _ctx.firstByteAt = Clock::now();
 
     auto deliver = [&](std::string_view frames) { return deliverFrames(framing, frames); };
+    _lastFrameAt = Clock::now();
     if (!deliver(splitter.complete())) return clientWentAway();
     splitter.takeComplete();
 
@@ -414,10 +448,10 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, Framing fram
     while (!ended) {
         payload.clear();
         try {
-            if (!reader.readBody(payload, idleDeadline())) break;
+            if (!reader.readBody(payload, streamDeadline())) break;
         } catch (const UpstreamError& error) {
             if (error.kind() == UpstreamError::Kind::ClientGone) return clientWentAway();
-            failure = midStreamFailure(error);
+            failure = midStreamFailureOf(error);
             break;
         }
         splitter.append(payload);
@@ -500,6 +534,7 @@ std::optional<Failure> Attempt::relayTranslatedStream(ResponseReader& reader) {
     if (!_client.startStream(_ctx.status, "application/x-ndjson")) return clientWentAway();
     _ctx.firstByteAt = Clock::now();
     auto deliver = [&] {
+        _lastFrameAt = Clock::now();
         _answerChars += codePoints(answerText(lines));
         _ctx.bytesOut += lines.size();
         if (_capture) _capture->append(lines);
@@ -512,13 +547,13 @@ std::optional<Failure> Attempt::relayTranslatedStream(ResponseReader& reader) {
     std::string failure;
     while (!ended && step == Step::More) {
         try {
-            if (!readMore(idleDeadline())) {
+            if (!readMore(streamDeadline())) {
                 ended = true;
                 whole = takeEnd();
             }
         } catch (const UpstreamError& error) {
             if (error.kind() == UpstreamError::Kind::ClientGone) return clientWentAway();
-            failure = midStreamFailure(error);
+            failure = midStreamFailureOf(error);
             break;
         }
         if (splitter.oversized()) {
@@ -560,6 +595,7 @@ bool Attempt::deliverFrames(Framing framing, std::string_view frames) {
         frames = kept;
     }
     if (frames.empty()) return true;
+    if (!firstAnswerFrame(framing, frames).empty()) _lastFrameAt = Clock::now();
     _answerChars += codePoints(answerText(frames));
     _ctx.bytesOut += frames.size();
     if (_capture) _capture->append(frames);
@@ -574,16 +610,19 @@ void Attempt::estimateUsageIfUnreported() {
 }
 
 void Attempt::failStream(const std::string& failure) {
-    // Cut off by the end of a drain: the backend did nothing wrong.
+    // Cut off by the end of a drain or by timeout.max_stream_s: the backend did nothing wrong.
     const bool draining = drain::ended();
-    if (!draining) {
+    const bool tooLong = failure == kStreamTooLong;
+    if (!draining && !tooLong) {
         _pipeline.logger("forwarder").warning("request %s: backend %s: %s", _ctx.requestId, _backend.name, failure);
         _upstream.metrics.streamFailures.inc();
         _pipeline.backendHealth().recordFailure(_backend.name, failure);
     }
     _connection->abort();
     _ctx.outcome = Outcome::UpstreamError;
-    const auto frame = streamErrorFrame(_ctx.route.protocol, failure, draining ? "shutting_down" : "upstream_stream_failed");
+    if (tooLong) _pipeline.logger("forwarder").notice("request %s: backend %s: %s", _ctx.requestId, _backend.name, failure);
+    const auto frame = streamErrorFrame(_ctx.route.protocol, failure,
+                                        draining ? "shutting_down" : tooLong ? "stream_too_long" : "upstream_stream_failed");
     _client.writeStream(frame);
     _client.endStream();
 }

@@ -16,6 +16,7 @@ public:
         Protocol,    // the answer was not valid HTTP/1.1
         ClientGone,  // our client went away: stop the upstream request
         Draining,    // SIGTERM's drain time is over: end the request, fail nothing over
+        Overloaded,  // the whole-answer budget (AnswerBudget) has no room: 503, fail nothing over
     };
     UpstreamError(Kind kind, const std::string& what) : std::runtime_error(what), _kind(kind) {}
     Kind kind() const { return _kind; }

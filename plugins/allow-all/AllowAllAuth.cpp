@@ -28,6 +28,7 @@ private:
 
 void registerStages(sluice::StageRegistry& registry) {
     registry.addAuth("allow-all", [](const sluice::StageSetup& setup) { return std::make_unique<AllowAllAuth>(setup); });
+    registry.declareKeys({"auth.allow_all.tenant", "auth.allow_all.log_prompts"});
 }
 
 } // namespace

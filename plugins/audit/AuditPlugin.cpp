@@ -22,6 +22,9 @@ void registerStages(sluice::StageRegistry& registry) {
     registry.addAuditSink("jsonl", [](const sluice::StageSetup& setup) {
         return std::make_unique<sluice::audit::JsonlSink>(sluice::audit::readJsonlSinkSettings(setup.services.config()));
     });
+    registry.declareKeys({"store.url", "audit.sqlite.url", "audit.postgresql.url", "audit.retention_days",
+                          "audit.prompt_retention_days", "audit.purge_batch", "audit.jsonl.path", "audit.jsonl.prompts_path",
+                          "audit.jsonl.max_bytes", "audit.jsonl.keep"});
 }
 
 } // namespace

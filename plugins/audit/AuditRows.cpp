@@ -1,29 +1,16 @@
 #include "AuditRows.h"
 
 #include <cmath>
-#include <cstdio>
-#include <ctime>
+
+#include "sluice/AuditJson.h"
 
 namespace sluice::audit {
 
 namespace {
 long long wholeMs(double ms) { return ms <= 0 ? 0 : std::llround(ms); }
 long long clamp(std::uint64_t n) { return n > static_cast<std::uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<long long>(n); }
+std::uint64_t count(long long n) { return n < 0 ? 0 : static_cast<std::uint64_t>(n); }
 } // namespace
-
-long long epochMillis(std::chrono::system_clock::time_point time) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
-}
-
-std::string isoTime(long long epochMs) {
-    const std::time_t seconds = static_cast<std::time_t>(epochMs / 1000);
-    std::tm utc{};
-    gmtime_r(&seconds, &utc);
-    char buffer[96];  // room for any int the compiler imagines
-    std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900, utc.tm_mon + 1,
-                  utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(epochMs % 1000));
-    return buffer;
-}
 
 store::AuditRow toRow(const AuditRecord& record) {
     store::AuditRow row;
@@ -41,6 +28,7 @@ store::AuditRow toRow(const AuditRecord& record) {
     row.failovers = record.failovers;
     row.promptTokens = clamp(record.tokensIn);
     row.completionTokens = clamp(record.tokensOut);
+    row.tokensEstimated = record.tokensEstimated;
     row.firstByteMs = wholeMs(record.timeToFirstByteMs);
     row.latencyMs = wholeMs(record.latencyMs);
     row.bytesIn = clamp(record.bytesIn);
@@ -54,32 +42,30 @@ store::AuditRow toRow(const AuditRecord& record) {
     return row;
 }
 
-nlohmann::ordered_json recordJson(const store::AuditRow& row) {
-    return {{"time", isoTime(row.atMs)},
-            {"at_ms", row.atMs},
-            {"request_id", row.requestId},
-            {"tenant", row.tenant},
-            {"key_id", row.keyId},
-            {"client_address", row.clientAddress},
-            {"route", row.route},
-            {"requested_model", row.requestedModel},
-            {"served_backend", row.servedBackend},
-            {"served_model", row.servedModel},
-            {"alias", row.alias},
-            {"status", row.status},
-            {"failovers", row.failovers},
-            {"prompt_tokens", row.promptTokens},
-            {"completion_tokens", row.completionTokens},
-            {"first_byte_ms", row.firstByteMs},
-            {"latency_ms", row.latencyMs},
-            {"bytes_in", row.bytesIn},
-            {"bytes_out", row.bytesOut},
-            {"outcome", row.outcome}};
-}
-
-nlohmann::ordered_json promptJson(const store::AuditRow& row) {
-    return {{"time", isoTime(row.atMs)}, {"at_ms", row.atMs},       {"request_id", row.requestId},
-            {"tenant", row.tenant},      {"prompt", row.prompt},     {"answer", row.answer}};
+AuditRecord fromRow(const store::AuditRow& row) {
+    AuditRecord record;
+    record.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(row.atMs));
+    record.requestId = row.requestId;
+    record.tenant = row.tenant;
+    record.keyId = row.keyId;
+    record.clientAddress = row.clientAddress;
+    record.route = row.route;
+    record.requestedModel = row.requestedModel;
+    record.servedBackend = row.servedBackend;
+    record.servedModel = row.servedModel;
+    record.alias = row.alias;
+    record.status = row.status;
+    record.failovers = row.failovers;
+    record.tokensIn = count(row.promptTokens);
+    record.tokensOut = count(row.completionTokens);
+    record.tokensEstimated = row.tokensEstimated;
+    record.timeToFirstByteMs = static_cast<double>(row.firstByteMs);
+    record.latencyMs = static_cast<double>(row.latencyMs);
+    record.bytesIn = count(row.bytesIn);
+    record.bytesOut = count(row.bytesOut);
+    // Rows are written by toRow, so their outcome is always a name this build knows.
+    record.outcome = outcomeFromName(row.outcome).value_or(Outcome::InternalError);
+    return record;
 }
 
 } // namespace sluice::audit

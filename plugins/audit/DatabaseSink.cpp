@@ -1,6 +1,7 @@
 #include "DatabaseSink.h"
 
 #include "AuditRows.h"
+#include "sluice/AuditJson.h"
 #include "sluice/store/AuditStore.h"
 #include "sluice/store/Migrations.h"
 

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "AuditRows.h"
+#include "sluice/AuditJson.h"
 
 namespace sluice::audit {
 
@@ -176,9 +176,8 @@ SinkResult JsonlSink::write(const std::vector<AuditRecord>& batch) {
         std::unordered_set<std::string> inBatch;
         for (const auto& record : batch) {
             if (_recent.count(record.requestId) != 0 || !inBatch.insert(record.requestId).second) continue;
-            const auto row = toRow(record);
-            records += dump(recordJson(row)) + "\n";
-            if (row.promptLogged) prompts += dump(promptJson(row)) + "\n";
+            records += dump(auditRecordJson(record)) + "\n";
+            if (record.promptLogged) prompts += dump(auditPromptJson(record)) + "\n";
             ids.push_back(record.requestId);
         }
         if (ids.empty()) return {};

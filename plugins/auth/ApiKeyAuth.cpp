@@ -4,6 +4,7 @@
 #include "sluice/ConfigError.h"
 #include "sluice/redis/RedisError.h"
 #include "sluice/store/Migrations.h"
+#include "sluice/store/StoreCheck.h"
 #include "sluice/store/StoreError.h"
 
 namespace sluice::auth {
@@ -60,6 +61,14 @@ ApiKeyAuth::ApiKeyAuth(const StageSetup& setup)
       _counters(std::make_unique<Counters>(setup.services.metrics())),
       _redisOutage(_log, "auth: Redis shared cache", "verifying against the store meanwhile", false),
       _storeOutage(_log, "auth: store", "only cached keys are accepted meanwhile") {
+    if (setup.purpose == BuildPurpose::Check) {
+        try {
+            store::checkStore(_settings.store);
+        } catch (const store::StoreError& e) {
+            throw ConfigError("store.url", e.what());
+        }
+        return;
+    }
     try {
         _database = std::make_unique<store::Database>(_settings.store);
         if (_settings.store.engine == store::Engine::SQLite) {

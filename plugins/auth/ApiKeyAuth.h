@@ -31,7 +31,9 @@ namespace sluice::auth {
 class ApiKeyAuth final : public AuthStage {
 public:
     // Opens the store (SQLite: migrating it; PostgreSQL: requiring a current
-    // schema) and starts listening for changes. Throws ConfigError.
+    // schema) and starts listening for changes. Throws ConfigError. Built for
+    // a check (BuildPurpose::Check), only checks the store (store/StoreCheck.h)
+    // and opens nothing: such a stage is never asked to authenticate.
     explicit ApiKeyAuth(const StageSetup& setup);
     ~ApiKeyAuth() override;
 

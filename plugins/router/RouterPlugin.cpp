@@ -21,6 +21,7 @@ void registerStages(sluice::StageRegistry& registry) {
     add<sluice::router::LatencyRouter>(registry, "latency");
     add<sluice::router::ResidentRouter>(registry, "resident");
     add<sluice::router::AffinityRouter>(registry, "affinity");
+    registry.declareKeys({"router.explore_ratio", "router.seed"});  // latency's
 }
 } // namespace
 

@@ -17,18 +17,4 @@ void RequestContext::refuse(int replyStatus, std::string message, std::string co
     reply.code = std::move(code);
 }
 
-const char* outcomeName(Outcome outcome) {
-    switch (outcome) {
-    case Outcome::Ok: return "ok";
-    case Outcome::RefusedAuth: return "refused-auth";
-    case Outcome::RefusedLimit: return "refused-limit";
-    case Outcome::RefusedPolicy: return "refused-policy";
-    case Outcome::BadRequest: return "bad-request";
-    case Outcome::UpstreamError: return "upstream-error";
-    case Outcome::ClientCancel: return "client-cancel";
-    case Outcome::InternalError: return "internal-error";
-    }
-    return "unknown";
-}
-
 } // namespace sluice

@@ -38,5 +38,12 @@ void StageRegistry::addAuditSink(const std::string& name, StageFactory<AuditSink
 void StageRegistry::addDiscovery(const std::string& name, StageFactory<DiscoverySource> f) {
     add(_discovery, name, std::move(f));
 }
+void StageRegistry::declareKeys(const std::vector<std::string>& patterns) {
+    for (const auto& pattern : patterns) {
+        if (pattern.empty() || pattern.front() == '.' || pattern.back() == '.' || pattern.find("..") != std::string::npos)
+            throw std::logic_error("not a configuration key: '" + pattern + "'");
+        _declaredKeys.push_back(pattern);
+    }
+}
 
 } // namespace sluice

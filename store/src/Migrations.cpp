@@ -105,6 +105,12 @@ const std::vector<Migration>& migrations() {
              " answer TEXT NOT NULL)",
              "CREATE INDEX audit_prompts_by_time ON audit_prompts (at_ms)",
          }},
+        // 1 where the backend reported no usage and the gateway counted the
+        // tokens from the text; rows written before it read 0.
+        {{2, "audit_records.tokens_estimated"},
+         {
+             "ALTER TABLE audit_records ADD COLUMN tokens_estimated INTEGER NOT NULL DEFAULT 0",
+         }},
     };
     return kMigrations;
 }
@@ -125,8 +131,16 @@ void ensureVersionTable(Poco::Data::Session& session) {
         now;
 }
 
+// Reads only: a store without the table is at version 0.
 int readVersion(Database& db, Poco::Data::Session& session) {
-    ensureVersionTable(session);
+    Poco::Data::Statement exists(session);
+    exists << (db.engine() == Engine::SQLite
+                   ? "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+                   : "SELECT COUNT(*) FROM information_schema.tables"
+                     " WHERE table_schema = current_schema() AND table_name = 'schema_migrations'"),
+        now;
+    Poco::Data::RecordSet tables(exists);
+    if (!tables.moveFirst() || tables.value(0).convert<int>() == 0) return 0;
     Poco::Data::Statement select(session);
     select << db.sql("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"), now;
     Poco::Data::RecordSet rows(select);
@@ -145,8 +159,12 @@ int latestSchemaVersion() { return migrations().back().info.version; }
 
 int schemaVersion(Database& db) {
     try {
-        auto session = db.session();
-        return readVersion(db, session);
+        int version = 0;
+        db.transaction([&](Poco::Data::Session& session) {
+            if (db.engine() == Engine::PostgreSQL) session << "SET TRANSACTION READ ONLY", now;
+            version = readVersion(db, session);
+        });
+        return version;
     } catch (const Poco::Exception& e) {
         throw StoreError("store " + db.url().display() + ": cannot read the schema version: " + e.displayText());
     }
@@ -160,6 +178,7 @@ std::vector<MigrationInfo> migrate(Database& db) {
             db.transaction([&](Poco::Data::Session& session) {
                 // Two sluicectl runs at once: the second waits here, then finds it applied.
                 if (db.engine() == Engine::PostgreSQL) session << "SELECT pg_advisory_xact_lock(7261)", now;
+                ensureVersionTable(session);
                 if (readVersion(db, session) >= migration.info.version) return;
                 for (const auto& statement : migration.statements) session << forEngine(statement, db.engine()), now;
                 int version = migration.info.version;

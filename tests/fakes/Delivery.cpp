@@ -10,9 +10,13 @@ AnswerPlan AnswerPlan::from(const std::optional<FaultRule>& rule) {
     plan.dieAfterChunks = rule->dieAfterChunks;
     plan.hangAfterChunks = rule->hangAfterChunks;
     plan.sseComments = rule->sseComments;
+    plan.commentsAfterChunks = rule->commentsAfterChunks;
     plan.closeDelimited = rule->closeDelimited;
     plan.cutAfterChunks = rule->cutAfterChunks;
     plan.rawBody = rule->rawBody;
+    plan.padBytes = rule->padBytes;
+    plan.stallAfterBytes = rule->stallAfterBytes;
+    plan.noUsage = rule->noUsage;
     return plan;
 }
 
@@ -21,7 +25,16 @@ void Delivery::error(Protocol protocol, int status, const std::string& message, 
     _exchange.sendJson(status, errorBody(protocol, status, message, code, param), headers);
 }
 
-void Delivery::whole(const AnswerPlan& plan, const nlohmann::json& answer) {
+void Delivery::whole(const AnswerPlan& plan, const nlohmann::json& plainAnswer) {
+    auto answer = plainAnswer;
+    if (plan.padBytes > 0 && answer.is_object()) answer["padding"] = std::string(plan.padBytes, 'x');
+    if (plan.stallAfterBytes) {
+        // The start of a big answer, then silence: the gateway holds what came.
+        _exchange.beginStream("application/json");
+        _exchange.writeEvent(answer.dump().substr(0, *plan.stallAfterBytes), false);
+        hang();
+        return;
+    }
     if (plan.rawBody) {
         _exchange.sendText(200, *plan.rawBody, "text/html");
         return;
@@ -70,6 +83,10 @@ void Delivery::stream(const AnswerPlan& plan, const std::string& contentType, st
             hang();
             return;
         }
+        if (plan.commentsAfterChunks && written >= *plan.commentsAfterChunks) {
+            keepWarm(plan.chunkIntervalMs > 0 ? plan.chunkIntervalMs : 50);
+            return;
+        }
         if (plan.cutAfterChunks && written >= *plan.cutAfterChunks && i < count) {
             const auto event = contentEvent(i);
             _exchange.writeEvent(event.substr(0, event.size() / 2), false);
@@ -100,6 +117,15 @@ void Delivery::hang() {
         cancelled();
         return;
     }
+    _exchange.abort();
+}
+
+void Delivery::keepWarm(int intervalMs) {
+    for (long long waited = 0; waited < hangLimitMs; waited += intervalMs)
+        if (!_exchange.waitWhileConnected(intervalMs) || !_exchange.writeEvent(": keep-alive\n\n")) {
+            cancelled();
+            return;
+        }
     _exchange.abort();
 }
 

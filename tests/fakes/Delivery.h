@@ -25,9 +25,13 @@ struct AnswerPlan {
     std::optional<int> dieAfterChunks;
     std::optional<int> hangAfterChunks;
     int sseComments = 0;  // ": keep-alive" comment events before the first chunk (SSE only)
+    std::optional<int> commentsAfterChunks;  // then only comments, chunk_interval_ms apart (SSE only)
     bool closeDelimited = false;
     std::optional<int> cutAfterChunks;
     std::optional<std::string> rawBody;
+    std::size_t padBytes = 0;
+    std::optional<std::size_t> stallAfterBytes;
+    bool noUsage = false;  // leave out token counts (Ollama's *eval_count, OpenAI's usage)
 
     static AnswerPlan from(const std::optional<FaultRule>& rule);
 };
@@ -54,6 +58,8 @@ public:
 
 private:
     void hang();
+    // ": keep-alive" comments, `intervalMs` apart, until the client leaves or hangLimitMs.
+    void keepWarm(int intervalMs);
     void cancelled();
 
     Exchange& _exchange;

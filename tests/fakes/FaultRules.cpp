@@ -10,8 +10,8 @@ namespace {
 
 const char* const knownFields[] = {"model",  "path",        "times",  "delay_first_byte_ms", "status",
                                    "retry_after", "reset_before_first_byte", "chunks", "chunk_interval_ms",
-                                   "die_after_chunks", "hang_after_chunks", "headers", "sse_comments", "message",
-                                   "close_delimited", "cut_after_chunks", "raw_body"};
+                                   "die_after_chunks", "hang_after_chunks", "headers", "sse_comments", "comments_after_chunks", "pad_bytes", "stall_after_bytes", "message",
+                                   "close_delimited", "cut_after_chunks", "raw_body", "no_usage"};
 
 int intField(const nlohmann::json& rule, const char* name, int minimum) {
     const auto& value = rule[name];
@@ -55,6 +55,9 @@ FaultRule FaultRule::fromJson(const nlohmann::json& rule) {
     if (rule.contains("die_after_chunks")) parsed.dieAfterChunks = intField(rule, "die_after_chunks", 0);
     if (rule.contains("hang_after_chunks")) parsed.hangAfterChunks = intField(rule, "hang_after_chunks", 0);
     if (rule.contains("sse_comments")) parsed.sseComments = intField(rule, "sse_comments", 0);
+    if (rule.contains("comments_after_chunks")) parsed.commentsAfterChunks = intField(rule, "comments_after_chunks", 0);
+    if (rule.contains("pad_bytes")) parsed.padBytes = static_cast<std::size_t>(intField(rule, "pad_bytes", 0));
+    if (rule.contains("stall_after_bytes")) parsed.stallAfterBytes = static_cast<std::size_t>(intField(rule, "stall_after_bytes", 0));
     if (rule.contains("cut_after_chunks")) parsed.cutAfterChunks = intField(rule, "cut_after_chunks", 0);
     if (rule.contains("raw_body")) {
         if (!rule["raw_body"].is_string()) throw std::invalid_argument("\"raw_body\" must be a string");
@@ -63,6 +66,10 @@ FaultRule FaultRule::fromJson(const nlohmann::json& rule) {
     if (rule.contains("close_delimited")) {
         if (!rule["close_delimited"].is_boolean()) throw std::invalid_argument("\"close_delimited\" must be a boolean");
         parsed.closeDelimited = rule["close_delimited"].get<bool>();
+    }
+    if (rule.contains("no_usage")) {
+        if (!rule["no_usage"].is_boolean()) throw std::invalid_argument("\"no_usage\" must be a boolean");
+        parsed.noUsage = rule["no_usage"].get<bool>();
     }
     if (rule.contains("message")) {
         if (!rule["message"].is_string()) throw std::invalid_argument("\"message\" must be a string");
@@ -95,10 +102,14 @@ nlohmann::json FaultRule::toJson() const {
     if (dieAfterChunks) out["die_after_chunks"] = *dieAfterChunks;
     if (hangAfterChunks) out["hang_after_chunks"] = *hangAfterChunks;
     if (sseComments > 0) out["sse_comments"] = sseComments;
+    if (commentsAfterChunks) out["comments_after_chunks"] = *commentsAfterChunks;
+    if (padBytes > 0) out["pad_bytes"] = padBytes;
+    if (stallAfterBytes) out["stall_after_bytes"] = *stallAfterBytes;
     if (message) out["message"] = *message;
     if (closeDelimited) out["close_delimited"] = true;
     if (cutAfterChunks) out["cut_after_chunks"] = *cutAfterChunks;
     if (rawBody) out["raw_body"] = *rawBody;
+    if (noUsage) out["no_usage"] = true;
     if (!headers.empty()) {
         out["headers"] = nlohmann::json::object();
         for (const auto& [name, value] : headers) out["headers"][name] = value;

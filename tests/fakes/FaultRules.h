@@ -26,10 +26,14 @@ struct FaultRule {
     std::optional<int> dieAfterChunks;
     std::optional<int> hangAfterChunks;
     int sseComments = 0;
+    std::optional<int> commentsAfterChunks;
     std::optional<std::string> message;   // error text for "status" instead of the default
     bool closeDelimited = false;          // stream with neither chunking nor length, ended by close
     std::optional<int> cutAfterChunks;    // N chunks, half of the next, then a graceful close
     std::optional<std::string> rawBody;   // a whole answer of these bytes (text/html), not the JSON one
+    std::size_t padBytes = 0;             // a whole answer carries a "padding" field of this many bytes
+    std::optional<std::size_t> stallAfterBytes;  // a whole answer sends this many bytes (chunked), then hangs
+    bool noUsage = false;                 // no token counts in the answer, whatever the client asked
     // Extra headers on the answer (hop-by-hop or private ones), so a test can
     // prove the gateway never copies an upstream header blindly.
     std::vector<std::pair<std::string, std::string>> headers;

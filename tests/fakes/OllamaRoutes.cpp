@@ -148,10 +148,12 @@ void answerCompletion(RouteContext& context, bool chat) {
             object["done_reason"] = "stop";
             object["total_duration"] = loadDurationNs + promptEvalDurationNs + evalNs;
             object["load_duration"] = loadDurationNs;
-            object["prompt_eval_count"] = promptWords;
-            object["prompt_eval_duration"] = promptEvalDurationNs;
-            object["eval_count"] = chunks;
-            object["eval_duration"] = evalNs;
+            if (!context.plan.noUsage) {
+                object["prompt_eval_count"] = promptWords;
+                object["prompt_eval_duration"] = promptEvalDurationNs;
+                object["eval_count"] = chunks;
+                object["eval_duration"] = evalNs;
+            }
             if (!chat) object["context"] = {1, 2, 3};
         }
         return object;

@@ -95,17 +95,19 @@ void answerCompletion(RouteContext& context, bool chat) {
             choice["message"] = {{"role", "assistant"}, {"content", joinPieces(pieces)}};
         else
             choice["text"] = joinPieces(pieces);
-        context.delivery.whole(context.plan, {{"id", id},
-                                              {"object", chat ? "chat.completion" : "text_completion"},
-                                              {"created", created},
-                                              {"model", model},
-                                              {"system_fingerprint", "fp_sluice_fake"},
-                                              {"choices", {choice}},
-                                              {"usage", usageOf(promptTokens, completionTokens)}});
+        nlohmann::json answer = {{"id", id},
+                                 {"object", chat ? "chat.completion" : "text_completion"},
+                                 {"created", created},
+                                 {"model", model},
+                                 {"system_fingerprint", "fp_sluice_fake"},
+                                 {"choices", {choice}}};
+        if (!context.plan.noUsage) answer["usage"] = usageOf(promptTokens, completionTokens);
+        context.delivery.whole(context.plan, answer);
         return;
     }
 
-    const bool includeUsage = wantsUsage(body);
+    // A provider that ignores stream_options.include_usage, with no_usage.
+    const bool includeUsage = wantsUsage(body) && !context.plan.noUsage;
     auto chunk = [&](nlohmann::json choices) {
         nlohmann::json object = {{"id", id},
                                  {"object", chat ? "chat.completion.chunk" : "text_completion"},

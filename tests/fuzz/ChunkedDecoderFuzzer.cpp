@@ -1,8 +1,8 @@
 // libFuzzer target for a chunked body, the framing both a client's request
 // and a backend's answer may use: ChunkedDecoder on its own, and RequestBody
 // reading a client's body through a real ClientSession over a socketpair,
-// the way sluiced reads one. (The request head reader is not fuzzed: it is
-// Poco's, inside the session.)
+// the way sluiced reads one. (The head before the body is
+// fuzz.request-head's, RequestHeadFuzzer.cpp.)
 //
 // The decoder must decode the same however the bytes are cut, never consume
 // a byte past the blank line that ends the trailers (the next pipelined

@@ -20,10 +20,10 @@
 #include <Poco/Path.h>
 #include <Poco/TemporaryFile.h>
 
-#include "AuditRows.h"
 #include "ChildProcess.h"
 #include "DatabaseSink.h"
 #include "PostgresServer.h"
+#include "sluice/AuditJson.h"
 #include "sluice/store/AuditStore.h"
 #include "sluice/store/Database.h"
 #include "sluice/store/Migrations.h"
@@ -291,7 +291,7 @@ private:
 
         // A bounded call stops after its statements and says there is more.
         store::Database db(StoreUrl::parse(url), 1);
-        const auto bounded = store::AuditStore(db).purge(audit::epochMillis(nowTime), {365, 30, 1, 1});
+        const auto bounded = store::AuditStore(db).purge(sluice::epochMillis(nowTime), {365, 30, 1, 1});
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), bounded.records);
         CPPUNIT_ASSERT(bounded.more);
 
@@ -317,6 +317,7 @@ private:
         for (int i = 0; i < 4; ++i) {
             records.push_back(record(prefix + "-a" + std::to_string(i), alpha, false, nowTime - std::chrono::minutes(10 - i)));
         }
+        records[2].tokensEstimated = true;
         records.push_back(record(prefix + "-b0", beta, false, nowTime - 5min));
         records.back().servedModel = "qwen2:7b";
         records.back().tokensIn = 100;
@@ -341,6 +342,8 @@ private:
         CPPUNIT_ASSERT_MESSAGE(text[3], text[3].find("10+20") != std::string::npos);
         CPPUNIT_ASSERT_MESSAGE(text[3], text[3].find("42 ms") != std::string::npos);
         CPPUNIT_ASSERT_MESSAGE(text[3], text[3].find(" ok") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(text[3], text[3].find("(estimated)") == std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(text[2], text[2].find("10+20 tokens (estimated)") != std::string::npos);
 
         // JSON, one object per line, oldest first; --limit keeps the newest; --since reaches back.
         tail = sluicectl(config.path(), {"--json", "audit", "tail", "--tenant", alpha, "--since", "7d", "--limit", "2"});
@@ -349,6 +352,8 @@ private:
         CPPUNIT_ASSERT_EQUAL_MESSAGE(tail.output, std::size_t(2), text.size());
         CPPUNIT_ASSERT_EQUAL(prefix + "-a2", nlohmann::json::parse(text[0]).at("request_id").get<std::string>());
         CPPUNIT_ASSERT_EQUAL(prefix + "-a3", nlohmann::json::parse(text[1]).at("request_id").get<std::string>());
+        CPPUNIT_ASSERT(nlohmann::json::parse(text[0]).at("tokens_estimated").get<bool>());
+        CPPUNIT_ASSERT(!nlohmann::json::parse(text[1]).at("tokens_estimated").get<bool>());
         tail = sluicectl(config.path(), {"--json", "audit", "tail", "--tenant", alpha, "--since", "7d"});
         CPPUNIT_ASSERT_EQUAL(std::size_t(5), lines(tail.output).size());
         CPPUNIT_ASSERT_EQUAL(prefix + "-old",

@@ -5,6 +5,10 @@
 
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <fstream>
+#include <thread>
+#include <vector>
+
 #include <Poco/Net/StreamSocket.h>
 
 #include "FakeBackend.h"
@@ -42,6 +46,21 @@ std::string sendAndHalfClose(int port, const std::string& bytes) {
     return answer;
 }
 
+// The value of an unlabelled gauge or counter on /metrics, or -1.
+long long metricValue(int port, const std::string& name) {
+    const auto text = httpGet(port, "/metrics").body;
+    const auto at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stoll(text.substr(at + name.size() + 2));
+}
+
+// A number from /proc/PID/status ("VmRSS" in KiB, "Threads"), or -1.
+long long processStatus(int pid, const std::string& field) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.starts_with(field + ":")) return std::stoll(line.substr(field.size() + 1));
+    return -1;
+}
+
 const std::string kChat = R"({"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":false})";
 } // namespace
 
@@ -59,10 +78,14 @@ class HardeningTest : public OneBackendFixture {
     CPPUNIT_TEST(clientStringsCannotForgeLogLines);
     CPPUNIT_TEST(aClientThatStopsReadingIsCutOff);
     CPPUNIT_TEST(compressedOrNonJsonAnswersAre502);
+    CPPUNIT_TEST(wholeAnswersShareOneBudget);
+    CPPUNIT_TEST(memoryOfBigAnswersGoesBack);
+    CPPUNIT_TEST(idleConnectionThreadsAreGivenBack);
     CPPUNIT_TEST_SUITE_END();
 
 public:
-    void assertStillServing() { CPPUNIT_ASSERT_EQUAL(200, httpPost(_gateway->port(), "/api/chat", ollamaChat("llama3.2", false)).status); }
+    void assertStillServing() { assertStillServing(_gateway->port()); }
+    static void assertStillServing(int port) { CPPUNIT_ASSERT_EQUAL(200, httpPost(port, "/api/chat", ollamaChat("llama3.2", false)).status); }
 
     void deeplyNestedBodyIs400AndTheGatewayLives() {
         // 70,000 levels crashed the gateway (a recursive copy of the parsed
@@ -274,8 +297,85 @@ private:
         std::snprintf(buffer, sizeof buffer, "%zx", n);
         return buffer;
     }
-};
 
-CPPUNIT_TEST_SUITE_REGISTRATION(HardeningTest);
+    void wholeAnswersShareOneBudget() {
+        // A 1 MiB budget across all requests: one answer stalls after 600 KB
+        // (held, waiting for the rest), so a second answer of 700 KB does not
+        // fit and is answered 503, while either alone fits. Before, each
+        // request had its own 64 MiB and eight of them held 1.3 GB.
+        OneBackendGateway setup("limits.answer_buffer_bytes = 1048576\nbackends.gpu.timeout.idle_ms = 8000\n");
+        const auto port = setup.gateway.port();
+        setup.backend.setRules(nlohmann::json::array(
+            {{{"stall_after_bytes", 600000}, {"pad_bytes", 700000}, {"times", 1}}, {{"pad_bytes", 700000}}}));
+        Poco::Net::StreamSocket held(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)));
+        const auto request = "POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                             std::to_string(kChat.size()) + "\r\n\r\n" + kChat;
+        held.sendBytes(request.data(), static_cast<int>(request.size()));
+        CPPUNIT_ASSERT(eventually([&] { return metricValue(port, "sluice_answer_buffer_bytes") >= 600000; }));
+
+        const auto refused = httpPost(port, "/v1/chat/completions", openAiChat("llama3.2", false));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(refused.body, 503, refused.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("gateway_busy"), refused.json()["error"]["code"].get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(std::string("1"), refused.header("retry-after"));
+
+        // The stalled request ends (its client leaves, or the idle limit
+        // passes): its share comes back, and the same answer now fits.
+        held.close();
+        CPPUNIT_ASSERT(eventually([&] { return metricValue(port, "sluice_answer_buffer_bytes") == 0; }, std::chrono::seconds(20)));
+        const auto served = httpPost(port, "/v1/chat/completions", openAiChat("llama3.2", false));
+        CPPUNIT_ASSERT_EQUAL(200, served.status);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(700000), served.json()["padding"].get<std::string>().size());
+    }
+
+    void memoryOfBigAnswersGoesBack() {
+        // Four concurrent 24 MB answers, each buffered whole and parsed: the
+        // gateway peaks well above 100 MB. Afterwards its memory must be back
+        // near where it started; before, glibc kept most of it for good.
+        OneBackendGateway setup;
+        const auto port = setup.gateway.port();
+        setup.backend.setRules(nlohmann::json::array({{{"pad_bytes", 24000000}}}));
+        CPPUNIT_ASSERT_EQUAL(200, httpPost(port, "/api/chat", ollamaChat("llama3.2", false)).status);  // warm: pools, arenas
+        const auto before = processStatus(setup.gateway.process().pid(), "VmRSS");
+        std::vector<std::thread> clients;
+        std::vector<int> statuses(4, 0);
+        for (std::size_t i = 0; i < statuses.size(); ++i)
+            clients.emplace_back([&, i] { statuses[i] = httpPost(port, "/api/chat", ollamaChat("llama3.2", false)).status; });
+        for (auto& client : clients) client.join();
+        for (const int status : statuses) CPPUNIT_ASSERT_EQUAL(200, status);
+        const auto after = processStatus(setup.gateway.process().pid(), "VmRSS");
+        CPPUNIT_ASSERT(before > 0);
+        CPPUNIT_ASSERT_MESSAGE("RSS " + std::to_string(before) + " KiB before, " + std::to_string(after) + " KiB after",
+                               after < before + 32 * 1024);
+    }
+
+    void idleConnectionThreadsAreGivenBack() {
+        // 64 keep-alive connections at once hold 64 threads; once they close
+        // and server.idle_thread_s passes, the threads end. Before, Poco's
+        // pool ended idle threads only while starting others, so a burst's
+        // threads stayed for the life of the process.
+        OneBackendGateway setup("server.idle_thread_s = 1\n");
+        const auto pid = setup.gateway.process().pid();
+        const auto before = processStatus(pid, "Threads");
+        {
+            std::vector<std::unique_ptr<Poco::Net::StreamSocket>> connections;
+            const std::string request = "GET /api/version HTTP/1.1\r\nHost: x\r\n\r\n";
+            for (int i = 0; i < 64; ++i) {
+                connections.push_back(std::make_unique<Poco::Net::StreamSocket>(
+                    Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(setup.gateway.port()))));
+                connections.back()->sendBytes(request.data(), static_cast<int>(request.size()));
+            }
+            // Every connection answered and still open: each holds its thread.
+            for (auto& connection : connections) {
+                connection->setReceiveTimeout(Poco::Timespan(10, 0));
+                char buffer[512];
+                CPPUNIT_ASSERT(connection->receiveBytes(buffer, sizeof buffer) > 0);
+            }
+            CPPUNIT_ASSERT(processStatus(pid, "Threads") >= before + 48);
+        }
+        CPPUNIT_ASSERT_MESSAGE("threads before: " + std::to_string(before) + ", now: " + std::to_string(processStatus(pid, "Threads")),
+                               eventually([&] { return processStatus(pid, "Threads") <= before + 4; }, std::chrono::seconds(20)));
+        assertStillServing(setup.gateway.port());
+    }
+};CPPUNIT_TEST_SUITE_REGISTRATION(HardeningTest);
 
 } // namespace sluice::test

@@ -15,6 +15,7 @@
 
 #include "RedisCounterStore.h"
 #include "RedisServer.h"
+#include "TestHelpers.h"
 #include "sluice/redis/Redis.h"
 
 namespace sluice::test {
@@ -271,9 +272,13 @@ public:
         CPPUNIT_ASSERT_EQUAL(0LL, _redis->command({"HEXISTS", store.tokenBucketsKey("key:old"), std::to_string(second - 61)})
                                       .integer());
 
-        std::this_thread::sleep_for(admission.retryAfter + 20ms);
-        admission = store.admit(ticket({limits("key:old", 1, 100)}));
-        CPPUNIT_ASSERT_MESSAGE(describe(admission), admission.result == Result::Admitted);
+        // Redis's clock decides when they leave, so the test waits for that
+        // (a refusal records nothing, so asking again is harmless), bounded.
+        std::this_thread::sleep_for(admission.retryAfter);
+        CPPUNIT_ASSERT(eventually([&] {
+            admission = store.admit(ticket({limits("key:old", 1, 100)}));
+            return admission.result == Result::Admitted;
+        }));
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(100), admission.views.at(0).tokensRemaining);
         CPPUNIT_ASSERT_EQUAL(0LL, _redis->command({"EXISTS", store.tokenBucketsKey("key:old")}).integer());
         CPPUNIT_ASSERT(_redis->command({"ZSCORE", store.requestLogKey("key:old"), "old-request"}).isNil());
@@ -286,8 +291,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), store.leasesHeld("key:k1"));
         CPPUNIT_ASSERT(store.admit(ticket(scopes)).result == Result::Refused);
 
-        std::this_thread::sleep_for(1500ms);
-        CPPUNIT_ASSERT_EQUAL(std::uint64_t(0), store.leasesHeld("key:k1"));
+        CPPUNIT_ASSERT(eventually([&] { return store.leasesHeld("key:k1") == 0; }));  // after 1 s of Redis's clock
         const auto admission = store.admit(ticket(scopes));
         CPPUNIT_ASSERT_MESSAGE(describe(admission), admission.result == Result::Admitted);
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), store.leasesHeld("key:k1"));
@@ -331,7 +335,8 @@ public:
         const auto elapsed = std::chrono::duration_cast<Millis>(Clock::now() - start);
         CPPUNIT_ASSERT_MESSAGE(describe(failed), failed.result == Result::StoreFailed);
         CPPUNIT_ASSERT_MESSAGE(describe(failed), failed.error.find(std::to_string(_server->port())) != std::string::npos);
-        CPPUNIT_ASSERT_MESSAGE(std::to_string(elapsed.count()) + " ms", elapsed < timeout + 200ms);
+        // Wide for loaded machines: it rules out waiting on no deadline at all.
+        CPPUNIT_ASSERT_MESSAGE(std::to_string(elapsed.count()) + " ms", elapsed < 10 * timeout);
         store.release(ticket(scopes), 10);  // noexcept: counted, not thrown
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), store.releaseFailures());
 

@@ -93,7 +93,10 @@ public:
             for (const auto& line : linesOf(logFile)) {
                 const auto json = nlohmann::json::parse(line, nullptr, false);
                 if (json.is_object() && json.value("logger", "") == "sluice.access" && json.value("request_id", "") == "daemon-1")
-                    return json.value("status", 0) == 200 && json.value("backend", "") == "gpu" && !json.contains("prompt");
+                    // The audit trail's names (sluice/AuditJson.h), never the prompt.
+                    return json.value("status", 0) == 200 && json.value("served_backend", "") == "gpu" &&
+                           json.value("client_address", "") == "127.0.0.1" && json.contains("first_byte_ms") &&
+                           !json.contains("client") && !json.contains("ttfb_ms") && !json.contains("prompt");
             }
             return false;
         }));

@@ -21,6 +21,8 @@ class StreamingTest : public OneBackendFixture {
     CPPUNIT_TEST(deathMidStreamEndsWithAnNdjsonError);
     CPPUNIT_TEST(deathMidStreamEndsWithAnSseError);
     CPPUNIT_TEST(stallMidStreamEndsWithAnError);
+    CPPUNIT_TEST(keepAliveCommentsDoNotHideAStall);
+    CPPUNIT_TEST(maxStreamCapsALongStream);
     CPPUNIT_TEST(clientHangUpReleasesTheBackend);
     CPPUNIT_TEST(closeDelimitedStreamsEndRight);
     CPPUNIT_TEST_SUITE_END();
@@ -86,6 +88,40 @@ public:
         const auto loaded = ndjsonLines(loading.body);
         CPPUNIT_ASSERT_EQUAL(std::size_t(6), loaded.size());
         CPPUNIT_ASSERT(loaded.back()["done"].get<bool>());
+    }
+
+    void keepAliveCommentsDoNotHideAStall() {
+        // One chunk, then a ": keep-alive" comment every 50 ms for up to 60 s:
+        // bytes keep coming, answer data does not. The idle limit (700 ms)
+        // counts from the last data, so the stream ends as a stall long
+        // before the fake's 60 s (the client's own timeout is 20 s).
+        TestGateway strict(baseConfig() + "backends = gpu\n" + backendConfig("gpu", _backend->url()) +
+                           "backends.gpu.timeout.idle_ms = 700\n");
+        _backend->setRules({{{"comments_after_chunks", 1}}});
+        const auto answer = httpPost(strict.port(), "/v1/chat/completions", openAiChat("llama3.2", true));
+        CPPUNIT_ASSERT_EQUAL(200, answer.status);
+        const auto data = sseData(answer.body);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), data.size());  // the chunk, then the error
+        const auto error = nlohmann::json::parse(data.back());
+        CPPUNIT_ASSERT(error["error"]["message"].get<std::string>().find("stalled") != std::string::npos);
+        CPPUNIT_ASSERT(answer.body.find(": keep-alive") != std::string::npos);  // they were relayed meanwhile
+    }
+
+    void maxStreamCapsALongStream() {
+        // 100 chunks 100 ms apart (10 s) against a 1 s cap: the stream ends
+        // with the protocol's error, and the backend is not blamed for it.
+        TestGateway capped(baseConfig() + "backends = gpu\n" + backendConfig("gpu", _backend->url()) +
+                           "timeout.max_stream_s = 1\n");
+        _backend->setRules({{{"chunks", 100}, {"chunk_interval_ms", 100}}});
+        const auto answer = httpPost(capped.port(), "/v1/chat/completions", openAiChat("llama3.2", true));
+        CPPUNIT_ASSERT_EQUAL(200, answer.status);
+        const auto data = sseData(answer.body);
+        CPPUNIT_ASSERT(data.size() >= 2 && data.size() < 100);
+        const auto error = nlohmann::json::parse(data.back());
+        CPPUNIT_ASSERT_EQUAL(std::string("stream_too_long"), error["error"]["code"].get<std::string>());
+        CPPUNIT_ASSERT(answer.body.find("[DONE]") == std::string::npos);
+        const auto health = nlohmann::json::parse(httpGet(capped.port(), "/v1/health").body);
+        CPPUNIT_ASSERT(health["backends"][0]["last_error"].is_null());
     }
 
     void clientHangUpReleasesTheBackend() {

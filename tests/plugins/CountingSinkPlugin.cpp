@@ -4,14 +4,14 @@
 // a real sink it is idempotent by request id: an id already in the file (a
 // batch sent again after a failure, or replayed after a restart) is not
 // appended twice. `audit.counting.records` (optional) names a second file
-// that gets each new record as a JSON line, for tests that check its fields.
+// that gets each new record as a JSON line (sluice/AuditJson.h, prompt text
+// included), for tests that check its fields.
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
+#include "sluice/AuditJson.h"
 #include "sluice/Plugin.h"
 
 namespace {
@@ -35,7 +35,7 @@ public:
         for (const auto& record : batch) {
             if (!_seen.insert(record.requestId).second) continue;
             ids << record.requestId << '\n';
-            if (records.is_open()) records << describe(record).dump() << '\n';
+            if (records.is_open()) records << sluice::auditRecordJson(record, sluice::AuditText::Include).dump() << '\n';
         }
         ids.flush();
         if (!ids) return {false, "cannot append to " + _path};
@@ -43,22 +43,6 @@ public:
     }
 
 private:
-    static nlohmann::json describe(const sluice::AuditRecord& record) {
-        nlohmann::json json{{"request_id", record.requestId},   {"tenant", record.tenant},
-                            {"key_id", record.keyId},           {"client", record.clientAddress},
-                            {"route", record.route},            {"model", record.requestedModel},
-                            {"backend", record.servedBackend},  {"served_model", record.servedModel},
-                            {"status", record.status},          {"failovers", record.failovers},
-                            {"tokens_in", record.tokensIn},     {"tokens_out", record.tokensOut},
-                            {"bytes_out", record.bytesOut},     {"outcome", sluice::outcomeName(record.outcome)},
-                            {"prompt_logged", record.promptLogged}};
-        if (record.promptLogged) {
-            json["prompt"] = record.prompt;
-            json["answer"] = record.answer;
-        }
-        return json;
-    }
-
     std::string _path;
     std::string _failFlag;
     std::string _recordsPath;
@@ -67,6 +51,7 @@ private:
 
 void registerStages(sluice::StageRegistry& registry) {
     registry.addAuditSink("counting", [](const sluice::StageSetup& setup) { return std::make_unique<CountingSink>(setup); });
+    registry.declareKeys({"audit.counting.path", "audit.counting.fail_flag", "audit.counting.records"});
 }
 
 } // namespace

@@ -39,6 +39,7 @@ void registerStages(sluice::StageRegistry& registry) {
         setup.reader.integer("bad_config.level", 1, 1, 3);
         throw sluice::ConfigError(setup.reader.fullKey("bad_config.level"), "is always wrong in this test plugin");
     });
+    registry.declareKeys({"auth.bad_config.level"});
 }
 } // namespace
 

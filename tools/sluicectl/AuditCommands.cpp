@@ -11,6 +11,7 @@
 #include "AuditSettings.h"
 #include "Config.h"
 #include "Duration.h"
+#include "sluice/AuditJson.h"
 #include "sluice/ConfigError.h"
 #include "sluice/store/AuditStore.h"
 #include "sluice/store/Migrations.h"
@@ -68,14 +69,16 @@ int auditTail(const CommandLine& line) {
     }
     for (const auto& row : rows) {
         if (line.json()) {
-            std::cout << sluice::audit::recordJson(row).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+            std::cout << sluice::auditRecordJson(sluice::audit::fromRow(row))
+                             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
                       << "\n";
             continue;
         }
         const auto model = row.servedModel.empty() ? row.requestedModel : row.servedModel;
-        std::cout << sluice::audit::isoTime(row.atMs) << "  " << orDash(row.tenant) << "  " << orDash(row.keyId) << "  "
+        std::cout << sluice::isoTime(row.atMs) << "  " << orDash(row.tenant) << "  " << orDash(row.keyId) << "  "
                   << orDash(row.route) << "  " << orDash(model) << "  " << orDash(row.servedBackend) << "  " << row.status
-                  << "  " << row.promptTokens << "+" << row.completionTokens << " tokens  " << row.latencyMs << " ms  "
+                  << "  " << row.promptTokens << "+" << row.completionTokens
+                  << (row.tokensEstimated ? " tokens (estimated)  " : " tokens  ") << row.latencyMs << " ms  "
                   << row.outcome << "\n";
     }
     return kExitOk;
@@ -116,7 +119,7 @@ int runUsage(const CommandLine& line) {
                             {"requests", row.requests},
                             {"prompt_tokens", row.promptTokens},
                             {"completion_tokens", row.completionTokens}});
-        std::cout << nlohmann::json{{"since", sluice::audit::isoTime(since)},
+        std::cout << nlohmann::json{{"since", sluice::isoTime(since)},
                                     {"usage", list},
                                     {"total", {{"requests", requests},
                                                {"prompt_tokens", promptTokens},

@@ -203,8 +203,8 @@ int models(const CommandLine& line) {
     try {
         auto config = sluice::kernel::loadConfig(path);
         const auto binaryDirectory = std::filesystem::canonical("/proc/self/exe").parent_path().string();
-        pipeline =
-            sluice::kernel::Pipeline::build(config, sluice::kernel::pluginDirectory(*config, binaryDirectory), metrics);
+        pipeline = sluice::kernel::Pipeline::build(config, sluice::kernel::pluginDirectory(*config, binaryDirectory),
+                                                   metrics, sluice::BuildPurpose::Check);
     } catch (const sluice::ConfigError& e) {
         throw CommandFailed(std::string("configuration error: ") + e.what());
     }

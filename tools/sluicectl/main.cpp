@@ -98,8 +98,8 @@ int checkConfig(const CommandLine& line) {
         }  // the certificate and key load and match
         sluice::MetricsRegistry metrics;
         const auto binaryDirectory = std::filesystem::canonical("/proc/self/exe").parent_path().string();
-        auto pipeline =
-            sluice::kernel::Pipeline::build(config, sluice::kernel::pluginDirectory(*config, binaryDirectory), metrics);
+        auto pipeline = sluice::kernel::Pipeline::build(config, sluice::kernel::pluginDirectory(*config, binaryDirectory),
+                                                        metrics, sluice::BuildPurpose::Check);
         std::cout << "configuration OK: " << pipeline->describe() << ", " << pipeline->backends().size() << " backend(s)\n";
         return kExitOk;
     } catch (const sluice::ConfigError& error) {

@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "sluice/Abi.h"
 
@@ -14,6 +16,8 @@ enum class Outcome { Ok, RefusedAuth, RefusedLimit, RefusedPolicy, BadRequest, U
 
 // "ok", "refused-auth", "refused-limit", …: the name stored and shown for an outcome.
 SLUICE_API const char* outcomeName(Outcome outcome);
+// The outcome of that name, or nullopt.
+SLUICE_API std::optional<Outcome> outcomeFromName(std::string_view name);
 
 struct AuditRecord {
     std::chrono::system_clock::time_point time;
@@ -30,6 +34,9 @@ struct AuditRecord {
     int failovers = 0;
     std::uint64_t tokensIn = 0;
     std::uint64_t tokensOut = 0;
+    // The backend reported no usage: tokensIn and tokensOut were counted from
+    // the text (Usage::estimated, sluice/TokenEstimate.h).
+    bool tokensEstimated = false;
     double timeToFirstByteMs = 0;
     double latencyMs = 0;
     std::uint64_t bytesIn = 0;

@@ -8,6 +8,7 @@
 //       registry.addRouter("priority", [](const sluice::StageSetup& setup) {
 //           return std::make_unique<PriorityRouter>(setup);
 //       });
+//       registry.declareKeys({"router.explore_ratio", "router.seed"});
 //   }
 //   SLUICE_PLUGIN("router", "1.0.0", registerStages)
 
@@ -16,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/dll/alias.hpp>
 
@@ -26,14 +28,28 @@
 
 namespace sluice {
 
+// Why a stage is being built.
+enum class BuildPurpose {
+    Serve,  // sluiced starting or reloading: the stage will handle requests
+    // `sluiced --check`, `sluicectl check-config`, `sluicectl models`: the
+    // stage is built to validate the configuration (a discovery source also
+    // polls once), then destroyed; it never handles a request. It reads and
+    // validates every key as for Serve, but creates, migrates and writes
+    // nothing: stores are opened read-only or not at all, no file or folder
+    // is made (sluice/WritablePath.h says whether one could be), no
+    // background work starts.
+    Check,
+};
+
 // What a factory gets: its stage name, its config subtree ("auth.", "limits.",
-// "router.", "audit.", "discovery." stripped), and the kernel's services.
-// Ownership: the references are valid for the life of the stage it makes.
+// "router.", "audit.", "discovery." stripped), the kernel's services, and why
+// it is built. Ownership: the references are valid for the life of the stage it makes.
 struct StageSetup {
     std::string name;
     const Poco::Util::AbstractConfiguration& config;
     ConfigReader reader;  // reads `config` with full key names in errors
     KernelServices& services;
+    BuildPurpose purpose = BuildPurpose::Serve;
 };
 
 template <class Stage>
@@ -50,11 +66,21 @@ public:
     void addAuditSink(const std::string& name, StageFactory<AuditSink> factory);
     void addDiscovery(const std::string& name, StageFactory<DiscoverySource> factory);
 
+    // The configuration keys this library's stages read, as full names, with
+    // `*` for one part the operator names (`router.cost.*`, a backend). The
+    // kernel refuses a key that no loaded library and not the kernel itself
+    // declares, in a section someone declares keys for: a typo stops start-up
+    // naming the nearest known key, rather than passing as "configuration OK".
+    // Declare every key, read or not by the stage the file picks: a file may
+    // keep settings for a stage it does not use at the moment.
+    void declareKeys(const std::vector<std::string>& patterns);
+
     const std::map<std::string, StageFactory<AuthStage>>& auth() const { return _auth; }
     const std::map<std::string, StageFactory<LimitsStage>>& limits() const { return _limits; }
     const std::map<std::string, StageFactory<RouterStage>>& routers() const { return _routers; }
     const std::map<std::string, StageFactory<AuditSink>>& auditSinks() const { return _auditSinks; }
     const std::map<std::string, StageFactory<DiscoverySource>>& discovery() const { return _discovery; }
+    const std::vector<std::string>& declaredKeys() const { return _declaredKeys; }
 
 private:
     std::map<std::string, StageFactory<AuthStage>> _auth;
@@ -62,6 +88,7 @@ private:
     std::map<std::string, StageFactory<RouterStage>> _routers;
     std::map<std::string, StageFactory<AuditSink>> _auditSinks;
     std::map<std::string, StageFactory<DiscoverySource>> _discovery;
+    std::vector<std::string> _declaredKeys;
 };
 
 // The layout of the first four fields is frozen forever, so any kernel can

@@ -36,6 +36,7 @@ struct AuditRow {
     long long bytesIn = 0;
     long long bytesOut = 0;
     std::string outcome;
+    bool tokensEstimated = false;  // prompt and completion tokens counted from the text, not reported
     // Stored in audit_prompts, apart, only when promptLogged.
     bool promptLogged = false;
     std::string prompt;

@@ -22,7 +22,8 @@ struct MigrationInfo {
 std::vector<MigrationInfo> knownMigrations();
 int latestSchemaVersion();
 
-// The highest version applied to the store; 0 for an empty store.
+// The highest version applied to the store; 0 for an empty store. Reads
+// only (on PostgreSQL in a read-only transaction): it creates nothing.
 int schemaVersion(Database& db);
 
 // Applies what is missing, each migration in its own transaction; returns
