@@ -25,5 +25,11 @@ install(FILES ${PROJECT_BINARY_DIR}/SluiceConfig.cmake ${PROJECT_BINARY_DIR}/Slu
               ${PROJECT_SOURCE_DIR}/cmake/SluicePlugin.cmake
         DESTINATION lib/cmake/Sluice)
 
+# A sanitized SDK asks the same of its users (see sdk/CMakeLists.txt).
+set(SLUICE_PC_SANITIZER_FLAGS "")
+if(SLUICE_SANITIZE)
+  list(JOIN SLUICE_SANITIZER_FLAGS " " SLUICE_PC_SANITIZER_FLAGS)
+  string(PREPEND SLUICE_PC_SANITIZER_FLAGS " ")
+endif()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/sluice-sdk.pc.in ${PROJECT_BINARY_DIR}/sluice-sdk.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/sluice-sdk.pc DESTINATION lib/pkgconfig)

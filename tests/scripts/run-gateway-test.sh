@@ -4,6 +4,7 @@
 # prints a curl line that streams a real answer through the gateway.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+build="${1:-$root/build}"
 work="$(mktemp -d)"
 script_pid=""
 cleanup() { [[ -n "$script_pid" ]] && kill "$script_pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -24,7 +25,7 @@ backends.local.url = http://127.0.0.1:$ollama_port
 backends.local.kind = ollama
 EOT
 
-SLUICE_SKIP_BUILD=1 SLUICE_CONFIG="$work/sluice.properties" SLUICE_KEY_FILE="$work/local.key" "$root/scripts/run-gateway" > "$work/out.log" 2>&1 &
+SLUICE_SKIP_BUILD=1 SLUICE_BUILD_DIR="$build" SLUICE_CONFIG="$work/sluice.properties" SLUICE_KEY_FILE="$work/local.key" "$root/scripts/run-gateway" > "$work/out.log" 2>&1 &
 script_pid=$!
 for _ in $(seq 300); do grep -q "curl -N" "$work/out.log" && break; sleep 0.1; done
 
@@ -41,7 +42,7 @@ printf '%s\n' "$answer" | tail -1 | grep -q '"done":true' || fail "the stream di
 # with the port named and exit 69, and leaves the key file as it was.
 key_before=$(cat "$work/local.key")
 status=0
-SLUICE_SKIP_BUILD=1 SLUICE_CONFIG="$work/sluice.properties" SLUICE_KEY_FILE="$work/local.key" "$root/scripts/run-gateway" > "$work/second.log" 2>&1 || status=$?
+SLUICE_SKIP_BUILD=1 SLUICE_BUILD_DIR="$build" SLUICE_CONFIG="$work/sluice.properties" SLUICE_KEY_FILE="$work/local.key" "$root/scripts/run-gateway" > "$work/second.log" 2>&1 || status=$?
 [[ "$status" -eq 69 ]] || { cat "$work/second.log"; fail "a second run on a busy port exited $status, not 69"; }
 grep -q "Port $gateway_port on 127.0.0.1 is in use" "$work/second.log" || { cat "$work/second.log"; fail "the busy port was not named"; }
 grep -q "Sluice is running" "$work/second.log" && fail "a second run on a busy port said it was running"
@@ -49,10 +50,10 @@ grep -q "Sluice is running" "$work/second.log" && fail "a second run on a busy p
 
 # sluiced itself refuses a taken port the same way (exit 69), --check does not need the port.
 status=0
-"$root/build/bin/sluiced" --config "$work/sluice.properties" > "$work/direct.log" 2>&1 || status=$?
+"$build/bin/sluiced" --config "$work/sluice.properties" > "$work/direct.log" 2>&1 || status=$?
 [[ "$status" -eq 69 ]] || { cat "$work/direct.log"; fail "sluiced on a busy port exited $status, not 69"; }
 grep -q "the port is in use" "$work/direct.log" || { cat "$work/direct.log"; fail "sluiced did not say the port is in use"; }
-"$root/build/bin/sluiced" --config "$work/sluice.properties" --check > /dev/null || fail "--check failed while the port is busy"
-"$root/build/bin/sluiced" --version | grep -q "^sluiced [0-9.]* (plugin ABI " || fail "sluiced --version"
-"$root/build/bin/sluicectl" --version | grep -q "^sluicectl [0-9.]* (plugin ABI " || fail "sluicectl --version"
+"$build/bin/sluiced" --config "$work/sluice.properties" --check > /dev/null || fail "--check failed while the port is busy"
+"$build/bin/sluiced" --version | grep -q "^sluiced [0-9.]* (plugin ABI " || fail "sluiced --version"
+"$build/bin/sluicectl" --version | grep -q "^sluicectl [0-9.]* (plugin ABI " || fail "sluicectl --version"
 echo "1 passed, 0 failed"

@@ -1,13 +1,15 @@
 // Runs the registered CppUnit suites: all of them, or those named on the
 // command line (ctest runs each suite as its own test, in parallel).
 #include <iostream>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <cppunit/BriefTestProgressListener.h>
 #include <cppunit/CompilerOutputter.h>
+#include <cppunit/Test.h>
 #include <cppunit/TestResult.h>
 #include <cppunit/TestResultCollector.h>
-#include <cppunit/TestRunner.h>
 #include <cppunit/extensions/TestFactoryRegistry.h>
 
 int main(int argc, char** argv) {
@@ -17,10 +19,11 @@ int main(int argc, char** argv) {
     CppUnit::BriefTestProgressListener progress;
     controller.addListener(&progress);
 
-    CppUnit::TestRunner runner;
-    auto* all = CppUnit::TestFactoryRegistry::getRegistry().makeTest();
+    // Ownership: the tree of every suite is ours; the suites chosen are its children.
+    const std::unique_ptr<CppUnit::Test> all(CppUnit::TestFactoryRegistry::getRegistry().makeTest());
+    std::vector<CppUnit::Test*> chosen;
     if (argc < 2) {
-        runner.addTest(all);
+        chosen.push_back(all.get());
     } else {
         // A suite is named by its class, with or without its namespaces.
         for (int i = 1; i < argc; ++i) {
@@ -35,10 +38,10 @@ int main(int argc, char** argv) {
                 std::cerr << "no such test suite: " << wanted << "\n";
                 return 2;
             }
-            runner.addTest(found);
+            chosen.push_back(found);
         }
     }
-    runner.run(controller);
+    for (auto* test : chosen) controller.runTest(test);
     CppUnit::CompilerOutputter(&result, std::cerr).write();
     const auto failed = result.testFailuresTotal();
     std::cout << (result.runTests() - failed) << " passed, " << failed << " failed" << std::endl;
