@@ -1,14 +1,22 @@
 #include "Gateway.h"
 
+#include "upstream/Forwarder.h"
+
 namespace sluice::kernel {
 
 Gateway::Gateway(MetricsRegistry& metrics)
     : _metrics(metrics),
-      _forwarder(metrics),
+      _forwarder(std::make_unique<Forwarder>(metrics)),
       _generationGauge(metrics.gauge("sluice_config_generation",
                                      "Configurations loaded since start: 1 at start, one more per applied reload.")),
       _loadedAtGauge(metrics.gauge("sluice_config_loaded_timestamp_seconds",
                                    "When the configuration in use was loaded (Unix time).")) {}
+
+Gateway::~Gateway() = default;
+
+void Gateway::forward(Pipeline& pipeline, RequestContext& ctx, std::string_view body, ClientChannel& client) {
+    _forwarder->forward(pipeline.forwarding(), ctx, body, client);
+}
 
 std::shared_ptr<Pipeline> Gateway::install(std::shared_ptr<Pipeline> pipeline) {
     auto old = _pipeline.exchange(std::move(pipeline));

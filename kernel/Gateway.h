@@ -2,32 +2,40 @@
 // The running gateway's shared state: the current pipeline (swapped whole on
 // reload), the forwarder and the process-wide metrics. Request threads take
 // a shared_ptr to the pipeline once at the start and use only that one.
+// It joins the front (kernel/front) to the upstream side (kernel/upstream):
+// neither includes the other, and this header includes nothing of upstream/.
 
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <string_view>
 
 #include "Pipeline.h"
-#include "upstream/Forwarder.h"
+#include "http/ClientChannel.h"
 
 namespace sluice::kernel {
+
+class Forwarder;
 
 class Gateway {
 public:
     explicit Gateway(MetricsRegistry& metrics);
+    ~Gateway();
 
     std::shared_ptr<Pipeline> pipeline() const { return _pipeline.load(); }
     // Publishes a new pipeline; returns the old one (still alive while requests use it).
     std::shared_ptr<Pipeline> install(std::shared_ptr<Pipeline> pipeline);
 
     MetricsRegistry& metrics() { return _metrics; }
-    Forwarder& forwarder() { return _forwarder; }
+    // Hands an admitted request to the upstream side, which answers the client
+    // (upstream/Forwarder.h).
+    void forward(Pipeline& pipeline, RequestContext& ctx, std::string_view body, ClientChannel& client);
     std::uint64_t generation() const { return _generation.load(); }
     std::chrono::system_clock::time_point loadedAt() const { return _loadedAt.load(); }
 
 private:
     MetricsRegistry& _metrics;
-    Forwarder _forwarder;
+    std::unique_ptr<Forwarder> _forwarder;
     std::atomic<std::shared_ptr<Pipeline>> _pipeline;
     std::atomic<std::uint64_t> _generation{0};
     std::atomic<std::chrono::system_clock::time_point> _loadedAt{};

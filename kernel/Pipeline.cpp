@@ -13,6 +13,7 @@
 #include "HealthProber.h"
 #include "KnownKeys.h"
 #include "upstream/AnswerBudget.h"
+#include "upstream/Forwarder.h"
 #include "Logging.h"
 #include "sluice/ConfigReader.h"
 #include "sluice/WritablePath.h"
@@ -192,9 +193,8 @@ std::shared_ptr<const Backend> Pipeline::backend(const std::string& name) const 
     return it == _backendsByName.end() ? nullptr : it->second;
 }
 
-Upstream* Pipeline::upstream(const std::string& backend) {
-    auto it = _upstreams.find(backend);
-    return it == _upstreams.end() ? nullptr : it->second.get();
+ForwardingServices Pipeline::forwarding() {
+    return {_upstreams, *_health, logger("forwarder"), _settings.maxStream};
 }
 
 std::string Pipeline::describe() const {

@@ -20,12 +20,13 @@
 #include "front/CorsPolicy.h"
 #include "front/TrustedProxies.h"
 #include "sluice/Plugin.h"
-#include "upstream/Upstream.h"
 
 namespace sluice::kernel {
 
 class DiscoveryLoop;
 class HealthProber;
+class Upstream;
+struct ForwardingServices;
 
 struct PipelineSettings {
     std::size_t maxBodyBytes = 262144;
@@ -76,8 +77,8 @@ public:
     void publishCatalog(CatalogSnapshot catalog) { _catalog.store(std::move(catalog)); }
 
     BackendHealth& backendHealth() { return *_health; }
-    // The pool and metrics of a backend of this pipeline, or nullptr.
-    Upstream* upstream(const std::string& backend);
+    // What forwarding a request uses of this pipeline (upstream/Forwarder.h).
+    ForwardingServices forwarding();
     const PipelineSettings& settings() const { return _settings; }
 
     AuthStage& auth() { return *_auth; }

@@ -1,14 +1,11 @@
 #pragma once
-// What a client was sent, kept for the audit's prompt log. The front puts an
-// AnswerCapture in the request's slot only for principals with prompt logging
-// on; the forwarder appends the bytes it delivers (up to the limit) and nothing
-// else. The text is extracted later, on the audit writer's thread.
+// What a client was sent, kept for the audit's prompt log (for principals with
+// prompt logging on, by CapturingChannel), up to a limit. The text is
+// extracted later, on the audit writer's thread.
 
 #include <cstddef>
 #include <string>
 #include <string_view>
-
-#include "sluice/RequestContext.h"
 
 namespace sluice::kernel {
 
@@ -20,8 +17,6 @@ struct AnswerCapture {
         if (bytes.size() < limit) bytes.append(delivered.substr(0, limit - bytes.size()));
     }
 };
-
-inline constexpr SlotKey<AnswerCapture> kAnswerCapture{};
 
 // The answer's text from what the client received: a whole JSON answer
 // (Ollama's message.content or response, OpenAI's choices' message.content or

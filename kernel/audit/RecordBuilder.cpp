@@ -20,7 +20,7 @@ std::string promptOf(const nlohmann::json& body) {
 }
 } // namespace
 
-AuditEntry buildAuditEntry(RequestContext& ctx, std::size_t maxPromptBytes) {
+AuditEntry buildAuditEntry(const RequestContext& ctx, std::size_t maxPromptBytes, std::string capturedAnswer) {
     const auto now = std::chrono::steady_clock::now();
     AuditEntry entry;
     auto& record = entry.record;
@@ -51,7 +51,7 @@ AuditEntry buildAuditEntry(RequestContext& ctx, std::size_t maxPromptBytes) {
         record.promptLogged = true;
         record.prompt = promptOf(ctx.body);
         cutUtf8(record.prompt, maxPromptBytes);
-        if (auto* capture = ctx.findSlot(kAnswerCapture)) entry.capturedAnswer = std::move(capture->bytes);
+        entry.capturedAnswer = std::move(capturedAnswer);
     }
     return entry;
 }

@@ -15,7 +15,7 @@
 #include <Poco/Timestamp.h>
 
 #include "ClientSession.h"
-#include "ErrorBody.h"
+#include "../dialect/ErrorBody.h"
 #include "FrontHandler.h"
 #include "ReadDeadlines.h"
 #include "ServerResponse.h"

@@ -2,7 +2,7 @@
 
 #include <optional>
 
-#include "../upstream/FrameSplitter.h"
+#include "../http/FrameSplitter.h"
 #include "sluice/Json.h"
 
 namespace sluice::kernel {

@@ -1,33 +1,41 @@
 #pragma once
 // Walks a route plan: sends the request to each candidate in turn until one
-// answers, then relays the answer to the client. Fails over on connect
-// errors, timeouts, 5xx, 429, 404 (model), 401/403 (our credential) and streams that die before their
-// first complete frame; the first frame is read before the client sees any
-// byte. After that, a failure ends the stream with a protocol-correct error.
+// answers (Attempt), then the client has its answer. Fails over on connect
+// errors, timeouts, 5xx, 429, 404 (model), 401/403 (our credential) and
+// streams that die before their first complete frame; the first frame is
+// read before the client sees any byte. After that, a failure ends the
+// stream with an error in the client's protocol. When no candidate serves,
+// FailureTable decides the answer.
 
+#include <chrono>
+#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include "BackendHealth.h"
+#include "Upstream.h"
+#include "http/ClientChannel.h"
 #include "sluice/Metrics.h"
 #include "sluice/RequestContext.h"
 
+namespace Poco { class Logger; }
+
 namespace sluice::kernel {
 
-class Pipeline;
+// What forwarding uses of one pipeline: its backends' pools and metrics,
+// their health, a logger, and the settings that bound an answer.
+struct ForwardingServices {
+    const std::map<std::string, std::unique_ptr<Upstream>>& upstreams;
+    BackendHealth& health;
+    Poco::Logger& log;
+    std::chrono::seconds maxStream;  // timeout.max_stream_s; 0: no cap
 
-// The client's side of the exchange, as the front provides it.
-class ClientChannel {
-public:
-    virtual ~ClientChannel() = default;
-    // The client's socket, watched for hang-ups while waiting on a backend; -1 if none.
-    virtual int socketFd() const = 0;
-    // Sends a whole answer with a Content-Length.
-    virtual void sendWhole(int status, const std::string& contentType, std::string_view body) = 0;
-    // Sends the head of a chunked, streamed answer. False: the client is gone.
-    virtual bool startStream(int status, const std::string& contentType) = 0;
-    // Sends bytes as one chunk. False: the client is gone.
-    virtual bool writeStream(std::string_view bytes) = 0;
-    virtual void endStream() = 0;
+    // The pool and metrics of a backend, or nullptr.
+    Upstream* upstream(const std::string& backend) const {
+        const auto it = upstreams.find(backend);
+        return it == upstreams.end() ? nullptr : it->second.get();
+    }
 };
 
 class Forwarder {
@@ -36,7 +44,7 @@ public:
 
     // Sets ctx.status, ctx.outcome, ctx.servedBackend/Model, ctx.usage and
     // ctx.failovers, and has answered the client when it returns.
-    void forward(Pipeline& pipeline, RequestContext& ctx, std::string_view body, ClientChannel& client);
+    void forward(const ForwardingServices& services, RequestContext& ctx, std::string_view body, ClientChannel& client);
 
 private:
     // Served-request metrics by backend and model, and by alias target.
@@ -44,8 +52,5 @@ private:
 
     MetricsRegistry& _metrics;
 };
-
-// Reads token counts from an Ollama final object or an OpenAI answer/chunk.
-void readUsage(const nlohmann::json& answer, Usage& usage);
 
 } // namespace sluice::kernel

@@ -15,7 +15,7 @@
 #include <string_view>
 
 #include "FuzzSupport.h"
-#include "upstream/FrameSplitter.h"
+#include "http/FrameSplitter.h"
 
 namespace {
 

@@ -28,7 +28,7 @@
 #include "sluice/Route.h"
 #include "translate/OllamaOpenAi.h"
 #include "translate/StreamTranslator.h"
-#include "upstream/FrameSplitter.h"
+#include "http/FrameSplitter.h"
 
 namespace {
 

@@ -437,8 +437,7 @@ public:
         CPPUNIT_ASSERT(!plain.promptLogged && plain.prompt.empty());
 
         ctx.principal->logPrompts = true;
-        ctx.slot(sluice::kernel::kAnswerCapture).bytes = R"({"message":{"content":"because"}})";
-        auto logged = sluice::kernel::buildAuditEntry(ctx, 1000);
+        auto logged = sluice::kernel::buildAuditEntry(ctx, 1000, R"({"message":{"content":"because"}})");
         CPPUNIT_ASSERT(logged.record.promptLogged);
         CPPUNIT_ASSERT_EQUAL(std::string(R"([{"content":"why","role":"user"}])"), logged.record.prompt);
         // The writer thread turns the captured bytes into the answer's text.

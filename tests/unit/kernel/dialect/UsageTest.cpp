@@ -1,7 +1,7 @@
 // readUsage: token counts from an Ollama final object or an OpenAI usage object.
 #include <cppunit/extensions/HelperMacros.h>
 
-#include "upstream/Forwarder.h"
+#include "dialect/Usage.h"
 
 namespace {
 
@@ -9,8 +9,8 @@ using nlohmann::json;
 using sluice::Usage;
 using sluice::kernel::readUsage;
 
-class ForwarderTest : public CppUnit::TestFixture {
-    CPPUNIT_TEST_SUITE(ForwarderTest);
+class UsageTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(UsageTest);
     CPPUNIT_TEST(readsOllamaFinalObject);
     CPPUNIT_TEST(readsOpenAiUsage);
     CPPUNIT_TEST(neitherIsNotReported);
@@ -55,6 +55,6 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(ForwarderTest);
+CPPUNIT_TEST_SUITE_REGISTRATION(UsageTest);
 
 } // namespace

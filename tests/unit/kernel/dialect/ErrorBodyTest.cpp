@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "front/ErrorBody.h"
+#include "dialect/ErrorBody.h"
 
 namespace {
 

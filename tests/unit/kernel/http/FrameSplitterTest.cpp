@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "upstream/FrameSplitter.h"
+#include "http/FrameSplitter.h"
 
 namespace {
 

@@ -1,0 +1,114 @@
+#include "OwnRoutes.h"
+
+#include <cmath>
+
+#include "ModelLists.h"
+
+namespace sluice::kernel {
+
+namespace {
+std::int64_t unixSeconds(std::chrono::system_clock::time_point at) {
+    return std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
+}
+
+// One backend in /v1/health: its circuit, why it last failed, its load and
+// speed, and what discovery knows. Never its URL or token.
+nlohmann::json backendHealth(Pipeline& pipeline, const Catalog& catalog, const Backend& backend) {
+    const auto report = pipeline.backendHealth().report(backend.name);
+    const auto polled = catalog.byBackend().find(backend.name);
+    const bool known = polled != catalog.byBackend().end() && polled->second.ever;
+    nlohmann::json entry{{"name", backend.name},
+                         {"kind", backend.kind == BackendKind::Ollama ? "ollama" : "openai"},
+                         {"state", std::string(circuitName(report.state))},
+                         {"available", pipeline.health().isAvailable(backend.name)},
+                         {"consecutive_failures", report.consecutiveFailures},
+                         {"last_error", report.lastError.empty() ? nlohmann::json() : nlohmann::json(report.lastError)},
+                         {"last_error_at", report.lastError.empty() ? nlohmann::json() : nlohmann::json(unixSeconds(report.lastErrorAt))},
+                         {"unhealthy_until", report.state == CircuitState::Closed ? nlohmann::json()
+                                                                                   : nlohmann::json(unixSeconds(report.unhealthyUntil))},
+                         {"in_flight", report.inFlight},
+                         {"first_byte_ms_avg", report.firstByteMillis ? nlohmann::json(std::round(*report.firstByteMillis * 10) / 10)
+                                                                      : nlohmann::json()},
+                         {"models", known ? polled->second.models.size() : 0},
+                         {"loaded", known ? polled->second.loaded.size() : 0},
+                         {"last_poll", known ? nlohmann::json(unixSeconds(polled->second.polledAt)) : nlohmann::json()},
+                         {"auth", backend.authToken.empty() ? "none" : "attached"}};
+    return entry;
+}
+} // namespace
+
+void OwnRoutes::replyJson(int status, const nlohmann::json& body) {
+    _ctx.status = status;
+    _client.sendWhole(status, "application/json", body.dump());
+}
+
+void OwnRoutes::serve(const std::string& modelId) {
+    // Liveness and readiness stay open: load balancers and orchestrators
+    // probe them without keys, and they say nothing beyond up and ready.
+    switch (_ctx.route.kind) {
+    case RouteKind::Healthz: replyJson(200, {{"status", "ok"}}); return;
+    case RouteKind::Readyz: {
+        bool ready = false;
+        const auto catalog = _pipeline.catalog();
+        for (const auto& backend : _pipeline.backends()) {
+            auto it = catalog->byBackend().find(backend->name);
+            ready = ready || (_pipeline.health().isAvailable(backend->name) && it != catalog->byBackend().end() && it->second.ever);
+        }
+        replyJson(ready ? 200 : 503, {{"status", ready ? "ready" : "no backend reachable"}});
+        return;
+    }
+    default: break;
+    }
+
+    // Everything else needs the caller authenticated (metrics and health
+    // name backends; model lists answer only what the caller may use).
+    if (!_stages.authenticate()) return;
+    const auto catalog = _pipeline.catalog();
+    const auto& principal = *_ctx.principal;
+    switch (_ctx.route.kind) {
+    case RouteKind::Metrics: {
+        const auto text = _gateway.metrics().render();
+        _ctx.status = 200;
+        _client.sendWhole(200, "text/plain; version=0.0.4; charset=utf-8", text);
+        return;
+    }
+    case RouteKind::Health: {
+        auto backends = nlohmann::json::array();
+        for (const auto& backend : _pipeline.backends()) backends.push_back(backendHealth(_pipeline, *catalog, *backend));
+        const auto loaded = std::chrono::duration_cast<std::chrono::seconds>(_gateway.loadedAt().time_since_epoch()).count();
+        replyJson(200, {{"status", "ok"}, {"config_generation", _gateway.generation()}, {"config_loaded_at", loaded},
+                        {"pipeline", _pipeline.describe()}, {"backends", backends}});
+        return;
+    }
+    case RouteKind::OllamaVersion: replyJson(200, {{"version", "0.6.5"}}); return;
+    case RouteKind::OllamaTags: replyJson(200, ollamaTags(*catalog, _pipeline.aliases(), principal)); return;
+    case RouteKind::OllamaPs: replyJson(200, ollamaPs(*catalog, principal)); return;
+    case RouteKind::OpenAIModels: replyJson(200, openAiModels(*catalog, _pipeline.aliases(), principal)); return;
+    case RouteKind::OpenAIModel: {
+        if (auto model = openAiModel(*catalog, _pipeline.aliases(), principal, modelId)) replyJson(200, *model);
+        else _client.replyError(404, "The model '" + modelId.substr(0, 200) + "' does not exist", "model_not_found");
+        return;
+    }
+    case RouteKind::Aliases: replyJson(200, aliasList(_pipeline.aliases(), principal)); return;
+    default: _client.replyError(404, "no such route", "unknown_route"); return;
+    }
+}
+
+void OwnRoutes::answerPreflight() {
+    const auto& cors = _pipeline.settings().cors;
+    const auto& origin = *_ctx.header("origin");
+    if (!cors.allows(origin) || _ctx.route.kind == RouteKind::Unknown) {
+        _ctx.outcome = Outcome::RefusedPolicy;
+        _client.replyError(403, "cross-origin requests from this origin are not allowed", "cors_forbidden");
+        return;
+    }
+    _ctx.responseHeaders.clear();  // the preflight's own set replaces the answer headers
+    const auto* requested = _ctx.header("access-control-request-headers");
+    for (auto& header : cors.preflightHeaders(origin, requested ? *requested : ""))
+        _ctx.responseHeaders.push_back(std::move(header));
+    _ctx.status = 204;
+    _ctx.outcome = Outcome::Ok;
+    _client.sendWhole(204, "text/plain", "");
+}
+
+} // namespace sluice::kernel

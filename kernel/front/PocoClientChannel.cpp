@@ -1,0 +1,67 @@
+#include "PocoClientChannel.h"
+
+#include <utility>
+
+#include <Poco/Net/StreamSocket.h>
+
+#include "dialect/ErrorBody.h"
+
+namespace sluice::kernel {
+
+PocoClientChannel::PocoClientChannel(ServerRequest& request, Poco::Net::HTTPServerResponse& response, RequestContext& ctx)
+    : _response(response), _ctx(ctx) {
+    try {
+        _fd = request.socket().impl()->sockfd();
+    } catch (...) {
+        _fd = -1;
+    }
+}
+
+void PocoClientChannel::sendWhole(int status, const std::string& contentType, std::string_view body) {
+    // The limits stage gives its lease back first: a client that sends its
+    // next request the moment it reads this answer must find it free.
+    if (_beforeWhole) std::exchange(_beforeWhole, nullptr)();
+    prepare(status, contentType);
+    _response.setContentLength64(static_cast<Poco::Int64>(body.size()));
+    _response.sendBuffer(body.data(), body.size());
+    _sent = true;
+}
+
+bool PocoClientChannel::startStream(int status, const std::string& contentType) {
+    prepare(status, contentType);
+    _response.setChunkedTransferEncoding(true);
+    _response.set("Cache-Control", "no-cache");
+    _out = &_response.send();
+    _sent = true;
+    return _out->good();
+}
+
+bool PocoClientChannel::writeStream(std::string_view bytes) {
+    if (!_out || _out->bad()) return false;
+    _out->write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    _out->flush();
+    return !_out->bad();
+}
+
+void PocoClientChannel::endStream() {
+    if (_out && !_out->bad()) _out->flush();
+}
+
+void PocoClientChannel::replyError(int status, const std::string& message, const std::string& code) {
+    _ctx.status = status;
+    sendWhole(status, "application/json", errorBody(_ctx.route.protocol, status, message, code));
+}
+
+void PocoClientChannel::prepare(int status, const std::string& contentType) {
+    if (_beforeAnswer) std::exchange(_beforeAnswer, nullptr)();
+    _response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+    _response.setContentType(contentType);
+    _response.set("X-Request-ID", _ctx.requestId);
+    if (!_ctx.servedBackend.empty()) {
+        _response.set("X-Sluice-Backend", _ctx.servedBackend);
+        _response.set("X-Sluice-Model", _ctx.servedModel);
+    }
+    for (const auto& [name, value] : _ctx.responseHeaders) _response.set(name, value);
+}
+
+} // namespace sluice::kernel

@@ -1,0 +1,53 @@
+#pragma once
+// The client channel over a Poco response: what the forwarder and the
+// front's own answers write through, adding the headers every answer
+// carries (X-Request-ID, X-Sluice-Backend/-Model once a backend served, and
+// the context's response headers: CORS, rate limits, Retry-After).
+
+#include <functional>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+#include <Poco/Net/HTTPServerResponse.h>
+
+#include "ServerRequest.h"
+#include "http/ClientChannel.h"
+#include "sluice/RequestContext.h"
+
+namespace sluice::kernel {
+
+class PocoClientChannel final : public ClientChannel {
+public:
+    PocoClientChannel(ServerRequest& request, Poco::Net::HTTPServerResponse& response, RequestContext& ctx);
+
+    // Runs once, just before any answer's head is made (whole or stream).
+    void beforeAnswer(std::function<void()> hook) { _beforeAnswer = std::move(hook); }
+    // Runs once, just before a whole answer's bytes go out.
+    void beforeWholeAnswer(std::function<void()> hook) { _beforeWhole = std::move(hook); }
+
+    int socketFd() const override { return _fd; }
+    void sendWhole(int status, const std::string& contentType, std::string_view body) override;
+    bool startStream(int status, const std::string& contentType) override;
+    bool writeStream(std::string_view bytes) override;
+    void endStream() override;
+
+    // Whether an answer's head went out.
+    bool sent() const { return _sent; }
+
+    // An error answer in the request's protocol shape; sets ctx.status.
+    void replyError(int status, const std::string& message, const std::string& code = {});
+
+private:
+    void prepare(int status, const std::string& contentType);
+
+    Poco::Net::HTTPServerResponse& _response;
+    RequestContext& _ctx;
+    std::function<void()> _beforeAnswer;
+    std::function<void()> _beforeWhole;
+    int _fd = -1;
+    std::ostream* _out = nullptr;
+    bool _sent = false;
+};
+
+} // namespace sluice::kernel

@@ -1,0 +1,76 @@
+#include "StageDriver.h"
+
+#include <Poco/Logger.h>
+
+namespace sluice::kernel {
+
+template <class Call>
+bool StageDriver::guarded(const char* stage, Call&& call) {
+    try {
+        return call();
+    } catch (const std::exception& e) {
+        _pipeline.logger("kernel").error("request %s: %s stage threw: %s", _ctx.requestId, std::string(stage), std::string(e.what()));
+    } catch (...) {
+        _pipeline.logger("kernel").error("request %s: %s stage threw a non-exception", _ctx.requestId, std::string(stage));
+    }
+    _ctx.outcome = Outcome::InternalError;
+    _client.replyError(500, "internal error", "internal_error");
+    return false;
+}
+
+template <class Call>
+bool StageDriver::runStage(const char* stage, Outcome refusal, int fallbackStatus, const char* fallbackMessage, Call&& call) {
+    if (guarded(stage, std::forward<Call>(call))) return true;
+    // A stage that refused set ctx.reply; one that threw was answered by guarded().
+    if (!_client.sent()) {
+        _ctx.outcome = refusal;
+        _client.replyError(_ctx.reply.status ? _ctx.reply.status : fallbackStatus,
+                           _ctx.reply.message.empty() ? fallbackMessage : _ctx.reply.message, _ctx.reply.code);
+    }
+    return false;
+}
+
+bool StageDriver::authenticate() {
+    auto& auth = _pipeline.auth();
+    if (!runStage("auth", Outcome::RefusedAuth, 401, "unauthorized", [&] { return auth.authenticate(_ctx) == Verdict::Continue; }))
+        return false;
+    if (_ctx.principal) return true;
+    _pipeline.logger("kernel").error("auth stage continued without setting a principal");
+    _ctx.outcome = Outcome::InternalError;
+    _client.replyError(500, "internal error", "internal_error");
+    return false;
+}
+
+bool StageDriver::run() {
+    if (!authenticate()) return false;
+    if (auto* limits = _pipeline.limits()) {
+        if (!runStage("limits", Outcome::RefusedLimit, 429, "rate limit exceeded",
+                      [&] { return limits->admit(_ctx) == Verdict::Continue; }))
+            return false;
+        _admitted = true;
+    }
+    // A model the caller may not use and a model nobody hosts look the same.
+    if (!_ctx.principal->mayUse(_ctx.model)) {
+        _ctx.outcome = Outcome::RefusedPolicy;
+        _client.replyError(403, "model not allowed", "model_not_allowed");
+        return false;
+    }
+    auto& router = _pipeline.router();
+    if (!runStage("router", Outcome::RefusedPolicy, 403, "model not allowed",
+                  [&] { return router.route(_ctx) == Verdict::Continue; }))
+        return false;
+    if (_ctx.plan.candidates.empty()) {
+        _ctx.outcome = Outcome::RefusedPolicy;
+        _client.replyError(403, "model not allowed", "model_not_allowed");
+        return false;
+    }
+    return true;
+}
+
+void StageDriver::releaseLimits() {
+    if (!_admitted) return;
+    _admitted = false;
+    if (auto* limits = _pipeline.limits()) limits->complete(_ctx);
+}
+
+} // namespace sluice::kernel

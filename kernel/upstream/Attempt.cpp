@@ -1,0 +1,282 @@
+#include "Attempt.h"
+
+#include <Poco/Logger.h>
+#include <Poco/String.h>
+
+#include "AnswerBudget.h"
+#include "DrainDeadline.h"
+#include "audit/AnswerCapture.h"
+#include "sluice/BackendFetch.h"
+#include "sluice/Json.h"
+#include "sluice/TokenEstimate.h"
+
+namespace sluice::kernel {
+
+namespace {
+constexpr std::size_t kMaxWholeBody = 64 * 1024 * 1024;
+constexpr std::size_t kMaxErrorMessage = 300;
+
+// What a stream's error frame says when the backend's side ended it.
+const std::string kStreamTooLong = "the stream ran past timeout.max_stream_s";
+
+std::string requestHead(const Backend& backend, const RequestContext& ctx, const std::string& path, std::size_t bodyLength) {
+    std::string head;
+    head.reserve(512);
+    const bool ipv6 = backend.host.find(':') != std::string::npos;
+    head += ctx.method + ' ' + path + " HTTP/1.1\r\nHost: " +
+            (ipv6 ? "[" + backend.host + "]" : backend.host);
+    const bool defaultPort = (backend.scheme == "http" && backend.port == 80) || (backend.scheme == "https" && backend.port == 443);
+    if (!defaultPort) head += ':' + std::to_string(backend.port);
+    // identity: the relay reads frames and usage out of the body, and passes
+    // the body on without a Content-Encoding of its own.
+    head += "\r\nUser-Agent: sluice/" SLUICE_VERSION "\r\nAccept: application/json, application/x-ndjson, text/event-stream\r\n"
+            "Accept-Encoding: identity\r\n"
+            "Content-Type: application/json\r\nContent-Length: " +
+            std::to_string(bodyLength) + "\r\nX-Request-ID: " + ctx.requestId + "\r\n";
+    if (const auto auth = backend.authHeaderValue(); !auth.empty()) head += backend.authHeader + ": " + auth + "\r\n";
+    head += "\r\n";
+    return head;
+}
+
+// The upstream's error message for a 4xx passed back to the client.
+std::string upstreamMessage(const std::string& body) {
+    const auto json = parseJson(body);
+    if (json.is_object() && json.contains("error")) {
+        const auto& error = json["error"];
+        if (error.is_string()) return error.get<std::string>();
+        if (error.is_object() && error.contains("message") && error["message"].is_string())
+            return error["message"].get<std::string>();
+    }
+    return {};
+}
+
+// One request in flight to one backend, counted for least-busy routing.
+class InFlight {
+public:
+    InFlight(BackendHealth& health, Upstream& upstream)
+        : _health(health), _upstream(upstream), _tookTrial(_health.beginRequest(_upstream.backend().name)) {
+        _upstream.metrics.inFlight.add(1);
+    }
+    ~InFlight() {
+        _health.endRequest(_upstream.backend().name, _tookTrial);
+        _upstream.metrics.inFlight.add(-1);
+    }
+    InFlight(const InFlight&) = delete;
+    InFlight& operator=(const InFlight&) = delete;
+
+private:
+    BackendHealth& _health;
+    Upstream& _upstream;
+    bool _tookTrial;  // this attempt is a half-open circuit's trial
+};
+} // namespace
+
+Attempt::Attempt(const ForwardingServices& services, Upstream& upstream, const Dialect& dialect, RequestContext& ctx,
+                 const std::string& servedModel, ClientChannel& client)
+    : _services(services), _upstream(upstream), _backend(upstream.backend()), _dialect(dialect), _ctx(ctx),
+      _servedModel(servedModel), _client(client), _start(Clock::now()),
+      _streamEnd(services.maxStream.count() > 0 ? std::optional<Clock::time_point>(ctx.startedAt + services.maxStream)
+                                                : std::nullopt) {}
+
+std::optional<Failure> Attempt::run(std::string_view body) {
+    const InFlight inFlight(_services.health, _upstream);
+    for (bool firstTry = true;; firstTry = false) {
+        try {
+            auto failure = exchange(body, firstTry);
+            // Served, whole or cut mid-stream: the tokens were spent either way.
+            if (!failure && _ctx.status >= 200 && _ctx.status < 300) estimateUsageIfUnreported();
+            return failure;
+        } catch (const UpstreamError& error) {
+            if (error.kind() == UpstreamError::Kind::ClientGone) {
+                _ctx.outcome = Outcome::ClientCancel;
+                _ctx.status = 499;
+                return std::nullopt;
+            }
+            if (error.kind() == UpstreamError::Kind::Draining || error.kind() == UpstreamError::Kind::Overloaded) {
+                answerGatewayBusy(error.kind());
+                return std::nullopt;
+            }
+            // A pooled connection the backend closed while idle breaks before
+            // any answer byte: try once more on a fresh one, not another backend.
+            const bool staleConnection = _reused && !_answered && error.kind() == UpstreamError::Kind::Closed;
+            if (firstTry && staleConnection) continue;
+            return failureFrom(error);
+        }
+    }
+}
+
+void Attempt::answerGatewayBusy(UpstreamError::Kind kind) {
+    // Not the backend's fault, and another backend would fare no better: answer now.
+    if (_connection) _connection->abort();
+    const bool draining = kind == UpstreamError::Kind::Draining;
+    if (!draining)
+        _services.log.warning("request %s: backend %s: its whole answer does not fit in "
+                              "limits.answer_buffer_bytes; answered 503", _ctx.requestId, _backend.name);
+    _ctx.outcome = Outcome::UpstreamError;
+    _ctx.status = 503;
+    _ctx.responseHeaders.emplace_back("Retry-After", "1");
+    _client.sendWhole(503, "application/json",
+                      _dialect.errorBody(503,
+                                         draining ? "the gateway is shutting down"
+                                                  : "the gateway holds too many large answers at once; retry shortly",
+                                         draining ? "shutting_down" : "gateway_busy"));
+}
+
+std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse) {
+    auto& pool = _upstream.pool;
+    _connection = allowReuse ? pool.takeIdle() : nullptr;
+    _reused = _connection != nullptr;
+    if (!_connection) _connection = pool.open();
+
+    const auto request = _dialect.request(call());
+    const std::string_view sent = request.body ? std::string_view(*request.body) : body;
+    _connection->sendAll(requestHead(_backend, _ctx, request.path, sent.size()) + std::string(sent),
+                         Clock::now() + _backend.connectTimeout + std::chrono::seconds(10));
+
+    ResponseReader reader(*_connection, _client.socketFd());
+    try {
+        reader.readHead(_start + _backend.firstByteTimeout);
+    } catch (const UpstreamError&) {
+        _answered = reader.receivedAny();
+        throw;
+    }
+    _answered = true;  // an answer came back: no silent retry from here on
+    const auto& head = reader.head();
+
+    if (head.status == 429) {
+        const auto* retry = head.header("retry-after");
+        return Failure{UpstreamOutcome::Status429, "answered 429", retry ? *retry : std::string()};
+    }
+    if (head.status >= 500) return Failure{UpstreamOutcome::Status5xx, "answered " + std::to_string(head.status), {}};
+    if (head.status == 404) return Failure{UpstreamOutcome::ModelNotFound, "answered 404", {}};
+    // 401/403: the backend refused *our* credential (an expired provider
+    // key): a gateway problem, not the client's, and the next candidate may serve.
+    if (head.status == 401 || head.status == 403) {
+        _services.log.error("backend %s refused the gateway's credentials (%d)", _backend.name, int(head.status));
+        return Failure{UpstreamOutcome::UpstreamAuth, "answered " + std::to_string(head.status), {}};
+    }
+    // A redirect is not an answer a gateway can pass on (it would point the
+    // client at the backend): count it as a failed backend.
+    if (head.status >= 300 && head.status < 400) return Failure{UpstreamOutcome::Broken, "answered " + std::to_string(head.status), {}};
+    if (head.status >= 400) {
+        passBackClientError(reader, head.status);
+        return std::nullopt;
+    }
+
+    // Asked for identity; a backend that compresses anyway cannot be relayed
+    // (the client would get the compressed bytes without their header).
+    if (const auto* encoding = head.header("content-encoding"); encoding && Poco::icompare(*encoding, "identity") != 0)
+        return Failure{UpstreamOutcome::Broken, "answered with Content-Encoding " + encoding->substr(0, 40), {}};
+    const auto* type = head.header("content-type");
+    const std::string contentType = type ? *type : "application/json";
+    if (auto plan = _dialect.stream(call(), contentType, _start)) return relayStream(reader, *plan);
+    return relayWhole(reader);
+}
+
+std::optional<Failure> Attempt::relayWhole(ResponseReader& reader) {
+    std::string answer;
+    AnswerBudget::Hold hold(AnswerBudget::process());
+    while (reader.readBody(answer, idleDeadline())) {
+        if (answer.size() > kMaxWholeBody) return Failure{UpstreamOutcome::Broken, "answer larger than 64 MiB", {}};
+        if (!hold.growTo(answer.capacity()))
+            throw UpstreamError(UpstreamError::Kind::Overloaded, "limits.answer_buffer_bytes is spent");
+    }
+
+    noteFirstByte();
+    const auto* type = reader.head().header("content-type");
+    const auto parsed = parseJson(answer);
+    // Every route the gateway forwards answers JSON: anything else (an HTML
+    // error page with 200, a body cut off by the backend's close) is not an answer.
+    if (parsed.is_discarded())
+        return Failure{UpstreamOutcome::Broken, reader.closeDelimited() ? "answer cut off" : "the answer is not JSON", {}};
+    auto whole = _dialect.whole(call(), parsed, std::move(answer), type ? *type : "application/json", Clock::now() - _start);
+    if (!whole) return Failure{UpstreamOutcome::Broken, "the answer is not an answer to the call", {}};
+    if (whole->usage.reported) _ctx.usage = whole->usage;
+    else _answerChars = codePoints(answerText(whole->body));
+    _ctx.status = reader.head().status;
+    finishServed();
+    _client.sendWhole(_ctx.status, whole->contentType, whole->body);
+    _ctx.firstByteAt = Clock::now();
+    _ctx.bytesOut += whole->body.size();
+    if (reader.reusable()) _upstream.pool.giveBack(std::move(_connection));
+    return std::nullopt;
+}
+
+void Attempt::countDelivered(std::string_view bytes) {
+    _answerChars += codePoints(answerText(bytes));
+    _ctx.bytesOut += bytes.size();
+}
+
+void Attempt::estimateUsageIfUnreported() {
+    if (_ctx.usage.reported) return;
+    _ctx.usage.promptTokens = estimatePromptTokens(_ctx.body);
+    _ctx.usage.completionTokens = tokensForCodePoints(_answerChars);
+    _ctx.usage.estimated = true;
+}
+
+std::string Attempt::midStreamFailureOf(const UpstreamError& error) const {
+    if (error.kind() == UpstreamError::Kind::Timeout && _streamEnd && Clock::now() >= *_streamEnd) return kStreamTooLong;
+    switch (error.kind()) {
+    case UpstreamError::Kind::Timeout: return "the backend stalled mid-stream";
+    case UpstreamError::Kind::Draining: return "the gateway is shutting down";
+    default: return "the backend's stream broke off";
+    }
+}
+
+std::string Attempt::clientSafeMessage(std::string message) const {
+    message = backendSafeLine(std::move(message), _backend);
+    if (message.empty() || revealsBackend(message, _backend)) message = "the backend rejected the request";
+    cutUtf8(message, kMaxErrorMessage);
+    return message;
+}
+
+void Attempt::failStream(const std::string& failure) {
+    // Cut off by the end of a drain or by timeout.max_stream_s: the backend did nothing wrong.
+    const bool draining = drain::ended();
+    const bool tooLong = failure == kStreamTooLong;
+    if (!draining && !tooLong) {
+        _services.log.warning("request %s: backend %s: %s", _ctx.requestId, _backend.name, failure);
+        _upstream.metrics.streamFailures.inc();
+        _services.health.recordFailure(_backend.name, failure);
+    }
+    _connection->abort();
+    _ctx.outcome = Outcome::UpstreamError;
+    if (tooLong) _services.log.notice("request %s: backend %s: %s", _ctx.requestId, _backend.name, failure);
+    _client.writeStream(_dialect.streamErrorFrame(
+        failure, draining ? "shutting_down" : tooLong ? "stream_too_long" : "upstream_stream_failed"));
+    _client.endStream();
+}
+
+void Attempt::passBackClientError(ResponseReader& reader, int status) {
+    std::string answer;
+    try {
+        while (answer.size() < 65536 && reader.readBody(answer, idleDeadline())) {}
+    } catch (const UpstreamError&) {
+        // The message is a courtesy; the status alone still says what happened.
+    }
+    finishServed();
+    _ctx.status = status;
+    _ctx.outcome = Outcome::BadRequest;
+    _client.sendWhole(status, "application/json", _dialect.errorBody(status, clientSafeMessage(upstreamMessage(answer)), {}));
+}
+
+void Attempt::noteFirstByte() {
+    const auto elapsed = Clock::now() - _start;
+    _upstream.metrics.timeToFirstByte.observe(std::chrono::duration<double>(elapsed).count());
+    _services.health.recordFirstByte(_backend.name, _servedModel, elapsed);
+}
+
+void Attempt::finishServed() {
+    _ctx.servedBackend = _backend.name;
+    _ctx.servedModel = _servedModel;
+    _services.health.recordSuccess(_backend.name);
+    _upstream.metrics.outcome(UpstreamOutcome::Ok).inc();
+}
+
+std::optional<Failure> Attempt::clientWentAway() {
+    _ctx.outcome = Outcome::ClientCancel;
+    _connection->abort();
+    return std::nullopt;
+}
+
+} // namespace sluice::kernel

@@ -1,0 +1,136 @@
+// The one stream relay: every dialect's streamed answer goes through it.
+// It owns, once, what no dialect may change (docs/architecture.md,
+// "Forwarding, failover and streams"):
+// - the first-frame window: nothing reaches the client until the dialect's
+//   filter has taken a frame that carries answer data, so a backend that
+//   dies, errs or says nothing but comments before that is failed over;
+// - only whole frames reach the client, each bounded in size;
+// - after the first byte, a break, a stall, an error from the backend or
+//   timeout.max_stream_s ends the stream with an error frame in the client's
+//   protocol;
+// - a clean end (the backend's end marker, or the body's end with an answer
+//   the filter calls whole) ends the chunked body properly and gives the
+//   connection back when it can carry another request.
+#include <Poco/Logger.h>
+
+#include "Attempt.h"
+
+namespace sluice::kernel {
+
+namespace {
+constexpr std::size_t kMaxFrame = 8 * 1024 * 1024;
+} // namespace
+
+std::optional<Failure> Attempt::relayStream(ResponseReader& reader, StreamPlan& plan) {
+    using Step = StreamFilter::Step;
+    StreamFilter& filter = *plan.filter;
+    FrameSplitter splitter(plan.framing, kMaxFrame);
+    auto step = Step::Quiet;
+    bool begun = false;  // the filter took answer data: the failover window is over
+    bool fresh = false;  // it took answer data since the last delivery (for the idle deadline)
+    std::string payload;
+    std::string out;  // for the client, not yet written
+
+    auto feed = [&](std::string_view frames) {
+        FrameSplitter::forEachFrame(plan.framing, frames, [&](std::string_view frame) {
+            if (step == Step::Done || step == Step::Error) return;
+            step = filter.take(frame, out);
+            if (step == Step::Answer || step == Step::Done) begun = fresh = true;
+        });
+        // Counted as soon as known: a stream that breaks after its usage was still spent.
+        if (filter.usage().reported) _ctx.usage = filter.usage();
+    };
+    // Reads the next bytes and feeds the frames they complete. False: the body ended cleanly.
+    auto readMore = [&](Clock::time_point deadline) {
+        payload.clear();
+        if (!reader.readBody(payload, deadline)) return false;
+        splitter.append(payload);
+        feed(splitter.complete());
+        splitter.takeComplete();
+        return true;
+    };
+    // After a clean end of the body: a last frame without its delimiter still
+    // counts (unless only the backend's close ended the body, which may have
+    // cut it), and the filter says whether the answer was whole.
+    auto takeEnd = [&] {
+        if (step == Step::Done) return true;
+        if (!splitter.partial().empty()) {
+            if (reader.closeDelimited()) return false;
+            feed(splitter.partial());
+            if (step == Step::Done) return true;
+        }
+        return step != Step::Error && filter.finish(out);
+    };
+    auto deliver = [&] {
+        if (fresh) _lastFrameAt = Clock::now();
+        fresh = false;
+        if (out.empty()) return true;
+        countDelivered(out);
+        const bool written = _client.writeStream(out);
+        out.clear();
+        return written;
+    };
+
+    bool ended = false;
+    const auto firstByteDeadline = _start + _backend.firstByteTimeout;
+    while (!begun && step != Step::Error && !ended) {
+        ended = !readMore(firstByteDeadline);
+        if (splitter.oversized()) return Failure{UpstreamOutcome::Broken, "first frame too large", {}};
+    }
+    bool whole = ended && takeEnd();
+    // Nothing has reached the client yet: an error, or an end before the
+    // answer was whole, is failed over.
+    if (step == Step::Error) return Failure{UpstreamOutcome::Status5xx, "stream began with an error", {}};
+    if (ended && !whole)
+        return Failure{UpstreamOutcome::Broken, begun ? "stream ended before its answer did" : "stream ended before its first frame", {}};
+
+    noteFirstByte();
+    _ctx.status = reader.head().status;
+    finishServed();
+    if (!_client.startStream(_ctx.status, plan.contentType)) return clientWentAway();
+    _ctx.firstByteAt = Clock::now();
+    fresh = true;
+    if (!deliver()) return clientWentAway();
+
+    std::string failure;
+    while (!ended && step != Step::Done && step != Step::Error) {
+        try {
+            if (!readMore(streamDeadline())) {
+                ended = true;
+                whole = takeEnd();
+            }
+        } catch (const UpstreamError& error) {
+            if (error.kind() == UpstreamError::Kind::ClientGone) return clientWentAway();
+            failure = midStreamFailureOf(error);
+            break;
+        }
+        if (splitter.oversized()) {
+            failure = "the backend sent an oversized frame";
+            break;
+        }
+        if (!deliver()) return clientWentAway();
+    }
+    if (failure.empty() && step == Step::Error) failure = clientSafeMessage(filter.error());
+    if (failure.empty() && ended && !whole) failure = "the backend's stream broke off";
+    // Frames taken before the failure or the end are the backend's answer too.
+    if (!deliver()) return clientWentAway();
+    if (!failure.empty()) {
+        failStream(failure);
+        return std::nullopt;
+    }
+    _client.endStream();
+    // The end marker came: the body should end right after it; reading that
+    // end lets the connection serve another request.
+    if (!ended) {
+        try {
+            const auto deadline = Clock::now() + std::min<Clock::duration>(_backend.idleTimeout, std::chrono::seconds(1));
+            for (std::size_t drained = 0; drained < kMaxFrame && readMore(deadline); drained += payload.size()) {}
+        } catch (const UpstreamError&) {
+            // The answer is whole; only the connection is not reused.
+        }
+    }
+    if (reader.reusable()) _upstream.pool.giveBack(std::move(_connection));
+    return std::nullopt;
+}
+
+} // namespace sluice::kernel
