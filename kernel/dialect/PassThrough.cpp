@@ -19,10 +19,11 @@ std::string upstreamPath(const Backend& backend, std::string_view routePath) {
 // event again before the client sees it.
 bool needsUsageAsked(const RequestContext& ctx) {
     if (!ctx.stream || (ctx.route.kind != RouteKind::OpenAIChat && ctx.route.kind != RouteKind::OpenAICompletions)) return false;
-    const auto options = ctx.body.find("stream_options");
-    if (options == ctx.body.end() || !options->is_object()) return true;
-    const auto include = options->find("include_usage");
-    return include == options->end() || !include->is_boolean() || !include->get<bool>();
+    if (!ctx.body.contains("stream_options")) return true;
+    const auto& options = ctx.body.at("stream_options");
+    if (!options.is_object() || !options.contains("include_usage")) return true;
+    const auto& include = options.at("include_usage");
+    return !include.is_boolean() || !include.get<bool>();
 }
 
 // A frame that carries an answer: a non-blank NDJSON line, or an SSE event
