@@ -7,42 +7,64 @@
 # Includes are followed as the compiler would find them: next to the
 # including file, then from kernel/; SDK and system headers end the walk.
 set -euo pipefail
-kernel="$(cd "$(dirname "$0")/../../kernel" && pwd)"
-cd "$kernel"
+cd "$(dirname "$0")/../../kernel"
 
-declare -A seen
-# Prints every kernel file `file` includes, transitively (paths relative to kernel/).
-closure() {
-    local file="$1" dir include target
+# "a/b/../c.h" -> "a/c.h", in the shell: the walk resolves thousands of paths.
+normalize() {
+    local -a parts=() out=()
+    local part
+    IFS=/ read -ra parts <<< "$1"
+    for part in "${parts[@]}"; do
+        case "$part" in
+        "" | .) ;;
+        ..) [[ ${#out[@]} -gt 0 ]] && unset 'out[${#out[@]}-1]' ;;
+        *) out+=("$part") ;;
+        esac
+    done
+    local IFS=/
+    resolved="${out[*]}"
+}
+
+# direct[file]: the kernel files `file` includes, one per line, each read once.
+declare -A direct
+readIncludes() {
+    local file="$1" dir include list=""
     dir="$(dirname "$file")"
     while IFS= read -r include; do
-        target=""
-        if [[ -f "$dir/$include" ]]; then target="$(realpath --relative-to=. "$dir/$include")"
-        elif [[ -f "$include" ]]; then target="$(realpath --relative-to=. "$include")"
+        normalize "$dir/$include"
+        if [[ -f "$resolved" ]]; then list+="$resolved"$'\n'
+        elif [[ -f "$include" ]]; then normalize "$include"; list+="$resolved"$'\n'
         fi
-        [[ -z "$target" || -n "${seen[$target]:-}" ]] && continue
-        seen[$target]=1
-        echo "$target"
-        closure "$target"
     done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$file")
+    direct[$file]="$list"
 }
 
 failed=0
 # check FOLDER FORBIDDEN...: no file in FOLDER reaches a file in a FORBIDDEN folder.
 check() {
-    local folder="$1" file reached forbidden
+    local folder="$1" file next forbidden
     shift
     for file in "$folder"/*.h "$folder"/*.cpp; do
         [[ -f "$file" ]] || continue
-        seen=()
-        while IFS= read -r reached; do
-            for forbidden in "$@"; do
-                if [[ "$reached" == "$forbidden"/* ]]; then
-                    echo "kernel/$file reaches kernel/$reached ($folder/ must not include $forbidden/)"
-                    failed=1
-                fi
-            done
-        done < <(closure "$file")
+        local -A seen=()
+        local -a work=("$file")
+        while [[ ${#work[@]} -gt 0 ]]; do
+            local current="${work[-1]}"
+            unset 'work[-1]'
+            [[ -n "${direct[$current]+x}" ]] || readIncludes "$current"
+            while IFS= read -r next; do
+                [[ -z "$next" || -n "${seen[$next]:-}" ]] && continue
+                seen[$next]=1
+                work+=("$next")
+                for forbidden in "$@"; do
+                    if [[ "$next" == "$forbidden"/* ]]; then
+                        echo "kernel/$file reaches kernel/$next ($folder/ must not include $forbidden/)"
+                        failed=1
+                    fi
+                done
+            done <<< "${direct[$current]}"
+        done
+        unset seen
     done
 }
 
