@@ -2,6 +2,8 @@
 // limits, all-or-nothing admission across scopes, leases that expire, keys
 // that expire, exact counts across instances, and StoreFailed (never a throw)
 // while Redis is away.
+// Over 400 lines: the cases share one real redis-server and its helpers;
+// split, each part would start its own.
 
 #include <atomic>
 #include <chrono>

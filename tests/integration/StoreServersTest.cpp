@@ -2,6 +2,8 @@
 // RedisServer and PostgresServer start, stop and start again on the same
 // port, and sluice::redis::Client and Subscriber recover by themselves when
 // Redis comes back, with every failure bounded by the client's timeout.
+// Over 400 lines: one suite per pair of real servers, whose setup is shared;
+// split, each half would start its own servers and the suite would run longer.
 
 #include <chrono>
 #include <condition_variable>

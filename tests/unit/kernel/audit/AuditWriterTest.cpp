@@ -4,6 +4,8 @@
 // spills, for the next writer to replay), and never makes enqueue() wait on
 // the sink. The fake sink dedupes by request id, as real sinks must, and also
 // counts raw deliveries. Waits are bounded polls; no test asserts a duration.
+// Over 400 lines: every case drives the same writer and fake sink, kept
+// together so the writer's contract reads in one place.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <atomic>
