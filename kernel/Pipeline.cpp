@@ -51,7 +51,8 @@ std::unique_ptr<Stage> makeStage(const std::vector<std::shared_ptr<const LoadedP
 } // namespace
 
 Pipeline::Pipeline(Poco::AutoPtr<Poco::Util::AbstractConfiguration> config, MetricsRegistry& metrics)
-    : _config(std::move(config)), _metrics(metrics), _catalog(std::make_shared<const Catalog>()) {}
+    : _config(std::move(config)), _metrics(metrics), _forwarderLog(logger("forwarder")),
+      _catalog(std::make_shared<const Catalog>()) {}
 
 Pipeline::~Pipeline() { stop(); }
 
@@ -194,7 +195,7 @@ std::shared_ptr<const Backend> Pipeline::backend(const std::string& name) const 
 }
 
 ForwardingServices Pipeline::forwarding() {
-    return {_upstreams, *_health, logger("forwarder"), _settings.maxStream};
+    return {_upstreams, *_health, _forwarderLog, _settings.maxStream};
 }
 
 std::string Pipeline::describe() const {

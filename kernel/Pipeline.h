@@ -100,6 +100,8 @@ private:
 
     Poco::AutoPtr<Poco::Util::AbstractConfiguration> _config;
     MetricsRegistry& _metrics;
+    // Looked up once: forwarding() runs per request, and Poco::Logger::get takes a global lock.
+    Poco::Logger& _forwarderLog;
     PipelineSettings _settings;
     BackendList _backends;
     std::map<std::string, std::shared_ptr<const Backend>> _backendsByName;
