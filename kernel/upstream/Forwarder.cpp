@@ -373,6 +373,14 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
 std::optional<Failure> Attempt::relayWhole(ResponseReader& reader) {
     std::string answer;
     AnswerBudget::Hold hold(AnswerBudget::process());
+    // A declared length is taken from the budget and reserved at once: the
+    // buffer is then the answer's size, where growing it by doubling would
+    // hold (and count) up to twice that, depending on how the bytes arrived.
+    if (const auto length = reader.head().contentLength) {
+        if (*length > kMaxWholeBody) return Failure{UpstreamOutcome::Broken, "answer larger than 64 MiB", {}};
+        if (!hold.growTo(*length)) throw UpstreamError(UpstreamError::Kind::Overloaded, "limits.answer_buffer_bytes is spent");
+        answer.reserve(*length);
+    }
     while (reader.readBody(answer, idleDeadline())) {
         if (answer.size() > kMaxWholeBody) return Failure{UpstreamOutcome::Broken, "answer larger than 64 MiB", {}};
         if (!hold.growTo(answer.capacity()))
