@@ -53,7 +53,8 @@ UpstreamRequest OllamaViaOpenAi::request(const DialectCall& call) const {
     const auto ollamaCall = callOf(call.ctx);
     return {call.backend.basePath + std::string(openAiPath(ollamaCall)),
             toOpenAiRequest(ollamaCall, call.ctx.body, call.servedModel, call.ctx.stream)
-                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+            {}};
 }
 
 std::optional<ClientAnswer> OllamaViaOpenAi::whole(const DialectCall& call, const nlohmann::json& answer, std::string,

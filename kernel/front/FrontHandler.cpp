@@ -12,6 +12,7 @@
 #include "../Logging.h"
 #include "../audit/CapturingChannel.h"
 #include "../audit/RecordBuilder.h"
+#include "../http/TraceContext.h"
 #include "OwnRoutes.h"
 #include "PocoClientChannel.h"
 #include "ReadDeadlines.h"
@@ -121,6 +122,10 @@ void RequestHandling::run() {
 
     const auto classified = classify(_ctx.method, _ctx.path);
     _ctx.route = classified.route;
+    // Anthropic's clients list models at the same path as OpenAI's, and say
+    // who they are by their version header: they get Anthropic's shapes.
+    const bool modelList = _ctx.route.kind == RouteKind::OpenAIModels || _ctx.route.kind == RouteKind::OpenAIModel;
+    if (modelList && _ctx.header("anthropic-version")) _ctx.route.protocol = Protocol::Anthropic;
     // A page of an allowed origin may read every answer, errors included.
     const auto& cors = _pipeline->settings().cors;
     const auto* origin = _ctx.header("origin");
@@ -279,7 +284,7 @@ void RequestHandling::recordFinished() {
     if (!audited && !logged) return;
     try {
         auto entry = buildAuditEntry(_ctx, _pipeline->auditSettings().maxPromptBytes, _capturing ? _capturing->take() : std::string());
-        if (logged) logAccess(entry.record, _scheme);  // it leaves out prompt and answer
+        if (logged) logAccess(entry.record, _scheme, traceHeaders(_ctx.headers));  // it leaves out prompt and answer
         if (audited) _pipeline->audit(std::move(entry));
     } catch (const std::exception& e) {
         _pipeline->logger("kernel").error("request %s: no audit record: %s", _ctx.requestId, std::string(e.what()));
