@@ -1,5 +1,7 @@
 #include "Answers.h"
 
+#include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cctype>
 #include <cmath>
@@ -39,6 +41,10 @@ std::string openAiErrorCode(int status) {
     }
 }
 
+bool continuationByte(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+
+std::atomic<long long> nextId{1};
+
 }  // namespace
 
 std::vector<std::string> answerPieces(const std::string& backendName, int chunks) {
@@ -67,6 +73,21 @@ std::string joinPieces(const std::vector<std::string>& pieces) {
     return all;
 }
 
+std::vector<std::string> splitText(const std::string& text, int pieces) {
+    std::vector<std::size_t> starts;  // the byte offset of every code point
+    for (std::size_t i = 0; i < text.size(); ++i)
+        if (!continuationByte(text[i])) starts.push_back(i);
+    const std::size_t n = starts.size();
+    const std::size_t k = pieces <= 0 ? 0 : std::min(n, static_cast<std::size_t>(pieces));
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < k; ++i) {
+        const std::size_t from = starts[i * n / k];
+        const std::size_t to = (i + 1) * n / k < n ? starts[(i + 1) * n / k] : text.size();
+        out.push_back(text.substr(from, to - from));
+    }
+    return out;
+}
+
 int countWords(const std::string& text) { return static_cast<int>(splitWords(text).size()); }
 
 int countMessageWords(const nlohmann::json& messages) {
@@ -92,6 +113,14 @@ int countInputWords(const nlohmann::json& input) {
     if (input.is_array())
         for (const auto& item : input) words += item.is_string() ? countWords(item.get<std::string>()) : 1;
     return words;
+}
+
+std::string newId(const std::string& prefix) { return prefix + std::to_string(nextId.fetch_add(1)); }
+
+std::string sseEvent(const nlohmann::json& data) { return "data: " + data.dump() + "\n\n"; }
+
+std::string sseEvent(const std::string& name, const nlohmann::json& data) {
+    return "event: " + name + "\n" + sseEvent(data);
 }
 
 std::uint64_t fnv1a(const std::string& text, std::uint64_t seed) {
