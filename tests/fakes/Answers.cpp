@@ -41,6 +41,20 @@ std::string openAiErrorCode(int status) {
     }
 }
 
+std::string anthropicErrorType(int status) {
+    switch (status) {
+    case 400: return "invalid_request_error";
+    case 401: return "authentication_error";
+    case 403: return "permission_error";
+    case 404: return "not_found_error";
+    case 413: return "request_too_large";
+    case 429: return "rate_limit_error";
+    case 503:
+    case 529: return "overloaded_error";
+    default: return status >= 500 ? "api_error" : "invalid_request_error";
+    }
+}
+
 bool continuationByte(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 
 std::atomic<long long> nextId{1};
@@ -178,6 +192,10 @@ long long unixNow() { return static_cast<long long>(Poco::Timestamp().epochTime(
 nlohmann::json errorBody(Protocol protocol, int status, const std::string& message,
                          const std::string& code, const std::string& param) {
     if (protocol == Protocol::Ollama) return {{"error", message}};
+    if (protocol == Protocol::Anthropic)
+        return {{"type", "error"},
+                {"error", {{"type", anthropicErrorType(status)}, {"message", message}}},
+                {"request_id", newId("req_fake")}};
     const std::string chosen = code.empty() ? openAiErrorCode(status) : code;
     return {{"error",
              {{"message", message},

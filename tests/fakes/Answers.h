@@ -12,7 +12,7 @@
 namespace sluice::fake {
 
 // Which wire format a route speaks: decides the shape of errors.
-enum class Protocol { Ollama, OpenAi };
+enum class Protocol { Ollama, OpenAi, Anthropic };
 
 constexpr int embeddingDimension = 8;
 
@@ -47,8 +47,9 @@ std::uint64_t fnv1a(const std::string& text, std::uint64_t seed = 0);
 std::string rfc3339Now(long long offsetSeconds = 0);
 long long unixNow();
 
-// {"error":"…"} for Ollama, {"error":{"message","type","param","code"}} for OpenAI.
-// An empty code picks the usual one for the status.
+// {"error":"…"} for Ollama, {"error":{"message","type","param","code"}} for OpenAI,
+// {"type":"error","error":{"type","message"},"request_id"} for Anthropic (type by
+// status). An empty code picks the usual one for the status.
 nlohmann::json errorBody(Protocol protocol, int status, const std::string& message,
                          const std::string& code = {}, const std::string& param = {});
 

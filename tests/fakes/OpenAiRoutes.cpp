@@ -14,7 +14,7 @@ nlohmann::json modelEntry(const RouteContext& context, const std::string& name) 
     return {{"id", name},
             {"object", "model"},
             {"created", modelCreated},
-            {"owned_by", context.ollamaKind ? "library" : context.backendName}};
+            {"owned_by", context.kind == BackendKind::Ollama ? "library" : context.backendName}};
 }
 
 nlohmann::json usageOf(int promptTokens, int completionTokens) {
