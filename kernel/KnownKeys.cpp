@@ -68,7 +68,7 @@ const std::vector<std::string>& KnownKeys::kernelPatterns() {
         "backends.*.auth.scheme", "backends.*.tls.ca_file", "backends.*.tls.verify", "backends.*.weight",
         "backends.*.max_connections", "backends.*.timeout.connect_ms", "backends.*.timeout.first_byte_ms",
         "backends.*.timeout.idle_ms", "timeout.max_stream_s",
-        "aliases.default", "aliases.*.chain", "aliases.*.description",
+        "aliases.default", "aliases.*.chain", "aliases.*.description", "aliases.*.previous_response_id",
         // Health and discovery (Pipeline, HealthProber, DiscoveryLoop).
         "health.failure_threshold", "health.backoff_ms", "health.max_backoff_ms", "health.probe_interval_ms",
         "health.probe_timeout_ms", "discovery.interval_s", "discovery.timeout_ms", "discovery.ttl_s",

@@ -76,7 +76,7 @@ public:
     // The frame that ends this stream after a failure, when it depends on
     // what the stream has sent (the Responses API numbers its events);
     // nullopt: the dialect's streamErrorFrame().
-    virtual std::optional<std::string> failureFrame(const std::string& /*message*/, const std::string& /*code*/) const {
+    virtual std::optional<std::string> failureFrame(const std::string& /*message*/, const std::string& /*code*/) {
         return std::nullopt;
     }
 };

@@ -12,7 +12,9 @@
 #include "../Logging.h"
 #include "../audit/CapturingChannel.h"
 #include "../audit/RecordBuilder.h"
+#include "../dialect/ResponsesViaChat.h"
 #include "../http/TraceContext.h"
+#include "../translate/ResponsesOpenAi.h"
 #include "OwnRoutes.h"
 #include "PocoClientChannel.h"
 #include "ReadDeadlines.h"
@@ -82,6 +84,9 @@ private:
     void settleBody();
     void lingerAfterRefusal();
     bool prepareForwardedRequest(const std::string& body);
+    // Sluice stores no responses: a Responses request that continues one
+    // (previous_response_id) is refused, unless its alias passes it on.
+    bool continuationAllowed();
     void finish();
     // The finished request's record: the access log line, and the audit writers.
     void recordFinished();
@@ -190,7 +195,7 @@ void RequestHandling::forward() {
         _client.replyError(400, "the request body ended before its length or its last chunk", "incomplete_body");
     } else if (read == BodyRead::Malformed) {
         _client.replyError(400, "malformed chunked request body: " + _request.body().error(), "bad_request");
-    } else if (prepareForwardedRequest(body) && _stages.run()) {
+    } else if (prepareForwardedRequest(body) && _stages.run() && continuationAllowed()) {
         // Prompt logging: what the client is sent is kept, for this request only.
         if (_pipeline->auditing() && _ctx.principal->logPrompts) {
             _capturing.emplace(_client, _pipeline->auditSettings().maxPromptBytes);
@@ -199,6 +204,15 @@ void RequestHandling::forward() {
             _gateway.forward(*_pipeline, _ctx, body, _client);
         }
     }
+}
+
+bool RequestHandling::continuationAllowed() {
+    if (_ctx.route.kind != RouteKind::OpenAIResponses || !continuesPreviousResponse(_ctx.body)) return true;
+    const auto* alias = _ctx.plan.alias.empty() ? nullptr : _pipeline->aliases().find(_ctx.plan.alias);
+    if (alias && alias->passPreviousResponse) return true;
+    _ctx.outcome = Outcome::BadRequest;
+    _client.replyError(400, kStatelessMessage, "previous_response_not_supported");
+    return false;
 }
 
 void RequestHandling::settleBody() {
@@ -228,7 +242,7 @@ bool RequestHandling::prepareForwardedRequest(const std::string& body) {
         _client.replyError(400, "the request body is not a JSON object", "invalid_json");
         return false;
     }
-    if (const auto wrong = wrongFieldType(_ctx.body, _ctx.route)) {
+    if (const auto wrong = requestProblem(_ctx.body, _ctx.route)) {
         _ctx.outcome = Outcome::BadRequest;
         _client.replyError(400, *wrong, "invalid_field_type");
         return false;

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,9 @@ public:
     // The frames that end this stream after a failure mid-way, numbered after
     // the events already sent (see responsesFailedEvents).
     std::string failedEvents(const std::string& message, const std::string& code);
+    std::optional<std::string> failureFrame(const std::string& message, const std::string& code) override {
+        return failedEvents(message, code);
+    }
 
 private:
     // The reasoning or message item being streamed, if any: one at a time.

@@ -242,7 +242,7 @@ std::string Attempt::clientSafeMessage(std::string message) const {
     return message;
 }
 
-void Attempt::failStream(const std::string& failure, const StreamFilter& filter) {
+void Attempt::failStream(const std::string& failure, StreamFilter& filter) {
     // Cut off by the end of a drain or by timeout.max_stream_s: the backend did nothing wrong.
     const bool draining = drain::ended();
     const bool tooLong = failure == kStreamTooLong;

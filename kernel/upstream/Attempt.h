@@ -39,7 +39,7 @@ private:
     std::optional<Failure> relayStream(ResponseReader& reader, StreamPlan& plan);
     // Ends a stream the backend broke after its first byte with an error
     // frame: the filter's own when it has one, else the dialect's.
-    void failStream(const std::string& failure, const StreamFilter& filter);
+    void failStream(const std::string& failure, StreamFilter& filter);
     void passBackClientError(ResponseReader& reader, int status);
     void finishServed();
     // Counts what the client was sent of the answer: bytes, and the text for
