@@ -220,7 +220,15 @@ std::optional<std::string> embeddingAnswer(OllamaCall call, const json& openAi, 
     }
     ordered_json embeddings = ordered_json::array();
     for (const auto& [index, vector] : vectors) embeddings.push_back(ordered_json(*vector));
-    ordered_json answer = {{"model", model}, {"embeddings", std::move(embeddings)}, {"total_duration", nanoseconds(totalDuration)}};
+    // Every field Ollama's answer has: clients validate them
+    // (ollama-ai-provider-v2 rejects an answer without load_duration). A
+    // provider loads nothing the gateway can see, so the load took 0 ns; a
+    // provider that reports no usage counted 0 tokens as far as we know.
+    ordered_json answer = {{"model", model},
+                           {"embeddings", std::move(embeddings)},
+                           {"total_duration", nanoseconds(totalDuration)},
+                           {"load_duration", 0},
+                           {"prompt_eval_count", 0}};
     if (auto usage = openAi.find("usage"); usage != openAi.end() && usage->is_object())
         answer["prompt_eval_count"] = count(*usage, "prompt_tokens");
     return answer.dump(-1, ' ', false, json::error_handler_t::replace);
