@@ -244,7 +244,9 @@ bool RequestHandling::prepareForwardedRequest(const std::string& body) {
     }
     if (const auto wrong = requestProblem(_ctx.body, _ctx.route)) {
         _ctx.outcome = Outcome::BadRequest;
-        _client.replyError(400, *wrong, "invalid_field_type");
+        // The agents' doors check the whole request, not only field types.
+        const bool whole = _ctx.route.protocol == Protocol::Anthropic || _ctx.route.protocol == Protocol::OpenAIResponses;
+        _client.replyError(400, *wrong, whole ? "invalid_request" : "invalid_field_type");
         return false;
     }
     const auto model = _ctx.body.find("model");

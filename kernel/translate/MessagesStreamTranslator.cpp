@@ -51,7 +51,13 @@ MessagesStreamTranslator::MessagesStreamTranslator(std::string model) : _model(s
 StreamFilter::Step MessagesStreamTranslator::take(std::string_view frame, std::string& out) {
     if (_done) return Step::Done;
     const auto data = sseEventData(frame);
-    if (!data) return Step::Quiet;
+    if (!data) {
+        // A provider's keep-alive comment while the model works: Anthropic's
+        // clients hear the same wait as a ping. Not answer data, so the idle
+        // deadline still runs; before message_start there is nobody to tell.
+        if (_started) appendEvent({{"type", "ping"}}, out);
+        return Step::Quiet;
+    }
     if (*data == "[DONE]") {
         appendEnd(out);
         return Step::Done;

@@ -254,7 +254,8 @@ std::uint64_t RateLimitStage::reservation(const RequestContext& ctx) const {
         if (const auto options = ctx.body.find("options"); options != ctx.body.end()) answer = bound(*options, "num_predict");
     } else {
         answer = bound(ctx.body, "max_completion_tokens");
-        if (answer == 0) answer = bound(ctx.body, "max_tokens");
+        if (answer == 0) answer = bound(ctx.body, "max_tokens");  // Chat Completions and Anthropic's Messages
+        if (answer == 0) answer = bound(ctx.body, "max_output_tokens");  // the Responses API
     }
     if (_settings.maxNumPredict > 0) answer = std::min(answer, static_cast<std::uint64_t>(_settings.maxNumPredict));
     return estimatePromptTokens(ctx.body) + answer;
@@ -279,6 +280,8 @@ void RateLimitStage::shape(RequestContext& ctx) const {
         break;
     }
     case RouteKind::OpenAICompletions: changed = clampLength(ctx.body, "max_tokens", max, true); break;
+    case RouteKind::AnthropicMessages: changed = clampLength(ctx.body, "max_tokens", max, true); break;
+    case RouteKind::OpenAIResponses: changed = clampLength(ctx.body, "max_output_tokens", max, true); break;
     default: break;
     }
     if (changed) {

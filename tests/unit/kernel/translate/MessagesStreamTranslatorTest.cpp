@@ -94,6 +94,7 @@ class MessagesStreamTranslatorTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(errorEventsStopTheStream);
     CPPUNIT_TEST(finishWithAndWithoutFinishReason);
     CPPUNIT_TEST(commentsOtherChoicesAndLateEventsAddNothing);
+    CPPUNIT_TEST(aKeepAliveAfterTheStartIsAPing);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -289,6 +290,16 @@ public:
         CPPUNIT_ASSERT(translator.take(chunk({{"content", "late"}}), out) == Step::Done);
         CPPUNIT_ASSERT(translator.finish(out));
         CPPUNIT_ASSERT_EQUAL(after, out);
+    }
+
+    // A provider that says "still working" mid-answer: the client hears a ping.
+    void aKeepAliveAfterTheStartIsAPing() {
+        MessagesStreamTranslator translator("claude-sonnet-4-5");
+        std::string out;
+        CPPUNIT_ASSERT(translator.take(chunk({{"role", "assistant"}, {"content", "Hi"}}), out) == Step::Answer);
+        out.clear();
+        CPPUNIT_ASSERT(translator.take(": keep-alive\n\n", out) == Step::Quiet);
+        expectEvents(out, {R"({"type":"ping"})"});
     }
 };
 
