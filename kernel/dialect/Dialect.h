@@ -63,7 +63,8 @@ public:
     virtual ~StreamFilter() = default;
 
     // Takes one complete frame (as FrameSplitter yields it) and appends what
-    // the client is sent for it to `out`, which may be nothing.
+    // the client is sent for it to `out`, which may be nothing. After a Done
+    // or an Error step it appends nothing and returns that step again.
     virtual Step take(std::string_view frame, std::string& out) = 0;
     // The backend's body ended cleanly without a Done step: appends what is
     // left and returns whether the answer was whole (false: it was cut short,

@@ -50,6 +50,7 @@ MessagesStreamTranslator::MessagesStreamTranslator(std::string model) : _model(s
 
 StreamFilter::Step MessagesStreamTranslator::take(std::string_view frame, std::string& out) {
     if (_done) return Step::Done;
+    if (!_error.empty()) return Step::Error;  // the stream is over: nothing more is taken
     const auto data = sseEventData(frame);
     if (!data) {
         // A provider's keep-alive comment while the model works: Anthropic's

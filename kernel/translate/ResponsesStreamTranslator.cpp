@@ -67,6 +67,7 @@ ResponsesStreamTranslator::ResponsesStreamTranslator(json request, std::string m
 
 StreamFilter::Step ResponsesStreamTranslator::take(std::string_view event, std::string& out) {
     if (_done) return Step::Done;
+    if (!_error.empty()) return Step::Error;  // the stream is over: nothing more is taken
     const auto data = sseEventData(event);
     if (!data) return Step::Quiet;
     if (*data == "[DONE]") {
