@@ -3,6 +3,7 @@
 #include <random>
 #include <string_view>
 
+#include "ChatEvents.h"
 #include "dialect/Usage.h"
 #include "sluice/Json.h"
 
@@ -14,21 +15,6 @@ using nlohmann::ordered_json;
 
 // OpenAI accepts at most four stop sequences; Anthropic more.
 constexpr std::size_t kMaxStops = 4;
-
-std::string textOf(const json& value) { return value.is_string() ? value.get<std::string>() : std::string(); }
-
-const json& field(const json& object, const char* name) {
-    static const json kAbsent;
-    if (!object.is_object()) return kAbsent;
-    const auto it = object.find(name);
-    return it == object.end() ? kAbsent : *it;
-}
-
-// The value when it is an array, else an empty one: for loops over optional lists.
-const json& listOf(const json& value) {
-    static const json kEmpty = json::array();
-    return value.is_array() ? value : kEmpty;
-}
 
 // Text blocks joined by newlines: a system prompt, a tool result, a message's text.
 std::string joinedText(const json& blocks) {

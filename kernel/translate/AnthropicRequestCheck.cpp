@@ -5,19 +5,13 @@
 #include <string_view>
 
 #include "AnthropicOpenAi.h"
+#include "ChatEvents.h"
 
 namespace sluice::kernel {
 
 namespace {
 using nlohmann::json;
 using Problem = std::optional<std::string>;
-
-const json& field(const json& object, const char* name) {
-    static const json kAbsent;
-    if (!object.is_object()) return kAbsent;
-    const auto it = object.find(name);
-    return it == object.end() ? kAbsent : *it;
-}
 
 // Problems are worded as Anthropic words them: "<path>: <what>".
 std::string pathOf(const std::string& base, std::string_view name) {

@@ -1,5 +1,6 @@
 #include "MessagesStreamTranslator.h"
 
+#include "ChatEvents.h"
 #include "AnthropicOpenAi.h"
 #include "dialect/Usage.h"
 #include "http/FrameSplitter.h"
@@ -10,20 +11,6 @@ namespace sluice::kernel {
 namespace {
 using nlohmann::json;
 using nlohmann::ordered_json;
-
-std::string textOf(const json& value) { return value.is_string() ? value.get<std::string>() : std::string(); }
-
-const json& field(const json& object, const char* name) {
-    static const json kAbsent;
-    if (!object.is_object()) return kAbsent;
-    const auto it = object.find(name);
-    return it == object.end() ? kAbsent : *it;
-}
-
-const json& listOf(const json& value) {
-    static const json kEmpty = json::array();
-    return value.is_array() ? value : kEmpty;
-}
 
 // Most providers stream arguments as JSON text; a few send each call whole, as an object.
 std::string argumentsOf(const json& function) {
@@ -40,10 +27,6 @@ void appendEvent(const ordered_json& data, std::string& out) {
     out += "\n\n";
 }
 
-std::string errorMessage(const json& error) {
-    const auto message = error.is_object() ? textOf(field(error, "message")) : textOf(error);
-    return message.empty() ? "the backend reported an error" : message;
-}
 } // namespace
 
 MessagesStreamTranslator::MessagesStreamTranslator(std::string model) : _model(std::move(model)) {}
@@ -51,27 +34,19 @@ MessagesStreamTranslator::MessagesStreamTranslator(std::string model) : _model(s
 StreamFilter::Step MessagesStreamTranslator::take(std::string_view frame, std::string& out) {
     if (_done) return Step::Done;
     if (!_error.empty()) return Step::Error;  // the stream is over: nothing more is taken
-    const auto data = sseEventData(frame);
-    if (!data) {
+    auto read = readChatEvent(frame);
+    switch (read.kind) {
+    case ChatEvent::Kind::Nothing:
         // A provider's keep-alive comment while the model works: Anthropic's
         // clients hear the same wait as a ping. Not answer data, so the idle
         // deadline still runs; before message_start there is nobody to tell.
         if (_started) appendEvent({{"type", "ping"}}, out);
         return Step::Quiet;
+    case ChatEvent::Kind::End: appendEnd(out); return Step::Done;
+    case ChatEvent::Kind::Error: _error = std::move(read.error); return Step::Error;
+    case ChatEvent::Kind::Chunk: break;
     }
-    if (*data == "[DONE]") {
-        appendEnd(out);
-        return Step::Done;
-    }
-    const auto chunk = parseJson(*data);
-    if (!chunk.is_object()) {
-        _error = "the backend sent an event that is not JSON";
-        return Step::Error;
-    }
-    if (chunk.contains("error") && !chunk.contains("choices")) {
-        _error = errorMessage(chunk["error"]);
-        return Step::Error;
-    }
+    const auto& chunk = read.chunk;
     if (_messageId.empty()) _messageId = textOf(field(chunk, "id"));
     // Most providers send usage on a last chunk with no choices, some on every chunk.
     readUsage(chunk, _usage);

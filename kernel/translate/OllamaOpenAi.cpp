@@ -8,6 +8,7 @@
 #include <deque>
 #include <vector>
 
+#include "ChatEvents.h"
 #include "sluice/Json.h"
 
 namespace sluice::kernel {
@@ -30,8 +31,6 @@ std::string imageUrl(const std::string& image) {
         if (image.starts_with(prefix)) type = mime;
     return "data:" + std::string(type) + ";base64," + image;
 }
-
-std::string textOf(const json& value) { return value.is_string() ? value.get<std::string>() : std::string(); }
 
 // A message's content: the text alone, or text and image parts when it has images.
 json openAiContent(const std::string& text, const json& images) {

@@ -6,13 +6,13 @@
 #include <chrono>
 #include <random>
 
+#include "ChatEvents.h"
+
 namespace sluice::kernel {
 
 namespace {
 using nlohmann::json;
 using nlohmann::ordered_json;
-
-std::string textOf(const json& value) { return value.is_string() ? value.get<std::string>() : std::string(); }
 
 std::int64_t unixNow() {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();

@@ -6,17 +6,17 @@
 #include <algorithm>
 #include <array>
 
+#include "ChatEvents.h"
+
 namespace sluice::kernel {
 
 namespace {
 using nlohmann::json;
 using Problem = std::optional<std::string>;
 
-std::string textOf(const json& value) { return value.is_string() ? value.get<std::string>() : std::string(); }
-
 // A field's value, or nullptr when it is missing or null: OpenAI treats an
 // optional field sent as null as not sent.
-const json* field(const json& object, const char* key) {
+const json* present(const json& object, const char* key) {
     const auto it = object.find(key);
     return it == object.end() || it->is_null() ? nullptr : &*it;
 }
@@ -27,8 +27,8 @@ std::string spelled(const json& type) { return type.is_string() ? type.get<std::
 // An item's type; an item with a role and no type is a message (the SDKs send
 // {"role":"user","content":"…"} for short).
 std::string itemType(const json& item) {
-    if (const auto* type = field(item, "type")) return spelled(*type);
-    return field(item, "role") ? "message" : std::string();
+    if (const auto* type = present(item, "type")) return spelled(*type);
+    return present(item, "role") ? "message" : std::string();
 }
 
 bool isStringField(const json& object, const char* key) {
@@ -45,10 +45,10 @@ Problem contentPartProblem(const json& part, const std::string& where) {
         return isStringField(part, "text") ? Problem() : where + ".text must be a string";
     if (type == "refusal") return isStringField(part, "refusal") ? Problem() : where + ".refusal must be a string";
     if (type == "input_image") {
-        if (const auto* detail = field(part, "detail"); detail && !detail->is_string())
+        if (const auto* detail = present(part, "detail"); detail && !detail->is_string())
             return where + ".detail must be a string";
         if (isStringField(part, "image_url")) return std::nullopt;
-        if (field(part, "file_id")) return where + ": an input_image by file_id is not supported (this gateway keeps no files); send image_url";
+        if (present(part, "file_id")) return where + ": an input_image by file_id is not supported (this gateway keeps no files); send image_url";
         return where + ".image_url must be a string (a data: or http(s): URL)";
     }
     if (type == "input_file") return where + ": input_file is not supported";
@@ -66,7 +66,7 @@ Problem messageProblem(const json& item, const std::string& where) {
     const auto role = item.value("role", json());
     if (!role.is_string() || std::find(kRoles.begin(), kRoles.end(), role.get<std::string>()) == kRoles.end())
         return where + ": role must be user, assistant, system or developer, not " + role.dump();
-    const auto* content = field(item, "content");
+    const auto* content = present(item, "content");
     if (content && content->is_string()) return std::nullopt;
     if (content && content->is_array()) return partsProblem(*content, where + ".content");
     return where + ".content must be a string or an array of content parts";
@@ -84,7 +84,7 @@ Problem itemProblem(const json& item, std::size_t index) {
     }
     if (type == "function_call_output") {
         if (!isStringField(item, "call_id")) return where + ".call_id must be a string";
-        const auto* output = field(item, "output");
+        const auto* output = present(item, "output");
         if (output && output->is_string()) return std::nullopt;
         if (output && output->is_array()) return partsProblem(*output, where + ".output");
         return where + ".output must be a string or an array of content parts";
@@ -115,7 +115,7 @@ Problem toolChoiceProblem(const json& choice) {
 
 Problem textProblem(const json& text) {
     if (!text.is_object()) return std::string("text must be an object");
-    const auto* format = field(text, "format");
+    const auto* format = present(text, "format");
     if (!format) return std::nullopt;
     if (!format->is_object()) return std::string("text.format must be an object");
     const auto type = format->value("type", json());
@@ -145,7 +145,7 @@ Problem typeProblem(const json& body) {
         {"metadata", &json::is_object, "an object"},
     }};
     for (const auto& expected : kExpected)
-        if (const auto* value = field(body, expected.key); value && !(value->*expected.is)())
+        if (const auto* value = present(body, expected.key); value && !(value->*expected.is)())
             return std::string(expected.key) + " must be " + expected.what;
     return std::nullopt;
 }
@@ -164,7 +164,7 @@ json chatContent(const json& content) {
         const auto type = textOf(part.value("type", json()));
         if (type == "input_image") {
             json image = {{"url", part["image_url"]}};
-            if (const auto* detail = field(part, "detail")) image["detail"] = *detail;
+            if (const auto* detail = present(part, "detail")) image["detail"] = *detail;
             parts.push_back({{"type", "image_url"}, {"image_url", std::move(image)}});
             onlyText = false;
             continue;
@@ -224,7 +224,7 @@ void addMessage(const json& item, json& messages) {
 
 json chatMessages(const json& request) {
     json messages = json::array();
-    if (const auto* instructions = field(request, "instructions"))
+    if (const auto* instructions = present(request, "instructions"))
         messages.push_back({{"role", "system"}, {"content", *instructions}});
     const auto& input = request["input"];
     if (input.is_string()) {
@@ -247,27 +247,27 @@ json chatMessages(const json& request) {
 // OpenAI to run, not to receive calls for.
 json chatTools(const json& request) {
     json tools = json::array();
-    const auto* declared = field(request, "tools");
+    const auto* declared = present(request, "tools");
     if (!declared) return tools;
     for (const auto& tool : *declared) {
         if (tool["type"] != "function") continue;
         json function = {{"name", tool["name"]}};
         for (const char* key : {"description", "parameters", "strict"})
-            if (const auto* value = field(tool, key)) function[key] = *value;
+            if (const auto* value = present(tool, key)) function[key] = *value;
         tools.push_back({{"type", "function"}, {"function", std::move(function)}});
     }
     return tools;
 }
 
 void copyTextFormat(const json& request, json& chat) {
-    const auto* text = field(request, "text");
-    const auto* format = text ? field(*text, "format") : nullptr;
+    const auto* text = present(request, "text");
+    const auto* format = text ? present(*text, "format") : nullptr;
     if (!format) return;
     if ((*format)["type"] == "json_object") chat["response_format"] = {{"type", "json_object"}};
     if ((*format)["type"] != "json_schema") return;
     json schema = {{"name", (*format)["name"]}, {"schema", (*format)["schema"]}};
     for (const char* key : {"strict", "description"})
-        if (const auto* value = field(*format, key)) schema[key] = *value;
+        if (const auto* value = present(*format, key)) schema[key] = *value;
     chat["response_format"] = {{"type", "json_schema"}, {"json_schema", std::move(schema)}};
 }
 
@@ -283,17 +283,17 @@ std::optional<std::string> responsesRequestProblem(const json& body) {
         for (std::size_t i = 0; i < input->size(); ++i)
             if (auto problem = itemProblem((*input)[i], i)) return problem;
     if (auto problem = typeProblem(body)) return problem;
-    if (const auto* tools = field(body, "tools"))
+    if (const auto* tools = present(body, "tools"))
         if (auto problem = toolsProblem(*tools)) return problem;
-    if (const auto* choice = field(body, "tool_choice"))
+    if (const auto* choice = present(body, "tool_choice"))
         if (auto problem = toolChoiceProblem(*choice)) return problem;
-    if (const auto* limit = field(body, "max_output_tokens");
+    if (const auto* limit = present(body, "max_output_tokens");
         limit && !(limit->is_number_unsigned() && limit->get<std::uint64_t>() > 0))
         return std::string("max_output_tokens must be a positive integer");
-    if (const auto* text = field(body, "text"))
+    if (const auto* text = present(body, "text"))
         if (auto problem = textProblem(*text)) return problem;
-    if (const auto* reasoning = field(body, "reasoning"))
-        if (const auto* effort = field(*reasoning, "effort"); effort && !effort->is_string())
+    if (const auto* reasoning = present(body, "reasoning"))
+        if (const auto* effort = present(*reasoning, "effort"); effort && !effort->is_string())
             return std::string("reasoning.effort must be a string");
     return std::nullopt;
 }
@@ -306,18 +306,18 @@ json chatRequestForResponses(const json& request, const std::string& model, bool
     json chat = {{"model", model}, {"messages", chatMessages(request)}};
     if (auto tools = chatTools(request); !tools.empty()) {
         // A choice among tools that were all dropped would only make the backend refuse.
-        if (const auto* choice = field(request, "tool_choice")) {
+        if (const auto* choice = present(request, "tool_choice")) {
             chat["tool_choice"] = choice->is_string() ? *choice
                                                       : json{{"type", "function"}, {"function", {{"name", (*choice)["name"]}}}};
         }
         chat["tools"] = std::move(tools);
     }
-    if (const auto* limit = field(request, "max_output_tokens")) chat["max_tokens"] = *limit;
+    if (const auto* limit = present(request, "max_output_tokens")) chat["max_tokens"] = *limit;
     for (const char* key : {"temperature", "top_p", "parallel_tool_calls", "user"})
-        if (const auto* value = field(request, key)) chat[key] = *value;
+        if (const auto* value = present(request, key)) chat[key] = *value;
     copyTextFormat(request, chat);
-    if (const auto* reasoning = field(request, "reasoning"))
-        if (const auto* effort = field(*reasoning, "effort")) chat["reasoning_effort"] = *effort;
+    if (const auto* reasoning = present(request, "reasoning"))
+        if (const auto* effort = present(*reasoning, "effort")) chat["reasoning_effort"] = *effort;
     chat["stream"] = stream;
     // Without this the backend sends no token counts in a stream.
     if (stream) chat["stream_options"] = {{"include_usage", true}};

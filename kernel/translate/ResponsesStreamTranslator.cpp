@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "ChatEvents.h"
 #include "ResponsesOpenAi.h"
 #include "http/FrameSplitter.h"
 #include "sluice/Json.h"
@@ -14,8 +15,6 @@ using nlohmann::ordered_json;
 
 // A provider naming tool-call indexes past this is not counting calls: its deltas are ignored.
 constexpr std::size_t kMaxToolCalls = 128;
-
-std::string textOf(const json& value) { return value.is_string() ? value.get<std::string>() : std::string(); }
 
 std::int64_t unixNow() {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -68,23 +67,14 @@ ResponsesStreamTranslator::ResponsesStreamTranslator(json request, std::string m
 StreamFilter::Step ResponsesStreamTranslator::take(std::string_view event, std::string& out) {
     if (_done) return Step::Done;
     if (!_error.empty()) return Step::Error;  // the stream is over: nothing more is taken
-    const auto data = sseEventData(event);
-    if (!data) return Step::Quiet;
-    if (*data == "[DONE]") {
-        appendEnd(out);
-        return Step::Done;
+    auto read = readChatEvent(event);
+    switch (read.kind) {
+    case ChatEvent::Kind::Nothing: return Step::Quiet;
+    case ChatEvent::Kind::End: appendEnd(out); return Step::Done;
+    case ChatEvent::Kind::Error: _error = std::move(read.error); return Step::Error;
+    case ChatEvent::Kind::Chunk: break;
     }
-    const auto chunk = parseJson(*data);
-    if (!chunk.is_object()) {
-        _error = "the backend sent an event that is not JSON";
-        return Step::Error;
-    }
-    if (chunk.contains("error") && !chunk.contains("choices")) {
-        const auto& error = chunk["error"];
-        _error = error.is_string() ? error.get<std::string>() : error.is_object() ? textOf(error.value("message", json())) : std::string();
-        if (_error.empty()) _error = "the backend reported an error";
-        return Step::Error;
-    }
+    const auto& chunk = read.chunk;
     const auto before = out.size();
     takeChunk(chunk, out);
     return out.size() > before ? Step::Answer : Step::Quiet;

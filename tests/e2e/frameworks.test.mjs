@@ -103,83 +103,9 @@ function assertVector(vector, expected) {
   expected.forEach((x, i) => assert.ok(Math.abs(vector[i] - x) < 1e-6, `component ${i}: ${vector[i]} vs ${x}`));
 }
 
-// ---------------------------------------------------------------------------
-// LangChain: @langchain/openai (Chat Completions and Responses API)
-
-for (const { model, backend, route } of chatModels) {
-  for (const useResponsesApi of [false, true]) {
-    const api = useResponsesApi ? 'Responses API' : 'Chat Completions';
-    const name = `langchain ChatOpenAI ${api}, ${model} (${route})`;
-    const chat = () => new ChatOpenAI({
-      model,
-      apiKey,
-      useResponsesApi,
-      maxRetries: 0,
-      configuration: { baseURL: `${baseUrl}/v1` },
-    });
-
-    test(`${name}: invoke`, async () => {
-      const answer = await chat().invoke(question);
-      assert.equal(answer.text, sentence(backend));
-      assert.ok(answer.usage_metadata.input_tokens > 0, 'input tokens counted');
-      assert.ok(answer.usage_metadata.output_tokens > 0, 'output tokens counted');
-    });
-
-    test(`${name}: stream`, async () => {
-      let text = '';
-      let chunks = 0;
-      for await (const chunk of await chat().stream(question)) {
-        text += chunk.text;
-        if (chunk.text) chunks += 1;
-      }
-      assert.equal(text, sentence(backend));
-      assert.ok(chunks > 1, `several chunks (got ${chunks})`);
-    });
-
-    test(`${name}: bindTools, then the tool result round trip`, async () => {
-      const weather = { name: 'get_weather', description: weatherDescription, schema: weatherSchema };
-      const withTools = chat().bindTools([weather]);
-      const messages = [new HumanMessage(weatherQuestion)];
-      const call = await withTools.invoke(messages);
-      assert.equal(call.tool_calls.length, 1);
-      assert.equal(call.tool_calls[0].name, 'get_weather');
-      assert.deepEqual(call.tool_calls[0].args, weatherArgs);
-      assert.ok(call.tool_calls[0].id, 'the call has an id');
-
-      const reply = await withTools.invoke([
-        ...messages,
-        call,
-        new ToolMessage({ tool_call_id: call.tool_calls[0].id, content: toolResult }),
-      ]);
-      assert.equal(reply.tool_calls?.length ?? 0, 0);
-      assert.equal(reply.text, `Tool said: ${toolResult}`);
-    });
-
-    test(`${name}: withStructuredOutput`, async () => {
-      const structured = chat().withStructuredOutput(profileSchema, { name: 'profile' });
-      assert.deepEqual(await structured.invoke(profileQuestion), profile);
-    });
-  }
-}
-
-for (const { model, route, fake } of embedModels) {
-  test(`langchain OpenAIEmbeddings, ${model} (${route}): embedQuery and embedDocuments`, async () => {
-    const embeddings = new OpenAIEmbeddings({ model, apiKey, maxRetries: 0, configuration: { baseURL: `${baseUrl}/v1` } });
-    const expected = await fakeVectors(texts);
-    assertVector(await assertReaches(fake, '/v1/embeddings', 1, () => embeddings.embedQuery(texts[0])), expected[0]);
-    const vectors = await assertReaches(fake, '/v1/embeddings', 1, () => embeddings.embedDocuments(texts));
-    assert.equal(vectors.length, 2);
-    vectors.forEach((vector, i) => assertVector(vector, expected[i]));
-  });
-}
-
-// ---------------------------------------------------------------------------
-// LangChain: @langchain/ollama (Ollama's /api/chat and /api/embed)
-
-for (const { model, backend, route } of chatModels) {
-  const name = `langchain ChatOllama, ${model} (${route === 'translated' ? 'Ollama API translated' : 'passed through'})`;
-  const chat = () => new ChatOllama({ model, baseUrl, headers: bearer, maxRetries: 0 });
-
+// The same four checks for every LangChain chat model: `chat` makes a fresh
+// one; `backend` is the fake that should answer.
+function langChainChatTests(name, chat, backend) {
   test(`${name}: invoke`, async () => {
     const answer = await chat().invoke(question);
     assert.equal(answer.text, sentence(backend));
@@ -220,6 +146,46 @@ for (const { model, backend, route } of chatModels) {
     const structured = chat().withStructuredOutput(profileSchema, { name: 'profile' });
     assert.deepEqual(await structured.invoke(profileQuestion), profile);
   });
+}
+
+// ---------------------------------------------------------------------------
+// LangChain: @langchain/openai (Chat Completions and Responses API)
+
+for (const { model, backend, route } of chatModels) {
+  for (const useResponsesApi of [false, true]) {
+    const api = useResponsesApi ? 'Responses API' : 'Chat Completions';
+    const name = `langchain ChatOpenAI ${api}, ${model} (${route})`;
+    const chat = () => new ChatOpenAI({
+      model,
+      apiKey,
+      useResponsesApi,
+      maxRetries: 0,
+      configuration: { baseURL: `${baseUrl}/v1` },
+    });
+
+    langChainChatTests(name, chat, backend);
+  }
+}
+
+for (const { model, route, fake } of embedModels) {
+  test(`langchain OpenAIEmbeddings, ${model} (${route}): embedQuery and embedDocuments`, async () => {
+    const embeddings = new OpenAIEmbeddings({ model, apiKey, maxRetries: 0, configuration: { baseURL: `${baseUrl}/v1` } });
+    const expected = await fakeVectors(texts);
+    assertVector(await assertReaches(fake, '/v1/embeddings', 1, () => embeddings.embedQuery(texts[0])), expected[0]);
+    const vectors = await assertReaches(fake, '/v1/embeddings', 1, () => embeddings.embedDocuments(texts));
+    assert.equal(vectors.length, 2);
+    vectors.forEach((vector, i) => assertVector(vector, expected[i]));
+  });
+}
+
+// ---------------------------------------------------------------------------
+// LangChain: @langchain/ollama (Ollama's /api/chat and /api/embed)
+
+for (const { model, backend, route } of chatModels) {
+  const name = `langchain ChatOllama, ${model} (${route === 'translated' ? 'Ollama API translated' : 'passed through'})`;
+  const chat = () => new ChatOllama({ model, baseUrl, headers: bearer, maxRetries: 0 });
+
+  langChainChatTests(name, chat, backend);
 }
 
 for (const { model, route, fake, speaksOllama } of embedModels) {

@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "ChatStreamSamples.h"
 #include "translate/MessagesStreamTranslator.h"
 
 namespace {
@@ -11,49 +12,11 @@ namespace {
 using nlohmann::json;
 using sluice::kernel::MessagesStreamTranslator;
 using Step = MessagesStreamTranslator::Step;
-
-const std::string kDone = "data: [DONE]\n\n";
-
-std::string event(const std::string& data) { return "data: " + data + "\n\n"; }
-
-std::string chunk(const json& delta, const json& finishReason = nullptr) {
-    return event(json{{"id", "chatcmpl-1"},
-                      {"object", "chat.completion.chunk"},
-                      {"model", "gpt-4o-mini-2024-07-18"},
-                      {"choices", {{{"index", 0}, {"delta", delta}, {"finish_reason", finishReason}}}},
-                      {"usage", nullptr}}
-                     .dump());
-}
-
-std::string usageChunk(int prompt, int completion) {
-    return event(json{{"id", "chatcmpl-1"},
-                      {"choices", json::array()},
-                      {"usage", {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}}}}
-                     .dump());
-}
-
-// The data of each "event: NAME\ndata: JSON\n\n" in `text`, checking that NAME is the data's type.
-std::vector<json> eventsOf(const std::string& text) {
-    std::vector<json> events;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        const auto end = text.find("\n\n", start);
-        CPPUNIT_ASSERT_MESSAGE("every event ends with a blank line", end != std::string::npos);
-        const auto frame = text.substr(start, end - start);
-        const auto newline = frame.find('\n');
-        CPPUNIT_ASSERT_MESSAGE(frame, frame.starts_with("event: ") && newline != std::string::npos &&
-                                          frame.compare(newline + 1, 6, "data: ") == 0);
-        auto data = json::parse(frame.substr(newline + 7));
-        CPPUNIT_ASSERT_EQUAL(frame.substr(7, newline - 7), data["type"].get<std::string>());
-        events.push_back(std::move(data));
-        start = end + 2;
-    }
-    return events;
-}
+using namespace sluice::test::chat;
 
 // The events in `text` are exactly `expected` (JSON texts), in order.
 void expectEvents(const std::string& text, const std::vector<std::string>& expected) {
-    const auto events = eventsOf(text);
+    const auto events = namedEventsOf(text);
     CPPUNIT_ASSERT_EQUAL_MESSAGE(text, expected.size(), events.size());
     for (std::size_t i = 0; i < events.size(); ++i) CPPUNIT_ASSERT_EQUAL(json::parse(expected[i]), events[i]);
 }
@@ -162,7 +125,7 @@ public:
                               messageDelta("tool_use", 20, 8), kStop});
         // What the client assembles is the call's input.
         std::string input;
-        for (const auto& one : eventsOf(pieces))
+        for (const auto& one : namedEventsOf(pieces))
             if (one["type"] == "content_block_delta") input += one["delta"]["partial_json"].get<std::string>();
         CPPUNIT_ASSERT_EQUAL(json::parse(R"({"city":"Paris"})"), json::parse(input));
     }
@@ -233,7 +196,7 @@ public:
             std::string out;
             translator.take(chunk({{"content", "x"}}, finish), out);
             translator.take(kDone, out);
-            CPPUNIT_ASSERT_EQUAL_MESSAGE(finish, json(expected), eventsOf(out).at(5)["delta"]["stop_reason"]);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(finish, json(expected), namedEventsOf(out).at(5)["delta"]["stop_reason"]);
         }
     }
 
@@ -274,7 +237,7 @@ public:
         // Finished once: nothing more.
         CPPUNIT_ASSERT(finished.finish(whole));
         CPPUNIT_ASSERT(finished.take(kDone, whole) == Step::Done);
-        CPPUNIT_ASSERT_EQUAL(std::size_t(3), eventsOf(whole).size());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(3), namedEventsOf(whole).size());
     }
 
     void commentsOtherChoicesAndLateEventsAddNothing() {

@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "ChatStreamSamples.h"
 #include "translate/ResponsesStreamTranslator.h"
 
 namespace {
@@ -12,22 +13,10 @@ using nlohmann::json;
 using sluice::kernel::ResponsesStreamTranslator;
 using sluice::kernel::responsesFailedEvents;
 using Step = sluice::kernel::StreamFilter::Step;
+using namespace sluice::test::chat;
 
 const json kRequest = json::parse(R"({"model":"m","input":"Hi","instructions":"Be terse.","temperature":0.5,
     "tools":[{"type":"function","name":"weather","parameters":{}},{"type":"web_search"}]})");
-
-std::string event(const std::string& data) { return "data: " + data + "\n\n"; }
-
-std::string chunk(const json& delta, const json& finishReason = nullptr) {
-    return event(json{{"id", "chatcmpl-1"}, {"object", "chat.completion.chunk"}, {"created", 1735689600}, {"model", "gpt-4o-mini"},
-                      {"choices", {{{"index", 0}, {"delta", delta}, {"finish_reason", finishReason}}}}, {"usage", nullptr}}.dump());
-}
-
-// The include_usage chunk: after the finish_reason, with no choices.
-std::string usageChunk(int prompt, int completion) {
-    return event(json{{"id", "chatcmpl-1"}, {"object", "chat.completion.chunk"}, {"choices", json::array()},
-                      {"usage", {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}}}}.dump());
-}
 
 std::string toolDelta(int index, const std::string& id, const std::string& name, const std::string& arguments) {
     json function = {{"arguments", arguments}};
@@ -35,25 +24,6 @@ std::string toolDelta(int index, const std::string& id, const std::string& name,
     json call = {{"index", index}, {"function", function}};
     if (!id.empty()) call.update({{"id", id}, {"type", "function"}});
     return chunk({{"tool_calls", {call}}});
-}
-
-// The events in `text`, each checked to be "event: TYPE\ndata: JSON\n\n" with the same type in its data.
-std::vector<json> eventsOf(const std::string& text) {
-    std::vector<json> events;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        const auto end = text.find("\n\n", start);
-        CPPUNIT_ASSERT_MESSAGE("every event ends with a blank line", end != std::string::npos);
-        const auto frame = text.substr(start, end - start);
-        const auto newline = frame.find('\n');
-        CPPUNIT_ASSERT(frame.starts_with("event: ") && newline != std::string::npos);
-        CPPUNIT_ASSERT(frame.substr(newline + 1).starts_with("data: "));
-        auto data = json::parse(frame.substr(newline + 7));
-        CPPUNIT_ASSERT_EQUAL(frame.substr(7, newline - 7), data["type"].get<std::string>());
-        events.push_back(std::move(data));
-        start = end + 2;
-    }
-    return events;
 }
 
 std::vector<std::string> typesOf(const std::vector<json>& events) {
@@ -103,7 +73,7 @@ public:
         CPPUNIT_ASSERT(translator.take(chunk({{"role", "assistant"}, {"content", ""}}), out) == Step::Quiet);
         CPPUNIT_ASSERT(out.empty());
         CPPUNIT_ASSERT(translator.take(chunk({{"content", "Hel"}}), out) == Step::Answer);
-        const auto opening = eventsOf(out);
+        const auto opening = namedEventsOf(out);
         CPPUNIT_ASSERT(translator.take(chunk({{"content", "lo"}}), out) == Step::Answer);
         CPPUNIT_ASSERT(translator.take(chunk(json::object(), "stop"), out) == Step::Quiet);
         CPPUNIT_ASSERT(!translator.usage().reported);
@@ -113,7 +83,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::uint64_t{2}, translator.usage().completionTokens);
         CPPUNIT_ASSERT(translator.take("data: [DONE]\n\n", out) == Step::Done);
 
-        const auto events = eventsOf(out);
+        const auto events = namedEventsOf(out);
         const std::vector<std::string> expected{
             "response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
             "response.output_text.delta", "response.output_text.delta", "response.output_text.done",
@@ -170,7 +140,7 @@ public:
         translator.take(usageChunk(20, 8), out);
         CPPUNIT_ASSERT(translator.take("data: [DONE]\n\n", out) == Step::Done);
 
-        const auto events = eventsOf(out);
+        const auto events = namedEventsOf(out);
         const std::vector<std::string> expected{
             "response.created", "response.in_progress", "response.output_item.added",
             "response.function_call_arguments.delta", "response.function_call_arguments.delta",
@@ -199,7 +169,7 @@ public:
         translator.take(toolDelta(0, "call_1", "weather", "{}"), out);
         translator.take(chunk(json::object(), "tool_calls"), out);
         translator.take("data: [DONE]\n\n", out);
-        const auto events = eventsOf(out);
+        const auto events = namedEventsOf(out);
         const std::vector<std::string> expected{
             "response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
             "response.output_text.delta", "response.output_text.done", "response.content_part.done", "response.output_item.done",
@@ -226,7 +196,7 @@ public:
         translator.take(toolDelta(1, "", "", "}"), out);
         translator.take(chunk(json::object(), "tool_calls"), out);
         translator.take("data: [DONE]\n\n", out);
-        const auto events = eventsOf(out);
+        const auto events = namedEventsOf(out);
         assertNumbered(events);
         std::vector<json> deltas;
         for (const auto& one : events)
@@ -248,7 +218,7 @@ public:
         translator.take(chunk({{"content", "Blue."}}), out);
         translator.take(chunk(json::object(), "stop"), out);
         translator.take("data: [DONE]\n\n", out);
-        const auto events = eventsOf(out);
+        const auto events = namedEventsOf(out);
         const std::vector<std::string> expected{
             "response.created", "response.in_progress", "response.output_item.added", "response.reasoning_summary_part.added",
             "response.reasoning_summary_text.delta", "response.reasoning_summary_text.delta", "response.reasoning_summary_text.done",
@@ -279,7 +249,7 @@ public:
         translator.take(chunk({{"content", "Once upon"}}), out);
         translator.take(chunk(json::object(), "length"), out);
         translator.take("data: [DONE]\n\n", out);
-        const auto events = eventsOf(out);
+        const auto events = namedEventsOf(out);
         CPPUNIT_ASSERT_EQUAL(json("response.incomplete"), events.back()["type"]);
         const auto& response = events.back()["response"];
         CPPUNIT_ASSERT_EQUAL(json("incomplete"), response["status"]);
@@ -293,7 +263,7 @@ public:
         CPPUNIT_ASSERT(translator.take(chunk({{"role", "assistant"}, {"content", ""}}, "stop"), out) == Step::Quiet);
         CPPUNIT_ASSERT(out.empty());
         CPPUNIT_ASSERT(translator.take("data: [DONE]\n\n", out) == Step::Done);
-        const auto events = eventsOf(out);
+        const auto events = namedEventsOf(out);
         const std::vector<std::string> expected{
             "response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
             "response.output_text.done", "response.content_part.done", "response.output_item.done", "response.completed"};
@@ -347,11 +317,11 @@ public:
         finished.take(chunk({{"content", "Hello"}}), whole);
         finished.take(chunk(json::object(), "stop"), whole);
         CPPUNIT_ASSERT(finished.finish(whole));
-        const auto events = eventsOf(whole);
+        const auto events = namedEventsOf(whole);
         assertNumbered(events);
         CPPUNIT_ASSERT_EQUAL(json("response.completed"), events.back()["type"]);
         CPPUNIT_ASSERT(finished.finish(whole));
-        CPPUNIT_ASSERT_EQUAL(events.size(), eventsOf(whole).size());
+        CPPUNIT_ASSERT_EQUAL(events.size(), namedEventsOf(whole).size());
     }
 
     void eventsAfterDoneAreIgnored() {
@@ -367,7 +337,7 @@ public:
     }
 
     void failureFramesEndTheStreamInProtocol() {
-        const auto events = eventsOf(responsesFailedEvents("the backend's stream broke off", "upstream_stream_failed", 7));
+        const auto events = namedEventsOf(responsesFailedEvents("the backend's stream broke off", "upstream_stream_failed", 7));
         CPPUNIT_ASSERT_EQUAL(std::size_t(2), events.size());
         CPPUNIT_ASSERT_EQUAL(json::parse(R"({"type":"error","code":"upstream_stream_failed","message":"the backend's stream broke off",
             "param":null,"error":{"type":"server_error","code":"upstream_stream_failed","message":"the backend's stream broke off",
@@ -377,14 +347,14 @@ public:
         CPPUNIT_ASSERT_EQUAL(json("failed"), failed["status"]);
         CPPUNIT_ASSERT_EQUAL(json::parse(R"({"code":"upstream_stream_failed","message":"the backend's stream broke off"})"), failed["error"]);
         CPPUNIT_ASSERT_EQUAL(json::array(), failed["output"]);
-        CPPUNIT_ASSERT_EQUAL(json("server_error"), eventsOf(responsesFailedEvents("x", ""))[0]["code"]);
+        CPPUNIT_ASSERT_EQUAL(json("server_error"), namedEventsOf(responsesFailedEvents("x", ""))[0]["code"]);
 
         // The translator's own numbers on from what it sent, and names its response.
         ResponsesStreamTranslator translator(kRequest, "m");
         std::string out;
         translator.take(chunk({{"content", "Hel"}}), out);
-        const auto sent = eventsOf(out);
-        const auto ending = eventsOf(translator.failedEvents("stalled", "upstream_stream_failed"));
+        const auto sent = namedEventsOf(out);
+        const auto ending = namedEventsOf(translator.failedEvents("stalled", "upstream_stream_failed"));
         assertNumbered(ending, sent.size());
         CPPUNIT_ASSERT_EQUAL(sent[0]["response"]["id"], ending[1]["response"]["id"]);
         CPPUNIT_ASSERT_EQUAL(sent[2]["item"], ending[1]["response"]["output"][0]);  // as far as it came
