@@ -40,8 +40,8 @@ unsigned parseNativeApis(const ConfigReader& reader, const std::string& key, Bac
         else if (api == "responses") apis |= responses;
         else if (api != "none") throw ConfigError(key, "'" + name + "' is not an API (messages | responses | none)");
     }
-    if (kind == BackendKind::Anthropic && !(apis & messages))
-        throw ConfigError(key, "an anthropic backend serves messages: it has no other API to translate to");
+    if (kind == BackendKind::Anthropic && apis != messages)
+        throw ConfigError(key, "an anthropic backend serves messages, and only messages");
     return apis;
 }
 

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "translate/ResponsesStreamTranslator.h"
+
 namespace sluice::kernel {
 
 std::string openAiErrorType(int status) {
@@ -64,17 +66,10 @@ std::string streamErrorFrame(Protocol protocol, const std::string& message, cons
     case Protocol::OpenAI: return "data: " + dumpLenient(openAiError(502, message, code)) + "\n\n";
     // Anthropic's SDK raises the error of an `error` event.
     case Protocol::Anthropic: return "event: error\ndata: " + dumpLenient(anthropicError(502, message)) + "\n\n";
-    // The Responses API's error event; its SDKs raise it. The sequence number
-    // is the stream's to count, and only the dialect's filter knows it: the
-    // filter's own failure frame is preferred (StreamFilter::failureFrame).
-    case Protocol::OpenAIResponses:
-        return "event: error\ndata: " +
-               dumpLenient({{"type", "error"},
-                            {"code", code.empty() ? nlohmann::json("server_error") : nlohmann::json(code)},
-                            {"message", message},
-                            {"param", nullptr},
-                            {"sequence_number", 0}}) +
-               "\n\n";
+    // The Responses API's error event and response.failed, which its SDKs
+    // raise. The sequence number is the stream's to count: a filter that
+    // knows it gives its own failure frame (StreamFilter::failureFrame).
+    case Protocol::OpenAIResponses: return responsesFailedEvents(message, code);
     case Protocol::Ollama:
     case Protocol::Sluice: break;
     }

@@ -1,9 +1,13 @@
 #include "PassThrough.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 
 #include "Usage.h"
 #include "sluice/Json.h"
+#include "translate/ChatEvents.h"
+#include "translate/ResponsesStreamTranslator.h"
 
 namespace sluice::kernel {
 
@@ -59,14 +63,24 @@ FrameKind kindOf(Protocol protocol, Framing framing, std::string_view frame) {
     if (protocol == Protocol::Anthropic || protocol == Protocol::OpenAIResponses) {
         const auto name = eventName(frame);
         if (name.empty()) return kind;  // a comment, a blank event
+        // Events that only open the answer (the message, an empty text
+        // block, an item or a part still without content) say nothing yet:
+        // a backend that errs after them is still failed over. A tool call
+        // is answer as soon as its block opens: it names the tool.
         if (protocol == Protocol::Anthropic) {
             kind.error = name == "error";
             kind.end = name == "message_stop";
-            kind.answer = !kind.error && name != "message_start" && name != "ping";
+            const bool opener = name == "message_start" || name == "ping" ||
+                                (name == "content_block_start" && frame.find("_tool_use\"") == std::string_view::npos &&
+                                 frame.find("\"tool_use\"") == std::string_view::npos);
+            kind.answer = !kind.error && !opener;
         } else {
             kind.error = name == "error" || name == "response.failed";
             kind.end = name == "response.completed" || name == "response.incomplete";
-            kind.answer = !kind.error && name != "response.created" && name != "response.in_progress" && name != "response.queued";
+            const bool opener = name == "response.created" || name == "response.in_progress" || name == "response.queued" ||
+                                name == "response.output_item.added" || name == "response.content_part.added" ||
+                                name == "response.reasoning_summary_part.added";
+            kind.answer = !kind.error && !opener;
         }
         return kind;
     }
@@ -102,19 +116,26 @@ public:
         : _protocol(protocol), _framing(framing), _stripUsage(stripUsage) {}
 
     Step take(std::string_view frame, std::string& out) override {
+        if (_over) return *_over;  // the stream is over: nothing more is taken
         noteUsage(frame);
+        if (_protocol == Protocol::OpenAIResponses) noteSequenceNumber(frame);
         if (_stripUsage && isUsageOnlyEvent(frame)) return Step::Quiet;
         const auto kind = kindOf(_protocol, _framing, frame);
         // The first answer frame decides whether the backend answered at all;
         // an error frame later is the backend's answer and passes as it is.
         if (kind.error && !_begun) {
             _error = "the stream began with an error";
-            return Step::Error;
+            return *(_over = Step::Error);
         }
         if (kind.answer) _begun = true;
         out.append(frame);
-        if (kind.end) return Step::Done;
+        if (kind.end) return *(_over = Step::Done);
         return kind.answer ? Step::Answer : Step::Quiet;
+    }
+    // The Responses API numbers its events: the failure continues the count.
+    std::optional<std::string> failureFrame(const std::string& message, const std::string& code) override {
+        if (_protocol != Protocol::OpenAIResponses) return std::nullopt;
+        return responsesFailedEvents(message, code, _nextSequenceNumber);
     }
     // A stream that ended cleanly answered if an answer frame came; one whose
     // protocol has an end marker, only if that came (take() said Done).
@@ -134,10 +155,25 @@ private:
         }
     }
 
+    // The number after the last "sequence_number" passed on (read without a
+    // full parse: every Responses event carries one).
+    void noteSequenceNumber(std::string_view frame) {
+        static constexpr std::string_view kKey = "\"sequence_number\"";
+        const auto at = frame.find(kKey);
+        if (at == std::string_view::npos) return;
+        auto rest = frame.substr(at + kKey.size());
+        while (!rest.empty() && (rest.front() == ' ' || rest.front() == ':')) rest.remove_prefix(1);
+        std::uint64_t number = 0;
+        const auto [end, problem] = std::from_chars(rest.data(), rest.data() + rest.size(), number);
+        if (problem == std::errc() && end != rest.data() && number < UINT64_MAX) _nextSequenceNumber = std::max(_nextSequenceNumber, number + 1);
+    }
+
     Protocol _protocol;
     Framing _framing;
     bool _stripUsage;
     bool _begun = false;
+    std::optional<Step> _over;  // Done or Error, once taken
+    std::uint64_t _nextSequenceNumber = 0;
     Usage _usage;
     std::string _error;
 };
@@ -173,7 +209,7 @@ UpstreamRequest PassThrough::request(const DialectCall& call) const {
         auto rewritten = ctx.body;
         if (renamed) rewritten["model"] = call.servedModel;
         if (askUsage) rewritten["stream_options"]["include_usage"] = true;
-        request.body = rewritten.dump();
+        request.body = jsonText(rewritten);
     }
     return request;
 }

@@ -17,7 +17,15 @@ bool readCount(const nlohmann::json& object, const char* key, std::uint64_t& int
 void readUsageObject(const nlohmann::json& object, Usage& usage) {
     bool found = readCount(object, "prompt_tokens", usage.promptTokens);
     found = readCount(object, "completion_tokens", usage.completionTokens) || found;
-    found = readCount(object, "input_tokens", usage.promptTokens) || found;
+    // Anthropic counts prompt-cache reads and writes apart from input_tokens;
+    // they were prompt all the same (the Responses API's input_tokens
+    // already includes its cached_tokens, in a details object).
+    if (readCount(object, "input_tokens", usage.promptTokens)) {
+        found = true;
+        std::uint64_t cached = 0;
+        if (readCount(object, "cache_read_input_tokens", cached)) usage.promptTokens += cached;
+        if (readCount(object, "cache_creation_input_tokens", cached)) usage.promptTokens += cached;
+    }
     found = readCount(object, "output_tokens", usage.completionTokens) || found;
     if (found) usage.reported = true;
 }

@@ -1,6 +1,7 @@
 #include "ViaChatCompletions.h"
 
 #include "Usage.h"
+#include "translate/ChatEvents.h"
 
 namespace sluice::kernel {
 
@@ -15,9 +16,9 @@ std::string completionAsStream(const nlohmann::json& completion) {
             if ((*calls)[i].is_object()) (*calls)[i]["index"] = i;
     nlohmann::json chunk{{"id", completion.value("id", nlohmann::json())},
                          {"choices", {{{"index", 0}, {"delta", delta}, {"finish_reason", choice.value("finish_reason", nlohmann::json("stop"))}}}}};
-    std::string frames = "data: " + chunk.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
+    std::string frames = "data: " + jsonText(chunk) + "\n\n";
     if (const auto usage = completion.find("usage"); usage != completion.end() && usage->is_object())
-        frames += "data: " + nlohmann::json{{"choices", nlohmann::json::array()}, {"usage", *usage}}.dump() + "\n\n";
+        frames += "data: " + jsonText(nlohmann::json{{"choices", nlohmann::json::array()}, {"usage", *usage}}) + "\n\n";
     return frames + "data: [DONE]\n\n";
 }
 
@@ -33,7 +34,7 @@ const std::string& reportedModel(const DialectCall& call) { return call.ctx.mode
 UpstreamRequest ViaChatCompletions::request(const DialectCall& call) const {
     // An openai-kind URL is the API base ("…/v1"); Ollama serves Chat Completions under /v1.
     const std::string path = call.backend.kind == BackendKind::OpenAI ? "/chat/completions" : "/v1/chat/completions";
-    return {call.backend.basePath + path, chatRequest(call).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}};
+    return {call.backend.basePath + path, jsonText(chatRequest(call)), {}};
 }
 
 std::optional<ClientAnswer> ViaChatCompletions::whole(const DialectCall& call, const nlohmann::json& answer, std::string,

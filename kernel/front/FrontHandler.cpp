@@ -294,7 +294,9 @@ void RequestHandling::finish() {
 void RequestHandling::recordFinished() {
     // The probes and the metrics scrape are not requests anyone audits or logs.
     const auto kind = _ctx.route.kind;
-    if (kind == RouteKind::Healthz || kind == RouteKind::Readyz || kind == RouteKind::Metrics) return;
+    // Nor Ollama's heartbeat, which its CLI sends before every command.
+    if (kind == RouteKind::Healthz || kind == RouteKind::Readyz || kind == RouteKind::Metrics || kind == RouteKind::OllamaRoot)
+        return;
     const bool audited = _pipeline->auditing();
     const bool logged = _pipeline->settings().accessLog;
     if (!audited && !logged) return;

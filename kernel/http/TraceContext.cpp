@@ -20,7 +20,10 @@ bool validTraceparent(std::string_view value) {
     if (!lowerHex(version) || version == "ff" || !lowerHex(traceId) || !lowerHex(parentId) || !lowerHex(flags)) return false;
     if (allZero(traceId) || allZero(parentId)) return false;
     if (version == "00") return value.size() == 55;
-    return value.size() == 55 || value[55] == '-';
+    // A later version's own fields: printable, and not without end.
+    const auto tail = value.substr(55);
+    return tail.empty() || (tail.front() == '-' && tail.size() <= 256 &&
+                            std::all_of(tail.begin(), tail.end(), [](char c) { return c > 0x20 && c < 0x7f; }));
 }
 
 bool validTracestate(std::string_view value) {

@@ -12,6 +12,13 @@
 
 namespace sluice::kernel {
 
+// JSON text with invalid UTF-8 replaced (U+FFFD) rather than thrown at:
+// whatever a client, a backend or a plugin put in a string is sent on.
+template <class Json>
+std::string jsonText(const Json& value) {
+    return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
 // The string, or "" for anything else.
 std::string textOf(const nlohmann::json& value);
 // object[name], or null when `object` is not an object or has no such member.

@@ -63,7 +63,7 @@ json openAiToolCalls(const json& calls, std::size_t messageIndex, std::deque<Pen
         const auto& arguments = function.contains("arguments") ? function["arguments"] : json::object();
         out.push_back({{"id", id},
                        {"type", "function"},
-                       {"function", {{"name", name}, {"arguments", arguments.is_string() ? arguments.get<std::string>() : arguments.dump()}}}});
+                       {"function", {{"name", name}, {"arguments", arguments.is_string() ? arguments.get<std::string>() : jsonText(arguments)}}}});
         pending.push_back({id, name});
     }
     return out;
@@ -181,7 +181,7 @@ std::optional<std::string> chatAnswer(OllamaCall call, const json& openAi, const
                 const auto& function = one["function"];
                 const auto& arguments = function.value("arguments", json());
                 translated.push_back(ollamaToolCall(textOf(one.value("id", json())), textOf(function.value("name", json())),
-                                                    arguments.is_string() ? arguments.get<std::string>() : arguments.dump()));
+                                                    arguments.is_string() ? arguments.get<std::string>() : jsonText(arguments)));
             }
             reply["tool_calls"] = std::move(translated);
         }
@@ -215,7 +215,7 @@ std::optional<std::string> embeddingAnswer(OllamaCall call, const json& openAi, 
 
     if (call == OllamaCall::Embeddings) {
         if (vectors.empty()) return std::nullopt;
-        return ordered_json{{"embedding", ordered_json(*vectors.front().second)}}.dump();
+        return jsonText(ordered_json{{"embedding", ordered_json(*vectors.front().second)}});
     }
     ordered_json embeddings = ordered_json::array();
     for (const auto& [index, vector] : vectors) embeddings.push_back(ordered_json(*vector));

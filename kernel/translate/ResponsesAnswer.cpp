@@ -61,7 +61,7 @@ ordered_json answerOutput(const json& message, const std::string& itemStatus) {
                           {"status", itemStatus},
                           {"arguments", arguments.is_string() ? arguments.get<std::string>()
                                         : arguments.is_null()  ? std::string()
-                                                               : arguments.dump()},
+                                                               : jsonText(arguments)},
                           {"call_id", textOf(call.value("id", json()))},
                           {"name", textOf(function.value("name", json()))}});
     }

@@ -22,7 +22,7 @@ const json* present(const json& object, const char* key) {
 }
 
 // How an unexpected type name is quoted back: strings as they are, anything else as JSON.
-std::string spelled(const json& type) { return type.is_string() ? type.get<std::string>() : type.dump(); }
+std::string spelled(const json& type) { return type.is_string() ? type.get<std::string>() : jsonText(type); }
 
 // An item's type; an item with a role and no type is a message (the SDKs send
 // {"role":"user","content":"…"} for short).
@@ -65,7 +65,7 @@ Problem messageProblem(const json& item, const std::string& where) {
     static constexpr std::array<std::string_view, 4> kRoles{"user", "assistant", "system", "developer"};
     const auto role = item.value("role", json());
     if (!role.is_string() || std::find(kRoles.begin(), kRoles.end(), role.get<std::string>()) == kRoles.end())
-        return where + ": role must be user, assistant, system or developer, not " + role.dump();
+        return where + ": role must be user, assistant, system or developer, not " + jsonText(role);
     const auto* content = present(item, "content");
     if (content && content->is_string()) return std::nullopt;
     if (content && content->is_array()) return partsProblem(*content, where + ".content");

@@ -15,7 +15,7 @@ std::string Backend::modelListPath() const {
     switch (kind) {
     case BackendKind::Ollama: return "/api/tags";
     case BackendKind::OpenAI: return "/models";
-    case BackendKind::Anthropic: return "/v1/models";
+    case BackendKind::Anthropic: return "/v1/models?limit=1000";  // one page: Anthropic pages by 20
     }
     return "/models";
 }

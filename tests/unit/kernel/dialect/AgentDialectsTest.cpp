@@ -97,6 +97,8 @@ public:
         // The opening and a ping say nothing yet: a backend that dies here is failed over.
         CPPUNIT_ASSERT(Step::Quiet == plan->filter->take(start, out));
         CPPUNIT_ASSERT(Step::Quiet == plan->filter->take(event("ping", {{"type", "ping"}}), out));
+        const auto emptyText = event("content_block_start", {{"type", "content_block_start"}, {"content_block", {{"type", "text"}, {"text", ""}}}});
+        CPPUNIT_ASSERT(Step::Quiet == plan->filter->take(emptyText, out));
         CPPUNIT_ASSERT(Step::Answer == plan->filter->take(event("content_block_delta", {{"type", "content_block_delta"}}), out));
         // A body that ends here, before message_stop, was cut short.
         std::string tail;
@@ -112,8 +114,19 @@ public:
         plan = dialect.stream(DialectCall{*ctx, backend, model}, "text/event-stream", {});
         out.clear();
         CPPUNIT_ASSERT(Step::Quiet == plan->filter->take(start, out));
+        CPPUNIT_ASSERT(Step::Quiet == plan->filter->take(emptyText, out));
         const auto overloaded = event("error", {{"type", "error"}, {"error", {{"type", "overloaded_error"}, {"message", "busy"}}}});
         CPPUNIT_ASSERT(Step::Error == plan->filter->take(overloaded, out));
+        // Over is over: nothing more is taken.
+        std::string after;
+        CPPUNIT_ASSERT(Step::Error == plan->filter->take(event("content_block_delta", {{"type", "content_block_delta"}}), after));
+        CPPUNIT_ASSERT(after.empty());
+
+        // A tool call is answer as soon as its block names the tool.
+        plan = dialect.stream(DialectCall{*ctx, backend, model}, "text/event-stream", {});
+        const auto toolStart = event("content_block_start", {{"type", "content_block_start"},
+                                                             {"content_block", {{"type", "tool_use"}, {"id", "t"}, {"name", "f"}}}});
+        CPPUNIT_ASSERT(Step::Answer == plan->filter->take(toolStart, out));
     }
 
     void responsesStreamsBeginAtOutputAndEndAtCompleted() {
@@ -125,7 +138,17 @@ public:
         std::string out;
         CPPUNIT_ASSERT(Step::Quiet == plan->filter->take(event("response.created", {{"type", "response.created"}}), out));
         CPPUNIT_ASSERT(Step::Quiet == plan->filter->take(event("response.in_progress", {{"type", "response.in_progress"}}), out));
-        CPPUNIT_ASSERT(Step::Answer == plan->filter->take(event("response.output_text.delta", {{"type", "response.output_text.delta"}}), out));
+        CPPUNIT_ASSERT(Step::Quiet == plan->filter->take(event("response.output_item.added", {{"type", "response.output_item.added"}}), out));
+        CPPUNIT_ASSERT(Step::Quiet == plan->filter->take(event("response.content_part.added", {{"type", "response.content_part.added"}}), out));
+        const auto delta = event("response.output_text.delta", {{"type", "response.output_text.delta"}, {"sequence_number", 4}});
+        CPPUNIT_ASSERT(Step::Answer == plan->filter->take(delta, out));
+        // A failure after it continues the stream's numbering, as an error and response.failed.
+        const auto failure = plan->filter->failureFrame("the backend's stream broke off", "upstream_stream_failed");
+        CPPUNIT_ASSERT(failure);
+        CPPUNIT_ASSERT(failure->starts_with("event: error\ndata: "));
+        CPPUNIT_ASSERT(failure->find("\"sequence_number\":5") != std::string::npos);
+        CPPUNIT_ASSERT(failure->find("event: response.failed\n") != std::string::npos);
+        CPPUNIT_ASSERT(failure->find("\"sequence_number\":6") != std::string::npos);
         const auto completed = event("response.completed",
                                      {{"type", "response.completed"}, {"response", {{"usage", {{"input_tokens", 3}, {"output_tokens", 4}}}}}});
         CPPUNIT_ASSERT(Step::Done == plan->filter->take(completed, out));

@@ -98,9 +98,12 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("backend went away"), data["error"]["message"].get<std::string>());
         const auto responses = streamErrorFrame(Protocol::OpenAIResponses, "backend went away", "upstream_stream_failed");
         CPPUNIT_ASSERT(responses.starts_with("event: error\ndata: "));
-        const auto event = json::parse(responses.substr(responses.find("data: ") + 6));
+        const auto dataAt = responses.find("data: ") + 6;
+        const auto event = json::parse(responses.substr(dataAt, responses.find("\n\n") - dataAt));
         CPPUNIT_ASSERT_EQUAL(std::string("error"), event["type"].get<std::string>());
         CPPUNIT_ASSERT_EQUAL(std::string("upstream_stream_failed"), event["code"].get<std::string>());
+        // Then response.failed, which Codex and the AI SDK read.
+        CPPUNIT_ASSERT(responses.find("\n\nevent: response.failed\ndata: ") != std::string::npos);
     }
 
     void sseStreamFrame() {

@@ -59,6 +59,11 @@ public:
         Usage whole;
         readUsage(json::parse(R"({"object":"response","usage":{"input_tokens":5,"output_tokens":6}})"), whole);
         CPPUNIT_ASSERT_EQUAL(std::uint64_t{6}, whole.completionTokens);
+        // Anthropic's prompt-cache reads and writes were prompt tokens too.
+        Usage cached;
+        readUsage(json::parse(R"({"usage":{"input_tokens":4,"cache_read_input_tokens":48000,"cache_creation_input_tokens":100,"output_tokens":9}})"),
+                  cached);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{48104}, cached.promptTokens);
         Usage none;
         readUsage(json::parse(R"({"type":"response.created","response":{"usage":null}})"), none);
         CPPUNIT_ASSERT(!none.reported);

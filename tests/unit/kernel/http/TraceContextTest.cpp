@@ -36,6 +36,8 @@ public:
                  "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",           // forbidden version
                  "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",     // version 00 has no more
                  "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\nX: y",  // a header line of its own
+                 "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-\x01\x7f",   // a later version's tail, not printable
+                 "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x",           // nor dash-separated
              })
             CPPUNIT_ASSERT_MESSAGE(bad, traceHeaders({{"traceparent", bad}}).empty());
     }
