@@ -5,6 +5,10 @@
 
 namespace sluice::kernel {
 
+std::optional<std::string> MessagesViaChat::untranslatable(const DialectCall& call) const {
+    return messagesRequestProblem(call.ctx.body, RequestCheck::Translation);
+}
+
 nlohmann::json MessagesViaChat::chatRequest(const DialectCall& call) const {
     return chatRequestForMessages(call.ctx.body, call.servedModel, call.ctx.stream);
 }

@@ -14,6 +14,7 @@ public:
     MessagesViaChat() : ViaChatCompletions(Protocol::Anthropic) {}
 
 protected:
+    std::optional<std::string> untranslatable(const DialectCall& call) const override;
     nlohmann::json chatRequest(const DialectCall& call) const override;
     std::optional<std::string> wholeAnswer(const DialectCall& call, const nlohmann::json& completion) const override;
     std::unique_ptr<StreamFilter> streamFilter(const DialectCall& call) const override;

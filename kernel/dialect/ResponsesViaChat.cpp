@@ -8,9 +8,9 @@ namespace sluice::kernel {
 const char* const kStatelessMessage =
     "previous_response_id is not supported: Sluice stores no responses; send the whole conversation in input";
 
-std::optional<ClientAnswer> ResponsesViaChat::ownAnswer(const DialectCall& call) const {
-    if (!continuesPreviousResponse(call.ctx.body)) return std::nullopt;
-    return ClientAnswer{400, "application/json", errorBody(400, kStatelessMessage, "previous_response_not_supported"), {}};
+std::optional<std::string> ResponsesViaChat::untranslatable(const DialectCall& call) const {
+    if (continuesPreviousResponse(call.ctx.body)) return std::string(kStatelessMessage);
+    return responsesRequestProblem(call.ctx.body, RequestCheck::Translation);
 }
 
 nlohmann::json ResponsesViaChat::chatRequest(const DialectCall& call) const {

@@ -31,6 +31,12 @@ bool isChatCompletion(const nlohmann::json& answer) {
 
 const std::string& reportedModel(const DialectCall& call) { return call.ctx.model; }
 
+std::optional<ClientAnswer> ViaChatCompletions::ownAnswer(const DialectCall& call) const {
+    const auto problem = untranslatable(call);
+    if (!problem) return std::nullopt;
+    return ClientAnswer{400, "application/json", errorBody(400, *problem, "invalid_request"), {}};
+}
+
 UpstreamRequest ViaChatCompletions::request(const DialectCall& call) const {
     // An openai-kind URL is the API base ("…/v1"); Ollama serves Chat Completions under /v1.
     const std::string path = call.backend.kind == BackendKind::OpenAI ? "/chat/completions" : "/v1/chat/completions";

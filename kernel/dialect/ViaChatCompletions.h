@@ -12,6 +12,10 @@ class ViaChatCompletions : public ClientShaped {
 public:
     using ClientShaped::ClientShaped;
 
+    // A request the translation cannot take (a block or item type it has no
+    // counterpart for) is answered 400 here: a backend that serves the API
+    // natively might have taken it, so the front let it through.
+    std::optional<ClientAnswer> ownAnswer(const DialectCall& call) const override;
     UpstreamRequest request(const DialectCall& call) const final;
     std::optional<ClientAnswer> whole(const DialectCall& call, const nlohmann::json& answer, std::string bytes,
                                       const std::string& contentType, std::chrono::nanoseconds elapsed) const final;
@@ -19,6 +23,8 @@ public:
                                      std::chrono::steady_clock::time_point started) const final;
 
 protected:
+    // Why the client's request cannot be translated, or nullopt.
+    virtual std::optional<std::string> untranslatable(const DialectCall& call) const = 0;
     // The Chat Completions request for the client's.
     virtual nlohmann::json chatRequest(const DialectCall& call) const = 0;
     // The client's whole answer for a chat completion, or nullopt when it is not one.

@@ -84,6 +84,9 @@ private:
     void settleBody();
     void lingerAfterRefusal();
     bool prepareForwardedRequest(const std::string& body);
+    // A stage may rewrite the body (request shaping): what dialects read is
+    // checked again, so a plugin's mistake is a 500, never a bad read.
+    bool stagesKeptItSound();
     // Sluice stores no responses: a Responses request that continues one
     // (previous_response_id) is refused, unless its alias passes it on.
     bool continuationAllowed();
@@ -195,7 +198,7 @@ void RequestHandling::forward() {
         _client.replyError(400, "the request body ended before its length or its last chunk", "incomplete_body");
     } else if (read == BodyRead::Malformed) {
         _client.replyError(400, "malformed chunked request body: " + _request.body().error(), "bad_request");
-    } else if (prepareForwardedRequest(body) && _stages.run() && continuationAllowed()) {
+    } else if (prepareForwardedRequest(body) && _stages.run() && stagesKeptItSound() && continuationAllowed()) {
         // Prompt logging: what the client is sent is kept, for this request only.
         if (_pipeline->auditing() && _ctx.principal->logPrompts) {
             _capturing.emplace(_client, _pipeline->auditSettings().maxPromptBytes);
@@ -204,6 +207,16 @@ void RequestHandling::forward() {
             _gateway.forward(*_pipeline, _ctx, body, _client);
         }
     }
+}
+
+bool RequestHandling::stagesKeptItSound() {
+    if (!_ctx.bodyChanged) return true;
+    const auto problem = requestProblem(_ctx.body, _ctx.route);
+    if (!problem) return true;
+    _pipeline->logger("kernel").error("request %s: a stage rewrote the body into one its route refuses: %s", _ctx.requestId, *problem);
+    _ctx.outcome = Outcome::UpstreamError;
+    _client.replyError(500, "the gateway's pipeline left the request malformed", "stage_error");
+    return false;
 }
 
 bool RequestHandling::continuationAllowed() {

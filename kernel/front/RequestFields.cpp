@@ -120,8 +120,8 @@ std::optional<std::string> wrongFieldType(const nlohmann::json& body, const Rout
 
 std::optional<std::string> requestProblem(const nlohmann::json& body, const Route& route) {
     switch (route.protocol) {
-    case Protocol::Anthropic: return messagesRequestProblem(body);
-    case Protocol::OpenAIResponses: return responsesRequestProblem(body);
+    case Protocol::Anthropic: return messagesRequestProblem(body, RequestCheck::Envelope);
+    case Protocol::OpenAIResponses: return responsesRequestProblem(body, RequestCheck::Envelope);
     default: return wrongFieldType(body, route);
     }
 }

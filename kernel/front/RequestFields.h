@@ -22,10 +22,11 @@ namespace sluice::kernel {
 std::optional<std::string> wrongFieldType(const nlohmann::json& body, const Route& route);
 
 // The first problem of a request body for its route, or nullopt: for the
-// agents' APIs (Anthropic Messages, Responses) the whole request is checked
-// as those APIs check it (kernel/translate), whatever backend serves it, so a
-// bad request gets the same 400 whether it would be passed on or translated;
-// for the others, wrongFieldType().
+// agents' APIs (Anthropic Messages, Responses) what the gateway reads and the
+// JSON types of the fields it knows, as those APIs check them
+// (kernel/translate, RequestCheck::Envelope), whatever backend serves it;
+// the translating dialects check the rest before they translate. For the
+// others, wrongFieldType().
 std::optional<std::string> requestProblem(const nlohmann::json& body, const Route& route);
 
 } // namespace sluice::kernel

@@ -18,13 +18,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ChatEvents.h"
+
 namespace sluice::kernel {
 
 // The first problem of a Messages API request body, worded as Anthropic
 // words it and naming the field's path ("messages.0.content.1: unknown
 // content block type 'foo'"), for a 400 invalid_request_error; nullopt when
 // the body is a request the translation can take. (In AnthropicRequestCheck.cpp.)
-std::optional<std::string> messagesRequestProblem(const nlohmann::json& body);
+std::optional<std::string> messagesRequestProblem(const nlohmann::json& body,
+                                                  RequestCheck check = RequestCheck::Translation);
 
 // The Chat Completions request for a Messages API request that
 // messagesRequestProblem() accepted. `model` is the name the provider knows

@@ -71,8 +71,9 @@ Problem choiceProblem(const json& object, const std::string& base, const char* n
     return problemAt(pathOf(base, name), wording);
 }
 
-Problem imageProblem(const json& block, const std::string& path) {
+Problem imageProblem(const json& block, const std::string& path, RequestCheck check) {
     if (auto problem = fieldProblem(block, path, "source", Type::Object, Presence::Required)) return problem;
+    if (check == RequestCheck::Envelope) return std::nullopt;  // Anthropic's API also takes file sources
     const auto& source = block["source"];
     const auto sourcePath = pathOf(path, "source");
     if (auto problem = choiceProblem(source, sourcePath, "type", {"base64", "url"})) return problem;
@@ -83,7 +84,7 @@ Problem imageProblem(const json& block, const std::string& path) {
 }
 
 // The blocks a tool result may hold: text and images.
-Problem toolResultProblem(const json& block, const std::string& path) {
+Problem toolResultProblem(const json& block, const std::string& path, RequestCheck check) {
     if (auto problem = fieldProblem(block, path, "tool_use_id", Type::String, Presence::Required)) return problem;
     if (auto problem = fieldProblem(block, path, "is_error", Type::Boolean, Presence::Optional)) return problem;
     const auto& content = field(block, "content");
@@ -99,20 +100,20 @@ Problem toolResultProblem(const json& block, const std::string& path) {
         if (type == "text") {
             if (auto problem = fieldProblem(part, partPath, "text", Type::String, Presence::Required)) return problem;
         } else if (type == "image") {
-            if (auto problem = imageProblem(part, partPath)) return problem;
-        } else {
+            if (auto problem = imageProblem(part, partPath, check)) return problem;
+        } else if (check == RequestCheck::Translation) {
             return problemAt(partPath, "unsupported content block type '" + type + "' in a tool result");
         }
     }
     return std::nullopt;
 }
 
-Problem blockProblem(const json& block, const std::string& path, const std::string& role) {
+Problem blockProblem(const json& block, const std::string& path, const std::string& role, RequestCheck check) {
     if (!block.is_object()) return problemAt(path, typeWording(Type::Object));
     if (auto problem = fieldProblem(block, path, "type", Type::String, Presence::Required)) return problem;
     const auto& type = block["type"].get_ref<const std::string&>();
     if (type == "text") return fieldProblem(block, path, "text", Type::String, Presence::Required);
-    if (type == "image") return imageProblem(block, path);
+    if (type == "image") return imageProblem(block, path, check);
     if (type == "tool_use") {
         if (role != "assistant") return problemAt(path, "tool_use blocks are only allowed in assistant messages");
         if (auto problem = fieldProblem(block, path, "id", Type::String, Presence::Required)) return problem;
@@ -121,14 +122,18 @@ Problem blockProblem(const json& block, const std::string& path, const std::stri
     }
     if (type == "tool_result") {
         if (role != "user") return problemAt(path, "tool_result blocks are only allowed in user messages");
-        return toolResultProblem(block, path);
+        return toolResultProblem(block, path, check);
     }
     if (type == "thinking") return fieldProblem(block, path, "thinking", Type::String, Presence::Required);
     if (type == "redacted_thinking") return fieldProblem(block, path, "data", Type::String, Presence::Required);
+    // Anthropic's other blocks (server_tool_use, web_search_tool_result,
+    // document, search_result, …) pass on to a backend that serves the API;
+    // the translation has nothing to turn them into.
+    if (check == RequestCheck::Envelope) return std::nullopt;
     return problemAt(path, "unknown content block type '" + type + "'");
 }
 
-Problem messageProblem(const json& message, const std::string& path) {
+Problem messageProblem(const json& message, const std::string& path, RequestCheck check) {
     if (!message.is_object()) return problemAt(path, typeWording(Type::Object));
     if (auto problem = choiceProblem(message, path, "role", {"user", "assistant"})) return problem;
     const auto contentPath = pathOf(path, "content");
@@ -138,7 +143,7 @@ Problem messageProblem(const json& message, const std::string& path) {
     if (!content.is_array()) return problemAt(contentPath, "Input should be a valid string or a list of content blocks");
     const auto& role = message["role"].get_ref<const std::string&>();
     for (std::size_t i = 0; i < content.size(); ++i)
-        if (auto problem = blockProblem(content[i], pathOf(contentPath, i), role)) return problem;
+        if (auto problem = blockProblem(content[i], pathOf(contentPath, i), role, check)) return problem;
     return std::nullopt;
 }
 
@@ -193,7 +198,7 @@ Problem samplingProblem(const json& body) {
 
 } // namespace
 
-std::optional<std::string> messagesRequestProblem(const json& body) {
+std::optional<std::string> messagesRequestProblem(const json& body, RequestCheck check) {
     if (!body.is_object()) return "the request body must be a JSON object";
     if (auto problem = fieldProblem(body, "", "model", Type::String, Presence::Required)) return problem;
     if (auto problem = fieldProblem(body, "", "max_tokens", Type::Integer, Presence::Required)) return problem;
@@ -204,7 +209,7 @@ std::optional<std::string> messagesRequestProblem(const json& body) {
     const auto& messages = body["messages"];
     if (messages.empty()) return problemAt("messages", "at least one message is required");
     for (std::size_t i = 0; i < messages.size(); ++i)
-        if (auto problem = messageProblem(messages[i], pathOf("messages", i))) return problem;
+        if (auto problem = messageProblem(messages[i], pathOf("messages", i), check)) return problem;
     if (auto problem = systemProblem(body)) return problem;
     if (auto problem = samplingProblem(body)) return problem;
     return toolsProblem(body);

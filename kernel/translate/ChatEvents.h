@@ -12,6 +12,15 @@
 
 namespace sluice::kernel {
 
+// How deep a request check goes. Every request on an agents' door is
+// checked at the front for what the gateway itself reads (the model, the
+// length bound, stream) and the JSON types of the fields it knows
+// (Envelope): a backend that serves the API natively takes what the
+// translation cannot (Anthropic's server-tool blocks, documents, Codex's
+// custom tool calls). A request about to be translated is also checked for
+// every block, item and tool choice the translation takes (Translation).
+enum class RequestCheck { Envelope, Translation };
+
 // JSON text with invalid UTF-8 replaced (U+FFFD) rather than thrown at:
 // whatever a client, a backend or a plugin put in a string is sent on.
 template <class Json>

@@ -38,7 +38,7 @@ bool isStringField(const json& object, const char* key) {
 
 // --- Checking the request ---
 
-Problem contentPartProblem(const json& part, const std::string& where) {
+Problem contentPartProblem(const json& part, const std::string& where, RequestCheck check) {
     if (!part.is_object()) return where + " must be an object";
     const auto type = spelled(part.value("type", json("")));
     if (type == "input_text" || type == "output_text")
@@ -48,35 +48,38 @@ Problem contentPartProblem(const json& part, const std::string& where) {
         if (const auto* detail = present(part, "detail"); detail && !detail->is_string())
             return where + ".detail must be a string";
         if (isStringField(part, "image_url")) return std::nullopt;
+        if (present(part, "file_id") && check == RequestCheck::Envelope) return std::nullopt;
         if (present(part, "file_id")) return where + ": an input_image by file_id is not supported (this gateway keeps no files); send image_url";
         return where + ".image_url must be a string (a data: or http(s): URL)";
     }
+    // Files and parts the translation does not know pass on to a backend that serves the API.
+    if (check == RequestCheck::Envelope) return std::nullopt;
     if (type == "input_file") return where + ": input_file is not supported";
     return where + ": unknown content type '" + type + "'";
 }
 
-Problem partsProblem(const json& parts, const std::string& where) {
+Problem partsProblem(const json& parts, const std::string& where, RequestCheck check) {
     for (std::size_t i = 0; i < parts.size(); ++i)
-        if (auto problem = contentPartProblem(parts[i], where + "[" + std::to_string(i) + "]")) return problem;
+        if (auto problem = contentPartProblem(parts[i], where + "[" + std::to_string(i) + "]", check)) return problem;
     return std::nullopt;
 }
 
-Problem messageProblem(const json& item, const std::string& where) {
+Problem messageProblem(const json& item, const std::string& where, RequestCheck check) {
     static constexpr std::array<std::string_view, 4> kRoles{"user", "assistant", "system", "developer"};
     const auto role = item.value("role", json());
     if (!role.is_string() || std::find(kRoles.begin(), kRoles.end(), role.get<std::string>()) == kRoles.end())
         return where + ": role must be user, assistant, system or developer, not " + jsonText(role);
     const auto* content = present(item, "content");
     if (content && content->is_string()) return std::nullopt;
-    if (content && content->is_array()) return partsProblem(*content, where + ".content");
+    if (content && content->is_array()) return partsProblem(*content, where + ".content", check);
     return where + ".content must be a string or an array of content parts";
 }
 
-Problem itemProblem(const json& item, std::size_t index) {
+Problem itemProblem(const json& item, std::size_t index, RequestCheck check) {
     const auto where = "input[" + std::to_string(index) + "]";
     if (!item.is_object()) return where + " must be an object";
     const auto type = itemType(item);
-    if (type == "message") return messageProblem(item, where);
+    if (type == "message") return messageProblem(item, where, check);
     if (type == "function_call") {
         for (const char* key : {"call_id", "name", "arguments"})
             if (!isStringField(item, key)) return where + "." + key + " must be a string";
@@ -86,13 +89,17 @@ Problem itemProblem(const json& item, std::size_t index) {
         if (!isStringField(item, "call_id")) return where + ".call_id must be a string";
         const auto* output = present(item, "output");
         if (output && output->is_string()) return std::nullopt;
-        if (output && output->is_array()) return partsProblem(*output, where + ".output");
+        if (output && output->is_array()) return partsProblem(*output, where + ".output", check);
         return where + ".output must be a string or an array of content parts";
     }
     if (type == "reasoning") return std::nullopt;
+    if (type.empty()) return where + " has no type";
+    // Codex's custom_tool_call, local_shell_call, web_search_call and other
+    // items pass on to a backend that serves the API (OpenAI's own keeps
+    // item references too); the translation has nothing to turn them into.
+    if (check == RequestCheck::Envelope) return std::nullopt;
     if (type == "item_reference")
         return where + ": item_reference needs stored responses, which this gateway does not keep; send the items themselves (with store: false)";
-    if (type.empty()) return where + " has no type";
     return where + ": unknown item type '" + type + "'";
 }
 
@@ -107,8 +114,10 @@ Problem toolsProblem(const json& tools) {
     return std::nullopt;
 }
 
-Problem toolChoiceProblem(const json& choice) {
+Problem toolChoiceProblem(const json& choice, RequestCheck check) {
     if (choice == "auto" || choice == "none" || choice == "required") return std::nullopt;
+    // allowed_tools, custom, hosted tools: the API's own to check.
+    if (check == RequestCheck::Envelope && choice.is_object() && isStringField(choice, "type")) return std::nullopt;
     if (choice.is_object() && choice.value("type", json()) == "function" && isStringField(choice, "name")) return std::nullopt;
     return std::string(R"(tool_choice must be "auto", "none", "required" or {"type":"function","name":"…"})");
 }
@@ -273,7 +282,7 @@ void copyTextFormat(const json& request, json& chat) {
 
 } // namespace
 
-std::optional<std::string> responsesRequestProblem(const json& body) {
+std::optional<std::string> responsesRequestProblem(const json& body, RequestCheck check) {
     if (!body.is_object()) return std::string("the request body must be a JSON object");
     if (!isStringField(body, "model")) return std::string("model is required and must be a string");
     const auto input = body.find("input");
@@ -281,12 +290,12 @@ std::optional<std::string> responsesRequestProblem(const json& body) {
         return std::string("input is required and must be a string or an array of items");
     if (input->is_array())
         for (std::size_t i = 0; i < input->size(); ++i)
-            if (auto problem = itemProblem((*input)[i], i)) return problem;
+            if (auto problem = itemProblem((*input)[i], i, check)) return problem;
     if (auto problem = typeProblem(body)) return problem;
     if (const auto* tools = present(body, "tools"))
         if (auto problem = toolsProblem(*tools)) return problem;
     if (const auto* choice = present(body, "tool_choice"))
-        if (auto problem = toolChoiceProblem(*choice)) return problem;
+        if (auto problem = toolChoiceProblem(*choice, check)) return problem;
     if (const auto* limit = present(body, "max_output_tokens");
         limit && !(limit->is_number_unsigned() && limit->get<std::uint64_t>() > 0))
         return std::string("max_output_tokens must be a positive integer");

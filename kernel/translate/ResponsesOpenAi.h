@@ -27,13 +27,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ChatEvents.h"
+
 namespace sluice::kernel {
 
 // The first thing wrong with a Responses request body, as a message the
 // client can act on (the gateway answers 400 in OpenAI's error shape), or
 // nullopt when the body can be translated. previous_response_id is checked
 // for its type only; whether it may be used is the dialect's decision.
-std::optional<std::string> responsesRequestProblem(const nlohmann::json& body);
+std::optional<std::string> responsesRequestProblem(const nlohmann::json& body,
+                                                   RequestCheck check = RequestCheck::Translation);
 
 // Whether the request continues a stored response (previous_response_id is a
 // non-empty string): a stateless gateway cannot translate that.

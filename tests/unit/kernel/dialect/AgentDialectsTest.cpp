@@ -57,6 +57,7 @@ class AgentDialectsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(translationGoesToChatCompletions);
     CPPUNIT_TEST(aWholeAnswerToAStreamRequestIsStillAStream);
     CPPUNIT_TEST(continuingAResponseIsRefusedByTranslation);
+    CPPUNIT_TEST(whatOnlyANativeBackendTakesIsRefusedByTranslation);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -228,7 +229,26 @@ public:
         CPPUNIT_ASSERT(refused);
         CPPUNIT_ASSERT_EQUAL(400, refused->status);
         const auto body = json::parse(refused->body);
-        CPPUNIT_ASSERT_EQUAL(std::string("previous_response_not_supported"), body["error"]["code"].get<std::string>());
+        CPPUNIT_ASSERT(body["error"]["message"].get<std::string>().find("send the whole conversation") != std::string::npos);
+    }
+
+    // Claude Code's web search blocks and Codex's custom tool calls pass the
+    // front (a native backend takes them); a translation answers 400 itself.
+    void whatOnlyANativeBackendTakesIsRefusedByTranslation() {
+        const std::string model = "m";
+        const auto provider = backendOf(BackendKind::OpenAI, 0);
+        const auto ollama = backendOf(BackendKind::Ollama, kBoth);
+        const auto messages = contextFor("/v1/messages", {{"model", "m"}, {"max_tokens", 5},
+            {"messages", {{{"role", "assistant"}, {"content", {{{"type", "server_tool_use"}, {"id", "s"}, {"name", "web_search"}, {"input", json::object()}}}}}}}});
+        const auto responses = contextFor("/v1/responses", {{"model", "m"},
+            {"input", {{{"type", "custom_tool_call"}, {"call_id", "c"}, {"name", "apply_patch"}, {"input", "*** Begin Patch"}}}}});
+        for (const auto* ctx : {messages.get(), responses.get()}) {
+            CPPUNIT_ASSERT(!dialectFor(ctx->route, ollama)->ownAnswer(DialectCall{*ctx, ollama, model}));
+            const auto refused = dialectFor(ctx->route, provider)->ownAnswer(DialectCall{*ctx, provider, model});
+            CPPUNIT_ASSERT(refused);
+            CPPUNIT_ASSERT_EQUAL(400, refused->status);
+            CPPUNIT_ASSERT(refused->body.find("unknown") != std::string::npos);
+        }
     }
 };
 
