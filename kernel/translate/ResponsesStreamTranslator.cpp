@@ -134,8 +134,16 @@ void ResponsesStreamTranslator::takeChunk(const json& chunk, std::string& out) {
 }
 
 void ResponsesStreamTranslator::takeToolCall(const json& call, std::string& out) {
-    const auto index = call.value("index", json(_toolCalls.size()));
-    const auto slot = index.is_number_unsigned() ? index.get<std::size_t>() : _toolCalls.size();
+    const auto& index = field(call, "index");
+    const auto id = textOf(field(call, "id"));
+    // Without an index, a new id starts the next call and a piece without one
+    // continues the last (as MessagesStreamTranslator reads them).
+    const auto last = _lastToolSlot ? _toolCalls.find(*_lastToolSlot) : _toolCalls.end();
+    const std::size_t slot = index.is_number_unsigned()  ? index.get<std::size_t>()
+                             : last == _toolCalls.end()  ? 0
+                             : !id.empty() && id != last->second.callId ? last->first + 1
+                                                                         : last->first;
+    _lastToolSlot = slot;
     const auto function = call.value("function", json::object());
     auto found = _toolCalls.find(slot);
     if (found == _toolCalls.end()) {

@@ -87,6 +87,7 @@ private:
     std::string _openText;  // and its text so far
     std::vector<nlohmann::ordered_json> _output;  // by output_index; an item is final once closed
     std::map<std::size_t, ToolCall> _toolCalls;   // by the deltas' index, until the turn ends
+    std::optional<std::size_t> _lastToolSlot;     // the call the last piece went to
     std::string _finishReason;                    // "" until the choice ends
     nlohmann::json _chatUsage;                    // the backend's usage object, once it came
     Usage _usage;

@@ -64,6 +64,7 @@ class ResponsesStreamTranslatorTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aFinishedStreamWithoutDoneEnds);
     CPPUNIT_TEST(eventsAfterDoneAreIgnored);
     CPPUNIT_TEST(failureFramesEndTheStreamInProtocol);
+    CPPUNIT_TEST(toolCallsWithoutIndexFollowTheirIds);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -358,6 +359,28 @@ public:
         assertNumbered(ending, sent.size());
         CPPUNIT_ASSERT_EQUAL(sent[0]["response"]["id"], ending[1]["response"]["id"]);
         CPPUNIT_ASSERT_EQUAL(sent[2]["item"], ending[1]["response"]["output"][0]);  // as far as it came
+    }
+
+    // A provider that numbers no calls: a piece without an id continues the
+    // call before it, a new id starts the next.
+    void toolCallsWithoutIndexFollowTheirIds() {
+        ResponsesStreamTranslator translator(kRequest, "m");
+        std::string out;
+        translator.take(chunk({{"tool_calls", {{{"id", "c1"}, {"type", "function"}, {"function", {{"name", "f"}, {"arguments", ""}}}}}}}), out);
+        translator.take(chunk({{"tool_calls", {{{"function", {{"arguments", "{\"a\":1}"}}}}}}}), out);
+        translator.take(chunk({{"tool_calls", {{{"id", "c2"}, {"type", "function"}, {"function", {{"name", "g"}, {"arguments", "{}"}}}}}}}, "tool_calls"), out);
+        CPPUNIT_ASSERT(translator.take(kDone, out) == Step::Done);
+        json completed;
+        for (const auto& event : namedEventsOf(out))
+            if (event["type"] == "response.completed") completed = event["response"];
+        const auto& output = completed["output"];
+        std::vector<json> calls;
+        for (const auto& item : output)
+            if (item["type"] == "function_call") calls.push_back(item);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, calls.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("c1"), calls[0]["call_id"].get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(std::string("{\"a\":1}"), calls[0]["arguments"].get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(std::string("g"), calls[1]["name"].get<std::string>());
     }
 };
 
