@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include <Poco/String.h>
+
 #include "sluice/ConfigReader.h"
 
 namespace sluice::kernel {
@@ -44,10 +46,17 @@ AliasTable parseAliases(const Poco::Util::AbstractConfiguration& config, const B
         if (!validAliasName(name))
             throw ConfigError(prefix, "'" + name + "' is not a valid alias name (letters, digits, - _ / @)");
         for (const auto& field : fields)
-            if (field != "chain" && field != "description")
-                throw ConfigError(prefix + "." + field, "unknown alias setting (chain, description)");
+            if (field != "chain" && field != "description" && field != "previous_response_id")
+                throw ConfigError(prefix + "." + field, "unknown alias setting (chain, description, previous_response_id)");
 
         Alias alias{name, reader.text(prefix + ".description"), {}};
+        // Whether a Responses request that continues a stored response may go
+        // on to this alias's backends: only for backends that keep responses
+        // (OpenAI's own API), and only those that serve /v1/responses natively.
+        const auto continuation = Poco::toLower(reader.text(prefix + ".previous_response_id", "refuse"));
+        if (continuation != "refuse" && continuation != "pass")
+            throw ConfigError(prefix + ".previous_response_id", "'" + continuation + "' is not refuse or pass");
+        alias.passPreviousResponse = continuation == "pass";
         for (const auto& entry : reader.list(prefix + ".chain")) {
             auto target = parseTarget(entry, backendNames);
             if (target.model.empty()) throw ConfigError(prefix + ".chain", "'" + entry + "' names no model");

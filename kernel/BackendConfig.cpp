@@ -19,6 +19,32 @@ bool validName(const std::string& name) {
     return true;
 }
 
+// backends.NAME.native_apis: the agents' APIs the backend serves itself
+// (messages, responses), or none. Ollama serves both (/v1/messages since
+// 0.14, /v1/responses since 0.13); an older one, or a llama.cpp server, is
+// told `none` or `messages` so the other is translated to Chat Completions.
+unsigned parseNativeApis(const ConfigReader& reader, const std::string& key, BackendKind kind) {
+    const unsigned messages = static_cast<unsigned>(NativeApi::AnthropicMessages);
+    const unsigned responses = static_cast<unsigned>(NativeApi::OpenAIResponses);
+    if (!reader.has(key)) {
+        switch (kind) {
+        case BackendKind::Ollama: return messages | responses;
+        case BackendKind::OpenAI: return 0;
+        case BackendKind::Anthropic: return messages;
+        }
+    }
+    unsigned apis = 0;
+    for (const auto& name : reader.list(key)) {
+        const auto api = Poco::toLower(name);
+        if (api == "messages") apis |= messages;
+        else if (api == "responses") apis |= responses;
+        else if (api != "none") throw ConfigError(key, "'" + name + "' is not an API (messages | responses | none)");
+    }
+    if (kind == BackendKind::Anthropic && apis != messages)
+        throw ConfigError(key, "an anthropic backend serves messages, and only messages");
+    return apis;
+}
+
 std::shared_ptr<const Backend> parseBackend(const Poco::Util::AbstractConfiguration& config, const std::string& name,
                                             std::size_t priority) {
     const std::string prefix = "backends." + name + ".";
@@ -30,7 +56,9 @@ std::shared_ptr<const Backend> parseBackend(const Poco::Util::AbstractConfigurat
     const auto kind = Poco::toLower(reader.text(prefix + "kind", "ollama"));
     if (kind == "ollama") backend->kind = BackendKind::Ollama;
     else if (kind == "openai") backend->kind = BackendKind::OpenAI;
-    else throw ConfigError(prefix + "kind", "'" + kind + "' is not a backend kind (ollama | openai)");
+    else if (kind == "anthropic") backend->kind = BackendKind::Anthropic;
+    else throw ConfigError(prefix + "kind", "'" + kind + "' is not a backend kind (ollama | openai | anthropic)");
+    backend->nativeApis = parseNativeApis(reader, prefix + "native_apis", backend->kind);
 
     backend->url = reader.requiredText(prefix + "url");
     try {
@@ -50,7 +78,9 @@ std::shared_ptr<const Backend> parseBackend(const Poco::Util::AbstractConfigurat
 
     // Each becomes part of a header line in every upstream request.
     backend->authToken = Secret(reader.headerValue(prefix + "auth.token"));
-    backend->authHeader = reader.text(prefix + "auth.header", "Authorization");
+    // Anthropic's API takes its key in x-api-key, bare.
+    backend->authHeader =
+        reader.text(prefix + "auth.header", backend->kind == BackendKind::Anthropic ? "x-api-key" : "Authorization");
     backend->authScheme = reader.headerValue(prefix + "auth.scheme", "Bearer");
     for (char c : backend->authHeader)
         if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'))

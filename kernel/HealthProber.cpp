@@ -14,7 +14,7 @@ HealthProber::~HealthProber() { stop(); }
 
 void HealthProber::probe(const Backend& backend) {
     auto& health = _pipeline.backendHealth();
-    const std::string path = backend.kind == BackendKind::Ollama ? "/api/version" : "/models";
+    const std::string path = backend.kind == BackendKind::Ollama ? "/api/version" : backend.modelListPath();
     const auto result = fetchJson(backend, path, _settings.timeout);
     // Any answer from the server means it is up; no answer, a 5xx, or a
     // refusal of our credential (requests would fail the same way) does not.

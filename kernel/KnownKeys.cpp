@@ -64,11 +64,11 @@ const std::vector<std::string>& KnownKeys::kernelPatterns() {
         "plugins.path", "plugins.load", "pipeline.auth", "pipeline.limits", "pipeline.router", "pipeline.audit",
         "pipeline.discovery", "limits.max_body_bytes", "limits.answer_buffer_bytes",
         // Backends (BackendConfig) and aliases (AliasConfig).
-        "backends", "backends.*.url", "backends.*.kind", "backends.*.auth.token", "backends.*.auth.header",
+        "backends", "backends.*.url", "backends.*.kind", "backends.*.native_apis", "backends.*.auth.token", "backends.*.auth.header",
         "backends.*.auth.scheme", "backends.*.tls.ca_file", "backends.*.tls.verify", "backends.*.weight",
         "backends.*.max_connections", "backends.*.timeout.connect_ms", "backends.*.timeout.first_byte_ms",
         "backends.*.timeout.idle_ms", "timeout.max_stream_s",
-        "aliases.default", "aliases.*.chain", "aliases.*.description",
+        "aliases.default", "aliases.*.chain", "aliases.*.description", "aliases.*.previous_response_id",
         // Health and discovery (Pipeline, HealthProber, DiscoveryLoop).
         "health.failure_threshold", "health.backoff_ms", "health.max_backoff_ms", "health.probe_interval_ms",
         "health.probe_timeout_ms", "discovery.interval_s", "discovery.timeout_ms", "discovery.ttl_s",

@@ -211,7 +211,8 @@ bool accessLogEnabled(const Poco::Util::AbstractConfiguration& config) {
     return ConfigReader(config).flag("log.access", true);
 }
 
-void logAccess(const AuditRecord& record, const std::string& scheme) {
+void logAccess(const AuditRecord& record, const std::string& scheme,
+               const std::vector<std::pair<std::string, std::string>>& trace) {
     static auto& log = Poco::Logger::get("sluice.access");
     if (!log.information()) return;
     // The audit record's fields (never its prompt or answer) but the request
@@ -220,6 +221,7 @@ void logAccess(const AuditRecord& record, const std::string& scheme) {
     nlohmann::json fields(auditRecordJson(record));
     for (const char* left : {"request_id", "time", "at_ms"}) fields.erase(left);
     fields["scheme"] = scheme;
+    for (const auto& [name, value] : trace) fields[name] = value;
     const auto text = record.route + " " + std::to_string(record.status) + " " + outcomeName(record.outcome);
     Poco::Message message(log.name(), text, Poco::Message::PRIO_INFORMATION);
     message.set(kFieldsParameter, fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));

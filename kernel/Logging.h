@@ -14,6 +14,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <Poco/Util/AbstractConfiguration.h>
 
@@ -31,8 +33,11 @@ void configureLogging(const Poco::Util::AbstractConfiguration& config, bool chec
 bool accessLogEnabled(const Poco::Util::AbstractConfiguration& config);
 
 // Logs the access line of a finished request to the `sluice.access` logger;
-// `scheme` is how the client reached the gateway (http or https).
-void logAccess(const AuditRecord& record, const std::string& scheme);
+// `scheme` is how the client reached the gateway (http or https); `trace`
+// the W3C trace headers passed on to the backend (http/TraceContext.h), so
+// the line ties the request id to the client's trace.
+void logAccess(const AuditRecord& record, const std::string& scheme,
+               const std::vector<std::pair<std::string, std::string>>& trace = {});
 
 // Appends `in` to a text log line with every control character escaped
 // (\n, \r, \t, \xHH), so no string can start a line of its own.

@@ -12,9 +12,34 @@ void appendString(const nlohmann::json& object, const char* key, std::string& ou
     if (const auto* text = object.at(key).get_ptr<const std::string*>()) out += *text;
 }
 
+// The text parts of Anthropic's content or a Responses message item:
+// {"type":"text"|"output_text","text":…}.
+void appendTextParts(const nlohmann::json& parts, std::string& out) {
+    if (!parts.is_array()) return;
+    for (const auto& part : parts)
+        if (part.is_object() && (part.value("type", "") == "text" || part.value("type", "") == "output_text"))
+            appendString(part, "text", out);
+}
+
+// The agents' APIs: Anthropic's Message (content parts) and its stream's
+// text deltas; a Response (output items) and its stream's output_text
+// deltas. response.completed repeats the whole answer in "response": it is
+// not read again.
+void appendAgentContent(const nlohmann::json& answer, std::string& out) {
+    if (const auto content = answer.find("content"); content != answer.end()) appendTextParts(*content, out);
+    if (const auto output = answer.find("output"); output != answer.end() && output->is_array())
+        for (const auto& item : *output)
+            if (item.is_object() && item.value("type", "") == "message") appendTextParts(item.value("content", nlohmann::json()), out);
+    const auto delta = answer.find("delta");
+    if (delta == answer.end()) return;
+    if (delta->is_object() && delta->value("type", "") == "text_delta") appendString(*delta, "text", out);
+    if (delta->is_string() && answer.value("type", "") == "response.output_text.delta") out += delta->get_ref<const std::string&>();
+}
+
 // The content one answer object (whole, or one stream frame) carries.
 void appendContent(const nlohmann::json& answer, std::string& out) {
     if (!answer.is_object()) return;
+    appendAgentContent(answer, out);
     if (auto message = answer.find("message"); message != answer.end()) appendString(*message, "content", out);
     appendString(answer, "response", out);
     if (auto choices = answer.find("choices"); choices != answer.end() && choices->is_array()) {

@@ -20,8 +20,10 @@ struct AnswerCapture {
 
 // The answer's text from what the client received: a whole JSON answer
 // (Ollama's message.content or response, OpenAI's choices' message.content or
-// text), or a stream's content deltas (NDJSON lines, SSE data events)
-// concatenated. A frame cut by the capture limit is left out.
+// text, Anthropic's text content, a Response's output_text), or a stream's
+// content deltas (NDJSON lines, SSE data events, Anthropic's text_delta, the
+// Responses API's output_text.delta) concatenated. A frame cut by the
+// capture limit is left out.
 std::string answerText(std::string_view delivered);
 
 // Cuts `text` to at most `limit` bytes without splitting a UTF-8 sequence.

@@ -16,6 +16,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -35,6 +37,9 @@ struct DialectCall {
 struct UpstreamRequest {
     std::string path;                 // on the backend, its base path included
     std::optional<std::string> body;  // nullopt: the client's bytes, as they came
+    // Headers of the backend's API beyond those every request carries
+    // (anthropic-version, for one). Names and values are header-safe.
+    std::vector<std::pair<std::string, std::string>> headers;
 };
 
 // An answer as the client gets it, whole.
@@ -58,7 +63,8 @@ public:
     virtual ~StreamFilter() = default;
 
     // Takes one complete frame (as FrameSplitter yields it) and appends what
-    // the client is sent for it to `out`, which may be nothing.
+    // the client is sent for it to `out`, which may be nothing. After a Done
+    // or an Error step it appends nothing and returns that step again.
     virtual Step take(std::string_view frame, std::string& out) = 0;
     // The backend's body ended cleanly without a Done step: appends what is
     // left and returns whether the answer was whole (false: it was cut short,
@@ -68,6 +74,12 @@ public:
     virtual const Usage& usage() const = 0;
     // After an Error step: the backend's message (not yet made safe for the client).
     virtual const std::string& error() const = 0;
+    // The frame that ends this stream after a failure, when it depends on
+    // what the stream has sent (the Responses API numbers its events);
+    // nullopt: the dialect's streamErrorFrame().
+    virtual std::optional<std::string> failureFrame(const std::string& /*message*/, const std::string& /*code*/) {
+        return std::nullopt;
+    }
 };
 
 // How a dialect relays a streamed answer.

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "Usage.h"
+#include "translate/ChatEvents.h"
 #include "translate/OllamaOpenAi.h"
 #include "translate/StreamTranslator.h"
 
@@ -46,14 +47,15 @@ bool OllamaViaOpenAi::serves(RouteKind kind) { return kind == RouteKind::OllamaS
 
 std::optional<ClientAnswer> OllamaViaOpenAi::ownAnswer(const DialectCall& call) const {
     if (call.ctx.route.kind != RouteKind::OllamaShow) return std::nullopt;
-    return ClientAnswer{200, "application/json", ollamaShowFor(call.servedModel).dump(), {}};
+    return ClientAnswer{200, "application/json", jsonText(ollamaShowFor(call.servedModel)), {}};
 }
 
 UpstreamRequest OllamaViaOpenAi::request(const DialectCall& call) const {
     const auto ollamaCall = callOf(call.ctx);
     return {call.backend.basePath + std::string(openAiPath(ollamaCall)),
             toOpenAiRequest(ollamaCall, call.ctx.body, call.servedModel, call.ctx.stream)
-                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+            {}};
 }
 
 std::optional<ClientAnswer> OllamaViaOpenAi::whole(const DialectCall& call, const nlohmann::json& answer, std::string,

@@ -1,7 +1,13 @@
 #include "PassThrough.h"
 
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
+
 #include "Usage.h"
 #include "sluice/Json.h"
+#include "translate/ChatEvents.h"
+#include "translate/ResponsesStreamTranslator.h"
 
 namespace sluice::kernel {
 
@@ -26,20 +32,70 @@ bool needsUsageAsked(const RequestContext& ctx) {
     return !include.is_boolean() || !include.get<bool>();
 }
 
-// A frame that carries an answer: a non-blank NDJSON line, or an SSE event
-// with a data line. SSE comments (": keep-alive", which some providers send
-// while a model loads) and blank lines do not, so they cannot end the window
-// in which a failing backend is still failed over.
-bool carriesAnswer(Framing framing, std::string_view frame) {
-    return framing == Framing::Ndjson ? frame.find_first_not_of(" \t\r\n") != std::string_view::npos
-                                      : frame.starts_with("data:") || frame.find("\ndata:") != std::string_view::npos;
+// The name of an SSE event: its `event:` line, or the "type" of its data
+// (the Anthropic and Responses APIs name every event both ways).
+std::string eventName(std::string_view frame) {
+    if (frame.starts_with("event:")) {
+        auto name = frame.substr(6);
+        name = name.substr(0, name.find('\n'));
+        while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
+        while (!name.empty() && (name.back() == '\r' || name.back() == ' ')) name.remove_suffix(1);
+        return std::string(name);
+    }
+    const auto data = sseEventData(frame);
+    if (!data) return {};
+    const auto json = parseJson(*data);
+    return json.is_object() && json.contains("type") && json["type"].is_string() ? json["type"].get<std::string>() : std::string();
 }
 
-bool isErrorFrame(Framing framing, std::string_view frame) {
-    const auto data = framing == Framing::Sse ? sseEventData(frame) : std::string(frame);
-    if (!data) return false;
-    const auto json = parseJson(*data);
-    return json.is_object() && json.contains("error") && !json.contains("choices") && !json.contains("message");
+// How a protocol's stream says what its frames are. Ollama's NDJSON and
+// OpenAI's Chat Completions SSE: any data is answer, and the body's end
+// ends it. The Anthropic and Responses APIs name their events: some only
+// open the answer (message_start, response.created), and one ends it.
+struct FrameKind {
+    bool answer = false;  // carries answer data: ends the failover window
+    bool error = false;   // the backend reports an error
+    bool end = false;     // the protocol's end marker
+};
+
+FrameKind kindOf(Protocol protocol, Framing framing, std::string_view frame) {
+    FrameKind kind;
+    if (protocol == Protocol::Anthropic || protocol == Protocol::OpenAIResponses) {
+        const auto name = eventName(frame);
+        if (name.empty()) return kind;  // a comment, a blank event
+        // Events that only open the answer (the message, an empty text
+        // block, an item or a part still without content) say nothing yet:
+        // a backend that errs after them is still failed over. A tool call
+        // is answer as soon as its block opens: it names the tool.
+        if (protocol == Protocol::Anthropic) {
+            kind.error = name == "error";
+            kind.end = name == "message_stop";
+            const bool opener = name == "message_start" || name == "ping" ||
+                                (name == "content_block_start" && frame.find("_tool_use\"") == std::string_view::npos &&
+                                 frame.find("\"tool_use\"") == std::string_view::npos);
+            kind.answer = !kind.error && !opener;
+        } else {
+            kind.error = name == "error" || name == "response.failed";
+            kind.end = name == "response.completed" || name == "response.incomplete";
+            const bool opener = name == "response.created" || name == "response.in_progress" || name == "response.queued" ||
+                                name == "response.output_item.added" || name == "response.content_part.added" ||
+                                name == "response.reasoning_summary_part.added";
+            kind.answer = !kind.error && !opener;
+        }
+        return kind;
+    }
+    // A non-blank NDJSON line, or an SSE event with a data line. SSE comments
+    // (": keep-alive", which some providers send while a model loads) and
+    // blank lines are not, so they cannot end the window in which a failing
+    // backend is still failed over.
+    kind.answer = framing == Framing::Ndjson ? frame.find_first_not_of(" \t\r\n") != std::string_view::npos
+                                             : frame.starts_with("data:") || frame.find("\ndata:") != std::string_view::npos;
+    if (kind.answer) {
+        const auto data = framing == Framing::Sse ? sseEventData(frame) : std::string(frame);
+        const auto json = data ? parseJson(*data) : nlohmann::json();
+        kind.error = json.is_object() && json.contains("error") && !json.contains("choices") && !json.contains("message");
+    }
+    return kind;
 }
 
 // The event OpenAI sends for include_usage: no choices, only the usage.
@@ -56,31 +112,41 @@ bool isUsageOnlyEvent(std::string_view frame) {
 
 class PassThroughFilter final : public StreamFilter {
 public:
-    PassThroughFilter(Framing framing, bool stripUsage) : _framing(framing), _stripUsage(stripUsage) {}
+    PassThroughFilter(Protocol protocol, Framing framing, bool stripUsage)
+        : _protocol(protocol), _framing(framing), _stripUsage(stripUsage) {}
 
     Step take(std::string_view frame, std::string& out) override {
+        if (_over) return *_over;  // the stream is over: nothing more is taken
         noteUsage(frame);
+        if (_protocol == Protocol::OpenAIResponses) noteSequenceNumber(frame);
         if (_stripUsage && isUsageOnlyEvent(frame)) return Step::Quiet;
-        const bool answer = carriesAnswer(_framing, frame);
+        const auto kind = kindOf(_protocol, _framing, frame);
         // The first answer frame decides whether the backend answered at all;
         // an error frame later is the backend's answer and passes as it is.
-        if (answer && !_begun) {
-            if (isErrorFrame(_framing, frame)) {
-                _error = "the stream began with an error";
-                return Step::Error;
-            }
-            _begun = true;
+        if (kind.error && !_begun) {
+            _error = "the stream began with an error";
+            return *(_over = Step::Error);
         }
+        if (kind.answer) _begun = true;
         out.append(frame);
-        return answer ? Step::Answer : Step::Quiet;
+        if (kind.end) return *(_over = Step::Done);
+        return kind.answer ? Step::Answer : Step::Quiet;
     }
-    // A stream that ended cleanly answered if an answer frame came.
-    bool finish(std::string&) override { return _begun; }
+    // The Responses API numbers its events: the failure continues the count.
+    std::optional<std::string> failureFrame(const std::string& message, const std::string& code) override {
+        if (_protocol != Protocol::OpenAIResponses) return std::nullopt;
+        return responsesFailedEvents(message, code, _nextSequenceNumber);
+    }
+    // A stream that ended cleanly answered if an answer frame came; one whose
+    // protocol has an end marker, only if that came (take() said Done).
+    bool finish(std::string&) override {
+        return _begun && _protocol != Protocol::Anthropic && _protocol != Protocol::OpenAIResponses;
+    }
     const Usage& usage() const override { return _usage; }
     const std::string& error() const override { return _error; }
 
 private:
-    // Parses only the frames that can carry token counts (Ollama's done:true, OpenAI's usage).
+    // Parses only the frames that can carry token counts (Ollama's done:true, a usage object).
     void noteUsage(std::string_view frame) {
         if (_framing == Framing::Ndjson) {
             if (frame.find("\"done\"") != std::string_view::npos) readUsage(parseJson(frame), _usage);
@@ -89,24 +155,61 @@ private:
         }
     }
 
+    // The number after the last "sequence_number" passed on (read without a
+    // full parse: every Responses event carries one).
+    void noteSequenceNumber(std::string_view frame) {
+        static constexpr std::string_view kKey = "\"sequence_number\"";
+        const auto at = frame.find(kKey);
+        if (at == std::string_view::npos) return;
+        auto rest = frame.substr(at + kKey.size());
+        while (!rest.empty() && (rest.front() == ' ' || rest.front() == ':')) rest.remove_prefix(1);
+        std::uint64_t number = 0;
+        const auto [end, problem] = std::from_chars(rest.data(), rest.data() + rest.size(), number);
+        if (problem == std::errc() && end != rest.data() && number < UINT64_MAX) _nextSequenceNumber = std::max(_nextSequenceNumber, number + 1);
+    }
+
+    Protocol _protocol;
     Framing _framing;
     bool _stripUsage;
     bool _begun = false;
+    std::optional<Step> _over;  // Done or Error, once taken
+    std::uint64_t _nextSequenceNumber = 0;
     Usage _usage;
     std::string _error;
 };
+
+// Header values a client sent that a backend's API reads: passed on only
+// when printable, as they become header lines.
+bool headerSafe(const std::string& value) {
+    return !value.empty() && value.size() <= 1024 &&
+           std::all_of(value.begin(), value.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+}
+
+// Anthropic's API versions its wire format by header: the client's choice
+// goes on (Ollama ignores it), else the version Sluice speaks when the
+// backend requires one; its beta flags go on as they came.
+std::vector<std::pair<std::string, std::string>> anthropicHeaders(const RequestContext& ctx, const Backend& backend) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (const auto* version = ctx.header("anthropic-version"); version && headerSafe(*version))
+        headers.emplace_back("anthropic-version", *version);
+    else
+        headers = backend.apiHeaders();
+    if (const auto* beta = ctx.header("anthropic-beta"); beta && headerSafe(*beta)) headers.emplace_back("anthropic-beta", *beta);
+    return headers;
+}
 } // namespace
 
 UpstreamRequest PassThrough::request(const DialectCall& call) const {
     const auto& ctx = call.ctx;
-    UpstreamRequest request{upstreamPath(call.backend, ctx.route.name), std::nullopt};
+    UpstreamRequest request{upstreamPath(call.backend, ctx.route.name), std::nullopt, {}};
+    if (client() == Protocol::Anthropic) request.headers = anthropicHeaders(ctx, call.backend);
     const bool renamed = call.servedModel != ctx.model;
     const bool askUsage = needsUsageAsked(ctx);
     if (ctx.bodyChanged || renamed || askUsage) {
         auto rewritten = ctx.body;
         if (renamed) rewritten["model"] = call.servedModel;
         if (askUsage) rewritten["stream_options"]["include_usage"] = true;
-        request.body = rewritten.dump();
+        request.body = jsonText(rewritten);
     }
     return request;
 }
@@ -125,7 +228,7 @@ std::optional<StreamPlan> PassThrough::stream(const DialectCall& call, std::stri
     else if (contentType.find("event-stream") != std::string_view::npos) framing = Framing::Sse;
     if (!framing) return std::nullopt;
     return StreamPlan{*framing, std::string(contentType),
-                      std::make_unique<PassThroughFilter>(*framing, needsUsageAsked(call.ctx))};
+                      std::make_unique<PassThroughFilter>(client(), *framing, needsUsageAsked(call.ctx))};
 }
 
 } // namespace sluice::kernel

@@ -1,7 +1,8 @@
 #pragma once
 // The dialect for a client and a backend that speak the same protocol: an
 // Ollama client to an Ollama backend (or an OpenAI client to either kind, as
-// Ollama serves /v1/ too). The body goes as it came, unless the model is
+// Ollama serves /v1/ too), and an Anthropic Messages or Responses client to
+// a backend that serves that API natively. The body goes as it came, unless the model is
 // renamed for the backend, the front changed it, or usage has to be asked
 // for; answers and frames pass unchanged, but for a usage event the gateway
 // asked for and the client did not.

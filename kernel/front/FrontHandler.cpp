@@ -12,6 +12,9 @@
 #include "../Logging.h"
 #include "../audit/CapturingChannel.h"
 #include "../audit/RecordBuilder.h"
+#include "../dialect/ResponsesViaChat.h"
+#include "../http/TraceContext.h"
+#include "../translate/ResponsesOpenAi.h"
 #include "OwnRoutes.h"
 #include "PocoClientChannel.h"
 #include "ReadDeadlines.h"
@@ -81,6 +84,12 @@ private:
     void settleBody();
     void lingerAfterRefusal();
     bool prepareForwardedRequest(const std::string& body);
+    // A stage may rewrite the body (request shaping): what dialects read is
+    // checked again, so a plugin's mistake is a 500, never a bad read.
+    bool stagesKeptItSound();
+    // Sluice stores no responses: a Responses request that continues one
+    // (previous_response_id) is refused, unless its alias passes it on.
+    bool continuationAllowed();
     void finish();
     // The finished request's record: the access log line, and the audit writers.
     void recordFinished();
@@ -121,6 +130,10 @@ void RequestHandling::run() {
 
     const auto classified = classify(_ctx.method, _ctx.path);
     _ctx.route = classified.route;
+    // Anthropic's clients list models at the same path as OpenAI's, and say
+    // who they are by their version header: they get Anthropic's shapes.
+    const bool modelList = _ctx.route.kind == RouteKind::OpenAIModels || _ctx.route.kind == RouteKind::OpenAIModel;
+    if (modelList && _ctx.header("anthropic-version")) _ctx.route.protocol = Protocol::Anthropic;
     // A page of an allowed origin may read every answer, errors included.
     const auto& cors = _pipeline->settings().cors;
     const auto* origin = _ctx.header("origin");
@@ -185,7 +198,7 @@ void RequestHandling::forward() {
         _client.replyError(400, "the request body ended before its length or its last chunk", "incomplete_body");
     } else if (read == BodyRead::Malformed) {
         _client.replyError(400, "malformed chunked request body: " + _request.body().error(), "bad_request");
-    } else if (prepareForwardedRequest(body) && _stages.run()) {
+    } else if (prepareForwardedRequest(body) && _stages.run() && stagesKeptItSound() && continuationAllowed()) {
         // Prompt logging: what the client is sent is kept, for this request only.
         if (_pipeline->auditing() && _ctx.principal->logPrompts) {
             _capturing.emplace(_client, _pipeline->auditSettings().maxPromptBytes);
@@ -194,6 +207,25 @@ void RequestHandling::forward() {
             _gateway.forward(*_pipeline, _ctx, body, _client);
         }
     }
+}
+
+bool RequestHandling::stagesKeptItSound() {
+    if (!_ctx.bodyChanged) return true;
+    const auto problem = requestProblem(_ctx.body, _ctx.route);
+    if (!problem) return true;
+    _pipeline->logger("kernel").error("request %s: a stage rewrote the body into one its route refuses: %s", _ctx.requestId, *problem);
+    _ctx.outcome = Outcome::UpstreamError;
+    _client.replyError(500, "the gateway's pipeline left the request malformed", "stage_error");
+    return false;
+}
+
+bool RequestHandling::continuationAllowed() {
+    if (_ctx.route.kind != RouteKind::OpenAIResponses || !continuesPreviousResponse(_ctx.body)) return true;
+    const auto* alias = _ctx.plan.alias.empty() ? nullptr : _pipeline->aliases().find(_ctx.plan.alias);
+    if (alias && alias->passPreviousResponse) return true;
+    _ctx.outcome = Outcome::BadRequest;
+    _client.replyError(400, kStatelessMessage, "previous_response_not_supported");
+    return false;
 }
 
 void RequestHandling::settleBody() {
@@ -223,9 +255,11 @@ bool RequestHandling::prepareForwardedRequest(const std::string& body) {
         _client.replyError(400, "the request body is not a JSON object", "invalid_json");
         return false;
     }
-    if (const auto wrong = wrongFieldType(_ctx.body, _ctx.route)) {
+    if (const auto wrong = requestProblem(_ctx.body, _ctx.route)) {
         _ctx.outcome = Outcome::BadRequest;
-        _client.replyError(400, *wrong, "invalid_field_type");
+        // The agents' doors check the whole request, not only field types.
+        const bool whole = _ctx.route.protocol == Protocol::Anthropic || _ctx.route.protocol == Protocol::OpenAIResponses;
+        _client.replyError(400, *wrong, whole ? "invalid_request" : "invalid_field_type");
         return false;
     }
     const auto model = _ctx.body.find("model");
@@ -273,13 +307,15 @@ void RequestHandling::finish() {
 void RequestHandling::recordFinished() {
     // The probes and the metrics scrape are not requests anyone audits or logs.
     const auto kind = _ctx.route.kind;
-    if (kind == RouteKind::Healthz || kind == RouteKind::Readyz || kind == RouteKind::Metrics) return;
+    // Nor Ollama's heartbeat, which its CLI sends before every command.
+    if (kind == RouteKind::Healthz || kind == RouteKind::Readyz || kind == RouteKind::Metrics || kind == RouteKind::OllamaRoot)
+        return;
     const bool audited = _pipeline->auditing();
     const bool logged = _pipeline->settings().accessLog;
     if (!audited && !logged) return;
     try {
         auto entry = buildAuditEntry(_ctx, _pipeline->auditSettings().maxPromptBytes, _capturing ? _capturing->take() : std::string());
-        if (logged) logAccess(entry.record, _scheme);  // it leaves out prompt and answer
+        if (logged) logAccess(entry.record, _scheme, traceHeaders(_ctx.headers));  // it leaves out prompt and answer
         if (audited) _pipeline->audit(std::move(entry));
     } catch (const std::exception& e) {
         _pipeline->logger("kernel").error("request %s: no audit record: %s", _ctx.requestId, std::string(e.what()));

@@ -1,5 +1,9 @@
 #include "ModelLists.h"
 
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/Timestamp.h>
+
 #include <chrono>
 
 namespace sluice::kernel {
@@ -85,6 +89,23 @@ nlohmann::json aliasList(const AliasTable& aliases, const Principal& principal) 
                         {"default", alias.name == aliases.fallback()}});
     }
     return {{"object", "list"}, {"data", data}};
+}
+
+nlohmann::json anthropicModel(const nlohmann::json& openAiModel) {
+    const auto created = openAiModel.value("created", std::int64_t{0});
+    return {{"type", "model"},
+            {"id", openAiModel.at("id")},
+            {"display_name", openAiModel.at("id")},
+            {"created_at", Poco::DateTimeFormatter::format(Poco::Timestamp::fromEpochTime(created), Poco::DateTimeFormat::ISO8601_FORMAT)}};
+}
+
+nlohmann::json anthropicModels(const nlohmann::json& openAiList) {
+    auto data = nlohmann::json::array();
+    for (const auto& model : openAiList.at("data")) data.push_back(anthropicModel(model));
+    // One page holds every model: there is never a next one.
+    const auto first = data.empty() ? nlohmann::json() : data.front().at("id");
+    const auto last = data.empty() ? nlohmann::json() : data.back().at("id");
+    return {{"data", data}, {"has_more", false}, {"first_id", first}, {"last_id", last}};
 }
 
 } // namespace sluice::kernel

@@ -1,6 +1,6 @@
 #pragma once
 // The gateway's own answers built from the catalog and the aliases: the
-// de-duplicated model union in Ollama's and OpenAI's shapes, with the aliases
+// de-duplicated model union in Ollama's, OpenAI's and Anthropic's shapes, with the aliases
 // after the models, filtered by what the caller may use; and /v1/aliases.
 
 #include <optional>
@@ -20,6 +20,10 @@ nlohmann::json openAiModels(const Catalog& catalog, const AliasTable& aliases, c
 // One model or alias in OpenAI's shape, or nullopt if unknown or not allowed (the same answer).
 std::optional<nlohmann::json> openAiModel(const Catalog& catalog, const AliasTable& aliases, const Principal& principal,
                                           const std::string& id);
+// The same model, and the same list, in Anthropic's shape: what
+// GET /v1/models answers a request that carries anthropic-version.
+nlohmann::json anthropicModel(const nlohmann::json& openAiModel);
+nlohmann::json anthropicModels(const nlohmann::json& openAiList);
 // GET /v1/aliases: each alias the caller may use, with its description and chain.
 nlohmann::json aliasList(const AliasTable& aliases, const Principal& principal);
 

@@ -18,7 +18,7 @@ nlohmann::json backendHealth(Pipeline& pipeline, const Catalog& catalog, const B
     const auto polled = catalog.byBackend().find(backend.name);
     const bool known = polled != catalog.byBackend().end() && polled->second.ever;
     nlohmann::json entry{{"name", backend.name},
-                         {"kind", backend.kind == BackendKind::Ollama ? "ollama" : "openai"},
+                         {"kind", backendKindName(backend.kind)},
                          {"state", std::string(circuitName(report.state))},
                          {"available", pipeline.health().isAvailable(backend.name)},
                          {"consecutive_failures", report.consecutiveFailures},
@@ -47,6 +47,11 @@ void OwnRoutes::serve(const std::string& modelId) {
     // probe them without keys, and they say nothing beyond up and ready.
     switch (_ctx.route.kind) {
     case RouteKind::Healthz: replyJson(200, {{"status", "ok"}}); return;
+    // Ollama's heartbeat: its CLI asks before `list` and `run`, unauthenticated as Ollama is.
+    case RouteKind::OllamaRoot:
+        _ctx.status = 200;
+        _client.sendWhole(200, "text/plain; charset=utf-8", "Ollama is running");
+        return;
     case RouteKind::Readyz: {
         bool ready = false;
         const auto catalog = _pipeline.catalog();
@@ -83,10 +88,16 @@ void OwnRoutes::serve(const std::string& modelId) {
     case RouteKind::OllamaVersion: replyJson(200, {{"version", "0.6.5"}}); return;
     case RouteKind::OllamaTags: replyJson(200, ollamaTags(*catalog, _pipeline.aliases(), principal)); return;
     case RouteKind::OllamaPs: replyJson(200, ollamaPs(*catalog, principal)); return;
-    case RouteKind::OpenAIModels: replyJson(200, openAiModels(*catalog, _pipeline.aliases(), principal)); return;
+    case RouteKind::OpenAIModels: {
+        auto models = openAiModels(*catalog, _pipeline.aliases(), principal);
+        replyJson(200, _ctx.route.protocol == Protocol::Anthropic ? anthropicModels(models) : models);
+        return;
+    }
     case RouteKind::OpenAIModel: {
-        if (auto model = openAiModel(*catalog, _pipeline.aliases(), principal, modelId)) replyJson(200, *model);
-        else _client.replyError(404, "The model '" + modelId.substr(0, 200) + "' does not exist", "model_not_found");
+        if (auto model = openAiModel(*catalog, _pipeline.aliases(), principal, modelId))
+            replyJson(200, _ctx.route.protocol == Protocol::Anthropic ? anthropicModel(*model) : *model);
+        else
+            _client.replyError(404, "The model '" + modelId.substr(0, 200) + "' does not exist", "model_not_found");
         return;
     }
     case RouteKind::Aliases: replyJson(200, aliasList(_pipeline.aliases(), principal)); return;

@@ -1,5 +1,8 @@
 #include "RequestFields.h"
 
+#include "../translate/AnthropicOpenAi.h"
+#include "../translate/ResponsesOpenAi.h"
+
 #include <array>
 #include <cmath>
 #include <string_view>
@@ -113,6 +116,14 @@ std::optional<std::string> wrongFieldType(const nlohmann::json& body, const Rout
     const auto options = body.find("options");
     if (options != body.end() && options->is_object()) return check(*options, kOllamaOptions, "options.");
     return std::nullopt;
+}
+
+std::optional<std::string> requestProblem(const nlohmann::json& body, const Route& route) {
+    switch (route.protocol) {
+    case Protocol::Anthropic: return messagesRequestProblem(body, RequestCheck::Envelope);
+    case Protocol::OpenAIResponses: return responsesRequestProblem(body, RequestCheck::Envelope);
+    default: return wrongFieldType(body, route);
+    }
 }
 
 } // namespace sluice::kernel

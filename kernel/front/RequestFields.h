@@ -21,4 +21,12 @@ namespace sluice::kernel {
 // null counts as absent.
 std::optional<std::string> wrongFieldType(const nlohmann::json& body, const Route& route);
 
+// The first problem of a request body for its route, or nullopt: for the
+// agents' APIs (Anthropic Messages, Responses) what the gateway reads and the
+// JSON types of the fields it knows, as those APIs check them
+// (kernel/translate, RequestCheck::Envelope), whatever backend serves it;
+// the translating dialects check the rest before they translate. For the
+// others, wrongFieldType().
+std::optional<std::string> requestProblem(const nlohmann::json& body, const Route& route);
+
 } // namespace sluice::kernel

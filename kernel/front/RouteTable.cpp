@@ -2,6 +2,9 @@
 
 #include <array>
 
+#include <Poco/Exception.h>
+#include <Poco/URI.h>
+
 namespace sluice::kernel {
 
 namespace {
@@ -28,6 +31,9 @@ constexpr std::array kRoutes{
     Entry{"/v1/completions", make(RouteKind::OpenAICompletions, Protocol::OpenAI, "POST", "/v1/completions", true, true)},
     Entry{"/v1/embeddings", make(RouteKind::OpenAIEmbeddings, Protocol::OpenAI, "POST", "/v1/embeddings", true)},
     Entry{"/v1/models", make(RouteKind::OpenAIModels, Protocol::OpenAI, "GET", "/v1/models")},
+    Entry{"/v1/messages", make(RouteKind::AnthropicMessages, Protocol::Anthropic, "POST", "/v1/messages", true, true)},
+    Entry{"/v1/responses", make(RouteKind::OpenAIResponses, Protocol::OpenAIResponses, "POST", "/v1/responses", true, true)},
+    Entry{"/", make(RouteKind::OllamaRoot, Protocol::Ollama, "GET", "/")},
     Entry{"/healthz", make(RouteKind::Healthz, Protocol::Sluice, "GET", "/healthz")},
     Entry{"/readyz", make(RouteKind::Readyz, Protocol::Sluice, "GET", "/readyz")},
     Entry{"/metrics", make(RouteKind::Metrics, Protocol::Sluice, "GET", "/metrics")},
@@ -39,7 +45,26 @@ constexpr std::array kRoutes{
 constexpr std::array<std::string_view, 7> kManagement{"/api/pull", "/api/push", "/api/create", "/api/copy",
                                                       "/api/delete", "/api/blobs", "/api/blobs/"};
 
-Protocol protocolOf(std::string_view path) { return path.starts_with("/v1/") ? Protocol::OpenAI : Protocol::Ollama; }
+} // namespace
+
+Protocol protocolOf(std::string_view path) {
+    if (path.starts_with("/v1/messages")) return Protocol::Anthropic;  // /v1/messages/count_tokens, /v1/messages/batches
+    if (path.starts_with("/v1/responses")) return Protocol::OpenAIResponses;
+    return path.starts_with("/v1/") ? Protocol::OpenAI : Protocol::Ollama;
+}
+
+namespace {
+// A model id in a path is percent-encoded where it holds a slash
+// ("team%2Fchat"); a malformed escape leaves it as it came, to be not found.
+std::string decodedModelId(std::string_view encoded) {
+    std::string decoded;
+    try {
+        Poco::URI::decode(std::string(encoded), decoded);
+    } catch (const Poco::Exception&) {
+        return std::string(encoded);
+    }
+    return decoded;
+}
 } // namespace
 
 Classified classify(std::string_view method, std::string_view path) {
@@ -58,7 +83,7 @@ Classified classify(std::string_view method, std::string_view path) {
     if (path.starts_with(kModelPrefix) && path.size() > kModelPrefix.size()) {
         result.route = make(RouteKind::OpenAIModel, Protocol::OpenAI, "GET", "/v1/models/{id}");
         result.methodAllowed = method == "GET" || method == "HEAD";
-        result.modelId = std::string(path.substr(kModelPrefix.size()));
+        result.modelId = decodedModelId(path.substr(kModelPrefix.size()));
         return result;
     }
     for (auto management : kManagement) {

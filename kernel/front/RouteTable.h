@@ -16,4 +16,8 @@ struct Classified {
 
 Classified classify(std::string_view method, std::string_view path);
 
+// The protocol a path's errors are shaped in, for answers given before a
+// route is known (a malformed head): the door the path belongs to.
+Protocol protocolOf(std::string_view path);
+
 } // namespace sluice::kernel

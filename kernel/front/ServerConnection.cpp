@@ -18,6 +18,7 @@
 #include "../dialect/ErrorBody.h"
 #include "FrontHandler.h"
 #include "ReadDeadlines.h"
+#include "RouteTable.h"
 #include "ServerResponse.h"
 
 namespace sluice::kernel {
@@ -41,9 +42,6 @@ namespace {
 using Poco::Net::HTTPResponse;
 using Poco::Net::HTTPServerSession;
 
-// The error shape a client expects, by its path: OpenAI's under /v1/, Ollama's elsewhere.
-Protocol protocolFor(const std::string& uri) { return uri.starts_with("/v1/") ? Protocol::OpenAI : Protocol::Ollama; }
-
 // An error answer outside any handler; the connection closes after it.
 void sendError(HTTPServerSession& session, const Poco::Net::HTTPServerParams& params, int status, const std::string& code,
                const std::string& message, const std::string& method, const std::string& uri,
@@ -58,7 +56,7 @@ void sendError(HTTPServerSession& session, const Poco::Net::HTTPServerParams& pa
     response.set("X-Request-ID", chooseRequestId(nullptr));
     for (const auto& [name, value] : headers) response.set(name, value);
     response.setContentType("application/json");
-    const auto body = errorBody(protocolFor(uri), status, message, code);
+    const auto body = errorBody(protocolOf(uri), status, message, code);
     response.sendBuffer(body.data(), body.size());
     session.setKeepAlive(false);
 }

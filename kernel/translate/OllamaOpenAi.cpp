@@ -8,6 +8,7 @@
 #include <deque>
 #include <vector>
 
+#include "ChatEvents.h"
 #include "sluice/Json.h"
 
 namespace sluice::kernel {
@@ -30,8 +31,6 @@ std::string imageUrl(const std::string& image) {
         if (image.starts_with(prefix)) type = mime;
     return "data:" + std::string(type) + ";base64," + image;
 }
-
-std::string textOf(const json& value) { return value.is_string() ? value.get<std::string>() : std::string(); }
 
 // A message's content: the text alone, or text and image parts when it has images.
 json openAiContent(const std::string& text, const json& images) {
@@ -64,7 +63,7 @@ json openAiToolCalls(const json& calls, std::size_t messageIndex, std::deque<Pen
         const auto& arguments = function.contains("arguments") ? function["arguments"] : json::object();
         out.push_back({{"id", id},
                        {"type", "function"},
-                       {"function", {{"name", name}, {"arguments", arguments.is_string() ? arguments.get<std::string>() : arguments.dump()}}}});
+                       {"function", {{"name", name}, {"arguments", arguments.is_string() ? arguments.get<std::string>() : jsonText(arguments)}}}});
         pending.push_back({id, name});
     }
     return out;
@@ -182,7 +181,7 @@ std::optional<std::string> chatAnswer(OllamaCall call, const json& openAi, const
                 const auto& function = one["function"];
                 const auto& arguments = function.value("arguments", json());
                 translated.push_back(ollamaToolCall(textOf(one.value("id", json())), textOf(function.value("name", json())),
-                                                    arguments.is_string() ? arguments.get<std::string>() : arguments.dump()));
+                                                    arguments.is_string() ? arguments.get<std::string>() : jsonText(arguments)));
             }
             reply["tool_calls"] = std::move(translated);
         }
@@ -216,11 +215,19 @@ std::optional<std::string> embeddingAnswer(OllamaCall call, const json& openAi, 
 
     if (call == OllamaCall::Embeddings) {
         if (vectors.empty()) return std::nullopt;
-        return ordered_json{{"embedding", ordered_json(*vectors.front().second)}}.dump();
+        return jsonText(ordered_json{{"embedding", ordered_json(*vectors.front().second)}});
     }
     ordered_json embeddings = ordered_json::array();
     for (const auto& [index, vector] : vectors) embeddings.push_back(ordered_json(*vector));
-    ordered_json answer = {{"model", model}, {"embeddings", std::move(embeddings)}, {"total_duration", nanoseconds(totalDuration)}};
+    // Every field Ollama's answer has: clients validate them
+    // (ollama-ai-provider-v2 rejects an answer without load_duration). A
+    // provider loads nothing the gateway can see, so the load took 0 ns; a
+    // provider that reports no usage counted 0 tokens as far as we know.
+    ordered_json answer = {{"model", model},
+                           {"embeddings", std::move(embeddings)},
+                           {"total_duration", nanoseconds(totalDuration)},
+                           {"load_duration", 0},
+                           {"prompt_eval_count", 0}};
     if (auto usage = openAi.find("usage"); usage != openAi.end() && usage->is_object())
         answer["prompt_eval_count"] = count(*usage, "prompt_tokens");
     return answer.dump(-1, ' ', false, json::error_handler_t::replace);

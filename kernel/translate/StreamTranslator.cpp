@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "ChatEvents.h"
 #include "../http/FrameSplitter.h"
 #include "sluice/Json.h"
 
@@ -11,8 +12,6 @@ namespace {
 using nlohmann::json;
 using nlohmann::ordered_json;
 
-std::string textOf(const json& value) { return value.is_string() ? value.get<std::string>() : std::string(); }
-
 std::string serialized(const ordered_json& line) { return line.dump(-1, ' ', false, json::error_handler_t::replace) + '\n'; }
 } // namespace
 
@@ -21,27 +20,17 @@ StreamTranslator::StreamTranslator(OllamaCall call, std::string model, std::chro
 
 StreamTranslator::Step StreamTranslator::take(std::string_view event, std::string& lines) {
     if (_done) return Step::Done;
-    const auto data = sseEventData(event);
-    if (!data) return Step::More;
-    if (*data == "[DONE]") {
+    auto read = readChatEvent(event);
+    switch (read.kind) {
+    case ChatEvent::Kind::Nothing: return Step::More;
+    case ChatEvent::Kind::End:
         appendToolCalls(lines);
         appendFinal(lines);
         return Step::Done;
+    case ChatEvent::Kind::Error: _error = std::move(read.error); return Step::Error;
+    case ChatEvent::Kind::Chunk: break;
     }
-    const auto chunk = parseJson(*data);
-    if (!chunk.is_object()) {
-        _error = "the backend sent an event that is not JSON";
-        return Step::Error;
-    }
-    if (chunk.contains("error") && !chunk.contains("choices")) {
-        const auto& error = chunk["error"];
-        _error = error.is_string() ? error.get<std::string>()
-                 : error.is_object() ? textOf(error.value("message", json()))
-                                     : std::string();
-        if (_error.empty()) _error = "the backend reported an error";
-        return Step::Error;
-    }
-    takeChunk(chunk, lines);
+    takeChunk(read.chunk, lines);
     return Step::More;
 }
 

@@ -6,6 +6,7 @@
 #include "AnswerBudget.h"
 #include "DrainDeadline.h"
 #include "audit/AnswerCapture.h"
+#include "http/TraceContext.h"
 #include "sluice/BackendFetch.h"
 #include "sluice/Json.h"
 #include "sluice/TokenEstimate.h"
@@ -19,11 +20,12 @@ constexpr std::size_t kMaxErrorMessage = 300;
 // What a stream's error frame says when the backend's side ended it.
 const std::string kStreamTooLong = "the stream ran past timeout.max_stream_s";
 
-std::string requestHead(const Backend& backend, const RequestContext& ctx, const std::string& path, std::size_t bodyLength) {
+std::string requestHead(const Backend& backend, const RequestContext& ctx, const UpstreamRequest& request,
+                        std::size_t bodyLength) {
     std::string head;
     head.reserve(512);
     const bool ipv6 = backend.host.find(':') != std::string::npos;
-    head += ctx.method + ' ' + path + " HTTP/1.1\r\nHost: " +
+    head += ctx.method + ' ' + request.path + " HTTP/1.1\r\nHost: " +
             (ipv6 ? "[" + backend.host + "]" : backend.host);
     const bool defaultPort = (backend.scheme == "http" && backend.port == 80) || (backend.scheme == "https" && backend.port == 443);
     if (!defaultPort) head += ':' + std::to_string(backend.port);
@@ -34,6 +36,8 @@ std::string requestHead(const Backend& backend, const RequestContext& ctx, const
             "Content-Type: application/json\r\nContent-Length: " +
             std::to_string(bodyLength) + "\r\nX-Request-ID: " + ctx.requestId + "\r\n";
     if (const auto auth = backend.authHeaderValue(); !auth.empty()) head += backend.authHeader + ": " + auth + "\r\n";
+    for (const auto& [name, value] : request.headers) head += name + ": " + value + "\r\n";
+    for (const auto& [name, value] : traceHeaders(ctx.headers)) head += name + ": " + value + "\r\n";
     head += "\r\n";
     return head;
 }
@@ -130,7 +134,7 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
 
     const auto request = _dialect.request(call());
     const std::string_view sent = request.body ? std::string_view(*request.body) : body;
-    _connection->sendAll(requestHead(_backend, _ctx, request.path, sent.size()) + std::string(sent),
+    _connection->sendAll(requestHead(_backend, _ctx, request, sent.size()) + std::string(sent),
                          Clock::now() + _backend.connectTimeout + std::chrono::seconds(10));
 
     ResponseReader reader(*_connection, _client.socketFd());
@@ -238,7 +242,7 @@ std::string Attempt::clientSafeMessage(std::string message) const {
     return message;
 }
 
-void Attempt::failStream(const std::string& failure) {
+void Attempt::failStream(const std::string& failure, StreamFilter& filter) {
     // Cut off by the end of a drain or by timeout.max_stream_s: the backend did nothing wrong.
     const bool draining = drain::ended();
     const bool tooLong = failure == kStreamTooLong;
@@ -250,8 +254,9 @@ void Attempt::failStream(const std::string& failure) {
     _connection->abort();
     _ctx.outcome = Outcome::UpstreamError;
     if (tooLong) _services.log.notice("request %s: backend %s: %s", _ctx.requestId, _backend.name, failure);
-    _client.writeStream(_dialect.streamErrorFrame(
-        failure, draining ? "shutting_down" : tooLong ? "stream_too_long" : "upstream_stream_failed"));
+    const std::string code = draining ? "shutting_down" : tooLong ? "stream_too_long" : "upstream_stream_failed";
+    const auto own = filter.failureFrame(failure, code);
+    _client.writeStream(own ? *own : _dialect.streamErrorFrame(failure, code));
     _client.endStream();
 }
 

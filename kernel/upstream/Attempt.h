@@ -37,8 +37,9 @@ private:
     std::optional<Failure> relayWhole(ResponseReader& reader);
     // The one stream relay, for every dialect (StreamRelay.cpp).
     std::optional<Failure> relayStream(ResponseReader& reader, StreamPlan& plan);
-    // Ends a stream the backend broke after its first byte with an error frame.
-    void failStream(const std::string& failure);
+    // Ends a stream the backend broke after its first byte with an error
+    // frame: the filter's own when it has one, else the dialect's.
+    void failStream(const std::string& failure, StreamFilter& filter);
     void passBackClientError(ResponseReader& reader, int status);
     void finishServed();
     // Counts what the client was sent of the answer: bytes, and the text for

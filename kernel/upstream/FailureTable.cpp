@@ -6,7 +6,9 @@ FailureAnswer answerForFailure(const std::optional<Failure>& last, bool protocol
     if (!last) {
         if (protocolMismatch)
             return {400, Outcome::BadRequest,
-                    "model '" + ctx.model + "' is only served through the OpenAI-compatible API (/v1/...)",
+                    "model '" + ctx.model + "' cannot be served through " + std::string(ctx.route.name) +
+                        ": the backends that host it speak another API (an openai backend serves /v1/chat/completions; "
+                        "an anthropic backend /v1/messages)",
                     "unsupported_protocol", {}};
         // Every candidate's circuit was open, or none had an upstream.
         return {503, Outcome::UpstreamError, "no backend could serve the request", "upstream_unavailable", {}};

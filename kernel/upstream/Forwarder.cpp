@@ -37,6 +37,7 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
             ctx.servedBackend = backend.name;
             ctx.servedModel = servedModel;
             ctx.status = own->status;
+            if (own->status >= 400) ctx.outcome = Outcome::BadRequest;
             client.sendWhole(own->status, own->contentType, own->body);
             return;
         }

@@ -115,7 +115,7 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, StreamPlan& 
     // Frames taken before the failure or the end are the backend's answer too.
     if (!deliver()) return clientWentAway();
     if (!failure.empty()) {
-        failStream(failure);
+        failStream(failure, filter);
         return std::nullopt;
     }
     _client.endStream();

@@ -23,8 +23,7 @@ std::vector<ModelEntry> parseModelList(const nlohmann::json& answer, BackendKind
 DiscoveryResult PollDiscovery::poll(const Backend& backend, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     DiscoveryResult result;
-    const auto listPath = backend.kind == BackendKind::Ollama ? "/api/tags" : "/models";
-    auto list = fetchJson(backend, listPath, timeout);
+    auto list = fetchJson(backend, backend.modelListPath(), timeout);
     if (!list.ok) {
         result.error = list.error;
         return result;

@@ -55,6 +55,22 @@ void addHeaders(RequestContext& ctx, const std::vector<ScopeView>& views) {
     }
 }
 
+// Anthropic refuses a thinking budget that is not below max_tokens, and one
+// under 1,024 tokens: after a clamp the budget goes below it, or thinking is
+// dropped when that leaves too little to think in.
+void fitThinkingBudget(nlohmann::json& body) {
+    const auto thinking = body.find("thinking");
+    if (thinking == body.end() || !thinking->is_object()) return;
+    const auto budget = thinking->find("budget_tokens");
+    const auto& maxTokens = body["max_tokens"];
+    if (budget == thinking->end() || !budget->is_number() || !maxTokens.is_number_integer()) return;
+    const auto limit = maxTokens.get<std::int64_t>();
+    if (budget->get<double>() < static_cast<double>(limit)) return;
+    constexpr std::int64_t kMinimumBudget = 1024;
+    if (limit - 1 < kMinimumBudget) body.erase("thinking");
+    else *budget = limit - 1;
+}
+
 // Clamps a length field to `max`; sets it when absent or not a sane number.
 bool clampLength(nlohmann::json& holder, const char* field, std::int64_t max, bool setWhenAbsent) {
     if (!holder.contains(field)) {
@@ -254,7 +270,8 @@ std::uint64_t RateLimitStage::reservation(const RequestContext& ctx) const {
         if (const auto options = ctx.body.find("options"); options != ctx.body.end()) answer = bound(*options, "num_predict");
     } else {
         answer = bound(ctx.body, "max_completion_tokens");
-        if (answer == 0) answer = bound(ctx.body, "max_tokens");
+        if (answer == 0) answer = bound(ctx.body, "max_tokens");  // Chat Completions and Anthropic's Messages
+        if (answer == 0) answer = bound(ctx.body, "max_output_tokens");  // the Responses API
     }
     if (_settings.maxNumPredict > 0) answer = std::min(answer, static_cast<std::uint64_t>(_settings.maxNumPredict));
     return estimatePromptTokens(ctx.body) + answer;
@@ -279,6 +296,11 @@ void RateLimitStage::shape(RequestContext& ctx) const {
         break;
     }
     case RouteKind::OpenAICompletions: changed = clampLength(ctx.body, "max_tokens", max, true); break;
+    case RouteKind::AnthropicMessages:
+        changed = clampLength(ctx.body, "max_tokens", max, true);
+        if (changed) fitThinkingBudget(ctx.body);
+        break;
+    case RouteKind::OpenAIResponses: changed = clampLength(ctx.body, "max_output_tokens", max, true); break;
     default: break;
     }
     if (changed) {

@@ -11,4 +11,27 @@ std::string Backend::authHeaderValue() const {
     return authScheme + " " + authToken.reveal();
 }
 
+std::string Backend::modelListPath() const {
+    switch (kind) {
+    case BackendKind::Ollama: return "/api/tags";
+    case BackendKind::OpenAI: return "/models";
+    case BackendKind::Anthropic: return "/v1/models?limit=1000";  // one page: Anthropic pages by 20
+    }
+    return "/models";
+}
+
+std::vector<std::pair<std::string, std::string>> Backend::apiHeaders() const {
+    if (kind == BackendKind::Anthropic) return {{"anthropic-version", kAnthropicVersion}};
+    return {};
+}
+
+const char* backendKindName(BackendKind kind) {
+    switch (kind) {
+    case BackendKind::Ollama: return "ollama";
+    case BackendKind::OpenAI: return "openai";
+    case BackendKind::Anthropic: return "anthropic";
+    }
+    return "ollama";
+}
+
 } // namespace sluice

@@ -73,6 +73,7 @@ FetchResult fetchJson(const Backend& backend, const std::string& path, std::chro
                                        Poco::Net::HTTPMessage::HTTP_1_1);
         request.set("User-Agent", "sluice/0.1");
         if (const auto auth = backend.authHeaderValue(); !auth.empty()) request.set(backend.authHeader, auth);
+        for (const auto& [name, value] : backend.apiHeaders()) request.set(name, value);
         session->sendRequest(request);  // connects first
 
         session->socket().setReceiveTimeout(timeLeft(deadline));

@@ -1,5 +1,7 @@
 #include "Answers.h"
 
+#include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cctype>
 #include <cmath>
@@ -39,6 +41,24 @@ std::string openAiErrorCode(int status) {
     }
 }
 
+std::string anthropicErrorType(int status) {
+    switch (status) {
+    case 400: return "invalid_request_error";
+    case 401: return "authentication_error";
+    case 403: return "permission_error";
+    case 404: return "not_found_error";
+    case 413: return "request_too_large";
+    case 429: return "rate_limit_error";
+    case 503:
+    case 529: return "overloaded_error";
+    default: return status >= 500 ? "api_error" : "invalid_request_error";
+    }
+}
+
+bool continuationByte(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+
+std::atomic<long long> nextId{1};
+
 }  // namespace
 
 std::vector<std::string> answerPieces(const std::string& backendName, int chunks) {
@@ -67,6 +87,21 @@ std::string joinPieces(const std::vector<std::string>& pieces) {
     return all;
 }
 
+std::vector<std::string> splitText(const std::string& text, int pieces) {
+    std::vector<std::size_t> starts;  // the byte offset of every code point
+    for (std::size_t i = 0; i < text.size(); ++i)
+        if (!continuationByte(text[i])) starts.push_back(i);
+    const std::size_t n = starts.size();
+    const std::size_t k = pieces <= 0 ? 0 : std::min(n, static_cast<std::size_t>(pieces));
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < k; ++i) {
+        const std::size_t from = starts[i * n / k];
+        const std::size_t to = (i + 1) * n / k < n ? starts[(i + 1) * n / k] : text.size();
+        out.push_back(text.substr(from, to - from));
+    }
+    return out;
+}
+
 int countWords(const std::string& text) { return static_cast<int>(splitWords(text).size()); }
 
 int countMessageWords(const nlohmann::json& messages) {
@@ -92,6 +127,14 @@ int countInputWords(const nlohmann::json& input) {
     if (input.is_array())
         for (const auto& item : input) words += item.is_string() ? countWords(item.get<std::string>()) : 1;
     return words;
+}
+
+std::string newId(const std::string& prefix) { return prefix + std::to_string(nextId.fetch_add(1)); }
+
+std::string sseEvent(const nlohmann::json& data) { return "data: " + data.dump() + "\n\n"; }
+
+std::string sseEvent(const std::string& name, const nlohmann::json& data) {
+    return "event: " + name + "\n" + sseEvent(data);
 }
 
 std::uint64_t fnv1a(const std::string& text, std::uint64_t seed) {
@@ -149,6 +192,10 @@ long long unixNow() { return static_cast<long long>(Poco::Timestamp().epochTime(
 nlohmann::json errorBody(Protocol protocol, int status, const std::string& message,
                          const std::string& code, const std::string& param) {
     if (protocol == Protocol::Ollama) return {{"error", message}};
+    if (protocol == Protocol::Anthropic)
+        return {{"type", "error"},
+                {"error", {{"type", anthropicErrorType(status)}, {"message", message}}},
+                {"request_id", newId("req_fake")}};
     const std::string chosen = code.empty() ? openAiErrorCode(status) : code;
     return {{"error",
              {{"message", message},

@@ -12,7 +12,7 @@
 namespace sluice::fake {
 
 // Which wire format a route speaks: decides the shape of errors.
-enum class Protocol { Ollama, OpenAi };
+enum class Protocol { Ollama, OpenAi, Anthropic };
 
 constexpr int embeddingDimension = 8;
 
@@ -21,6 +21,9 @@ constexpr int embeddingDimension = 8;
 // words the sentence repeats (space-joined) until every piece holds a word.
 std::vector<std::string> answerPieces(const std::string& backendName, int chunks);
 std::string joinPieces(const std::vector<std::string>& pieces);
+// `text` cut into min(pieces, code points) pieces of near-equal length, never
+// inside a UTF-8 sequence; their concatenation is `text`.
+std::vector<std::string> splitText(const std::string& text, int pieces);
 
 // Whitespace-separated words: the fake's notion of a token.
 int countWords(const std::string& text);
@@ -34,12 +37,19 @@ std::vector<float> embeddingOf(const std::string& text);
 // Little-endian float32 bytes in base64, as OpenAI's encoding_format "base64".
 std::string base64OfFloats(const std::vector<float>& values);
 
+// "PREFIX" + a number unique in this process: ids of answers and tool calls.
+std::string newId(const std::string& prefix);
+// One server-sent event: "data: JSON\n\n", or with a name "event: NAME\ndata: JSON\n\n".
+std::string sseEvent(const nlohmann::json& data);
+std::string sseEvent(const std::string& name, const nlohmann::json& data);
+
 std::uint64_t fnv1a(const std::string& text, std::uint64_t seed = 0);
 std::string rfc3339Now(long long offsetSeconds = 0);
 long long unixNow();
 
-// {"error":"…"} for Ollama, {"error":{"message","type","param","code"}} for OpenAI.
-// An empty code picks the usual one for the status.
+// {"error":"…"} for Ollama, {"error":{"message","type","param","code"}} for OpenAI,
+// {"type":"error","error":{"type","message"},"request_id"} for Anthropic (type by
+// status). An empty code picks the usual one for the status.
 nlohmann::json errorBody(Protocol protocol, int status, const std::string& message,
                          const std::string& code = {}, const std::string& param = {});
 

@@ -81,6 +81,18 @@ std::string requestedModel(const Exchange& exchange, const nlohmann::json& body)
 
 FakeBackend::FakeBackend(FakeOptions options) : _options(std::move(options)), _catalog(_options.models) {
     if (_options.name.empty()) _options.name = _options.kind;
+    _kind = _options.kind == "anthropic" ? BackendKind::Anthropic
+            : _options.kind == "openai"  ? BackendKind::OpenAi
+                                         : BackendKind::Ollama;
+    if (_options.authHeader.empty() && _kind != BackendKind::Anthropic) _options.authHeader = "Authorization";
+    const auto apis = _options.apis.value_or(
+        _kind == BackendKind::Ollama ? std::vector<std::string>{"messages", "responses"}
+        : _kind == BackendKind::Anthropic ? std::vector<std::string>{"messages"}
+                                          : std::vector<std::string>{});
+    for (const auto& api : apis) {
+        _servesMessages = _servesMessages || api == "messages";
+        _servesResponses = _servesResponses || api == "responses";
+    }
 }
 
 FakeBackend::~FakeBackend() { stop(); }
@@ -143,6 +155,11 @@ void FakeBackend::handle(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPS
 
 bool FakeBackend::authorized(const Exchange& exchange) const {
     if (_options.token.empty()) return true;
+    // Anthropic takes x-api-key (Claude Code's ANTHROPIC_API_KEY) or a bearer
+    // token (ANTHROPIC_AUTH_TOKEN; @anthropic-ai/sdk sends its apiKey so too).
+    if (_options.authHeader.empty())
+        return exchange.header("x-api-key") == _options.token ||
+               exchange.header("Authorization") == "Bearer " + _options.token;
     const bool bearer = strcasecmp(_options.authHeader.c_str(), "Authorization") == 0;
     return exchange.header(_options.authHeader) == (bearer ? "Bearer " + _options.token : _options.token);
 }
@@ -152,7 +169,13 @@ void FakeBackend::handleModelRoute(Exchange& exchange) {
     exchange.beforeWholeAnswer([&inFlight] { inFlight.finishNow(); });
     const auto& path = exchange.path();
     const auto& method = exchange.method();
-    const Protocol protocol = startsWith(path, "/api/") ? Protocol::Ollama : Protocol::OpenAi;
+    const bool anthropicKind = _kind == BackendKind::Anthropic;
+    const bool messagesRoute = path == "/v1/messages" && _servesMessages;
+    const bool responsesRoute = path == "/v1/responses" && _servesResponses;
+    // Anthropic's server answers everything in its shape; Ollama only /v1/messages.
+    const Protocol protocol = anthropicKind || messagesRoute ? Protocol::Anthropic
+                              : startsWith(path, "/api/")   ? Protocol::Ollama
+                                                            : Protocol::OpenAi;
     Delivery delivery(exchange, _stats);
 
     const std::string& rawBody = exchange.body();
@@ -162,21 +185,30 @@ void FakeBackend::handleModelRoute(Exchange& exchange) {
         {{"method", method}, {"path", path}, {"headers", exchange.headersJson()}, {"body", body}});
 
     if (!authorized(exchange)) {
-        delivery.error(protocol, 401,
-                       protocol == Protocol::Ollama ? "unauthorized" : "Incorrect API key provided.",
-                       "invalid_api_key");
+        const char* message = protocol == Protocol::Ollama      ? "unauthorized"
+                              : protocol == Protocol::Anthropic ? "invalid x-api-key"
+                                                                : "Incorrect API key provided.";
+        delivery.error(protocol, 401, message, "invalid_api_key");
         return;
     }
 
     RouteMatch match = RouteMatch::NotFound;
-    if (protocol == Protocol::OpenAi)
+    if (messagesRoute || responsesRoute)
+        match = method == "POST" ? RouteMatch::Found : RouteMatch::WrongMethod;
+    else if (anthropicKind)
+        match = matchAnthropicRoute(method, path);
+    else if (protocol == Protocol::OpenAi)
         match = matchOpenAiRoute(method, path);
-    else if (_options.kind == "ollama")
+    else if (_kind == BackendKind::Ollama)
         match = matchOllamaRoute(method, path);
     if (match != RouteMatch::Found) {
         const int status = match == RouteMatch::WrongMethod ? 405 : 404;
         delivery.error(protocol, status, status == 405 ? "method not allowed" : "404 page not found",
                        status == 404 ? "not_found" : "method_not_allowed");
+        return;
+    }
+    if (anthropicKind && exchange.header("anthropic-version").empty()) {
+        delivery.error(protocol, 400, "anthropic-version: header is required");
         return;
     }
     if (method == "POST" && !body.is_object()) {
@@ -204,9 +236,14 @@ void FakeBackend::handleModelRoute(Exchange& exchange) {
         return;
     }
 
-    RouteContext context{exchange, delivery, body, _options.name, _options.kind == "ollama", _catalog,
-                         AnswerPlan::from(rule)};
-    if (protocol == Protocol::Ollama)
+    RouteContext context{exchange, delivery, body, _options.name, _kind, _catalog, AnswerPlan::from(rule)};
+    if (messagesRoute)
+        answerAnthropicMessages(context);
+    else if (responsesRoute)
+        answerResponses(context);
+    else if (anthropicKind)
+        answerAnthropic(context);
+    else if (protocol == Protocol::Ollama)
         answerOllama(context);
     else
         answerOpenAi(context);

@@ -4,6 +4,7 @@
 
 #include "Answers.h"
 #include "Routes.h"
+#include "ToolAnswers.h"
 
 namespace sluice::fake {
 
@@ -119,7 +120,9 @@ void answerShow(RouteContext& context) {
               {"modified_at", "2025-01-01T00:00:00Z"}});
 }
 
-// Chat and generate: same flow, message vs response field.
+// Chat and generate: same flow, message vs response field. A chat may be
+// answered with a tool call instead (ToolAnswers.h): Ollama sends it whole, in
+// one chunk, with arguments as an object, and still ends with done_reason "stop".
 void answerCompletion(RouteContext& context, bool chat) {
     if (chat && context.body.contains("messages") && !context.body["messages"].is_array()) {
         context.delivery.error(Protocol::Ollama, 400, "messages must be an array");
@@ -131,17 +134,24 @@ void answerCompletion(RouteContext& context, bool chat) {
     }
     const auto model = requireModel(context);
     if (model.empty()) return;
-    const auto pieces = answerPieces(context.backendName, context.plan.chunks);
+    const Reply reply = chat ? planReply(askOfOllamaChat(context.body), context.backendName, context.plan.chunks)
+                             : Reply{answerPieces(context.backendName, context.plan.chunks), std::nullopt};
+    const auto& pieces = reply.pieces;
+    const auto& call = reply.toolCall;
+    const std::string callId = call ? newId("call_") : std::string();
     const int promptWords = chat ? countMessageWords(context.body.value("messages", nlohmann::json::array()))
                                  : countInputWords(context.body.value("prompt", nlohmann::json("")));
-    const int chunks = static_cast<int>(pieces.size());
+    const int chunks = reply.completionTokens();
 
-    auto part = [&](const std::string& text, bool done) {
+    auto part = [&](const std::string& text, bool done, bool withCall = false) {
         nlohmann::json object = {{"model", model}, {"created_at", rfc3339Now()}};
         if (chat)
             object["message"] = {{"role", "assistant"}, {"content", text}};
         else
             object["response"] = text;
+        if (withCall)
+            object["message"]["tool_calls"] = {
+                {{"id", callId}, {"function", {{"index", 0}, {"name", call->name}, {"arguments", call->arguments}}}}};
         object["done"] = done;
         if (done) {
             const long long evalNs = evalDurationPerChunkNs * chunks;
@@ -160,12 +170,12 @@ void answerCompletion(RouteContext& context, bool chat) {
     };
 
     if (!wantsStream(context.body)) {
-        context.delivery.whole(context.plan, part(joinPieces(pieces), true));
+        context.delivery.whole(context.plan, part(reply.text(), true, call.has_value()));
         return;
     }
     context.delivery.stream(
-        context.plan, "application/x-ndjson", pieces.size(),
-        [&](std::size_t i) { return part(pieces[i], false).dump() + "\n"; }, 1,
+        context.plan, "application/x-ndjson", call ? 1 : pieces.size(),
+        [&](std::size_t i) { return (call ? part("", false, true) : part(pieces[i], false)).dump() + "\n"; }, 1,
         [&](std::size_t) { return part("", true).dump() + "\n"; });
 }
 

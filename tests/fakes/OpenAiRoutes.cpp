@@ -1,8 +1,7 @@
 // The OpenAI-compatible API (/v1/*) that both kinds of fake serve.
-#include <atomic>
-
 #include "Answers.h"
 #include "Routes.h"
+#include "ToolAnswers.h"
 
 namespace sluice::fake {
 
@@ -11,15 +10,11 @@ namespace {
 constexpr long long modelCreated = 1735689600;  // 2025-01-01, fixed so answers are deterministic
 const std::string modelsPrefix = "/v1/models/";
 
-std::atomic<long long> nextId{1};
-
-std::string newId(const char* prefix) { return prefix + std::to_string(nextId.fetch_add(1)); }
-
 nlohmann::json modelEntry(const RouteContext& context, const std::string& name) {
     return {{"id", name},
             {"object", "model"},
             {"created", modelCreated},
-            {"owned_by", context.ollamaKind ? "library" : context.backendName}};
+            {"owned_by", context.kind == BackendKind::Ollama ? "library" : context.backendName}};
 }
 
 nlohmann::json usageOf(int promptTokens, int completionTokens) {
@@ -27,8 +22,6 @@ nlohmann::json usageOf(int promptTokens, int completionTokens) {
             {"completion_tokens", completionTokens},
             {"total_tokens", promptTokens + completionTokens}};
 }
-
-std::string sseEvent(const nlohmann::json& data) { return "data: " + data.dump() + "\n\n"; }
 
 // The request's "model", or "" after answering 400 / 404 for it.
 std::string requireModel(RouteContext& context) {
@@ -72,7 +65,8 @@ void answerModel(RouteContext& context) {
     context.exchange.sendJson(200, modelEntry(context, *listed));
 }
 
-// Chat completions and legacy completions: same flow, delta vs text.
+// Chat completions and legacy completions: same flow, delta vs text. A chat
+// may be answered with a tool call instead (ToolAnswers.h).
 void answerCompletion(RouteContext& context, bool chat) {
     const auto& body = context.body;
     if (chat && (!body.contains("messages") || !body["messages"].is_array())) {
@@ -82,19 +76,31 @@ void answerCompletion(RouteContext& context, bool chat) {
     }
     const auto model = requireModel(context);
     if (model.empty()) return;
-    const auto pieces = answerPieces(context.backendName, context.plan.chunks);
+    const Reply reply = chat ? planReply(askOfOpenAiChat(body), context.backendName, context.plan.chunks)
+                             : Reply{answerPieces(context.backendName, context.plan.chunks), std::nullopt};
+    const auto& pieces = reply.pieces;
+    const auto& call = reply.toolCall;
+    const std::string callId = call ? newId("call_") : std::string();
+    const std::string finishReason = call ? "tool_calls" : "stop";
     const int promptTokens =
         chat ? countMessageWords(body["messages"]) : countInputWords(body.value("prompt", nlohmann::json("")));
-    const int completionTokens = static_cast<int>(pieces.size());
+    const int completionTokens = reply.completionTokens();
     const std::string id = newId(chat ? "chatcmpl-" : "cmpl-");
     const long long created = unixNow();
 
     if (!wantsStream(body)) {
-        nlohmann::json choice = {{"index", 0}, {"logprobs", nullptr}, {"finish_reason", "stop"}};
-        if (chat)
-            choice["message"] = {{"role", "assistant"}, {"content", joinPieces(pieces)}};
+        nlohmann::json choice = {{"index", 0}, {"logprobs", nullptr}, {"finish_reason", finishReason}};
+        if (chat && call)
+            choice["message"] = {{"role", "assistant"},
+                                 {"content", nullptr},
+                                 {"tool_calls",
+                                  {{{"id", callId},
+                                    {"type", "function"},
+                                    {"function", {{"name", call->name}, {"arguments", call->argumentsText()}}}}}}};
+        else if (chat)
+            choice["message"] = {{"role", "assistant"}, {"content", reply.text()}};
         else
-            choice["text"] = joinPieces(pieces);
+            choice["text"] = reply.text();
         nlohmann::json answer = {{"id", id},
                                  {"object", chat ? "chat.completion" : "text_completion"},
                                  {"created", created},
@@ -118,21 +124,39 @@ void answerCompletion(RouteContext& context, bool chat) {
         if (includeUsage) object["usage"] = nullptr;
         return object;
     };
+    auto deltaChoice = [&](nlohmann::json delta, bool last) {
+        return nlohmann::json{{"index", 0},
+                              {"delta", std::move(delta)},
+                              {"logprobs", nullptr},
+                              {"finish_reason", last ? nlohmann::json(finishReason) : nlohmann::json()}};
+    };
     auto choice = [&](const std::string& text, bool first, bool last) {
-        nlohmann::json one = {{"index", 0}, {"logprobs", nullptr}, {"finish_reason", last ? nlohmann::json("stop") : nlohmann::json()}};
-        if (chat) {
-            one["delta"] = nlohmann::json::object();
-            if (first) one["delta"]["role"] = "assistant";
-            if (!last) one["delta"]["content"] = text;
-        } else {
-            one["text"] = text;
+        if (!chat)
+            return nlohmann::json{{"index", 0}, {"logprobs", nullptr}, {"finish_reason", last ? nlohmann::json("stop") : nlohmann::json()}, {"text", text}};
+        nlohmann::json delta = nlohmann::json::object();
+        if (first) delta["role"] = "assistant";
+        if (!last) delta["content"] = text;
+        return deltaChoice(std::move(delta), last);
+    };
+    // A tool call streams as OpenAI does: a first delta with the id and name,
+    // then the arguments in pieces (the first piece in the same event).
+    auto toolCallEvent = [&](std::size_t i) {
+        std::string events;
+        if (i == 0) {
+            const nlohmann::json head = {{"index", 0},
+                                         {"id", callId},
+                                         {"type", "function"},
+                                         {"function", {{"name", call->name}, {"arguments", ""}}}};
+            events = sseEvent(chunk({deltaChoice({{"role", "assistant"}, {"content", nullptr}, {"tool_calls", {head}}}, false)}));
         }
-        return one;
+        const nlohmann::json piece = {{"index", 0}, {"function", {{"arguments", call->argumentPieces[i]}}}};
+        return events + sseEvent(chunk({deltaChoice({{"tool_calls", {piece}}}, false)}));
     };
 
     // A chat stream always opens with the role, even when it has no content.
-    const std::size_t count = pieces.empty() && chat ? 1 : pieces.size();
+    const std::size_t count = call ? call->argumentPieces.size() : pieces.empty() && chat ? 1 : pieces.size();
     auto contentEvent = [&](std::size_t i) {
+        if (call) return toolCallEvent(i);
         return sseEvent(chunk({choice(pieces.empty() ? std::string() : pieces[i], i == 0, false)}));
     };
     auto tailEvent = [&](std::size_t i) -> std::string {

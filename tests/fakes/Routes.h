@@ -1,5 +1,5 @@
 #pragma once
-// The model routes of the two protocols. FakeBackend has already counted the
+// The model routes of the protocols. FakeBackend has already counted the
 // request, checked the token, parsed the body and applied the status, delay
 // and reset parts of a fault rule; a route validates the request, builds the
 // deterministic answer and hands it to Delivery with the rule's stream plan.
@@ -14,13 +14,17 @@
 
 namespace sluice::fake {
 
+// Which server the fake plays: decides routes, auth header, error shapes and
+// the small differences between providers of the same API.
+enum class BackendKind { Ollama, OpenAi, Anthropic };
+
 // Everything a route reads to answer one request.
 struct RouteContext {
     Exchange& exchange;
     Delivery& delivery;
     const nlohmann::json& body;  // an object for POST, null for GET
     const std::string& backendName;
-    bool ollamaKind;  // also decides /v1/models' owned_by
+    BackendKind kind;  // also decides /v1/models' owned_by
     ModelCatalog& catalog;
     AnswerPlan plan;
 };
@@ -33,5 +37,13 @@ void answerOllama(RouteContext& context);
 
 RouteMatch matchOpenAiRoute(const std::string& method, const std::string& path);
 void answerOpenAi(RouteContext& context);
+
+// The extra APIs a fake may serve (--apis): POST /v1/messages, POST /v1/responses.
+void answerAnthropicMessages(RouteContext& context);
+void answerResponses(RouteContext& context);
+
+// Anthropic's own API (--kind anthropic): GET /v1/models and /v1/models/{id}.
+RouteMatch matchAnthropicRoute(const std::string& method, const std::string& path);
+void answerAnthropic(RouteContext& context);
 
 }  // namespace sluice::fake

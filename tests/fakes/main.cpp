@@ -22,8 +22,9 @@
 namespace {
 
 const char* const usage =
-    "usage: sluice-fake-backend --kind ollama|openai [--host 127.0.0.1] [--port 0] [--name NAME]\n"
+    "usage: sluice-fake-backend --kind ollama|openai|anthropic [--host 127.0.0.1] [--port 0] [--name NAME]\n"
     "       [--models m1,m2] [--loaded m1] [--embed-models e1] [--token T] [--auth-header Authorization]\n"
+    "       [--apis messages,responses]\n"
     "       [--tls-cert CERT.pem --tls-key KEY.pem]\n";
 
 std::vector<std::string> commaList(const std::string& text) {
@@ -46,6 +47,8 @@ sluice::fake::FakeOptions parseOptions(int argc, char** argv) {
     options.models.embedModels = {"nomic-embed-text:latest"};
     bool kindGiven = false;
     bool loadedGiven = false;
+    bool modelsGiven = false;
+    bool embedModelsGiven = false;
     for (int i = 1; i < argc; ++i) {
         std::string flag = argv[i];
         std::string value;
@@ -62,7 +65,8 @@ sluice::fake::FakeOptions parseOptions(int argc, char** argv) {
             fail("missing value for " + flag);
         }
         if (flag == "--kind") {
-            if (value != "ollama" && value != "openai") fail("--kind must be ollama or openai");
+            if (value != "ollama" && value != "openai" && value != "anthropic")
+                fail("--kind must be ollama, openai or anthropic");
             options.kind = value;
             kindGiven = true;
         } else if (flag == "--host") {
@@ -76,11 +80,17 @@ sluice::fake::FakeOptions parseOptions(int argc, char** argv) {
             options.name = value;
         } else if (flag == "--models") {
             options.models.models = commaList(value);
+            modelsGiven = true;
         } else if (flag == "--loaded") {
             options.models.loaded = commaList(value);
             loadedGiven = true;
         } else if (flag == "--embed-models") {
             options.models.embedModels = commaList(value);
+            embedModelsGiven = true;
+        } else if (flag == "--apis") {
+            options.apis = commaList(value);
+            for (const auto& api : *options.apis)
+                if (api != "messages" && api != "responses") fail("--apis takes messages and/or responses, not " + api);
         } else if (flag == "--token") {
             options.token = value;
         } else if (flag == "--tls-cert") {
@@ -95,6 +105,10 @@ sluice::fake::FakeOptions parseOptions(int argc, char** argv) {
         }
     }
     if (!kindGiven) fail("--kind is required");
+    if (options.kind == "anthropic") {
+        if (!modelsGiven) options.models.models = {"claude-sonnet-4-5", "claude-haiku-4-5"};
+        if (!embedModelsGiven) options.models.embedModels.clear();
+    }
     if (!loadedGiven && !options.models.models.empty()) options.models.loaded = {options.models.models.front()};
     return options;
 }

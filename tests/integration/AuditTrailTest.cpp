@@ -118,14 +118,8 @@ private:
         return found;
     }
     nlohmann::json jsonlRecord(const std::string& id) {
-        nlohmann::json found;
-        CPPUNIT_ASSERT(eventually([&] {
-            for (const auto& line : linesOf(_dir->path / "audit.jsonl")) {
-                auto json = nlohmann::json::parse(line, nullptr, false);
-                if (json.is_object() && json.value("request_id", "") == id) found = json;
-            }
-            return !found.is_null();
-        }));
+        auto found = jsonLineWithId(_dir->path / "audit.jsonl", id);
+        CPPUNIT_ASSERT_MESSAGE("no audit record for " + id, !found.is_null());
         return found;
     }
     nlohmann::json accessLine(const std::string& id) {

@@ -115,4 +115,16 @@ std::string rawExchange(int port, const std::string& bytes, std::chrono::millise
     return answer;
 }
 
+nlohmann::json jsonLineWithId(const std::filesystem::path& file, const std::string& requestId) {
+    nlohmann::json found;
+    eventually([&] {
+        for (const auto& line : linesOf(file)) {
+            auto json = nlohmann::json::parse(line, nullptr, false);
+            if (json.is_object() && json.value("request_id", "") == requestId) found = std::move(json);
+        }
+        return !found.is_null();
+    });
+    return found;
+}
+
 } // namespace sluice::test

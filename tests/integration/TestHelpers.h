@@ -54,6 +54,9 @@ SteadyLoadSettings chatLoad(int port, int clients, double rate, std::chrono::mil
 std::string countingSinkConfig(const std::filesystem::path& dir);
 // The non-empty lines of a file (none when it does not exist).
 std::vector<std::string> linesOf(const std::filesystem::path& file);
+// The JSON line of `file` whose request_id is `requestId` (an audit record
+// from the jsonl sink), waited for; null when none came within 10 s.
+nlohmann::json jsonLineWithId(const std::filesystem::path& file, const std::string& requestId);
 // Splits an NDJSON body into parsed lines.
 std::vector<nlohmann::json> ndjsonLines(const std::string& body);
 // The data payloads of an SSE body ("[DONE]" included as a string).

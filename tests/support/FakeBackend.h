@@ -14,7 +14,7 @@ namespace sluice::test {
 
 class FakeBackend {
 public:
-    // kind: "ollama" or "openai"; extra: further command-line flags.
+    // kind: "ollama", "openai" or "anthropic"; extra: further command-line flags.
     explicit FakeBackend(const std::string& kind, const std::string& name = {}, const std::vector<std::string>& extra = {});
 
     int port() const { return _port; }

@@ -42,7 +42,6 @@ void prepareNetwork() {
     (void)ready;
 }
 
-const char* kindName(BackendKind kind) { return kind == BackendKind::Ollama ? "ollama" : "openai"; }
 
 const char* authText(const Backend& backend) { return backend.authToken.empty() ? "none" : "attached"; }
 
@@ -79,7 +78,7 @@ std::optional<std::size_t> modelCount(const nlohmann::json& answer, BackendKind 
     return answer[listKey].size();
 }
 
-// Ollama: /api/version (timed), then /api/tags. OpenAI kind: /models (timed),
+// Ollama: /api/version (timed), then /api/tags. OpenAI and Anthropic kinds: their model list (timed),
 // as nothing standard tells its version. All within `timeout` together.
 Probe probe(const Backend& backend, std::chrono::milliseconds timeout) {
     const auto deadline = Clock::now() + timeout;
@@ -96,7 +95,7 @@ Probe probe(const Backend& backend, std::chrono::milliseconds timeout) {
     };
 
     const bool ollama = backend.kind == BackendKind::Ollama;
-    const auto first = sluice::fetchJson(backend, ollama ? "/api/version" : "/models", timeout);
+    const auto first = sluice::fetchJson(backend, ollama ? "/api/version" : backend.modelListPath(), timeout);
     if (first.status != 0) result.roundTripMs = first.roundTrip.count();
     if (!first.ok) return failed(first, true);
 
@@ -123,7 +122,7 @@ Probe probe(const Backend& backend, std::chrono::milliseconds timeout) {
 nlohmann::json probeJson(const Backend& backend, const Probe& probe) {
     auto orNull = [](const auto& value) { return value ? nlohmann::json(*value) : nlohmann::json(nullptr); };
     return {{"name", backend.name},
-            {"kind", kindName(backend.kind)},
+            {"kind", backendKindName(backend.kind)},
             {"state", probe.state},
             {"ok", probe.ok()},
             {"version", orNull(probe.version)},
@@ -137,7 +136,7 @@ nlohmann::json probeJson(const Backend& backend, const Probe& probe) {
 // backend gpu: reachable, ollama, version 0.6.5, 3 models, 2 ms, auth: attached
 // backend dead: unreachable, ollama, auth: none, reason: /api/version: connection refused
 std::string probeLine(const Backend& backend, const Probe& probe) {
-    std::string line = "backend " + backend.name + ": " + probe.state + ", " + kindName(backend.kind);
+    std::string line = "backend " + backend.name + ": " + probe.state + ", " + backendKindName(backend.kind);
     if (probe.ok()) line += ", version " + probe.version.value_or("-") + ", " + plural(*probe.models, "model");
     if (probe.roundTripMs) line += ", " + std::to_string(*probe.roundTripMs) + " ms";
     line += std::string(", auth: ") + authText(backend);
@@ -253,7 +252,7 @@ int models(const CommandLine& line) {
             for (const auto& model : results[i].models)
                 models.push_back({{"name", model.name}, {"loaded", catalog.isLoaded(backend.name, model.name)}});
             list.push_back({{"name", backend.name},
-                            {"kind", kindName(backend.kind)},
+                            {"kind", backendKindName(backend.kind)},
                             {"ok", results[i].ok},
                             {"error", results[i].ok ? nlohmann::json(nullptr) : nlohmann::json(backendSafeLine(results[i].error, backend))},
                             {"models", models}});
@@ -262,7 +261,7 @@ int models(const CommandLine& line) {
     } else {
         for (std::size_t i = 0; i < backends.size(); ++i) {
             const auto& backend = *backends[i];
-            std::cout << "backend " << backend.name << " (" << kindName(backend.kind) << "): ";
+            std::cout << "backend " << backend.name << " (" << backendKindName(backend.kind) << "): ";
             if (!results[i].ok) {
                 std::cout << "failed: " << backendSafeLine(results[i].error, backend) << "\n";
                 continue;

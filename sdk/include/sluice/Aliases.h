@@ -23,6 +23,10 @@ struct Alias {
     std::string name;
     std::string description;
     std::vector<AliasTarget> chain;
+    // aliases.NAME.previous_response_id = pass: a Responses request that
+    // continues a stored response goes on to the chain's backends that serve
+    // the Responses API natively; refused (400) otherwise, as Sluice stores none.
+    bool passPreviousResponse = false;
 };
 
 class SLUICE_API AliasTable {

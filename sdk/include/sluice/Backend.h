@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sluice/Abi.h"
@@ -13,7 +14,12 @@
 
 namespace sluice {
 
-enum class BackendKind { Ollama, OpenAI };
+enum class BackendKind { Ollama, OpenAI, Anthropic };
+
+// The model APIs a backend serves natively besides its kind's own: a dialect
+// passes a request through when the backend speaks its API and translates it
+// to Chat Completions when not (docs/backends.md, "Native APIs").
+enum class NativeApi : unsigned { AnthropicMessages = 1u << 0, OpenAIResponses = 1u << 1 };
 
 struct SLUICE_API Backend {
     std::string name;
@@ -38,6 +44,11 @@ struct SLUICE_API Backend {
     std::string tlsCaFile;
     bool tlsVerify = true;
 
+    // NativeApi bits. Default by kind: ollama both (Ollama serves /v1/messages
+    // since 0.14 and /v1/responses since 0.13), openai none, anthropic Messages.
+    unsigned nativeApis = 0;
+    bool speaks(NativeApi api) const { return (nativeApis & static_cast<unsigned>(api)) != 0; }
+
     int weight = 1;
     int maxConnections = 64;  // idle keep-alive connections kept per backend
     std::chrono::milliseconds connectTimeout{5000};
@@ -46,7 +57,19 @@ struct SLUICE_API Backend {
 
     // The value of the auth header, or "" when no token is configured.
     std::string authHeaderValue() const;
+    // Where the backend lists its models, after basePath: /api/tags (Ollama),
+    // /models (an OpenAI-compatible API base), /v1/models (Anthropic).
+    std::string modelListPath() const;
+    // Headers its own API requires on every request, besides the credential
+    // (Anthropic's anthropic-version).
+    std::vector<std::pair<std::string, std::string>> apiHeaders() const;
 };
+
+// "ollama", "openai" or "anthropic", as `backends.NAME.kind` spells it.
+SLUICE_API const char* backendKindName(BackendKind kind);
+
+// The API version Sluice speaks to Anthropic's API when the client named none.
+inline constexpr const char* kAnthropicVersion = "2023-06-01";
 
 // All backends in priority order. Shared read-only between the kernel and stages.
 using BackendList = std::vector<std::shared_ptr<const Backend>>;

@@ -7,12 +7,16 @@
 namespace sluice {
 
 // The client's protocol decides the error shape and the streaming framing.
-enum class Protocol { Ollama, OpenAI, Sluice };
+// OpenAI's Responses API is a protocol of its own: its errors look like
+// Chat Completions', but its stream is named events (docs/responses-api.md).
+enum class Protocol { Ollama, OpenAI, Anthropic, OpenAIResponses, Sluice };
 
 enum class RouteKind {
     OllamaChat, OllamaGenerate, OllamaEmbed, OllamaEmbeddings, OllamaShow,
     OllamaTags, OllamaPs, OllamaVersion,
     OpenAIChat, OpenAICompletions, OpenAIEmbeddings, OpenAIModels, OpenAIModel,
+    OpenAIResponses, AnthropicMessages,
+    OllamaRoot,  // GET / and HEAD /: Ollama's heartbeat ("Ollama is running")
     Healthz, Readyz, Metrics, Health, Aliases,
     Management,  // model management (pull, push, create, copy, delete, blobs): refused
     Unknown,

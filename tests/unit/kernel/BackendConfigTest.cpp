@@ -29,6 +29,7 @@ class BackendConfigTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(emptyListIsRefused);
     CPPUNIT_TEST(authHeaderValueByHeader);
     CPPUNIT_TEST(controlCharactersInHeaderValuesAreRefused);
+    CPPUNIT_TEST(nativeApisByKindAndByChoice);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -184,6 +185,29 @@ public:
 
 private:
     // parseBackends must throw a ConfigError for `key`, and its message must not carry the token.
+    void nativeApisByKindAndByChoice() {
+        using sluice::NativeApi;
+        _config->setString("backends", "gpu, cloud, claude");
+        _config->setString("backends.claude.kind", "anthropic");
+        _config->setString("backends.claude.url", "https://api.anthropic.com");
+        auto backends = sluice::kernel::parseBackends(*_config);
+        // Ollama serves both agents' APIs; a plain provider neither; Anthropic's API Messages.
+        CPPUNIT_ASSERT(backends[0]->speaks(NativeApi::AnthropicMessages) && backends[0]->speaks(NativeApi::OpenAIResponses));
+        CPPUNIT_ASSERT(!backends[1]->speaks(NativeApi::AnthropicMessages) && !backends[1]->speaks(NativeApi::OpenAIResponses));
+        CPPUNIT_ASSERT(backends[2]->speaks(NativeApi::AnthropicMessages) && !backends[2]->speaks(NativeApi::OpenAIResponses));
+        CPPUNIT_ASSERT_EQUAL(std::string("x-api-key"), backends[2]->authHeader);  // Anthropic's key header
+        _config->setString("backends.gpu.native_apis", "none");
+        _config->setString("backends.cloud.native_apis", "responses");
+        backends = sluice::kernel::parseBackends(*_config);
+        CPPUNIT_ASSERT_EQUAL(0u, backends[0]->nativeApis);
+        CPPUNIT_ASSERT(backends[1]->speaks(NativeApi::OpenAIResponses) && !backends[1]->speaks(NativeApi::AnthropicMessages));
+        _config->setString("backends.cloud.native_apis", "messages, chat");
+        expectError("backends.cloud.native_apis", "an unknown API");
+        _config->setString("backends.cloud.native_apis", "");
+        _config->setString("backends.claude.native_apis", "messages, responses");
+        expectError("backends.claude.native_apis", "responses on Anthropic's API");
+    }
+
     void expectError(const std::string& key, const std::string& what) {
         try {
             sluice::kernel::parseBackends(*_config);

@@ -396,6 +396,20 @@ public:
                                                               ": keep-alive\n\n"
                                                               "data: {\"choices\":[{\"delta\":{\"content\":\"ue.\"}}]}\n\n"
                                                               "data: [DONE]\n\n"));
+        // The agents' APIs, whole and streamed (their named events' data lines).
+        CPPUNIT_ASSERT_EQUAL(std::string("Blue."),
+                             answerText(R"({"type":"message","content":[{"type":"thinking","thinking":"hm"},{"type":"text","text":"Blue."}]})"));
+        CPPUNIT_ASSERT_EQUAL(std::string("Blue."),
+                             answerText(R"({"object":"response","output":[{"type":"reasoning"},{"type":"message","content":[{"type":"output_text","text":"Blue."}]}]})"));
+        CPPUNIT_ASSERT_EQUAL(std::string("Blue."),
+                             answerText("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"content\":[]}}\n\n"
+                                        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"Bl\"}}\n\n"
+                                        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{}\"}}\n\n"
+                                        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"ue.\"}}\n\n"));
+        CPPUNIT_ASSERT_EQUAL(std::string("Blue."),
+                             answerText("event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"Bl\"}\n\n"
+                                        "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"ue.\"}\n\n"
+                                        "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"output\":[{\"type\":\"message\",\"content\":[{\"type\":\"output_text\",\"text\":\"Blue.\"}]}]}}\n\n"));
         // The capture limit cut the last frame: what was whole still counts.
         CPPUNIT_ASSERT_EQUAL(std::string("Bl"), answerText("{\"response\":\"Bl\"}\n{\"respo"));
 

@@ -21,6 +21,8 @@ class ErrorBodyTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(sluiceRoutesUseOllamaShape);
     CPPUNIT_TEST(ndjsonStreamFrame);
     CPPUNIT_TEST(sseStreamFrame);
+    CPPUNIT_TEST(anthropicShapeAndTypes);
+    CPPUNIT_TEST(agentsStreamFramesAreNamedEvents);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -70,6 +72,38 @@ public:
         CPPUNIT_ASSERT_EQUAL(frame.size() - 1, frame.find('\n'));  // exactly one line
         const auto body = json::parse(frame);
         CPPUNIT_ASSERT_EQUAL(std::string("backend went away"), body.at("error").get<std::string>());
+    }
+
+    void anthropicShapeAndTypes() {
+        const auto body = json::parse(errorBody(Protocol::Anthropic, 400, "max_tokens: Field required", "invalid_request"));
+        CPPUNIT_ASSERT(body == json({{"type", "error"}, {"error", {{"type", "invalid_request_error"}, {"message", "max_tokens: Field required"}}}}));
+        const std::vector<std::pair<int, std::string>> types{{401, "authentication_error"}, {403, "permission_error"},
+                                                             {404, "not_found_error"},      {413, "request_too_large"},
+                                                             {429, "rate_limit_error"},     {500, "api_error"},
+                                                             {502, "api_error"},            {503, "overloaded_error"},
+                                                             {529, "overloaded_error"},     {405, "invalid_request_error"}};
+        for (const auto& [status, type] : types)
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(std::to_string(status), type,
+                                         json::parse(errorBody(Protocol::Anthropic, status, "m"))["error"]["type"].get<std::string>());
+        // The Responses API's errors are OpenAI's.
+        CPPUNIT_ASSERT(json::parse(errorBody(Protocol::OpenAIResponses, 404, "m", "c")) == json::parse(errorBody(Protocol::OpenAI, 404, "m", "c")));
+    }
+
+    void agentsStreamFramesAreNamedEvents() {
+        const auto anthropic = streamErrorFrame(Protocol::Anthropic, "backend went away", "upstream_stream_failed");
+        CPPUNIT_ASSERT(anthropic.starts_with("event: error\ndata: "));
+        CPPUNIT_ASSERT(anthropic.ends_with("\n\n"));
+        const auto data = json::parse(anthropic.substr(anthropic.find("data: ") + 6));
+        CPPUNIT_ASSERT_EQUAL(std::string("api_error"), data["error"]["type"].get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(std::string("backend went away"), data["error"]["message"].get<std::string>());
+        const auto responses = streamErrorFrame(Protocol::OpenAIResponses, "backend went away", "upstream_stream_failed");
+        CPPUNIT_ASSERT(responses.starts_with("event: error\ndata: "));
+        const auto dataAt = responses.find("data: ") + 6;
+        const auto event = json::parse(responses.substr(dataAt, responses.find("\n\n") - dataAt));
+        CPPUNIT_ASSERT_EQUAL(std::string("error"), event["type"].get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(std::string("upstream_stream_failed"), event["code"].get<std::string>());
+        // Then response.failed, which Codex and the AI SDK read.
+        CPPUNIT_ASSERT(responses.find("\n\nevent: response.failed\ndata: ") != std::string::npos);
     }
 
     void sseStreamFrame() {

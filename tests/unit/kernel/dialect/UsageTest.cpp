@@ -13,6 +13,7 @@ class UsageTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(UsageTest);
     CPPUNIT_TEST(readsOllamaFinalObject);
     CPPUNIT_TEST(readsOpenAiUsage);
+    CPPUNIT_TEST(readsTheAgentsApisUsage);
     CPPUNIT_TEST(neitherIsNotReported);
     CPPUNIT_TEST_SUITE_END();
 
@@ -38,6 +39,34 @@ public:
         CPPUNIT_ASSERT(usage.reported);
         CPPUNIT_ASSERT_EQUAL(std::uint64_t{10}, usage.promptTokens);
         CPPUNIT_ASSERT_EQUAL(std::uint64_t{20}, usage.completionTokens);
+    }
+
+    // Anthropic's and the Responses API's names, at the top or inside the
+    // event that wraps the answer; a count not in an event keeps its value.
+    void readsTheAgentsApisUsage() {
+        Usage usage;
+        readUsage(json::parse(R"({"type":"message_start","message":{"usage":{"input_tokens":12,"output_tokens":1}}})"), usage);
+        CPPUNIT_ASSERT(usage.reported);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{12}, usage.promptTokens);
+        readUsage(json::parse(R"({"type":"message_delta","usage":{"output_tokens":40}})"), usage);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{12}, usage.promptTokens);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{40}, usage.completionTokens);
+        Usage responses;
+        readUsage(json::parse(R"({"type":"response.completed","response":{"usage":{"input_tokens":3,"output_tokens":4,"total_tokens":7}}})"),
+                  responses);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{3}, responses.promptTokens);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{4}, responses.completionTokens);
+        Usage whole;
+        readUsage(json::parse(R"({"object":"response","usage":{"input_tokens":5,"output_tokens":6}})"), whole);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{6}, whole.completionTokens);
+        // Anthropic's prompt-cache reads and writes were prompt tokens too.
+        Usage cached;
+        readUsage(json::parse(R"({"usage":{"input_tokens":4,"cache_read_input_tokens":48000,"cache_creation_input_tokens":100,"output_tokens":9}})"),
+                  cached);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{48104}, cached.promptTokens);
+        Usage none;
+        readUsage(json::parse(R"({"type":"response.created","response":{"usage":null}})"), none);
+        CPPUNIT_ASSERT(!none.reported);
     }
 
     void neitherIsNotReported() {

@@ -79,7 +79,9 @@ public:
         CPPUNIT_ASSERT(classify("POST", "/api/chat/").route.kind == RouteKind::OllamaChat);
         CPPUNIT_ASSERT(classify("GET", "/v1/models/").route.kind == RouteKind::OpenAIModels);
         CPPUNIT_ASSERT(classify("GET", "/healthz/").route.kind == RouteKind::Healthz);
-        CPPUNIT_ASSERT(classify("GET", "/").route.kind == RouteKind::Unknown);
+        // The root is a route of its own: Ollama's heartbeat.
+        CPPUNIT_ASSERT(classify("GET", "/").route.kind == RouteKind::OllamaRoot);
+        CPPUNIT_ASSERT(classify("HEAD", "/").methodAllowed);
     }
 
     void wrongMethodIsNotAllowed() {
@@ -115,10 +117,13 @@ public:
     }
 
     void unknownRouteTakesProtocolFromPrefix() {
-        auto result = classify("POST", "/v1/responses");
+        auto result = classify("POST", "/v1/files");
         CPPUNIT_ASSERT(result.route.kind == RouteKind::Unknown);
         CPPUNIT_ASSERT(result.route.protocol == Protocol::OpenAI);
         CPPUNIT_ASSERT(!result.route.forwarded);
+        // Below the agents' doors, their own error shapes.
+        CPPUNIT_ASSERT(classify("POST", "/v1/messages/count_tokens").route.protocol == Protocol::Anthropic);
+        CPPUNIT_ASSERT(classify("GET", "/v1/responses/resp_1").route.protocol == Protocol::OpenAIResponses);
         result = classify("GET", "/api/nothing");
         CPPUNIT_ASSERT(result.route.kind == RouteKind::Unknown);
         CPPUNIT_ASSERT(result.route.protocol == Protocol::Ollama);

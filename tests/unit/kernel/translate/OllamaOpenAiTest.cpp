@@ -254,6 +254,11 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("[[1.0,0.0],[0.5,0.5]]"), embed["embeddings"].dump());
         CPPUNIT_ASSERT_EQUAL(std::string("e"), embed["model"].get<std::string>());
         CPPUNIT_ASSERT_EQUAL(6, embed["prompt_eval_count"].get<int>());
+        // Every field of Ollama's own answer is there: clients validate them.
+        CPPUNIT_ASSERT_EQUAL(0, embed["load_duration"].get<int>());
+        CPPUNIT_ASSERT(embed["total_duration"].is_number_integer());
+        const auto unreported = answerOf(OllamaCall::Embed, json::parse(R"({"data":[{"index":0,"embedding":[1.0]}]})"), "e");
+        CPPUNIT_ASSERT_EQUAL(0, unreported["prompt_eval_count"].get<int>());
         const auto legacy = answerOf(OllamaCall::Embeddings, openAi, "e");
         CPPUNIT_ASSERT_EQUAL(std::string(R"({"embedding":[1.0,0.0]})"), legacy.dump());
     }

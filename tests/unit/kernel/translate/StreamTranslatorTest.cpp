@@ -3,6 +3,7 @@
 
 #include <vector>
 
+#include "ChatStreamSamples.h"
 #include "translate/StreamTranslator.h"
 
 namespace {
@@ -11,26 +12,7 @@ using nlohmann::json;
 using sluice::kernel::OllamaCall;
 using sluice::kernel::StreamTranslator;
 using Step = StreamTranslator::Step;
-
-std::string event(const std::string& data) { return "data: " + data + "\n\n"; }
-
-std::string chunk(const json& delta, const json& finishReason = nullptr) {
-    return event(json{{"id", "chatcmpl-1"},
-                      {"object", "chat.completion.chunk"},
-                      {"created", 1735689600},
-                      {"model", "gpt-4o-mini-2024-07-18"},
-                      {"choices", {{{"index", 0}, {"delta", delta}, {"finish_reason", finishReason}}}},
-                      {"usage", nullptr}}
-                     .dump());
-}
-
-std::string usageChunk(int prompt, int completion) {
-    return event(json{{"id", "chatcmpl-1"},
-                      {"object", "chat.completion.chunk"},
-                      {"choices", json::array()},
-                      {"usage", {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}}}}
-                     .dump());
-}
+using namespace sluice::test::chat;
 
 std::vector<json> linesOf(const std::string& text) {
     std::vector<json> lines;

@@ -3,6 +3,8 @@
 // request shaping, and the duration text of the reset headers.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <tuple>
+
 #include "sluice/testing/FakeServices.h"
 #include "LocalCounterStore.h"
 #include "RateLimitStage.h"
@@ -33,6 +35,7 @@ class RateLimitStageTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(completeGivesTheLeaseBackOnce);
     CPPUNIT_TEST(ollamaLengthIsClampedOrSet);
     CPPUNIT_TEST(openAiLengthIsClampedOrSet);
+    CPPUNIT_TEST(anthropicLengthAndThinkingBudget);
     CPPUNIT_TEST(embeddingsAreNotShaped);
     CPPUNIT_TEST(durationsReadLikeOpenAIs);
     CPPUNIT_TEST_SUITE_END();
@@ -160,6 +163,41 @@ public:
         CPPUNIT_ASSERT_EQUAL(7, completions.body["max_tokens"].get<int>());
         CPPUNIT_ASSERT(!completions.bodyChanged);
         stage->complete(completions);
+    }
+
+    // Anthropic's max_tokens is clamped like the others, and a thinking
+    // budget follows it below, or goes when too little is left to think in.
+    void anthropicLengthAndThinkingBudget() {
+        _settings.maxNumPredict = 4096;
+        auto stage = make();
+        for (const auto& [body, maxTokens, budget] : std::vector<std::tuple<std::string, int, int>>{
+                 {R"({"model":"m","max_tokens":32000,"thinking":{"type":"enabled","budget_tokens":10000}})", 4096, 4095},
+                 {R"({"model":"m","max_tokens":2000,"thinking":{"type":"enabled","budget_tokens":1500}})", 2000, 1500},
+                 {R"({"model":"m","max_tokens":9000})", 4096, -1}}) {
+            RequestContext ctx;
+            prepare(ctx, keyPrincipal(), RouteKind::AnthropicMessages);
+            ctx.body = nlohmann::json::parse(body);
+            CPPUNIT_ASSERT(stage->admit(ctx) == Verdict::Continue);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(body, maxTokens, ctx.body["max_tokens"].get<int>());
+            if (budget > 0) CPPUNIT_ASSERT_EQUAL_MESSAGE(body, budget, ctx.body["thinking"]["budget_tokens"].get<int>());
+            stage->complete(ctx);
+        }
+        _settings.maxNumPredict = 1000;
+        auto small = make();
+        RequestContext ctx;
+        prepare(ctx, keyPrincipal(), RouteKind::AnthropicMessages);
+        ctx.body = nlohmann::json::parse(R"({"model":"m","max_tokens":32000,"thinking":{"type":"enabled","budget_tokens":10000}})");
+        small->admit(ctx);
+        CPPUNIT_ASSERT_EQUAL(1000, ctx.body["max_tokens"].get<int>());
+        CPPUNIT_ASSERT(!ctx.body.contains("thinking"));
+        small->complete(ctx);
+        // The Responses API's bound is max_output_tokens.
+        RequestContext responses;
+        prepare(responses, keyPrincipal(), RouteKind::OpenAIResponses);
+        responses.body = {{"model", "m"}, {"input", "hi"}};
+        small->admit(responses);
+        CPPUNIT_ASSERT_EQUAL(1000, responses.body["max_output_tokens"].get<int>());
+        small->complete(responses);
     }
 
     void embeddingsAreNotShaped() {

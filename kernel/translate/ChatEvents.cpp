@@ -1,0 +1,51 @@
+#include "ChatEvents.h"
+
+#include "http/FrameSplitter.h"
+#include "sluice/Json.h"
+
+namespace sluice::kernel {
+
+using nlohmann::json;
+
+std::string textOf(const json& value) { return value.is_string() ? value.get<std::string>() : std::string(); }
+
+const json& field(const json& object, const char* name) {
+    static const json kAbsent;
+    if (!object.is_object()) return kAbsent;
+    const auto it = object.find(name);
+    return it == object.end() ? kAbsent : *it;
+}
+
+const json& listOf(const json& value) {
+    static const json kEmpty = json::array();
+    return value.is_array() ? value : kEmpty;
+}
+
+ChatEvent readChatEvent(std::string_view frame) {
+    ChatEvent event;
+    const auto data = sseEventData(frame);
+    if (!data) return event;
+    if (*data == "[DONE]") {
+        event.kind = ChatEvent::Kind::End;
+        return event;
+    }
+    event.chunk = parseJson(*data);
+    if (!event.chunk.is_object()) {
+        event.kind = ChatEvent::Kind::Error;
+        event.error = "the backend sent an event that is not JSON";
+        return event;
+    }
+    // An error object instead of a chunk: OpenAI's {"error":{"message":…}},
+    // or a bare string as some servers send it.
+    if (event.chunk.contains("error") && !event.chunk.contains("choices")) {
+        const auto& error = event.chunk["error"];
+        event.kind = ChatEvent::Kind::Error;
+        event.error = error.is_object() ? textOf(field(error, "message")) : textOf(error);
+        if (event.error.empty()) event.error = "the backend reported an error";
+        return event;
+    }
+    event.kind = ChatEvent::Kind::Chunk;
+    return event;
+}
+
+} // namespace sluice::kernel
