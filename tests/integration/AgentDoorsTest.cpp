@@ -40,6 +40,7 @@ class AgentDoorsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aBackendWithoutTheApiIsTranslated);
     CPPUNIT_TEST(traceContextReachesTheBackendAndTheAccessLog);
     CPPUNIT_TEST(ollamaHeartbeatAndEncodedModelIds);
+    CPPUNIT_TEST(anImageTooLargeIsRefusedInTheDoorsShape);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -180,6 +181,26 @@ public:
         CPPUNIT_ASSERT_EQUAL(200, anthropic.status);
         CPPUNIT_ASSERT_EQUAL(std::string("model"), anthropic.json()["type"].get<std::string>());
         CPPUNIT_ASSERT_EQUAL(std::string("llama3.2:latest"), anthropic.json()["display_name"].get<std::string>());
+    }
+
+    void anImageTooLargeIsRefusedInTheDoorsShape() {
+        TestGateway gateway(_config + "limits.max_body_bytes = 65536\n");
+        const nlohmann::json image{{"type", "image"},
+                                   {"source", {{"type", "base64"}, {"media_type", "image/png"}, {"data", std::string(100000, 'A')}}}};
+        const auto big = nlohmann::json{{"model", "llama3.2"},
+                                        {"max_tokens", 64},
+                                        {"messages", {{{"role", "user"}, {"content", {image, {{"type", "text"}, {"text", "What is it?"}}}}}}}}
+                             .dump();
+        const auto refused = httpPost(gateway.port(), "/v1/messages", big);
+        CPPUNIT_ASSERT_EQUAL(413, refused.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("error"), refused.json()["type"].get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(std::string("request_too_large"), refused.json()["error"]["type"].get<std::string>());
+        const auto tooBigResponses = nlohmann::json{{"model", "llama3.2"}, {"input", std::string(100000, 'x')}}.dump();
+        const auto responses = httpPost(gateway.port(), "/v1/responses", tooBigResponses);
+        CPPUNIT_ASSERT_EQUAL(413, responses.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("request_too_large"), responses.json()["error"]["code"].get<std::string>());
+        // The gateway keeps serving.
+        CPPUNIT_ASSERT_EQUAL(200, httpPost(gateway.port(), "/v1/messages", messagesRequest("llama3.2", false)).status);
     }
 
 private:
