@@ -104,7 +104,7 @@ std::optional<Failure> Attempt::run(std::string_view body) {
             // any answer byte: try once more on a fresh one, not another backend.
             const bool staleConnection = _reused && !_answered && error.kind() == UpstreamError::Kind::Closed;
             if (firstTry && staleConnection) continue;
-            return failureFrom(error);
+            return failureFrom(error, _answered);
         }
     }
 }

@@ -18,21 +18,24 @@ Forwarder::Forwarder(MetricsRegistry& metrics) : _metrics(metrics) {}
 void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx, std::string_view body, ClientChannel& client) {
     std::optional<Failure> last;
     std::string lastBackend;
-    std::vector<std::string> unreachable;  // backends that failed to connect or timed out
+    // What failed this request is not asked again: a backend that failed as
+    // a whole (no connection), or one (backend, model) candidate (Failure::wholeBackend).
+    std::vector<std::string> downBackends;
+    std::vector<std::pair<std::string, std::string>> failedCandidates;
     bool protocolMismatch = false;
     for (const auto& candidate : ctx.plan.candidates) {
         auto* upstream = services.upstream(candidate.backend);
         if (!upstream) continue;
         const auto& backend = upstream->backend();
-        // A backend that failed this request for being unreachable or too
-        // slow is not asked again for a later step of an alias chain.
-        if (std::find(unreachable.begin(), unreachable.end(), backend.name) != unreachable.end()) continue;
+        if (std::find(downBackends.begin(), downBackends.end(), backend.name) != downBackends.end()) continue;
         const auto* dialect = dialectFor(ctx.route, backend);
         if (!dialect) {
             protocolMismatch = true;
             continue;
         }
         const std::string servedModel = candidate.upstreamModel.empty() ? ctx.model : candidate.upstreamModel;
+        const std::pair<std::string, std::string> pair{backend.name, servedModel};
+        if (std::find(failedCandidates.begin(), failedCandidates.end(), pair) != failedCandidates.end()) continue;
         if (auto own = dialect->ownAnswer({ctx, backend, servedModel})) {
             ctx.servedBackend = backend.name;
             ctx.servedModel = servedModel;
@@ -72,8 +75,8 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
                              failure->detail);
         last = failure;
         lastBackend = backend.name;
-        if (failure->kind == UpstreamOutcome::ConnectError || failure->kind == UpstreamOutcome::Timeout)
-            unreachable.push_back(backend.name);
+        if (failure->wholeBackend) downBackends.push_back(backend.name);
+        else failedCandidates.push_back(pair);
     }
 
     // Nothing served it: one answer that names no backend, host or URL.

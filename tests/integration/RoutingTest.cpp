@@ -49,6 +49,7 @@ class RoutingTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(activeProbesOpenAndCloseCircuitsWithoutClientRequests);
     CPPUNIT_TEST(notFoundFailsOverWithoutOpeningTheCircuit);
     CPPUNIT_TEST(aChainDoesNotAskADeadBackendTwice);
+    CPPUNIT_TEST(aTimedOutModelDoesNotRuleOutItsBackend);
     CPPUNIT_TEST(aliasChainFallsThroughAFailingProvider);
     CPPUNIT_TEST(aliasesAreListedAndTheDefaultServesRequestsWithoutAModel);
     CPPUNIT_TEST_SUITE_END();
@@ -205,6 +206,27 @@ public:
         CPPUNIT_ASSERT(hasLine(metrics, "sluice_failover_total{from=\"a\",to=\"b\",reason=\"connect_error\"} 1"));
         CPPUNIT_ASSERT(!hasLine(metrics, "from=\"a\",to=\"a\""));
         CPPUNIT_ASSERT_EQUAL(1, healthOf(sluice->port(), "a").at("consecutive_failures").get<int>());
+    }
+
+    // One provider serving a primary and a fallback model (the common alias):
+    // the primary's timeout or 5xx rules out that model only, not the backend.
+    void aTimedOutModelDoesNotRuleOutItsBackend() {
+        auto sluice = gateway(1, "aliases.team/y.chain = a/llama3.2, a/qwen2.5:0.5b\n"
+                                 "backends.a.timeout.first_byte_ms = 500\nhealth.failure_threshold = 1000\n");
+        // The primary never answers: no first byte, so the first-byte timeout.
+        _fakes[0]->setRules({{{"model", "llama3.2"}, {"hang_after_chunks", 0}, {"times", 1}}});
+        auto answer = httpPost(sluice->port(), "/api/chat", ollamaChat("team/y", false));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(answer.body, 200, answer.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("a"), answer.header("x-sluice-backend"));
+        CPPUNIT_ASSERT_EQUAL(std::string("qwen2.5:0.5b"), answer.header("x-sluice-model"));
+        // A 5xx likewise.
+        _fakes[0]->setRules({{{"model", "llama3.2"}, {"status", 500}, {"times", 1}}});
+        answer = httpPost(sluice->port(), "/api/chat", ollamaChat("team/y", true));
+        CPPUNIT_ASSERT_EQUAL(200, answer.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("qwen2.5:0.5b"), answer.header("x-sluice-model"));
+        const auto metrics = httpGet(sluice->port(), "/metrics").body;
+        CPPUNIT_ASSERT(hasLine(metrics, "sluice_failover_total{from=\"a\",to=\"a\",reason=\"timeout\"} 1"));
+        CPPUNIT_ASSERT(hasLine(metrics, "sluice_failover_total{from=\"a\",to=\"a\",reason=\"status_5xx\"} 1"));
     }
 
     void aliasChainFallsThroughAFailingProvider() {
