@@ -211,9 +211,4 @@ std::string anthropicToolUseId(const json& callId) {
     return id.empty() ? randomId("toolu_") : id;
 }
 
-std::string reasoningOf(const json& messageOrDelta) {
-    auto reasoning = textOf(field(messageOrDelta, "reasoning_content"));
-    return reasoning.empty() ? textOf(field(messageOrDelta, "reasoning")) : reasoning;
-}
-
 } // namespace sluice::kernel

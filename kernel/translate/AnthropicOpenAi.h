@@ -59,8 +59,5 @@ std::string anthropicMessageId(const nlohmann::json& completionId);
 // back in tool_result.tool_use_id, which becomes tool_call_id), or a random
 // "toolu_…" one when the provider sent none.
 std::string anthropicToolUseId(const nlohmann::json& callId);
-// The reasoning a message or delta carries: vLLM and DeepSeek name it
-// reasoning_content, Ollama and OpenRouter reasoning. "" when there is none.
-std::string reasoningOf(const nlohmann::json& messageOrDelta);
 
 } // namespace sluice::kernel

@@ -1,5 +1,7 @@
 #include "ChatEvents.h"
 
+#include <chrono>
+
 #include "http/FrameSplitter.h"
 #include "sluice/Json.h"
 
@@ -19,6 +21,15 @@ const json& field(const json& object, const char* name) {
 const json& listOf(const json& value) {
     static const json kEmpty = json::array();
     return value.is_array() ? value : kEmpty;
+}
+
+std::string reasoningOf(const json& messageOrDelta) {
+    auto reasoning = textOf(field(messageOrDelta, "reasoning_content"));
+    return reasoning.empty() ? textOf(field(messageOrDelta, "reasoning")) : reasoning;
+}
+
+std::int64_t unixNow() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 ChatEvent readChatEvent(std::string_view frame) {

@@ -5,6 +5,7 @@
 // translator (to Ollama's NDJSON, Anthropic's events, the Responses API's
 // events) starts from.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -34,6 +35,14 @@ std::string textOf(const nlohmann::json& value);
 const nlohmann::json& field(const nlohmann::json& object, const char* name);
 // The value when it is an array, else an empty one: for loops over optional lists.
 const nlohmann::json& listOf(const nlohmann::json& value);
+
+// The reasoning a chat message or delta carries: vLLM, DeepSeek and
+// llama.cpp name it reasoning_content, Ollama and OpenRouter reasoning. ""
+// when there is none.
+std::string reasoningOf(const nlohmann::json& messageOrDelta);
+
+// Seconds since the epoch, for the created_at of answers a translation makes.
+std::int64_t unixNow();
 
 // One SSE event of a chat-completion stream, read.
 struct ChatEvent {

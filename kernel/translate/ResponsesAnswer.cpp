@@ -14,17 +14,6 @@ namespace {
 using nlohmann::json;
 using nlohmann::ordered_json;
 
-std::int64_t unixNow() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-// The reasoning text of a chat message or delta: reasoning_content (DeepSeek,
-// vLLM, llama.cpp) or reasoning (Ollama).
-std::string reasoningOf(const json& message) {
-    auto text = textOf(message.value("reasoning_content", json()));
-    return text.empty() ? textOf(message.value("reasoning", json())) : text;
-}
-
 ordered_json outputText(const std::string& text) {
     return {{"type", "output_text"}, {"annotations", ordered_json::array()}, {"logprobs", ordered_json::array()}, {"text", text}};
 }

@@ -16,10 +16,6 @@ using nlohmann::ordered_json;
 // A provider naming tool-call indexes past this is not counting calls: its deltas are ignored.
 constexpr std::size_t kMaxToolCalls = 128;
 
-std::int64_t unixNow() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 std::string frame(std::string_view type, const ordered_json& data) {
     return "event: " + std::string(type) + "\ndata: " + data.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
 }
@@ -107,10 +103,7 @@ void ResponsesStreamTranslator::takeChunk(const json& chunk, std::string& out) {
         // Only one answer is asked for; any other choice is not the client's.
         if (!choice.is_object() || choice.value("index", json(0)) != 0) continue;
         if (auto delta = choice.find("delta"); delta != choice.end() && delta->is_object()) {
-            // reasoning_content: DeepSeek, vLLM, llama.cpp; reasoning: Ollama.
-            auto reasoning = textOf(delta->value("reasoning_content", json()));
-            if (reasoning.empty()) reasoning = textOf(delta->value("reasoning", json()));
-            if (!reasoning.empty()) {
+            if (const auto reasoning = reasoningOf(*delta); !reasoning.empty()) {
                 if (_open != Open::Reasoning) startReasoning(out);
                 _openText += reasoning;
                 emit("response.reasoning_summary_text.delta",
