@@ -27,6 +27,15 @@
 
 namespace sluice::kernel {
 
+// The path of an API route on a backend, built from the route (not the
+// client's spelling of it: "/api/chat/" is the same call as "/api/chat").
+// An openai-kind URL is the API base ("…/v1"): the route's part after /v1
+// follows it; other kinds take the whole route path after their base.
+inline std::string backendPath(const Backend& backend, std::string_view routePath) {
+    if (backend.kind == BackendKind::OpenAI && routePath.starts_with("/v1/")) routePath.remove_prefix(3);
+    return backend.basePath + std::string(routePath);
+}
+
 // One candidate of one request, as a dialect sees it.
 struct DialectCall {
     const RequestContext& ctx;

@@ -12,14 +12,6 @@
 namespace sluice::kernel {
 
 namespace {
-// The path on the backend, built from the route (not the client's spelling of
-// it: "/api/chat/" is the same call as "/api/chat").
-std::string upstreamPath(const Backend& backend, std::string_view routePath) {
-    // An openai-kind URL is the API base ("…/v1"); the route's part after /v1 follows it.
-    if (backend.kind == BackendKind::OpenAI && routePath.starts_with("/v1/")) routePath.remove_prefix(3);
-    return backend.basePath + std::string(routePath);
-}
-
 // An OpenAI-protocol stream whose client did not set stream_options.include_usage:
 // the gateway asks (its token limits need the count) and drops the usage
 // event again before the client sees it.
@@ -201,7 +193,7 @@ std::vector<std::pair<std::string, std::string>> anthropicHeaders(const RequestC
 
 UpstreamRequest PassThrough::request(const DialectCall& call) const {
     const auto& ctx = call.ctx;
-    UpstreamRequest request{upstreamPath(call.backend, ctx.route.name), std::nullopt, {}};
+    UpstreamRequest request{backendPath(call.backend, ctx.route.name), std::nullopt, {}};
     if (client() == Protocol::Anthropic) request.headers = anthropicHeaders(ctx, call.backend);
     const bool renamed = call.servedModel != ctx.model;
     const bool askUsage = needsUsageAsked(ctx);

@@ -38,9 +38,7 @@ std::optional<ClientAnswer> ViaChatCompletions::ownAnswer(const DialectCall& cal
 }
 
 UpstreamRequest ViaChatCompletions::request(const DialectCall& call) const {
-    // An openai-kind URL is the API base ("…/v1"); Ollama serves Chat Completions under /v1.
-    const std::string path = call.backend.kind == BackendKind::OpenAI ? "/chat/completions" : "/v1/chat/completions";
-    return {call.backend.basePath + path, jsonText(chatRequest(call)), {}};
+    return {backendPath(call.backend, "/v1/chat/completions"), jsonText(chatRequest(call)), {}};
 }
 
 std::optional<ClientAnswer> ViaChatCompletions::whole(const DialectCall& call, const nlohmann::json& answer, std::string,
