@@ -11,7 +11,8 @@ namespace {
 const char* const knownFields[] = {"model",  "path",        "times",  "delay_first_byte_ms", "status",
                                    "retry_after", "reset_before_first_byte", "chunks", "chunk_interval_ms",
                                    "die_after_chunks", "hang_after_chunks", "headers", "sse_comments", "comments_after_chunks", "pad_bytes", "stall_after_bytes", "message",
-                                   "close_delimited", "cut_after_chunks", "raw_body", "no_usage"};
+                                   "close_delimited", "cut_after_chunks", "raw_body", "no_usage", "code",
+                                   "reject_prefill"};
 
 int intField(const nlohmann::json& rule, const char* name, int minimum) {
     const auto& value = rule[name];
@@ -75,6 +76,17 @@ FaultRule FaultRule::fromJson(const nlohmann::json& rule) {
         if (!rule["message"].is_string()) throw std::invalid_argument("\"message\" must be a string");
         parsed.message = rule["message"].get<std::string>();
     }
+    if (rule.contains("code")) {
+        if (!rule["code"].is_string() || rule["code"].get<std::string>().empty())
+            throw std::invalid_argument("\"code\" must be a non-empty string");
+        // Only a "status" answer carries it; alone it would silently do nothing.
+        if (parsed.status == 0) throw std::invalid_argument("\"code\" needs \"status\"");
+        parsed.code = rule["code"].get<std::string>();
+    }
+    if (rule.contains("reject_prefill")) {
+        if (!rule["reject_prefill"].is_boolean()) throw std::invalid_argument("\"reject_prefill\" must be a boolean");
+        parsed.rejectPrefill = rule["reject_prefill"].get<bool>();
+    }
     if (rule.contains("headers")) {
         const auto& headers = rule["headers"];
         if (!headers.is_object()) throw std::invalid_argument("\"headers\" must be an object of strings");
@@ -106,6 +118,8 @@ nlohmann::json FaultRule::toJson() const {
     if (padBytes > 0) out["pad_bytes"] = padBytes;
     if (stallAfterBytes) out["stall_after_bytes"] = *stallAfterBytes;
     if (message) out["message"] = *message;
+    if (code) out["code"] = *code;
+    if (rejectPrefill) out["reject_prefill"] = true;
     if (closeDelimited) out["close_delimited"] = true;
     if (cutAfterChunks) out["cut_after_chunks"] = *cutAfterChunks;
     if (rawBody) out["raw_body"] = *rawBody;
@@ -117,7 +131,8 @@ nlohmann::json FaultRule::toJson() const {
     return out;
 }
 
-bool FaultRule::matches(const std::string& requestModel, const std::string& requestPath) const {
+bool FaultRule::matches(const std::string& requestModel, const std::string& requestPath, bool prefill) const {
+    if (rejectPrefill && !prefill) return false;
     if (path && *path != requestPath) return false;
     if (model && (requestModel.empty() || !sameModelName(*model, requestModel))) return false;
     return true;
@@ -130,10 +145,10 @@ void FaultRules::replace(std::vector<FaultRule> rules) {
 
 void FaultRules::clear() { replace({}); }
 
-std::optional<FaultRule> FaultRules::take(const std::string& model, const std::string& path) {
+std::optional<FaultRule> FaultRules::take(const std::string& model, const std::string& path, bool prefill) {
     std::lock_guard lock(_mutex);
     for (auto it = _rules.begin(); it != _rules.end(); ++it) {
-        if (!it->matches(model, path)) continue;
+        if (!it->matches(model, path, prefill)) continue;
         FaultRule chosen = *it;
         if (it->times && --*it->times <= 0) _rules.erase(it);
         return chosen;

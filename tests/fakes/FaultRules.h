@@ -28,6 +28,10 @@ struct FaultRule {
     int sseComments = 0;
     std::optional<int> commentsAfterChunks;
     std::optional<std::string> message;   // error text for "status" instead of the default
+    std::optional<std::string> code;      // OpenAI error "code" for "status" instead of the default
+    // 400 "assistant prefill is not supported"; the rule matches only a chat
+    // ending with an assistant prefill, so other requests never spend it.
+    bool rejectPrefill = false;
     bool closeDelimited = false;          // stream with neither chunking nor length, ended by close
     std::optional<int> cutAfterChunks;    // N chunks, half of the next, then a graceful close
     std::optional<std::string> rawBody;   // a whole answer of these bytes (text/html), not the JSON one
@@ -41,7 +45,7 @@ struct FaultRule {
     // Throws std::invalid_argument on a field of the wrong type or range.
     static FaultRule fromJson(const nlohmann::json& rule);
     nlohmann::json toJson() const;
-    bool matches(const std::string& requestModel, const std::string& requestPath) const;
+    bool matches(const std::string& requestModel, const std::string& requestPath, bool prefill) const;
 };
 
 // The ordered rule list; first match wins and spends one of its uses.
@@ -49,8 +53,9 @@ class FaultRules {
 public:
     void replace(std::vector<FaultRule> rules);
     void clear();
-    // The first rule matching the request, after spending one use of it.
-    std::optional<FaultRule> take(const std::string& model, const std::string& path);
+    // The first rule matching the request, after spending one use of it;
+    // prefill: the request is a chat ending with an assistant prefill.
+    std::optional<FaultRule> take(const std::string& model, const std::string& path, bool prefill);
     nlohmann::json toJson() const;
 
 private:
