@@ -247,7 +247,8 @@ void FakeBackend::handleModelRoute(Exchange& exchange) {
     }
     if (rule && rule->status != 0) {
         HeaderList headers;
-        if (rule->status == 429) headers.emplace_back("Retry-After", std::to_string(rule->retryAfter));
+        if (rule->status == 429 && rule->retryAfter >= 0)
+            headers.emplace_back("Retry-After", std::to_string(rule->retryAfter));
         delivery.error(protocol, rule->status,
                        rule->message.value_or("fake fault: injected HTTP " + std::to_string(rule->status)),
                        rule->code.value_or(""), {}, headers);

@@ -12,7 +12,7 @@ const char* const knownFields[] = {"model",  "path",        "times",  "delay_fir
                                    "retry_after", "reset_before_first_byte", "chunks", "chunk_interval_ms",
                                    "die_after_chunks", "hang_after_chunks", "headers", "sse_comments", "comments_after_chunks", "pad_bytes", "stall_after_bytes", "message",
                                    "close_delimited", "cut_after_chunks", "raw_body", "no_usage", "code",
-                                   "reject_prefill"};
+                                   "reject_prefill", "malformed_after_chunks", "omit_done"};
 
 int intField(const nlohmann::json& rule, const char* name, int minimum) {
     const auto& value = rule[name];
@@ -45,7 +45,13 @@ FaultRule FaultRule::fromJson(const nlohmann::json& rule) {
         parsed.status = intField(rule, "status", 100);
         if (parsed.status > 599) throw std::invalid_argument("rule field \"status\" must be an HTTP status");
     }
-    if (rule.contains("retry_after")) parsed.retryAfter = intField(rule, "retry_after", 0);
+    if (rule.contains("retry_after")) {
+        // Any integer: a negative one asks for a 429 with no Retry-After header at all.
+        const auto& value = rule["retry_after"];
+        if (!value.is_number_integer() || value.get<long long>() < -100000000 || value.get<long long>() > 100000000)
+            throw std::invalid_argument("rule field \"retry_after\" must be an integer (negative: no Retry-After header)");
+        parsed.retryAfter = value.get<int>();
+    }
     if (rule.contains("reset_before_first_byte")) {
         if (!rule["reset_before_first_byte"].is_boolean())
             throw std::invalid_argument("rule field \"reset_before_first_byte\" must be a boolean");
@@ -71,6 +77,12 @@ FaultRule FaultRule::fromJson(const nlohmann::json& rule) {
     if (rule.contains("no_usage")) {
         if (!rule["no_usage"].is_boolean()) throw std::invalid_argument("\"no_usage\" must be a boolean");
         parsed.noUsage = rule["no_usage"].get<bool>();
+    }
+    if (rule.contains("malformed_after_chunks"))
+        parsed.malformedAfterChunks = intField(rule, "malformed_after_chunks", 0);
+    if (rule.contains("omit_done")) {
+        if (!rule["omit_done"].is_boolean()) throw std::invalid_argument("\"omit_done\" must be a boolean");
+        parsed.omitDone = rule["omit_done"].get<bool>();
     }
     if (rule.contains("message")) {
         if (!rule["message"].is_string()) throw std::invalid_argument("\"message\" must be a string");
@@ -104,10 +116,9 @@ nlohmann::json FaultRule::toJson() const {
     if (path) out["path"] = *path;
     if (times) out["times"] = *times;
     if (delayFirstByteMs) out["delay_first_byte_ms"] = delayFirstByteMs;
-    if (status) {
-        out["status"] = status;
-        if (status == 429) out["retry_after"] = retryAfter;
-    }
+    if (status) out["status"] = status;
+    // A 429 always shows what it sends; a retry_after posted without one still echoes.
+    if (status == 429 || retryAfter != 1) out["retry_after"] = retryAfter;
     if (resetBeforeFirstByte) out["reset_before_first_byte"] = true;
     if (chunks) out["chunks"] = *chunks;
     if (chunkIntervalMs) out["chunk_interval_ms"] = chunkIntervalMs;
@@ -124,6 +135,8 @@ nlohmann::json FaultRule::toJson() const {
     if (cutAfterChunks) out["cut_after_chunks"] = *cutAfterChunks;
     if (rawBody) out["raw_body"] = *rawBody;
     if (noUsage) out["no_usage"] = true;
+    if (malformedAfterChunks) out["malformed_after_chunks"] = *malformedAfterChunks;
+    if (omitDone) out["omit_done"] = true;
     if (!headers.empty()) {
         out["headers"] = nlohmann::json::object();
         for (const auto& [name, value] : headers) out["headers"][name] = value;

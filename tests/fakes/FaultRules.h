@@ -19,7 +19,9 @@ struct FaultRule {
     std::optional<int> times;          // uses left; absent: forever
     int delayFirstByteMs = 0;
     int status = 0;      // 0: answer normally
-    int retryAfter = 1;  // seconds, for status 429
+    // Seconds, for status 429; negative: a 429 without any Retry-After header,
+    // as some providers send, so the gateway's own backoff is what applies.
+    int retryAfter = 1;
     bool resetBeforeFirstByte = false;
     std::optional<int> chunks;
     int chunkIntervalMs = 0;
@@ -38,6 +40,13 @@ struct FaultRule {
     std::size_t padBytes = 0;             // a whole answer carries a "padding" field of this many bytes
     std::optional<std::size_t> stallAfterBytes;  // a whole answer sends this many bytes (chunked), then hangs
     bool noUsage = false;                 // no token counts in the answer, whatever the client asked
+    // A stream sends one frame that is not JSON after this many chunks, then goes on
+    // as if nothing happened: the gateway must notice a broken frame mid-stream.
+    std::optional<int> malformedAfterChunks;
+    // A stream ends cleanly (terminator / end of body) without its end marker
+    // ([DONE], the done line, message_stop, response.completed): truncated, yet no
+    // transport error to show it.
+    bool omitDone = false;
     // Extra headers on the answer (hop-by-hop or private ones), so a test can
     // prove the gateway never copies an upstream header blindly.
     std::vector<std::pair<std::string, std::string>> headers;
