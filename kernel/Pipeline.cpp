@@ -81,6 +81,7 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
     AnswerBudget::process().reportTo(metrics.gauge(
         "sluice_answer_buffer_bytes", "Bytes of whole answers held in memory now, across all requests (limits.answer_buffer_bytes)."));
     self._settings.maxStream = std::chrono::seconds(reader.integer("timeout.max_stream_s", 0, 0, 7 * 86400));
+    self._settings.requestTimeout = reader.millis("timeout.request_ms", std::chrono::milliseconds(600000));
     try {
         self._settings.trustedProxies = TrustedProxies(reader.list("server.trusted_proxies"));
     } catch (const std::invalid_argument& e) {
@@ -195,7 +196,7 @@ std::shared_ptr<const Backend> Pipeline::backend(const std::string& name) const 
 }
 
 ForwardingServices Pipeline::forwarding() {
-    return {_upstreams, *_health, _forwarderLog, _settings.maxStream};
+    return {_upstreams, *_health, _forwarderLog, _settings.maxStream, catalog(), aliases(), _settings.requestTimeout};
 }
 
 std::string Pipeline::describe() const {

@@ -4,6 +4,7 @@
 #include <Poco/String.h>
 
 #include "AnswerBudget.h"
+#include "DeclinedRequest.h"
 #include "DrainDeadline.h"
 #include "audit/AnswerCapture.h"
 #include "http/TraceContext.h"
@@ -57,12 +58,12 @@ std::string upstreamMessage(const std::string& body) {
 // One request in flight to one backend, counted for least-busy routing.
 class InFlight {
 public:
-    InFlight(BackendHealth& health, Upstream& upstream)
-        : _health(health), _upstream(upstream), _tookTrial(_health.beginRequest(_upstream.backend().name)) {
+    InFlight(BackendHealth& health, Upstream& upstream, const std::string& model)
+        : _health(health), _upstream(upstream), _model(model), _trials(_health.beginRequest(_upstream.backend().name, model)) {
         _upstream.metrics.inFlight.add(1);
     }
     ~InFlight() {
-        _health.endRequest(_upstream.backend().name, _tookTrial);
+        _health.endRequest(_upstream.backend().name, _model, _trials);
         _upstream.metrics.inFlight.add(-1);
     }
     InFlight(const InFlight&) = delete;
@@ -71,19 +72,22 @@ public:
 private:
     BackendHealth& _health;
     Upstream& _upstream;
-    bool _tookTrial;  // this attempt is a half-open circuit's trial
+    const std::string& _model;
+    Trials _trials;  // the half-open circuits this attempt is the trial of
 };
 } // namespace
 
 Attempt::Attempt(const ForwardingServices& services, Upstream& upstream, const Dialect& dialect, RequestContext& ctx,
-                 const std::string& servedModel, ClientChannel& client)
+                 const std::string& servedModel, ClientChannel& client, const Terms& terms)
     : _services(services), _upstream(upstream), _backend(upstream.backend()), _dialect(dialect), _ctx(ctx),
-      _servedModel(servedModel), _client(client), _start(Clock::now()),
+      _servedModel(servedModel), _client(client), _terms(terms), _start(Clock::now()),
       _streamEnd(services.maxStream.count() > 0 ? std::optional<Clock::time_point>(ctx.startedAt + services.maxStream)
                                                 : std::nullopt) {}
 
 std::optional<Failure> Attempt::run(std::string_view body) {
-    const InFlight inFlight(_services.health, _upstream);
+    const InFlight inFlight(_services.health, _upstream, _servedModel);
+    // A failed attempt spent nothing the client is charged for.
+    _ctx.usage = {};
     for (bool firstTry = true;; firstTry = false) {
         try {
             auto failure = exchange(body, firstTry);
@@ -139,7 +143,7 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
 
     ResponseReader reader(*_connection, _client.socketFd());
     try {
-        reader.readHead(_start + _backend.firstByteTimeout);
+        reader.readHead(firstByteDeadline());
     } catch (const UpstreamError&) {
         _answered = reader.receivedAny();
         throw;
@@ -149,9 +153,9 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
 
     if (head.status == 429) {
         const auto* retry = head.header("retry-after");
-        return Failure{UpstreamOutcome::Status429, "answered 429", retry ? *retry : std::string()};
+        return statusFailure(UpstreamOutcome::Status429, 429, retry ? *retry : std::string());
     }
-    if (head.status >= 500) return Failure{UpstreamOutcome::Status5xx, "answered " + std::to_string(head.status), {}};
+    if (head.status >= 500) return statusFailure(UpstreamOutcome::Status5xx, head.status);
     if (head.status == 404) return Failure{UpstreamOutcome::ModelNotFound, "answered 404", {}};
     // 401/403: the backend refused *our* credential (an expired provider
     // key): a gateway problem, not the client's, and the next candidate may serve.
@@ -162,10 +166,7 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
     // A redirect is not an answer a gateway can pass on (it would point the
     // client at the backend): count it as a failed backend.
     if (head.status >= 300 && head.status < 400) return Failure{UpstreamOutcome::Broken, "answered " + std::to_string(head.status), {}};
-    if (head.status >= 400) {
-        passBackClientError(reader, head.status);
-        return std::nullopt;
-    }
+    if (head.status >= 400) return clientError(reader, head.status);
 
     // Asked for identity; a backend that compresses anyway cannot be relayed
     // (the client would get the compressed bytes without their header).
@@ -249,7 +250,7 @@ void Attempt::failStream(const std::string& failure, StreamFilter& filter) {
     if (!draining && !tooLong) {
         _services.log.warning("request %s: backend %s: %s", _ctx.requestId, _backend.name, failure);
         _upstream.metrics.streamFailures.inc();
-        _services.health.recordFailure(_backend.name, failure);
+        _services.health.recordModelFailure(_backend.name, _servedModel, failure);
     }
     _connection->abort();
     _ctx.outcome = Outcome::UpstreamError;
@@ -260,17 +261,39 @@ void Attempt::failStream(const std::string& failure, StreamFilter& filter) {
     _client.endStream();
 }
 
-void Attempt::passBackClientError(ResponseReader& reader, int status) {
+std::optional<Failure> Attempt::clientError(ResponseReader& reader, int status) {
     std::string answer;
     try {
         while (answer.size() < 65536 && reader.readBody(answer, idleDeadline())) {}
     } catch (const UpstreamError&) {
         // The message is a courtesy; the status alone still says what happened.
     }
+    const auto message = clientSafeMessage(upstreamMessage(answer));
+    if (_terms.alias) {
+        if (const auto declined = declinedClassOf(status, answer); declined && _terms.alias->fallsBackOn(*declined)) {
+            Failure failure{UpstreamOutcome::Declined,
+                            "answered " + std::to_string(status) +
+                                (*declined == FallbackOn::ContextLength ? " (context length)" : " (content filter)"),
+                            {}};
+            failure.clientStatus = status;
+            failure.clientMessage = message;
+            failure.clientCode = *declined == FallbackOn::ContextLength ? "context_length_exceeded" : "content_policy_violation";
+            return failure;
+        }
+    }
     finishServed();
     _ctx.status = status;
     _ctx.outcome = Outcome::BadRequest;
-    _client.sendWhole(status, "application/json", _dialect.errorBody(status, clientSafeMessage(upstreamMessage(answer)), {}));
+    _client.sendWhole(status, "application/json", _dialect.errorBody(status, message, {}));
+    return std::nullopt;
+}
+
+Attempt::Clock::time_point Attempt::firstByteDeadline() const {
+    // Ollama says which models are in memory (/api/ps, polled by discovery);
+    // other kinds say nothing, and are taken as ready.
+    const bool cold = _backend.kind == BackendKind::Ollama && !_services.catalog->isLoaded(_backend.name, _servedModel);
+    const auto wait = _ctx.stream && !cold ? _backend.firstByteTimeout : _backend.coldLoadTimeout;
+    return std::min(_start + wait, _terms.deadline);
 }
 
 void Attempt::noteFirstByte() {
@@ -282,7 +305,7 @@ void Attempt::noteFirstByte() {
 void Attempt::finishServed() {
     _ctx.servedBackend = _backend.name;
     _ctx.servedModel = _servedModel;
-    _services.health.recordSuccess(_backend.name);
+    _services.health.recordSuccess(_backend.name, _servedModel);
     _upstream.metrics.outcome(UpstreamOutcome::Ok).inc();
 }
 

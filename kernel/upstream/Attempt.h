@@ -22,8 +22,14 @@ class Attempt {
 public:
     using Clock = std::chrono::steady_clock;
 
+    // What the request as a whole sets for each of its attempts.
+    struct Terms {
+        const Alias* alias;           // the alias the client named, or nullptr
+        Clock::time_point deadline;   // timeout.request_ms: the answer must have begun by then
+    };
+
     Attempt(const ForwardingServices& services, Upstream& upstream, const Dialect& dialect, RequestContext& ctx,
-            const std::string& servedModel, ClientChannel& client);
+            const std::string& servedModel, ClientChannel& client, const Terms& terms);
 
     // Serves the request from this backend, or returns why it could not
     // (and nothing has reached the client then).
@@ -40,7 +46,13 @@ private:
     // Ends a stream the backend broke after its first byte with an error
     // frame: the filter's own when it has one, else the dialect's.
     void failStream(const std::string& failure, StreamFilter& filter);
-    void passBackClientError(ResponseReader& reader, int status);
+    // A 4xx: passed back to the client, or declined when the alias falls
+    // back on its class (aliases.NAME.fallback_on).
+    std::optional<Failure> clientError(ResponseReader& reader, int status);
+    // Until when the first answer byte is awaited: timeout.first_byte_ms for
+    // a stream from a loaded model, timeout.cold_load_ms for a model Ollama
+    // must load first and for a whole answer; never past timeout.request_ms.
+    Clock::time_point firstByteDeadline() const;
     void finishServed();
     // Counts what the client was sent of the answer: bytes, and the text for
     // the token estimate when the backend reports no usage.
@@ -73,6 +85,7 @@ private:
     RequestContext& _ctx;
     const std::string& _servedModel;
     ClientChannel& _client;
+    const Terms& _terms;
     Clock::time_point _start;
     std::unique_ptr<UpstreamConnection> _connection;
     std::optional<Clock::time_point> _streamEnd;  // timeout.max_stream_s from the request's start

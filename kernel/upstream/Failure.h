@@ -20,16 +20,40 @@ struct Failure {
     // failure (a timeout, a 5xx, a 429, a broken answer) rules out only the
     // (backend, model) candidate: the backend may serve its other models.
     bool wholeBackend = false;
+    // Worth trying again on the same candidate (RetryPolicy): a 429, 500,
+    // 502 or 503, or a connection reset before any answer byte.
+    bool retryable = false;
+    // For a client error an alias falls back on (aliases.NAME.fallback_on):
+    // what the client is told if no later entry serves. Client-safe.
+    int clientStatus = 0;
+    std::string clientMessage{};
+    std::string clientCode{};
 };
+
+// A failure the backend answered with an HTTP status.
+inline Failure statusFailure(UpstreamOutcome kind, int status, std::string retryAfter = {}) {
+    Failure failure{kind, "answered " + std::to_string(status), std::move(retryAfter)};
+    failure.retryable = status == 429 || status == 500 || status == 502 || status == 503;
+    return failure;
+}
 
 // `answered`: a byte of the answer had arrived when the error came.
 inline Failure failureFrom(const UpstreamError& error, bool answered) {
+    Failure failure{UpstreamOutcome::Broken, error.what(), {}};
     switch (error.kind()) {
-    case UpstreamError::Kind::Connect: return {UpstreamOutcome::ConnectError, error.what(), {}, true};
-    case UpstreamError::Kind::Timeout: return {UpstreamOutcome::Timeout, error.what(), {}, false};
-    case UpstreamError::Kind::Closed: return {UpstreamOutcome::Broken, error.what(), {}, !answered};
-    default: return {UpstreamOutcome::Broken, error.what(), {}, false};
+    case UpstreamError::Kind::Connect:
+        failure.kind = UpstreamOutcome::ConnectError;
+        failure.wholeBackend = true;
+        break;
+    case UpstreamError::Kind::Timeout: failure.kind = UpstreamOutcome::Timeout; break;
+    case UpstreamError::Kind::Closed:
+        // A reset before any answer byte: the backend dropped the request
+        // (a restart, an overloaded accept queue); worth one more try.
+        failure.wholeBackend = failure.retryable = !answered;
+        break;
+    default: break;
     }
+    return failure;
 }
 
 } // namespace sluice::kernel

@@ -8,6 +8,7 @@
 
 #include "Attempt.h"
 #include "FailureTable.h"
+#include "RetryWait.h"
 #include "dialect/ErrorBody.h"
 #include "dialect/Dialects.h"
 
@@ -16,6 +17,9 @@ namespace sluice::kernel {
 Forwarder::Forwarder(MetricsRegistry& metrics) : _metrics(metrics) {}
 
 void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx, std::string_view body, ClientChannel& client) {
+    const Alias* alias = ctx.plan.alias.empty() ? nullptr : services.aliases.find(ctx.plan.alias);
+    const Attempt::Terms terms{alias, services.requestTimeout.count() > 0 ? ctx.startedAt + services.requestTimeout
+                                                                          : Clock::time_point::max()};
     std::optional<Failure> last;
     std::string lastBackend;
     // What failed this request is not asked again: a backend that failed as
@@ -44,35 +48,47 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
             client.sendWhole(own->status, own->contentType, own->body);
             return;
         }
+        // timeout.request_ms bounds the whole search for an answer.
+        if (Clock::now() >= terms.deadline) {
+            if (!last) last = Failure{UpstreamOutcome::Timeout, "timeout.request_ms ran out", {}};
+            break;
+        }
         if (last) {
             ctx.failovers++;
             _metrics.counter("sluice_failover_total", "Times a request moved on from a failed backend to the next candidate.",
                              {{"from", lastBackend}, {"to", backend.name}, {"reason", std::string(outcomeLabel(last->kind))}})
                 .inc();
         }
-        const auto started = std::chrono::steady_clock::now();
-        const auto failure = Attempt(services, *upstream, *dialect, ctx, servedModel, client).run(body);
-        if (!failure) {
-            if (ctx.servedBackend == backend.name) {
-                upstream->metrics.latency.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-                countServed(ctx);
+        const auto retry = alias ? alias->retry.over(backend.retry) : backend.retry;
+        std::optional<Failure> failure;
+        for (int retries = 0;; ++retries) {
+            const auto started = Clock::now();
+            failure = Attempt(services, *upstream, *dialect, ctx, servedModel, client, terms).run(body);
+            if (!failure) {
+                if (ctx.servedBackend == backend.name) {
+                    upstream->metrics.latency.observe(std::chrono::duration<double>(Clock::now() - started).count());
+                    countServed(ctx);
+                }
+                return;
             }
-            return;
+            noteFailure(services, *upstream, servedModel, ctx, *failure, Clock::now() - started);
+            if (!failure->retryable || retries >= retry.attempts) break;
+            // Retry-After longer than retry.max_wait_ms, or a wait past
+            // timeout.request_ms: the next candidate may serve sooner.
+            const auto wait = retryWait(retry, retries + 1, failure->retryAfter, jitterUnit(), std::chrono::system_clock::now());
+            if (!wait || Clock::now() + *wait >= terms.deadline) break;
+            _metrics.counter("sluice_retries_total", "Attempts tried again on the same backend and model, by why the last failed.",
+                             {{"backend", backend.name}, {"reason", std::string(outcomeLabel(failure->kind))}})
+                .inc();
+            ctx.retries++;
+            const auto paused = pauseBeforeRetry(client.socketFd(), *wait);
+            if (paused == PauseEnd::ClientGone) {
+                ctx.outcome = Outcome::ClientCancel;
+                ctx.status = 499;
+                return;
+            }
+            if (paused == PauseEnd::Draining) break;
         }
-        // A timeout is the slowest answer of all: without this sample a backend
-        // that only ever times out would stay "not yet timed", the latency
-        // router's first choice.
-        if (failure->kind == UpstreamOutcome::Timeout)
-            services.health.recordFirstByte(backend.name, servedModel, std::chrono::steady_clock::now() - started);
-        // A 404 says the model is not there, not that the backend is unwell:
-        // it must not push the backend's other models down the plans.
-        if (failure->kind != UpstreamOutcome::ModelNotFound) {
-            const std::string kind(outcomeLabel(failure->kind));
-            services.health.recordFailure(backend.name, kind + ": " + healthSafe(failure->detail, backend, "(detail withheld)"));
-        }
-        upstream->metrics.outcome(failure->kind).inc();
-        services.log.warning("request %s: backend %s failed (%s); trying the next candidate", ctx.requestId, backend.name,
-                             failure->detail);
         last = failure;
         lastBackend = backend.name;
         if (failure->wholeBackend) downBackends.push_back(backend.name);
@@ -85,6 +101,27 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
     ctx.status = answer.status;
     if (!answer.retryAfter.empty()) ctx.responseHeaders.emplace_back("Retry-After", answer.retryAfter);
     client.sendWhole(answer.status, "application/json", errorBody(ctx.route.protocol, answer.status, answer.message, answer.code));
+}
+
+void Forwarder::noteFailure(const ForwardingServices& services, Upstream& upstream, const std::string& servedModel,
+                            const RequestContext& ctx, const Failure& failure, std::chrono::steady_clock::duration took) {
+    const auto& backend = upstream.backend();
+    // A timeout is the slowest answer of all: without this sample a backend
+    // that only ever times out would stay "not yet timed", the latency
+    // router's first choice.
+    if (failure.kind == UpstreamOutcome::Timeout) services.health.recordFirstByte(backend.name, servedModel, took);
+    // A 404 says the model is not there, and a declined request says the
+    // request does not fit the model: neither says anything is unwell.
+    // A backend that cannot be reached, or refuses our credential, fails as
+    // a whole; anything else is one model failing on it, whose circuit must
+    // not push the backend's other models down the plans.
+    if (failure.kind != UpstreamOutcome::ModelNotFound && failure.kind != UpstreamOutcome::Declined) {
+        const auto error = std::string(outcomeLabel(failure.kind)) + ": " + healthSafe(failure.detail, backend, "(detail withheld)");
+        if (failure.wholeBackend || failure.kind == UpstreamOutcome::UpstreamAuth) services.health.recordFailure(backend.name, error);
+        else services.health.recordModelFailure(backend.name, servedModel, error);
+    }
+    upstream.metrics.outcome(failure.kind).inc();
+    services.log.warning("request %s: backend %s failed (%s)", ctx.requestId, backend.name, failure.detail);
 }
 
 void Forwarder::countServed(const RequestContext& ctx) {

@@ -72,9 +72,9 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, StreamPlan& 
     };
 
     bool ended = false;
-    const auto firstByteDeadline = _start + _backend.firstByteTimeout;
+    const auto firstFrameDeadline = firstByteDeadline();
     while (!begun && step != Step::Error && !ended) {
-        ended = !readMore(firstByteDeadline);
+        ended = !readMore(firstFrameDeadline);
         if (splitter.oversized()) return Failure{UpstreamOutcome::Broken, "first frame too large", {}};
     }
     bool whole = ended && takeEnd();
