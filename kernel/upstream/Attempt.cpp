@@ -7,6 +7,7 @@
 #include "DeclinedRequest.h"
 #include "DrainDeadline.h"
 #include "audit/AnswerCapture.h"
+#include "dialect/Usage.h"
 #include "http/TraceContext.h"
 #include "sluice/BackendFetch.h"
 #include "sluice/Json.h"
@@ -78,9 +79,10 @@ private:
 } // namespace
 
 Attempt::Attempt(const ForwardingServices& services, Upstream& upstream, const Dialect& dialect, RequestContext& ctx,
-                 const std::string& servedModel, ClientChannel& client, const Terms& terms)
+                 const std::string& servedModel, ClientChannel& client, const Terms& terms,
+                 const BrokenStream* continuing)
     : _services(services), _upstream(upstream), _backend(upstream.backend()), _dialect(dialect), _ctx(ctx),
-      _servedModel(servedModel), _client(client), _terms(terms), _start(Clock::now()),
+      _servedModel(servedModel), _client(client), _terms(terms), _continuing(continuing), _start(Clock::now()),
       _streamEnd(services.maxStream.count() > 0 ? std::optional<Clock::time_point>(ctx.startedAt + services.maxStream)
                                                 : std::nullopt) {}
 
@@ -175,6 +177,7 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
     const auto* type = head.header("content-type");
     const std::string contentType = type ? *type : "application/json";
     if (auto plan = _dialect.stream(call(), contentType, _start)) return relayStream(reader, *plan);
+    if (_continuing) return Failure{UpstreamOutcome::Broken, "answered a continuation with a whole answer", {}};
     return relayWhole(reader);
 }
 
@@ -216,12 +219,17 @@ std::optional<Failure> Attempt::relayWhole(ResponseReader& reader) {
 }
 
 void Attempt::countDelivered(std::string_view bytes) {
-    _answerChars += codePoints(answerText(bytes));
+    auto text = answerText(bytes);
+    _answerChars += codePoints(text);
     _ctx.bytesOut += bytes.size();
+    if (!mayContinue()) return;
+    // A tool call cannot be carried by a text prefill.
+    if (bytes.find("\"tool_calls\":[{") != std::string_view::npos) _textOnly = false;
+    _text += text;
 }
 
 void Attempt::estimateUsageIfUnreported() {
-    if (_ctx.usage.reported) return;
+    if (_ctx.usage.reported || _ctx.usage.estimated) return;
     _ctx.usage.promptTokens = estimatePromptTokens(_ctx.body);
     _ctx.usage.completionTokens = tokensForCodePoints(_answerChars);
     _ctx.usage.estimated = true;
@@ -243,16 +251,48 @@ std::string Attempt::clientSafeMessage(std::string message) const {
     return message;
 }
 
+void Attempt::noteStreamFailure(const std::string& failure) {
+    _services.log.warning("request %s: backend %s: %s", _ctx.requestId, _backend.name, failure);
+    _upstream.metrics.streamFailures.inc();
+    _services.health.recordModelFailure(_backend.name, _servedModel, failure);
+}
+
+bool Attempt::mayContinue() const {
+    return _terms.alias && _terms.alias->continueStreams &&
+           (_ctx.route.kind == RouteKind::OllamaChat || _ctx.route.kind == RouteKind::OpenAIChat);
+}
+
+std::optional<Failure> Attempt::keepOpenForContinuation(const std::string& failure) {
+    if (!mayContinue() || !_textOnly || drain::ended() || failure == kStreamTooLong) return std::nullopt;
+    noteStreamFailure(failure);
+    _connection->abort();
+    estimateUsageIfUnreported();
+    BrokenStream broken = _continuing ? *_continuing : BrokenStream{&_dialect, failure, {}, {}};
+    broken.text += _text;
+    broken.usage.promptTokens += _ctx.usage.promptTokens;
+    broken.usage.completionTokens += _ctx.usage.completionTokens;
+    broken.usage.reported = broken.usage.reported || _ctx.usage.reported;
+    broken.usage.estimated = broken.usage.estimated || _ctx.usage.estimated;
+    Failure kept{UpstreamOutcome::Broken, failure, {}};
+    kept.broken = std::move(broken);
+    return kept;
+}
+
+void Attempt::addEarlierParts() {
+    if (!_continuing) return;
+    estimateUsageIfUnreported();
+    _ctx.usage.promptTokens += _continuing->usage.promptTokens;
+    _ctx.usage.completionTokens += _continuing->usage.completionTokens;
+    _ctx.usage.estimated = _ctx.usage.estimated || _continuing->usage.estimated;
+}
+
 void Attempt::failStream(const std::string& failure, StreamFilter& filter) {
     // Cut off by the end of a drain or by timeout.max_stream_s: the backend did nothing wrong.
     const bool draining = drain::ended();
     const bool tooLong = failure == kStreamTooLong;
-    if (!draining && !tooLong) {
-        _services.log.warning("request %s: backend %s: %s", _ctx.requestId, _backend.name, failure);
-        _upstream.metrics.streamFailures.inc();
-        _services.health.recordModelFailure(_backend.name, _servedModel, failure);
-    }
+    if (!draining && !tooLong) noteStreamFailure(failure);
     _connection->abort();
+    addEarlierParts();
     _ctx.outcome = Outcome::UpstreamError;
     if (tooLong) _services.log.notice("request %s: backend %s: %s", _ctx.requestId, _backend.name, failure);
     const std::string code = draining ? "shutting_down" : tooLong ? "stream_too_long" : "upstream_stream_failed";
@@ -269,6 +309,9 @@ std::optional<Failure> Attempt::clientError(ResponseReader& reader, int status) 
         // The message is a courtesy; the status alone still says what happened.
     }
     const auto message = clientSafeMessage(upstreamMessage(answer));
+    // The client's stream is open: a refused continuation is not an answer
+    // to pass on (the client hears the first part's failure instead).
+    if (_continuing) return Failure{UpstreamOutcome::Declined, "refused the continuation (" + std::to_string(status) + ")", {}};
     if (_terms.alias) {
         if (const auto declined = declinedClassOf(status, answer); declined && _terms.alias->fallsBackOn(*declined)) {
             Failure failure{UpstreamOutcome::Declined,
@@ -303,8 +346,13 @@ void Attempt::noteFirstByte() {
 }
 
 void Attempt::finishServed() {
-    _ctx.servedBackend = _backend.name;
-    _ctx.servedModel = _servedModel;
+    if (_continuing) {
+        // The client was told who began the answer; the audit says who finished it.
+        _ctx.continuedBy += (_ctx.continuedBy.empty() ? "" : ", ") + _backend.name + "/" + _servedModel;
+    } else {
+        _ctx.servedBackend = _backend.name;
+        _ctx.servedModel = _servedModel;
+    }
     _services.health.recordSuccess(_backend.name, _servedModel);
     _upstream.metrics.outcome(UpstreamOutcome::Ok).inc();
 }

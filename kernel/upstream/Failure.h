@@ -3,12 +3,26 @@
 // against the backend, and the last one decides the client's answer when no
 // candidate serves (FailureTable).
 
+#include <optional>
 #include <string>
 
 #include "Upstream.h"
 #include "UpstreamError.h"
+#include "sluice/RequestContext.h"
 
 namespace sluice::kernel {
+
+class Dialect;
+
+// A streamed answer that broke after its first frame and is kept open for
+// another candidate to continue (aliases.NAME.continue_streams;
+// docs/routing.md, "Continuing a broken stream").
+struct BrokenStream {
+    const Dialect* dialect = nullptr;  // of the part that opened the stream: the error frame's shape
+    std::string failure;               // the first break: what the client hears if nothing continues it
+    std::string text;                  // the answer text the client has been sent, every part's
+    Usage usage;                       // what every part so far spent
+};
 
 struct Failure {
     UpstreamOutcome kind;    // never Ok
@@ -28,6 +42,9 @@ struct Failure {
     int clientStatus = 0;
     std::string clientMessage{};
     std::string clientCode{};
+    // Set when a stream broke after its first frame and was left open for a
+    // continuation: the client's stream is started and not yet ended.
+    std::optional<BrokenStream> broken{};
 };
 
 // A failure the backend answered with an HTTP status.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include <Poco/Logger.h>
@@ -14,12 +15,44 @@
 
 namespace sluice::kernel {
 
+namespace {
+// The request that asks a candidate to continue a broken answer: the same
+// conversation, ending with the answer so far as an assistant prefill
+// (Ollama and OpenAI chat share the message shape).
+nlohmann::json continuationOf(const nlohmann::json& request, const std::string& answerSoFar) {
+    auto continued = request;
+    continued["messages"].push_back({{"role", "assistant"}, {"content", answerSoFar}});
+    return continued;
+}
+
+// Puts a continuation's body in the context for one attempt (the dialects
+// read it there), and the client's back after it: audit and limits see the
+// request the client sent.
+class BodySwap {
+public:
+    BodySwap(RequestContext& ctx, nlohmann::json body) : _ctx(ctx), _original(std::exchange(ctx.body, std::move(body))) {}
+    ~BodySwap() { _ctx.body = std::move(_original); }
+    BodySwap(const BodySwap&) = delete;
+    BodySwap& operator=(const BodySwap&) = delete;
+
+private:
+    RequestContext& _ctx;
+    nlohmann::json _original;
+};
+} // namespace
+
 Forwarder::Forwarder(MetricsRegistry& metrics) : _metrics(metrics) {}
 
 void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx, std::string_view body, ClientChannel& client) {
     const Alias* alias = ctx.plan.alias.empty() ? nullptr : services.aliases.find(ctx.plan.alias);
     const Attempt::Terms terms{alias, services.requestTimeout.count() > 0 ? ctx.startedAt + services.requestTimeout
                                                                           : Clock::time_point::max()};
+    // timeout.request_ms bounds the search for an answer's beginning; a
+    // continuation comes after it began.
+    const Attempt::Terms continuationTerms{alias, Clock::time_point::max()};
+    // A stream that broke after its first frame, left open for a
+    // continuation: from then on only candidates that take a prefill are asked.
+    std::optional<BrokenStream> broken;
     std::optional<Failure> last;
     std::string lastBackend;
     // What failed this request is not asked again: a backend that failed as
@@ -40,6 +73,23 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
         const std::string servedModel = candidate.upstreamModel.empty() ? ctx.model : candidate.upstreamModel;
         const std::pair<std::string, std::string> pair{backend.name, servedModel};
         if (std::find(failedCandidates.begin(), failedCandidates.end(), pair) != failedCandidates.end()) continue;
+        if (broken) {
+            if (!backend.acceptsPrefill(servedModel)) continue;
+            ctx.failovers++;
+            _metrics.counter("sluice_failover_total", "Times a request moved on from a failed backend to the next candidate.",
+                             {{"from", lastBackend}, {"to", backend.name}, {"reason", "continuation"}})
+                .inc();
+            const BodySwap swap(ctx, continuationOf(ctx.body, broken->text));
+            const auto started = Clock::now();
+            auto failure = Attempt(services, *upstream, *dialect, ctx, servedModel, client, continuationTerms, &*broken)
+                               .run(ctx.body.dump());
+            if (!failure) return;
+            if (!failure->broken) noteFailure(services, *upstream, servedModel, ctx, *failure, Clock::now() - started);
+            else broken = std::move(failure->broken);  // it broke too, after adding to the answer
+            lastBackend = backend.name;
+            failedCandidates.push_back(pair);
+            continue;
+        }
         if (auto own = dialect->ownAnswer({ctx, backend, servedModel})) {
             ctx.servedBackend = backend.name;
             ctx.servedModel = servedModel;
@@ -71,6 +121,7 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
                 }
                 return;
             }
+            if (failure->broken) break;  // recorded as the stream broke; the client has bytes: no retry
             noteFailure(services, *upstream, servedModel, ctx, *failure, Clock::now() - started);
             if (!failure->retryable || retries >= retry.attempts) break;
             // Retry-After longer than retry.max_wait_ms, or a wait past
@@ -89,10 +140,21 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
             }
             if (paused == PauseEnd::Draining) break;
         }
+        if (failure->broken) broken = std::move(failure->broken);
         last = failure;
         lastBackend = backend.name;
         if (failure->wholeBackend) downBackends.push_back(backend.name);
         else failedCandidates.push_back(pair);
+    }
+
+    if (broken) {
+        // No candidate continued it: the client hears the first break, not
+        // a continuation's refusal, and the stream ends as it always has.
+        client.writeStream(broken->dialect->streamErrorFrame(broken->failure, "upstream_stream_failed"));
+        client.endStream();
+        ctx.outcome = Outcome::UpstreamError;
+        ctx.usage = broken->usage;
+        return;
     }
 
     // Nothing served it: one answer that names no backend, host or URL.

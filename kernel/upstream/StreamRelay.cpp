@@ -14,6 +14,7 @@
 #include <Poco/Logger.h>
 
 #include "Attempt.h"
+#include "dialect/Usage.h"
 
 namespace sluice::kernel {
 
@@ -61,10 +62,13 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, StreamPlan& 
         }
         return step != Step::Error && filter.finish(out);
     };
+    // A continuation's counts include the parts before it (addEarlierUsage).
+    const bool ndjsonClient = _ctx.route.protocol == Protocol::Ollama;
     auto deliver = [&] {
         if (fresh) _lastFrameAt = Clock::now();
         fresh = false;
         if (out.empty()) return true;
+        if (_continuing) addEarlierUsage(out, ndjsonClient, _continuing->usage);
         countDelivered(out);
         const bool written = _client.writeStream(out);
         out.clear();
@@ -85,10 +89,12 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, StreamPlan& 
         return Failure{UpstreamOutcome::Broken, begun ? "stream ended before its answer did" : "stream ended before its first frame", {}};
 
     noteFirstByte();
-    _ctx.status = reader.head().status;
     finishServed();
-    if (!_client.startStream(_ctx.status, plan.contentType)) return clientWentAway();
-    _ctx.firstByteAt = Clock::now();
+    if (!_continuing) {
+        _ctx.status = reader.head().status;
+        if (!_client.startStream(_ctx.status, plan.contentType)) return clientWentAway();
+        _ctx.firstByteAt = Clock::now();
+    }
     fresh = true;
     if (!deliver()) return clientWentAway();
 
@@ -115,10 +121,12 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, StreamPlan& 
     // Frames taken before the failure or the end are the backend's answer too.
     if (!deliver()) return clientWentAway();
     if (!failure.empty()) {
+        if (auto kept = keepOpenForContinuation(failure)) return kept;
         failStream(failure, filter);
         return std::nullopt;
     }
     _client.endStream();
+    addEarlierParts();
     // The end marker came: the body should end right after it; reading that
     // end lets the connection serve another request.
     if (!ended) {

@@ -53,6 +53,10 @@ class FailoverMatrixTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(contextLengthFailsOverOnlyWhenTheAliasSaysSo);
     CPPUNIT_TEST(contentPolicyReachesTheCallerUnlessTheAliasSaysSo);
     CPPUNIT_TEST(theFallbacksModelAndUsageReachTheClient);
+    CPPUNIT_TEST(aBrokenStreamEndsWithAnErrorAndIsNotRetried);
+    CPPUNIT_TEST(aBrokenStreamIsContinuedWithoutRepeatingText);
+    CPPUNIT_TEST(aContinuedOpenAiStreamReportsBothParts);
+    CPPUNIT_TEST(aRefusedContinuationGivesTheOriginalFailure);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -281,13 +285,135 @@ public:
         CPPUNIT_ASSERT(text.find("sluice_alias_resolved_total{alias=\"split\",target=\"b/qwen2.5:0.5b\"} 2") != std::string::npos);
     }
 
+    // Every way a stream breaks after its first frame, without continuation:
+    // the client has the frames sent before and one error line, never a
+    // malformed frame, and the primary is not asked again.
+    void aBrokenStreamEndsWithAnErrorAndIsNotRetried() {
+        start();
+        for (const auto& [misbehaviour, rule] : brokenStreams()) {
+            for (const char* alias : {"same", "split"}) {
+                const auto result = run(alias, {onPrimary(rule)}, true);
+                report(misbehaviour, alias, result);
+                CPPUNIT_ASSERT_EQUAL(200, result.answer.status);
+                CPPUNIT_ASSERT_EQUAL(1, result.primaryAttempts);
+                const auto stream = readOllamaStream(result.answer.body);
+                CPPUNIT_ASSERT_MESSAGE(misbehaviour + ": " + result.answer.body, stream.error);
+                CPPUNIT_ASSERT_MESSAGE(misbehaviour, !stream.done);
+                CPPUNIT_ASSERT_MESSAGE(misbehaviour, stream.text.starts_with("Hello from one."));
+                CPPUNIT_ASSERT_MESSAGE(misbehaviour, result.answer.body.find("{\"broken") == std::string::npos);
+            }
+        }
+    }
+
+    void aBrokenStreamIsContinuedWithoutRepeatingText() {
+        start();
+        for (const auto& [misbehaviour, rule] : brokenStreams()) {
+            for (const char* alias : {"same", "split"}) {
+                const auto result = run(std::string(alias) + "-cont", {onPrimary(rule)}, true);
+                report(misbehaviour + ", continue_streams", alias, result);
+                CPPUNIT_ASSERT_EQUAL(200, result.answer.status);
+                const auto stream = readOllamaStream(result.answer.body);
+                CPPUNIT_ASSERT_MESSAGE(misbehaviour + ": " + result.answer.body, !stream.error && stream.done);
+                // The second part begins where the first stopped: one sentence, each word once.
+                const std::string continuedBy = std::string(alias) == "same" ? "one" : "two";
+                const bool cutAfterName = stream.text.starts_with("Hello from one.");
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(misbehaviour, std::string("Hello from ") + (cutAfterName ? "one" : continuedBy) +
+                                                               ". This is a streamed answer.", stream.text);
+                // The continuation of `same` reached a too.
+                CPPUNIT_ASSERT_EQUAL(std::string(alias) == "same" ? 2 : 1, requestsAt(*_a, "/api/chat"));
+                // The client was told who began the answer.
+                CPPUNIT_ASSERT_EQUAL(std::string(kPrimary), result.served());
+                // The final counts add the part before the break to the continuation's own.
+                CPPUNIT_ASSERT(stream.evalCount > stream.continuationPieces);
+                const auto& continuer = std::string(alias) == "same" ? *_a : *_b;
+                CPPUNIT_ASSERT_EQUAL(1, continuer.stats().at("prefills").get<int>());
+            }
+        }
+        CPPUNIT_ASSERT(metrics().find("reason=\"continuation\"") != std::string::npos);
+    }
+
+    void aContinuedOpenAiStreamReportsBothParts() {
+        start();
+        auto body = nlohmann::json::parse(openAiChat("split-cont", true));
+        body["stream_options"] = {{"include_usage", true}};
+        _a->reset();
+        _b->reset();
+        _a->setRules({onPrimary({{"die_after_chunks", 2}})});
+        const auto answer = httpPost(_gateway->port(), "/v1/chat/completions", body.dump());
+        CPPUNIT_ASSERT_EQUAL(200, answer.status);
+        std::string text;
+        std::uint64_t completion = 0;
+        int done = 0;
+        for (const auto& data : sseData(answer.body)) {
+            if (data == "[DONE]") {
+                done++;
+                continue;
+            }
+            const auto chunk = nlohmann::json::parse(data);
+            CPPUNIT_ASSERT_MESSAGE(data, !chunk.contains("error"));
+            for (const auto& choice : chunk.value("choices", nlohmann::json::array()))
+                text += choice.at("delta").value("content", "");
+            if (chunk.contains("usage") && chunk["usage"].is_object()) completion = chunk["usage"].at("completion_tokens").get<std::uint64_t>();
+        }
+        CPPUNIT_ASSERT_EQUAL(std::string("Hello from one. This is a streamed answer."), text);
+        CPPUNIT_ASSERT_EQUAL(1, done);
+        // Three pieces from the continuation, plus the first part's (estimated: no usage came before the break).
+        CPPUNIT_ASSERT(completion > 3);
+    }
+
+    void aRefusedContinuationGivesTheOriginalFailure() {
+        start("backends.b.accepts_prefill = none\n");
+        for (const char* alias : {"same", "split"}) {
+            // same: a refuses the prefill; split: b is configured not to take one, and is never asked.
+            const auto result = run(std::string(alias) + "-cont", {onPrimary({{"die_after_chunks", 2}}), {{"reject_prefill", true}}}, true);
+            report("stream cut, the fallback rejects prefill", alias, result);
+            const auto stream = readOllamaStream(result.answer.body);
+            CPPUNIT_ASSERT_MESSAGE(result.answer.body, stream.error && !stream.done);
+            CPPUNIT_ASSERT_EQUAL(std::string("Hello from one."), stream.text);
+            CPPUNIT_ASSERT(result.answer.body.find("prefill") == std::string::npos);
+            CPPUNIT_ASSERT(result.answer.body.find("broke off") != std::string::npos);
+            CPPUNIT_ASSERT_EQUAL(0, requestsAt(*_b, "/api/chat"));
+        }
+    }
+
 private:
+    // What an Ollama NDJSON stream came to.
+    struct OllamaStream {
+        std::string text;
+        bool done = false;
+        bool error = false;
+        std::uint64_t evalCount = 0;
+        std::uint64_t continuationPieces = 3;  // what the fake sends after "Hello from NAME."
+    };
+    static OllamaStream readOllamaStream(const std::string& body) {
+        OllamaStream stream;
+        for (const auto& line : ndjsonLines(body)) {
+            if (!line.is_object()) continue;
+            if (line.contains("error")) stream.error = true;
+            if (line.contains("message")) stream.text += line["message"].value("content", "");
+            if (line.value("done", false)) {
+                stream.done = true;
+                stream.evalCount = line.value("eval_count", std::uint64_t(0));
+            }
+        }
+        return stream;
+    }
+
+    // Ways a stream breaks after its first two frames ("Hello", " from one.").
+    static std::vector<std::pair<std::string, nlohmann::json>> brokenStreams() {
+        // Paced, so the first frame is read (and sent on) before the break comes.
+        return {{"stream cut mid-answer", {{"die_after_chunks", 2}, {"chunk_interval_ms", 30}}},
+                {"stream stalls mid-answer", {{"hang_after_chunks", 2}, {"chunk_interval_ms", 30}}},
+                {"a malformed chunk mid-stream", {{"malformed_after_chunks", 2}, {"chunk_interval_ms", 30}}},
+                {"stream ends without its end marker", {{"omit_done", true}, {"chunk_interval_ms", 30}}}};
+    }
+
     // A gateway in front of both fakes with the matrix's aliases; `quick`:
     // a second for a first byte, so "no answer" costs a second, not a minute.
     void start(const std::string& extra = {}, bool quick = true) {
         std::string config = baseConfig() + "backends = a, b\n" + backendConfig("a", _a->url()) + backendConfig("b", _b->url()) +
                              "health.failure_threshold = 1000\nretry.backoff_ms = 50\naliases.alone.chain = a/llama3.2\n";
-        if (quick) config += "backends.a.timeout.first_byte_ms = 1000\n";
+        if (quick) config += "backends.a.timeout.first_byte_ms = 1000\nbackends.a.timeout.idle_ms = 1000\n";
         for (const char* alias : {"same", "split"}) {
             const std::string fallback = std::string(alias) == "same" ? "a/qwen2.5:0.5b" : "b/qwen2.5:0.5b";
             config += std::string("aliases.") + alias + ".chain = a/llama3.2, " + fallback + "\n";
@@ -295,6 +421,8 @@ private:
             config += std::string("aliases.") + alias + "-ctx.fallback_on = context_length\n";
             config += std::string("aliases.") + alias + "-filter.chain = a/llama3.2, " + fallback + "\n";
             config += std::string("aliases.") + alias + "-filter.fallback_on = content_filter, context_length\n";
+            config += std::string("aliases.") + alias + "-cont.chain = a/llama3.2, " + fallback + "\n";
+            config += std::string("aliases.") + alias + "-cont.continue_streams = true\n";
         }
         _gateway = std::make_unique<TestGateway>(config + extra);
     }
