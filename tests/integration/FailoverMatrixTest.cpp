@@ -16,6 +16,7 @@
 #include "FakeBackend.h"
 #include "Gateway.h"
 #include "HttpClient.h"
+#include "ScratchDir.h"
 #include "TestHelpers.h"
 
 namespace sluice::test {
@@ -53,6 +54,7 @@ class FailoverMatrixTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(contextLengthFailsOverOnlyWhenTheAliasSaysSo);
     CPPUNIT_TEST(contentPolicyReachesTheCallerUnlessTheAliasSaysSo);
     CPPUNIT_TEST(theFallbacksModelAndUsageReachTheClient);
+    CPPUNIT_TEST(aPrimaryDownThenHealthyIsSkippedThenTakenBack);
     CPPUNIT_TEST(aBrokenStreamEndsWithAnErrorAndIsNotRetried);
     CPPUNIT_TEST(aBrokenStreamIsContinuedWithoutRepeatingText);
     CPPUNIT_TEST(aContinuedOpenAiStreamReportsBothParts);
@@ -61,6 +63,7 @@ class FailoverMatrixTest : public CppUnit::TestFixture {
 
 public:
     void setUp() override {
+        _dir = std::make_unique<ScratchDir>("sluice-failover-matrix");
         _a = std::make_unique<FakeBackend>("ollama", "one");
         _b = std::make_unique<FakeBackend>("ollama", "two");
     }
@@ -68,6 +71,7 @@ public:
         _gateway.reset();
         _a.reset();
         _b.reset();
+        _dir.reset();
     }
 
     void a429WithRetryAfterIsWaitedForAndRetried() {
@@ -118,6 +122,13 @@ public:
             CPPUNIT_ASSERT_EQUAL(std::string(kPrimary), result.served());
             CPPUNIT_ASSERT_EQUAL(2, result.primaryAttempts);
             CPPUNIT_ASSERT_EQUAL(std::string("0"), result.answer.header("x-sluice-failovers"));
+            CPPUNIT_ASSERT_EQUAL(std::string("1"), result.answer.header("x-sluice-retries"));
+            // One served request with one failed attempt before it: never two served.
+            const auto record = auditOf(result);
+            CPPUNIT_ASSERT_EQUAL(1, record.at("retries").get<int>());
+            CPPUNIT_ASSERT_EQUAL(0, record.at("failovers").get<int>());
+            CPPUNIT_ASSERT_EQUAL(std::string("ok"), record.at("outcome").get<std::string>());
+            CPPUNIT_ASSERT_EQUAL(std::uint64_t(5), record.at("completion_tokens").get<std::uint64_t>());
         }
     }
 
@@ -285,6 +296,33 @@ public:
         CPPUNIT_ASSERT(text.find("sluice_alias_resolved_total{alias=\"split\",target=\"b/qwen2.5:0.5b\"} 2") != std::string::npos);
     }
 
+    // The primary model fails (503) for as long as the test keeps it down:
+    // its circuit opens, the fallback serves without the primary being asked,
+    // and once it is healthy the trial after the back-off takes it back.
+    void aPrimaryDownThenHealthyIsSkippedThenTakenBack() {
+        start("health.failure_threshold = 2\nhealth.backoff_ms = 500\n");
+        for (const char* alias : {"same", "split"}) {
+            const auto first = run(alias, {onPrimary({{"status", 503}})});
+            report("primary down: the request that opens its circuit", alias, first);
+            CPPUNIT_ASSERT_EQUAL(std::string(kFallback), first.served());
+            CPPUNIT_ASSERT_EQUAL(2, first.primaryAttempts);  // the try and its retry: two failures, the threshold
+            CPPUNIT_ASSERT_EQUAL(std::string("open"), modelCircuit("a").value("state", ""));
+            // While open (half a second, far longer than these requests take
+            // on loopback, but checked rather than assumed) the primary is not asked.
+            for (int i = 0; i < 3; ++i) {
+                const auto skipped = run(alias, {onPrimary({{"status", 503}})});
+                CPPUNIT_ASSERT_EQUAL(std::string(kFallback), skipped.served());
+                if (modelCircuit("a").value("state", "") == "open") CPPUNIT_ASSERT_EQUAL(0, skipped.primaryAttempts);
+            }
+            // Healthy again: after the back-off one request is the trial and the primary serves.
+            _a->setRules(nlohmann::json::array());
+            CPPUNIT_ASSERT(eventually([&] { return timed(alias, false).served() == kPrimary; }));
+            CPPUNIT_ASSERT(healthOf("a").at("model_circuits").empty());
+            report("primary healthy again: served by it after the trial", alias, run(alias, nlohmann::json::array()));
+        }
+        CPPUNIT_ASSERT(metrics().find("sluice_model_healthy{backend=\"a\",model=\"llama3.2:latest\"} 1") != std::string::npos);
+    }
+
     // Every way a stream breaks after its first frame, without continuation:
     // the client has the frames sent before and one error line, never a
     // malformed frame, and the primary is not asked again.
@@ -327,6 +365,13 @@ public:
                 CPPUNIT_ASSERT(stream.evalCount > stream.continuationPieces);
                 const auto& continuer = std::string(alias) == "same" ? *_a : *_b;
                 CPPUNIT_ASSERT_EQUAL(1, continuer.stats().at("prefills").get<int>());
+                // The audit says who began it, who continued it, and counts both parts.
+                const auto record = auditOf(result);
+                CPPUNIT_ASSERT_EQUAL(std::string(alias) == "same" ? std::string("a/qwen2.5:0.5b") : std::string("b/qwen2.5:0.5b"),
+                                     record.at("continued_by").get<std::string>());
+                CPPUNIT_ASSERT_EQUAL(std::string("a"), record.at("served_backend").get<std::string>());
+                CPPUNIT_ASSERT_EQUAL(stream.evalCount, record.at("completion_tokens").get<std::uint64_t>());
+                CPPUNIT_ASSERT_EQUAL(std::string("ok"), record.at("outcome").get<std::string>());
             }
         }
         CPPUNIT_ASSERT(metrics().find("reason=\"continuation\"") != std::string::npos);
@@ -412,7 +457,9 @@ private:
     // a second for a first byte, so "no answer" costs a second, not a minute.
     void start(const std::string& extra = {}, bool quick = true) {
         std::string config = baseConfig() + "backends = a, b\n" + backendConfig("a", _a->url()) + backendConfig("b", _b->url()) +
-                             "health.failure_threshold = 1000\nretry.backoff_ms = 50\naliases.alone.chain = a/llama3.2\n";
+                             "health.failure_threshold = 1000\nretry.backoff_ms = 50\naliases.alone.chain = a/llama3.2\n"
+                             "pipeline.audit = jsonl\naudit.flush_ms = 50\naudit.jsonl.path = " +
+                             (_dir->path / "audit.jsonl").string() + "\naudit.spill_dir = " + (_dir->path / "spill").string() + "\n";
         if (quick) config += "backends.a.timeout.first_byte_ms = 1000\nbackends.a.timeout.idle_ms = 1000\n";
         for (const char* alias : {"same", "split"}) {
             const std::string fallback = std::string(alias) == "same" ? "a/qwen2.5:0.5b" : "b/qwen2.5:0.5b";
@@ -459,6 +506,11 @@ private:
 
     std::string metrics() const { return httpGet(_gateway->port(), "/metrics").body; }
 
+    nlohmann::json modelCircuit(const std::string& backend) const {
+        const auto circuits = healthOf(backend).at("model_circuits");
+        return circuits.empty() ? nlohmann::json::object() : circuits.at(0);
+    }
+
     nlohmann::json healthOf(const std::string& backend) const {
         const auto health = nlohmann::json::parse(httpGet(_gateway->port(), "/v1/health").body);
         for (const auto& entry : health.at("backends"))
@@ -466,6 +518,12 @@ private:
         return {};
     }
 
+    // The request's audit record (the jsonl sink), by the id the gateway gave it.
+    nlohmann::json auditOf(const Case& result) const {
+        return jsonLineWithId(_dir->path / "audit.jsonl", result.answer.header("x-request-id"));
+    }
+
+    std::unique_ptr<ScratchDir> _dir;
     std::unique_ptr<FakeBackend> _a;
     std::unique_ptr<FakeBackend> _b;
     std::unique_ptr<TestGateway> _gateway;
