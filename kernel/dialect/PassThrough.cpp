@@ -50,6 +50,7 @@ struct FrameKind {
     bool end = false;        // the protocol's end marker
     bool malformed = false;  // data that is not JSON: the backend is broken
     bool finished = false;   // the answer's last frame: done:true, or a finish_reason
+    bool doneMarker = false; // OpenAI's data: [DONE]
 };
 
 // Whether an Ollama line says the answer is complete, or an OpenAI chunk
@@ -100,7 +101,8 @@ FrameKind kindOf(Protocol protocol, Framing framing, std::string_view frame) {
         const auto data = framing == Framing::Sse ? sseEventData(frame) : std::string(frame);
         const auto json = data ? parseJson(*data) : nlohmann::json();
         kind.error = json.is_object() && json.contains("error") && !json.contains("choices") && !json.contains("message");
-        kind.malformed = data && json.is_discarded() && !(framing == Framing::Sse && *data == "[DONE]");
+        kind.doneMarker = framing == Framing::Sse && data && *data == "[DONE]";
+        kind.malformed = data && json.is_discarded() && !kind.doneMarker;
         kind.finished = finishes(json);
     }
     return kind;
@@ -144,6 +146,7 @@ public:
         }
         if (kind.answer) _begun = true;
         if (kind.finished) _finished = true;
+        if (kind.doneMarker) _sawDoneMarker = true;
         out.append(frame);
         if (kind.end) return *(_over = Step::Done);
         return kind.answer ? Step::Answer : Step::Quiet;
@@ -157,8 +160,12 @@ public:
     // (Ollama's done:true, an OpenAI finish_reason: a body that ends before
     // them was cut, [DONE] or not); one whose protocol has an end marker,
     // only if that came (take() said Done).
-    bool finish(std::string&) override {
-        return _begun && _finished && _protocol != Protocol::Anthropic && _protocol != Protocol::OpenAIResponses;
+    // An OpenAI stream whose answer finished but whose body ended without
+    // `data: [DONE]` is given the marker its clients may wait for.
+    bool finish(std::string& out) override {
+        if (!_begun || !_finished || _protocol == Protocol::Anthropic || _protocol == Protocol::OpenAIResponses) return false;
+        if (_framing == Framing::Sse && !_sawDoneMarker) out.append("data: [DONE]\n\n");
+        return true;
     }
     const Usage& usage() const override { return _usage; }
     const std::string& error() const override { return _error; }
@@ -191,6 +198,7 @@ private:
     bool _stripUsage;
     bool _begun = false;
     bool _finished = false;     // the answer's last frame came (finishes())
+    bool _sawDoneMarker = false;  // an OpenAI stream's data: [DONE]
     std::optional<Step> _over;  // Done or Error, once taken
     std::uint64_t _nextSequenceNumber = 0;
     Usage _usage;

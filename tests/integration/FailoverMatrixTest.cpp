@@ -58,6 +58,7 @@ class FailoverMatrixTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aBrokenStreamEndsWithAnErrorAndIsNotRetried);
     CPPUNIT_TEST(aBrokenStreamIsContinuedWithoutRepeatingText);
     CPPUNIT_TEST(aContinuedOpenAiStreamReportsBothParts);
+    CPPUNIT_TEST(anOpenAiStreamWithoutDoneIsWholeOnlyIfItFinished);
     CPPUNIT_TEST(aRefusedContinuationGivesTheOriginalFailure);
     CPPUNIT_TEST_SUITE_END();
 
@@ -404,6 +405,41 @@ public:
         CPPUNIT_ASSERT_EQUAL(1, done);
         // Three pieces from the continuation, plus the first part's (estimated: no usage came before the break).
         CPPUNIT_ASSERT(completion > 3);
+    }
+
+    // OpenAI's Chat Completions stream: an answer that finished (a
+    // finish_reason came) but whose body ended without [DONE] is whole, and
+    // the client is given the marker; one cut before its finish_reason is
+    // broken (an error event), and with continue_streams it is continued.
+    void anOpenAiStreamWithoutDoneIsWholeOnlyIfItFinished() {
+        start();
+        for (const char* alias : {"same", "split"}) {
+            const auto finished = run(alias, {onPrimary({{"omit_done", true}})}, true, "/v1/chat/completions");
+            report("OpenAI stream ends without [DONE] after its finish_reason", alias, finished);
+            CPPUNIT_ASSERT_EQUAL(std::string(kPrimary), finished.served());
+            const auto events = sseData(finished.answer.body);
+            CPPUNIT_ASSERT(!events.empty());
+            CPPUNIT_ASSERT_EQUAL(std::string("[DONE]"), events.back());
+            CPPUNIT_ASSERT(finished.answer.body.find("error") == std::string::npos);
+
+            const auto cut = run(alias, {onPrimary({{"cut_after_chunks", 2}, {"chunk_interval_ms", 30}})}, true,
+                                 "/v1/chat/completions");
+            report("OpenAI stream cut before its finish_reason", alias, cut);
+            CPPUNIT_ASSERT(cut.answer.body.find("\"error\"") != std::string::npos);
+            CPPUNIT_ASSERT_EQUAL(1, cut.primaryAttempts);
+
+            const auto continued = run(std::string(alias) + "-cont", {onPrimary({{"cut_after_chunks", 2}, {"chunk_interval_ms", 30}})},
+                                       true, "/v1/chat/completions");
+            report("OpenAI stream cut before its finish_reason, continue_streams", alias, continued);
+            std::string text;
+            for (const auto& data : sseData(continued.answer.body)) {
+                if (data == "[DONE]") continue;
+                const auto chunk = nlohmann::json::parse(data);
+                CPPUNIT_ASSERT_MESSAGE(data, !chunk.contains("error"));
+                for (const auto& choice : chunk.value("choices", nlohmann::json::array())) text += choice.at("delta").value("content", "");
+            }
+            CPPUNIT_ASSERT_EQUAL(std::string("Hello from one. This is a streamed answer."), text);
+        }
     }
 
     void aRefusedContinuationGivesTheOriginalFailure() {
