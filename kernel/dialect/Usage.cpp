@@ -53,9 +53,12 @@ void readUsage(const nlohmann::json& answer, Usage& usage) {
 }
 
 namespace {
+// A count the frame lacks (Ollama leaves out prompt_eval_count for a cached
+// prompt) is the earlier parts' alone.
 void addCount(nlohmann::json& object, const char* key, std::uint64_t more) {
     const auto it = object.find(key);
     if (it != object.end() && it->is_number_unsigned()) it->get_ref<nlohmann::json::number_unsigned_t&>() += more;
+    else if (it == object.end() && more > 0) object[key] = more;
 }
 
 // One frame's JSON with `earlier` added to its counts; false when it has none.

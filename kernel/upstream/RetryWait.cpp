@@ -23,9 +23,13 @@ std::optional<std::chrono::milliseconds> parseRetryAfter(std::string_view value,
         if (value.size() > 6) return std::chrono::milliseconds(std::chrono::hours(24));
         return std::chrono::seconds(std::stol(std::string(value)));
     }
+    // Poco's parser is lenient (a word parses as a date in year 0): an
+    // HTTP-date has a time of day and a four-digit year, or it is not one.
     Poco::DateTime date;
     int zone = 0;
-    if (!Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::HTTP_FORMAT, std::string(value), date, zone))
+    if (value.find(':') == std::string_view::npos ||
+        !Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::HTTP_FORMAT, std::string(value), date, zone) ||
+        date.year() < 1970)
         return std::nullopt;
     const auto at = std::chrono::system_clock::from_time_t(date.timestamp().epochTime()) - std::chrono::seconds(zone);
     return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(at - now));

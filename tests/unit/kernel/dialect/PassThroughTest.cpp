@@ -176,14 +176,21 @@ public:
         CPPUNIT_ASSERT(Step::Error != cutWithDone.take(kOpenAiDone, out));
         CPPUNIT_ASSERT(!cutWithDone.finish(out));
 
+        // The finish_reason chunk alone is enough; the client is then given
+        // the [DONE] the backend left out.
         auto whole = openAiChat();
         out.clear();
         CPPUNIT_ASSERT(Step::Answer == whole.take(kOpenAiContent, out));
         CPPUNIT_ASSERT(Step::Answer == whole.take(kOpenAiStop, out));
         CPPUNIT_ASSERT(whole.finish(out));
-        // The finish_reason chunk alone is enough; [DONE] after it changes nothing.
-        CPPUNIT_ASSERT(Step::Error != whole.take(kOpenAiDone, out));
-        CPPUNIT_ASSERT(whole.finish(out));
+        CPPUNIT_ASSERT_EQUAL(kOpenAiContent + kOpenAiStop + "data: [DONE]\n\n", out);
+        // With its [DONE], nothing is added.
+        auto withDone = openAiChat();
+        out.clear();
+        withDone.take(kOpenAiContent, out);
+        withDone.take(kOpenAiStop, out);
+        CPPUNIT_ASSERT(Step::Error != withDone.take(kOpenAiDone, out));
+        CPPUNIT_ASSERT(withDone.finish(out));
         CPPUNIT_ASSERT_EQUAL(kOpenAiContent + kOpenAiStop + kOpenAiDone, out);
     }
 };

@@ -183,10 +183,8 @@ public:
         CPPUNIT_ASSERT(frames.ends_with("}\n"));
         const auto final = json::parse(frames);
         CPPUNIT_ASSERT_EQUAL(std::uint64_t{13}, final.at("eval_count").get<std::uint64_t>());
-        // KNOWN BUG, left out so the suite stays green: the earlier part's
-        // 30 prompt tokens are dropped (addCount adds only to a count that is
-        // there), so the client reads prompt 0 for the whole stream. Expected:
-        //   CPPUNIT_ASSERT_EQUAL(std::uint64_t{30}, final.value("prompt_eval_count", std::uint64_t{0}));
+        // The earlier part's prompt is counted even though this line has none.
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t{30}, final.value("prompt_eval_count", std::uint64_t{0}));
     }
 
     void framesWithoutCountsAreLeftAsTheyWere() {
