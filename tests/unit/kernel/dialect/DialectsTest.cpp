@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dialect/Dialects.h"
+#include "TestBackend.h"
 #include "front/RouteTable.h"
 #include "upstream/FailureTable.h"
 
@@ -21,13 +22,7 @@ using sluice::kernel::dialectFor;
 using sluice::kernel::Framing;
 using Step = sluice::kernel::StreamFilter::Step;
 
-Backend backendOf(BackendKind kind) {
-    Backend backend;
-    backend.name = kind == BackendKind::OpenAI ? "provider" : "gpu";
-    backend.kind = kind;
-    backend.basePath = kind == BackendKind::OpenAI ? "/v1" : "";
-    return backend;
-}
+using sluice::test::backendOf;
 
 // A context is not copyable: tests hold theirs by pointer.
 std::unique_ptr<RequestContext> contextFor(const char* method, const char* path, json body) {

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dialect/Dialects.h"
+#include "TestBackend.h"
 #include "front/RouteTable.h"
 
 namespace {
@@ -22,13 +23,7 @@ using sluice::kernel::dialectFor;
 using sluice::kernel::StreamPlan;
 using Step = sluice::kernel::StreamFilter::Step;
 
-Backend backendOf(BackendKind kind) {
-    Backend backend;
-    backend.name = kind == BackendKind::OpenAI ? "provider" : "gpu";
-    backend.kind = kind;
-    backend.basePath = kind == BackendKind::OpenAI ? "/v1" : "";
-    return backend;
-}
+using sluice::test::backendOf;
 
 // A streamed chat call and the plan its pass-through dialect relays the answer by.
 struct StreamCall {
