@@ -121,9 +121,12 @@ std::shared_ptr<const Backend> parseBackend(const Poco::Util::AbstractConfigurat
     backend->maxConnections = static_cast<int>(reader.integer(prefix + "max_connections", 64, 1, 4096));
     backend->connectTimeout = reader.millis(prefix + "timeout.connect_ms", backend->connectTimeout);
     backend->firstByteTimeout = reader.millis(prefix + "timeout.first_byte_ms", backend->firstByteTimeout);
-    // Never shorter than the short wait: a cold model cannot answer sooner than a loaded one.
+    // Never shorter than the short wait: a cold model cannot answer sooner
+    // than a loaded one. A file that sets only first_byte_ms (written when it
+    // was the one wait) keeps meaning it for every first byte.
+    const auto coldDefault = reader.has(prefix + "timeout.first_byte_ms") ? backend->firstByteTimeout : backend->coldLoadTimeout;
     backend->coldLoadTimeout =
-        std::max(backend->firstByteTimeout, reader.millis(prefix + "timeout.cold_load_ms", backend->coldLoadTimeout));
+        std::max(backend->firstByteTimeout, reader.millis(prefix + "timeout.cold_load_ms", coldDefault));
     backend->idleTimeout = reader.millis(prefix + "timeout.idle_ms", backend->idleTimeout);
     backend->retry = parseRetry(reader, prefix + "retry.", parseRetry(reader, "retry.", RetryPolicy{}));
     parsePrefill(reader, prefix + "accepts_prefill", *backend);

@@ -95,6 +95,10 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
 
     self._backends = parseBackends(*self._config);
     for (const auto& backend : self._backends) {
+        if (backend->coldLoadTimeout > self._settings.requestTimeout)
+            self.logger("kernel").warning("backends.%s: a first-byte wait of %Ld ms is cut to timeout.request_ms (%Ld ms)",
+                                          backend->name, static_cast<long long>(backend->coldLoadTimeout.count()),
+                                          static_cast<long long>(self._settings.requestTimeout.count()));
         if (backend->scheme == "https" && !backend->tlsVerify)
             self.logger("kernel").warning("INSECURE: backends.%s.tls.verify = false: its certificate is not checked",
                                           backend->name);

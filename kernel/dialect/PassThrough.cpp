@@ -132,10 +132,15 @@ public:
         if (_stripUsage && isUsageOnlyEvent(frame)) return Step::Quiet;
         const auto kind = kindOf(_protocol, _framing, frame);
         // The first answer frame decides whether the backend answered at all;
-        // an error frame later is the backend's answer and passes as it is.
+        // an error frame later is the backend's answer: it passes as it is
+        // and ends the stream (nothing to add to it, nothing to continue).
         if (kind.error && !_begun) {
             _error = "the stream began with an error";
             return *(_over = Step::Error);
+        }
+        if (kind.error && (_protocol == Protocol::Ollama || _protocol == Protocol::OpenAI)) {
+            out.append(frame);
+            return *(_over = Step::Done);
         }
         // Passed on, a frame that is not JSON would break the client's
         // parser: the stream is broken from here (failed over before its
@@ -148,6 +153,8 @@ public:
         if (kind.finished) _finished = true;
         if (kind.doneMarker) _sawDoneMarker = true;
         out.append(frame);
+        // OpenAI's [DONE] and Ollama's done:true line end the answer.
+        if (_begun && (kind.doneMarker || (_framing == Framing::Ndjson && kind.finished))) return *(_over = Step::Done);
         if (kind.end) return *(_over = Step::Done);
         return kind.answer ? Step::Answer : Step::Quiet;
     }
@@ -164,9 +171,14 @@ public:
     // `data: [DONE]` is given the marker its clients may wait for.
     bool finish(std::string& out) override {
         if (!_begun || !_finished || _protocol == Protocol::Anthropic || _protocol == Protocol::OpenAIResponses) return false;
-        if (_framing == Framing::Sse && !_sawDoneMarker) out.append("data: [DONE]\n\n");
+        if (_framing == Framing::Sse && !_sawDoneMarker) {
+            // The last event may have come without its blank line.
+            if (!out.empty() && !out.ends_with("\n\n")) out.append(out.ends_with('\n') ? "\n" : "\n\n");
+            out.append("data: [DONE]\n\n");
+        }
         return true;
     }
+    bool answered() const override { return _finished; }
     const Usage& usage() const override { return _usage; }
     const std::string& error() const override { return _error; }
 

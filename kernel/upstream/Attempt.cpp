@@ -56,6 +56,25 @@ std::string upstreamMessage(const std::string& body) {
     return {};
 }
 
+// Whether stream frames begin a tool call ("tool_calls": [{…}] in Ollama's
+// and OpenAI's chat, or OpenAI's legacy "function_call"), whatever the
+// spacing the server's JSON writer uses.
+bool carriesToolCall(std::string_view bytes) {
+    if (bytes.find("\"function_call\"") != std::string_view::npos) return true;
+    static constexpr std::string_view kKey = "\"tool_calls\"";
+    for (auto at = bytes.find(kKey); at != std::string_view::npos; at = bytes.find(kKey, at + 1)) {
+        auto rest = bytes.substr(at + kKey.size());
+        auto skip = [&](char expected) {
+            while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
+            if (rest.empty() || rest.front() != expected) return false;
+            rest.remove_prefix(1);
+            return true;
+        };
+        if (skip(':') && skip('[') && skip('{')) return true;
+    }
+    return false;
+}
+
 // One request in flight to one backend, counted for least-busy routing.
 class InFlight {
 public:
@@ -99,9 +118,15 @@ std::optional<Failure> Attempt::run(std::string_view body) {
         } catch (const UpstreamError& error) {
             if (error.kind() == UpstreamError::Kind::ClientGone) {
                 _ctx.outcome = Outcome::ClientCancel;
-                _ctx.status = 499;
+                // A continuation's client has its 200: what the parts before spent still counts.
+                if (_continuing) addEarlierParts();
+                else _ctx.status = 499;
                 return std::nullopt;
             }
+            // The client's stream is open: no whole answer can be sent on it;
+            // the forwarder ends it with the first break's error frame.
+            if (_continuing && (error.kind() == UpstreamError::Kind::Draining || error.kind() == UpstreamError::Kind::Overloaded))
+                return Failure{UpstreamOutcome::Broken, error.what(), {}};
             if (error.kind() == UpstreamError::Kind::Draining || error.kind() == UpstreamError::Kind::Overloaded) {
                 answerGatewayBusy(error.kind());
                 return std::nullopt;
@@ -110,7 +135,10 @@ std::optional<Failure> Attempt::run(std::string_view body) {
             // any answer byte: try once more on a fresh one, not another backend.
             const bool staleConnection = _reused && !_answered && error.kind() == UpstreamError::Kind::Closed;
             if (firstTry && staleConnection) continue;
-            return failureFrom(error, _answered);
+            auto failure = failureFrom(error, _answered);
+            // Cut by timeout.request_ms, not by the backend's own wait: says nothing of the model.
+            failure.requestDeadline = error.kind() == UpstreamError::Kind::Timeout && Clock::now() >= _terms.deadline;
+            return failure;
         }
     }
 }
@@ -224,7 +252,7 @@ void Attempt::countDelivered(std::string_view bytes) {
     _ctx.bytesOut += bytes.size();
     if (!mayContinue()) return;
     // A tool call cannot be carried by a text prefill.
-    if (bytes.find("\"tool_calls\":[{") != std::string_view::npos) _textOnly = false;
+    if (_textOnly && carriesToolCall(bytes)) _textOnly = false;
     _text += text;
 }
 
@@ -279,7 +307,8 @@ std::optional<Failure> Attempt::keepOpenForContinuation(const std::string& failu
 }
 
 void Attempt::addEarlierParts() {
-    if (!_continuing) return;
+    if (!_continuing || _earlierAdded) return;
+    _earlierAdded = true;
     estimateUsageIfUnreported();
     _ctx.usage.promptTokens += _continuing->usage.promptTokens;
     _ctx.usage.completionTokens += _continuing->usage.completionTokens;
@@ -359,6 +388,7 @@ void Attempt::finishServed() {
 
 std::optional<Failure> Attempt::clientWentAway() {
     _ctx.outcome = Outcome::ClientCancel;
+    addEarlierParts();
     _connection->abort();
     return std::nullopt;
 }

@@ -106,6 +106,7 @@ private:
     std::uint64_t _answerChars = 0;  // text delivered, for the estimate when no usage comes
     std::string _text;               // text delivered, kept only when a continuation may need it
     bool _textOnly = true;           // no tool call delivered: a prefill can carry the answer so far
+    bool _earlierAdded = false;      // a continuation's usage includes the parts before it
     bool _reused = false;    // the connection came from the pool
     bool _answered = false;  // a byte of the answer arrived
 };

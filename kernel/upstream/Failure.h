@@ -45,6 +45,9 @@ struct Failure {
     // Set when a stream broke after its first frame and was left open for a
     // continuation: the client's stream is started and not yet ended.
     std::optional<BrokenStream> broken{};
+    // A timeout cut short by timeout.request_ms: the request's budget ran
+    // out, which says nothing of the model (no circuit failure, no latency sample).
+    bool requestDeadline = false;
 };
 
 // A failure the backend answered with an HTTP status.

@@ -8,6 +8,7 @@
 #include <Poco/Logger.h>
 
 #include "Attempt.h"
+#include "DrainDeadline.h"
 #include "FailureTable.h"
 #include "RetryWait.h"
 #include "dialect/ErrorBody.h"
@@ -48,8 +49,9 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
     const Attempt::Terms terms{alias, services.requestTimeout.count() > 0 ? ctx.startedAt + services.requestTimeout
                                                                           : Clock::time_point::max()};
     // timeout.request_ms bounds the search for an answer's beginning; a
-    // continuation comes after it began.
-    const Attempt::Terms continuationTerms{alias, Clock::time_point::max()};
+    // continuation comes after it began, and is bounded by timeout.max_stream_s.
+    const Attempt::Terms continuationTerms{alias, services.maxStream.count() > 0 ? ctx.startedAt + services.maxStream
+                                                                                 : Clock::time_point::max()};
     // A stream that broke after its first frame, left open for a
     // continuation: from then on only candidates that take a prefill are asked.
     std::optional<BrokenStream> broken;
@@ -74,6 +76,7 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
         const std::pair<std::string, std::string> pair{backend.name, servedModel};
         if (std::find(failedCandidates.begin(), failedCandidates.end(), pair) != failedCandidates.end()) continue;
         if (broken) {
+            if (drain::ended()) break;  // shutting down: the stream ends with its first break
             if (!backend.acceptsPrefill(servedModel)) continue;
             ctx.failovers++;
             _metrics.counter("sluice_failover_total", "Times a request moved on from a failed backend to the next candidate.",
@@ -87,7 +90,8 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
             if (!failure->broken) noteFailure(services, *upstream, servedModel, ctx, *failure, Clock::now() - started);
             else broken = std::move(failure->broken);  // it broke too, after adding to the answer
             lastBackend = backend.name;
-            failedCandidates.push_back(pair);
+            if (failure->wholeBackend) downBackends.push_back(backend.name);
+            else failedCandidates.push_back(pair);
             continue;
         }
         if (auto own = dialect->ownAnswer({ctx, backend, servedModel})) {
@@ -121,7 +125,12 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
                 }
                 return;
             }
-            if (failure->broken) break;  // recorded as the stream broke; the client has bytes: no retry
+            if (failure->broken) {
+                // Recorded as the stream broke; the client has bytes: no retry.
+                // It was served, if not to its end.
+                countServed(ctx);
+                break;
+            }
             noteFailure(services, *upstream, servedModel, ctx, *failure, Clock::now() - started);
             if (!failure->retryable || retries >= retry.attempts) break;
             // Retry-After longer than retry.max_wait_ms, or a wait past
@@ -138,7 +147,15 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
                 ctx.status = 499;
                 return;
             }
-            if (paused == PauseEnd::Draining) break;
+            if (paused == PauseEnd::Draining) {
+                // The drain deadline passed while waiting: no backend is asked now.
+                ctx.outcome = Outcome::UpstreamError;
+                ctx.status = 503;
+                ctx.responseHeaders.emplace_back("Retry-After", "1");
+                client.sendWhole(503, "application/json",
+                                 errorBody(ctx.route.protocol, 503, "the gateway is shutting down", "shutting_down"));
+                return;
+            }
         }
         if (failure->broken) broken = std::move(failure->broken);
         last = failure;
@@ -168,6 +185,10 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
 void Forwarder::noteFailure(const ForwardingServices& services, Upstream& upstream, const std::string& servedModel,
                             const RequestContext& ctx, const Failure& failure, std::chrono::steady_clock::duration took) {
     const auto& backend = upstream.backend();
+    services.log.warning("request %s: backend %s failed (%s)", ctx.requestId, backend.name, failure.detail);
+    upstream.metrics.outcome(failure.kind).inc();
+    // The request's own budget ran out: nothing is learnt about the model.
+    if (failure.requestDeadline) return;
     // A timeout is the slowest answer of all: without this sample a backend
     // that only ever times out would stay "not yet timed", the latency
     // router's first choice.
@@ -182,8 +203,6 @@ void Forwarder::noteFailure(const ForwardingServices& services, Upstream& upstre
         if (failure.wholeBackend || failure.kind == UpstreamOutcome::UpstreamAuth) services.health.recordFailure(backend.name, error);
         else services.health.recordModelFailure(backend.name, servedModel, error);
     }
-    upstream.metrics.outcome(failure.kind).inc();
-    services.log.warning("request %s: backend %s failed (%s)", ctx.requestId, backend.name, failure.detail);
 }
 
 void Forwarder::countServed(const RequestContext& ctx) {

@@ -118,6 +118,15 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, StreamPlan& 
     }
     if (failure.empty() && step == Step::Error) failure = clientSafeMessage(filter.error());
     if (failure.empty() && ended && !whole) failure = "the backend's stream broke off";
+    // A break after the answer's last content frame (waiting for a usage
+    // chunk or the end marker) lost nothing: the answer ends as a whole one.
+    if (!failure.empty() && step != Step::Error && filter.answered() && filter.finish(out)) {
+        _connection->abort();
+        if (!deliver()) return clientWentAway();
+        _client.endStream();
+        addEarlierParts();
+        return std::nullopt;
+    }
     // Frames taken before the failure or the end are the backend's answer too.
     if (!deliver()) return clientWentAway();
     if (!failure.empty()) {
@@ -126,7 +135,6 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, StreamPlan& 
         return std::nullopt;
     }
     _client.endStream();
-    addEarlierParts();
     // The end marker came: the body should end right after it; reading that
     // end lets the connection serve another request.
     if (!ended) {
@@ -137,6 +145,8 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, StreamPlan& 
             // The answer is whole; only the connection is not reused.
         }
     }
+    // After the drain: a frame read there would set the usage to this part's alone.
+    addEarlierParts();
     if (reader.reusable()) _upstream.pool.giveBack(std::move(_connection));
     return std::nullopt;
 }

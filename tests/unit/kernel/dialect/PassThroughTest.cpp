@@ -149,17 +149,21 @@ public:
         CPPUNIT_ASSERT(Step::Answer == cut.take("{\"message\":{\"content\":\"\"},\"done\":\"true\"}\n", out));
         CPPUNIT_ASSERT(!cut.finish(out));
 
+        // done:true is the end: the relay stops there; a break after it loses nothing.
         auto whole = ollamaChat();
         out.clear();
         CPPUNIT_ASSERT(Step::Answer == whole.take(kOllamaAnswer, out));
-        CPPUNIT_ASSERT(Step::Answer == whole.take(kOllamaDone, out));
+        CPPUNIT_ASSERT(!whole.plan.filter->answered());
+        CPPUNIT_ASSERT(Step::Done == whole.take(kOllamaDone, out));
+        CPPUNIT_ASSERT(whole.plan.filter->answered());
         CPPUNIT_ASSERT(whole.finish(out));
         CPPUNIT_ASSERT_EQUAL(kOllamaAnswer + kOllamaDone, out);
         CPPUNIT_ASSERT_EQUAL(std::uint64_t{2}, whole.plan.filter->usage().completionTokens);
     }
 
     void openAiStreamIsWholeOnlyAfterAFinishReason() {
-        // Content, then [DONE] without any finish_reason: cut, [DONE] or not.
+        // Content without any finish_reason is cut; [DONE] still ends the
+        // stream (take() says Done, and the relay asks finish() no more).
         auto cut = openAiChat();
         std::string out;
         CPPUNIT_ASSERT(Step::Answer == cut.take(kOpenAiRole, out));
@@ -179,13 +183,22 @@ public:
         CPPUNIT_ASSERT(Step::Answer == whole.take(kOpenAiStop, out));
         CPPUNIT_ASSERT(whole.finish(out));
         CPPUNIT_ASSERT_EQUAL(kOpenAiContent + kOpenAiStop + "data: [DONE]\n\n", out);
-        // With its [DONE], nothing is added.
+        // [DONE] ends the stream; with it, nothing is added.
         auto withDone = openAiChat();
         out.clear();
         withDone.take(kOpenAiContent, out);
         withDone.take(kOpenAiStop, out);
-        CPPUNIT_ASSERT(Step::Error != withDone.take(kOpenAiDone, out));
+        CPPUNIT_ASSERT(withDone.plan.filter->answered());
+        CPPUNIT_ASSERT(Step::Done == withDone.take(kOpenAiDone, out));
         CPPUNIT_ASSERT(withDone.finish(out));
+        CPPUNIT_ASSERT_EQUAL(kOpenAiContent + kOpenAiStop + kOpenAiDone, out);
+        // A last event without its blank line is closed before the [DONE] added.
+        auto unterminated = openAiChat();
+        out.clear();
+        unterminated.take(kOpenAiContent, out);
+        const std::string stopWithoutBlankLine = kOpenAiStop.substr(0, kOpenAiStop.size() - 1);
+        unterminated.take(stopWithoutBlankLine, out);
+        CPPUNIT_ASSERT(unterminated.finish(out));
         CPPUNIT_ASSERT_EQUAL(kOpenAiContent + kOpenAiStop + kOpenAiDone, out);
     }
 };
