@@ -27,6 +27,25 @@ AliasTarget parseTarget(const std::string& entry, const std::set<std::string>& b
         return {entry.substr(0, slash), entry.substr(slash + 1)};
     return {{}, entry};
 }
+RetryOverride parseRetryOverride(const ConfigReader& reader, const std::string& prefix) {
+    RetryOverride retry;
+    if (reader.has(prefix + "attempts")) retry.attempts = static_cast<int>(reader.integer(prefix + "attempts", 1, 0, 10));
+    if (reader.has(prefix + "backoff_ms")) retry.backoff = reader.millis(prefix + "backoff_ms", {});
+    if (reader.has(prefix + "max_wait_ms")) retry.maxWait = reader.millis(prefix + "max_wait_ms", {});
+    return retry;
+}
+
+// aliases.NAME.fallback_on: the 4xx classes that move on to the next entry.
+unsigned parseFallbackOn(const ConfigReader& reader, const std::string& key) {
+    unsigned kinds = 0;
+    for (const auto& name : reader.list(key)) {
+        const auto kind = Poco::toLower(name);
+        if (kind == "context_length") kinds |= static_cast<unsigned>(FallbackOn::ContextLength);
+        else if (kind == "content_filter") kinds |= static_cast<unsigned>(FallbackOn::ContentFilter);
+        else if (kind != "none") throw ConfigError(key, "'" + name + "' is not an error class (context_length | content_filter | none)");
+    }
+    return kinds;
+}
 } // namespace
 
 AliasTable parseAliases(const Poco::Util::AbstractConfiguration& config, const BackendList& backends) {
@@ -45,9 +64,12 @@ AliasTable parseAliases(const Poco::Util::AbstractConfiguration& config, const B
         if (name == "default") throw ConfigError(prefix, "'default' is reserved for the model used when a request names none");
         if (!validAliasName(name))
             throw ConfigError(prefix, "'" + name + "' is not a valid alias name (letters, digits, - _ / @)");
+        static const std::set<std::string> settings{"chain", "description", "previous_response_id", "retry", "fallback_on",
+                                                    "continue_streams"};
         for (const auto& field : fields)
-            if (field != "chain" && field != "description" && field != "previous_response_id")
-                throw ConfigError(prefix + "." + field, "unknown alias setting (chain, description, previous_response_id)");
+            if (!settings.contains(field))
+                throw ConfigError(prefix + "." + field, "unknown alias setting (chain, description, previous_response_id, "
+                                                        "retry.*, fallback_on, continue_streams)");
 
         Alias alias{name, reader.text(prefix + ".description"), {}};
         // Whether a Responses request that continues a stored response may go
@@ -57,6 +79,9 @@ AliasTable parseAliases(const Poco::Util::AbstractConfiguration& config, const B
         if (continuation != "refuse" && continuation != "pass")
             throw ConfigError(prefix + ".previous_response_id", "'" + continuation + "' is not refuse or pass");
         alias.passPreviousResponse = continuation == "pass";
+        alias.retry = parseRetryOverride(reader, prefix + ".retry.");
+        alias.fallbackOn = parseFallbackOn(reader, prefix + ".fallback_on");
+        alias.continueStreams = reader.flag(prefix + ".continue_streams", false);
         for (const auto& entry : reader.list(prefix + ".chain")) {
             auto target = parseTarget(entry, backendNames);
             if (target.model.empty()) throw ConfigError(prefix + ".chain", "'" + entry + "' names no model");

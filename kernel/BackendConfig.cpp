@@ -45,6 +45,29 @@ unsigned parseNativeApis(const ConfigReader& reader, const std::string& key, Bac
     return apis;
 }
 
+// `PREFIX.attempts`, `.backoff_ms` and `.max_wait_ms` over `policy`.
+RetryPolicy parseRetry(const ConfigReader& reader, const std::string& prefix, RetryPolicy policy) {
+    policy.attempts = static_cast<int>(reader.integer(prefix + "attempts", policy.attempts, 0, 10));
+    policy.backoff = reader.millis(prefix + "backoff_ms", policy.backoff);
+    policy.maxWait = reader.millis(prefix + "max_wait_ms", policy.maxWait);
+    return policy;
+}
+
+// backends.NAME.accepts_prefill: all, none, or the models that continue an
+// answer from an assistant prefill. Ollama's chat does for every model.
+void parsePrefill(const ConfigReader& reader, const std::string& key, Backend& backend) {
+    backend.prefillAll = backend.kind == BackendKind::Ollama;
+    if (!reader.has(key)) return;
+    const auto listed = reader.list(key);
+    backend.prefillAll = listed.size() == 1 && Poco::toLower(listed.front()) == "all";
+    if (backend.prefillAll || (listed.size() == 1 && Poco::toLower(listed.front()) == "none")) return;
+    for (const auto& model : listed) {
+        if (Poco::toLower(model) == "all" || Poco::toLower(model) == "none")
+            throw ConfigError(key, "is all, none, or a list of models");
+        backend.prefillModels.push_back(model);
+    }
+}
+
 std::shared_ptr<const Backend> parseBackend(const Poco::Util::AbstractConfiguration& config, const std::string& name,
                                             std::size_t priority) {
     const std::string prefix = "backends." + name + ".";
@@ -98,7 +121,15 @@ std::shared_ptr<const Backend> parseBackend(const Poco::Util::AbstractConfigurat
     backend->maxConnections = static_cast<int>(reader.integer(prefix + "max_connections", 64, 1, 4096));
     backend->connectTimeout = reader.millis(prefix + "timeout.connect_ms", backend->connectTimeout);
     backend->firstByteTimeout = reader.millis(prefix + "timeout.first_byte_ms", backend->firstByteTimeout);
+    // Never shorter than the short wait: a cold model cannot answer sooner
+    // than a loaded one. A file that sets only first_byte_ms (written when it
+    // was the one wait) keeps meaning it for every first byte.
+    const auto coldDefault = reader.has(prefix + "timeout.first_byte_ms") ? backend->firstByteTimeout : backend->coldLoadTimeout;
+    backend->coldLoadTimeout =
+        std::max(backend->firstByteTimeout, reader.millis(prefix + "timeout.cold_load_ms", coldDefault));
     backend->idleTimeout = reader.millis(prefix + "timeout.idle_ms", backend->idleTimeout);
+    backend->retry = parseRetry(reader, prefix + "retry.", parseRetry(reader, "retry.", RetryPolicy{}));
+    parsePrefill(reader, prefix + "accepts_prefill", *backend);
     return backend;
 }
 } // namespace

@@ -27,8 +27,15 @@ std::string healthSafe(const std::string& text, const Backend& backend, const st
     return text.size() > 200 ? text.substr(0, 200) : text;
 }
 
+namespace {
+// Models come from plans (the catalog and the aliases), so the table stays
+// small; the cap bounds it should a backend list thousands.
+constexpr std::size_t kMaxModelCircuits = 4096;
+} // namespace
+
 BackendHealth::BackendHealth(const BackendList& backends, HealthPolicy policy, MetricsRegistry* metrics)
-    : _policy(std::move(policy)) {
+    : _policy(std::move(policy)), _circuitPolicy{_policy.failureThreshold, _policy.baseBackoff, _policy.maxBackoff},
+      _metrics(metrics) {
     if (!_policy.clock) _policy.clock = [] { return std::chrono::steady_clock::now(); };
     for (const auto& backend : backends) {
         auto state = std::make_unique<State>();
@@ -48,31 +55,61 @@ long long BackendHealth::nowMs() const {
     return std::chrono::duration_cast<std::chrono::milliseconds>(_policy.clock().time_since_epoch()).count();
 }
 
+std::chrono::system_clock::time_point BackendHealth::untilOf(const Circuit& circuit) const {
+    const auto remaining = std::chrono::milliseconds(circuit.openUntilMs() - nowMs());
+    return std::chrono::system_clock::now() + std::max(remaining, std::chrono::milliseconds(0));
+}
+
 BackendHealth::State* BackendHealth::find(const std::string& backend) const {
     auto it = _states.find(backend);
     return it == _states.end() ? nullptr : it->second.get();
 }
 
-CircuitState BackendHealth::stateOf(const State& state) const {
-    const auto openUntil = state.openUntilMs.load(std::memory_order_acquire);
-    if (openUntil == 0) return CircuitState::Closed;
-    return nowMs() < openUntil ? CircuitState::Open : CircuitState::HalfOpen;
+BackendHealth::ModelState* BackendHealth::findModel(const std::string& backend, const std::string& model) const {
+    std::shared_lock lock(_modelsMutex);
+    auto it = _models.find(ModelKey{backend, model});
+    return it == _models.end() ? nullptr : it->second.get();
+}
+
+BackendHealth::ModelState* BackendHealth::modelState(const std::string& backend, const std::string& model) {
+    if (auto* found = findModel(backend, model)) return found;
+    if (!find(backend)) return nullptr;
+    std::unique_lock lock(_modelsMutex);
+    auto& slot = _models[ModelKey{backend, model}];
+    if (!slot) {
+        if (_models.size() > kMaxModelCircuits) {
+            _models.erase(ModelKey{backend, model});
+            return nullptr;
+        }
+        slot = std::make_unique<ModelState>();
+        if (_metrics)
+            slot->healthy = &_metrics->gauge("sluice_model_healthy",
+                                             "1 while a model's circuit on a backend is closed, 0 while it is open or "
+                                             "half-open; a series appears when the model first fails.",
+                                             {{"backend", backend}, {"model", model}});
+        if (slot->healthy) slot->healthy->set(1);
+    }
+    return slot.get();
 }
 
 CircuitState BackendHealth::circuit(const std::string& backend) const {
     const auto* state = find(backend);
-    return state ? stateOf(*state) : CircuitState::Open;
+    return state ? state->circuit.state(nowMs()) : CircuitState::Open;
 }
 
 bool BackendHealth::isAvailable(const std::string& backend) const {
     const auto* state = find(backend);
-    if (!state) return false;
-    switch (stateOf(*state)) {
-    case CircuitState::Closed: return true;
-    case CircuitState::Open: return false;
-    case CircuitState::HalfOpen: return !state->trialTaken.load(std::memory_order_acquire);
-    }
-    return false;
+    return state && state->circuit.available(nowMs());
+}
+
+CircuitState BackendHealth::modelCircuit(const std::string& backend, const std::string& model) const {
+    const auto* state = findModel(backend, model);
+    return state ? state->circuit.state(nowMs()) : CircuitState::Closed;
+}
+
+bool BackendHealth::isModelAvailable(const std::string& backend, const std::string& model) const {
+    const auto* state = findModel(backend, model);
+    return !state || state->circuit.available(nowMs());
 }
 
 int BackendHealth::inFlight(const std::string& backend) const {
@@ -82,7 +119,7 @@ int BackendHealth::inFlight(const std::string& backend) const {
 
 int BackendHealth::consecutiveFailures(const std::string& backend) const {
     const auto* state = find(backend);
-    return state ? state->consecutiveFailures.load(std::memory_order_relaxed) : 0;
+    return state ? state->circuit.consecutiveFailures() : 0;
 }
 
 void BackendHealth::publish() {
@@ -90,31 +127,28 @@ void BackendHealth::publish() {
         if (state->healthy) state->healthy->set(1);  // every circuit starts closed
 }
 
-void BackendHealth::recordSuccess(const std::string& backend) {
+void BackendHealth::recordSuccess(const std::string& backend, const std::string& model) {
     auto* state = find(backend);
     if (!state) return;
-    state->consecutiveFailures.store(0, std::memory_order_relaxed);
-    state->openUntilMs.store(0, std::memory_order_release);
-    state->trialTaken.store(false, std::memory_order_release);
+    state->circuit.succeed();
     if (state->healthy) state->healthy->set(1);
+    if (model.empty()) return;
+    if (auto* modelState = findModel(backend, model)) {
+        modelState->circuit.succeed();
+        if (modelState->healthy) modelState->healthy->set(1);
+    }
 }
 
 void BackendHealth::recordFailure(const std::string& backend, const std::string& error) {
     auto* state = find(backend);
     if (!state) return;
-    if (!error.empty()) {
-        std::lock_guard lock(state->errorMutex);
-        state->lastError = error;
-        state->lastErrorAt = std::chrono::system_clock::now();
-    }
-    const int failures = state->consecutiveFailures.fetch_add(1, std::memory_order_relaxed) + 1;
-    if (failures < _policy.failureThreshold) return;
-    // Each failure past the threshold doubles the back-off, up to the cap.
-    const int doublings = std::min(failures - _policy.failureThreshold, 16);
-    const auto backoff = std::min<std::chrono::milliseconds>(_policy.baseBackoff * (1LL << doublings), _policy.maxBackoff);
-    state->openUntilMs.store(nowMs() + backoff.count(), std::memory_order_release);
-    state->trialTaken.store(false, std::memory_order_release);
-    if (state->healthy) state->healthy->set(0);
+    if (state->circuit.fail(nowMs(), _circuitPolicy, error) && state->healthy) state->healthy->set(0);
+}
+
+void BackendHealth::recordModelFailure(const std::string& backend, const std::string& model, const std::string& error) {
+    auto* state = modelState(backend, model);
+    if (!state) return;
+    if (state->circuit.fail(nowMs(), _circuitPolicy, error) && state->healthy) state->healthy->set(0);
 }
 
 void BackendHealth::recordFirstByte(const std::string& backend, const std::string& model, std::chrono::nanoseconds elapsed) {
@@ -143,55 +177,61 @@ std::optional<double> BackendHealth::firstByteMillis(const std::string& backend,
     return it->second;
 }
 
-bool BackendHealth::beginRequest(const std::string& backend) {
+Trials BackendHealth::beginRequest(const std::string& backend, const std::string& model) {
+    Trials trials;
     auto* state = find(backend);
-    if (!state) return false;
+    if (!state) return trials;
     state->inFlight.fetch_add(1, std::memory_order_relaxed);
-    if (stateOf(*state) != CircuitState::HalfOpen) return false;
-    bool expected = false;
-    return state->trialTaken.compare_exchange_strong(expected, true, std::memory_order_acq_rel);
+    const auto now = nowMs();
+    trials.backend = state->circuit.takeTrial(now);
+    if (auto* modelState = model.empty() ? nullptr : findModel(backend, model)) trials.model = modelState->circuit.takeTrial(now);
+    return trials;
 }
 
-void BackendHealth::endRequest(const std::string& backend, bool tookTrial) {
+void BackendHealth::endRequest(const std::string& backend, const std::string& model, Trials trials) {
     auto* state = find(backend);
     if (!state) return;
     state->inFlight.fetch_sub(1, std::memory_order_relaxed);
-    if (tookTrial) releaseTrial(backend);
+    const auto now = nowMs();
+    if (trials.backend) state->circuit.releaseTrial(now);
+    if (auto* modelState = trials.model ? findModel(backend, model) : nullptr) modelState->circuit.releaseTrial(now);
 }
 
 void BackendHealth::releaseTrial(const std::string& backend) {
-    // A verdict moves the circuit out of half-open (closed or open again);
-    // still half-open means the trial ended without one: let the next try.
-    auto* state = find(backend);
-    if (state && stateOf(*state) == CircuitState::HalfOpen) state->trialTaken.store(false, std::memory_order_release);
+    if (auto* state = find(backend)) state->circuit.releaseTrial(nowMs());
 }
 
 bool BackendHealth::takeTrial(const std::string& backend) {
     auto* state = find(backend);
-    if (!state || stateOf(*state) != CircuitState::HalfOpen) return false;
-    bool expected = false;
-    return state->trialTaken.compare_exchange_strong(expected, true, std::memory_order_acq_rel);
+    return state && state->circuit.takeTrial(nowMs());
 }
 
 HealthReport BackendHealth::report(const std::string& backend) const {
     HealthReport report;
     const auto* state = find(backend);
     if (!state) return report;
-    report.state = stateOf(*state);
-    report.consecutiveFailures = state->consecutiveFailures.load(std::memory_order_relaxed);
+    report.state = state->circuit.state(nowMs());
+    report.consecutiveFailures = state->circuit.consecutiveFailures();
     report.inFlight = state->inFlight.load(std::memory_order_relaxed);
-    if (report.state != CircuitState::Closed) {
-        const auto remaining = std::chrono::milliseconds(state->openUntilMs.load(std::memory_order_acquire) - nowMs());
-        report.unhealthyUntil = std::chrono::system_clock::now() + std::max(remaining, std::chrono::milliseconds(0));
-    }
-    {
-        std::lock_guard lock(state->errorMutex);
-        report.lastError = state->lastError;
-        report.lastErrorAt = state->lastErrorAt;
-    }
+    if (report.state != CircuitState::Closed) report.unhealthyUntil = untilOf(state->circuit);
+    std::tie(report.lastError, report.lastErrorAt) = state->circuit.lastError();
     std::shared_lock lock(state->latencyMutex);
     report.firstByteMillis = state->firstByteAll;
     return report;
+}
+
+std::vector<ModelHealthReport> BackendHealth::modelReports(const std::string& backend) const {
+    std::vector<ModelHealthReport> reports;
+    std::shared_lock lock(_modelsMutex);
+    for (auto it = _models.lower_bound(ModelKey{backend, {}}); it != _models.end() && it->first.first == backend; ++it) {
+        const auto& circuit = it->second->circuit;
+        ModelHealthReport report{it->first.second, circuit.state(nowMs()), circuit.consecutiveFailures(), {}, {}, {}};
+        if (report.state == CircuitState::Closed && report.consecutiveFailures == 0) continue;
+        if (report.state != CircuitState::Closed) report.unhealthyUntil = untilOf(circuit);
+        std::tie(report.lastError, report.lastErrorAt) = circuit.lastError();
+        reports.push_back(std::move(report));
+    }
+    return reports;
 }
 
 } // namespace sluice::kernel

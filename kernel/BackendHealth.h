@@ -1,13 +1,16 @@
 #pragma once
-// A circuit breaker per backend, fed by the forwarder's outcomes and by the
-// health prober: after `failureThreshold` failures in a row the circuit opens
-// and the backend is put last by routers for a back-off that doubles on each
-// further failure, up to a cap. When the back-off runs out the circuit is
-// half-open: the first request (or probe) to reach it is its trial, and the
-// others keep avoiding it until the trial ends. Success closes the circuit.
+// A circuit breaker (Circuit) per backend, fed by connect-level failures and
+// by the health prober, and one per (backend, model), fed by model-level
+// failures (a timeout, a 5xx, a broken answer): one model failing on a
+// backend that serves others well opens only its own circuit, and another
+// model's successes do not hide its failures. After `failureThreshold`
+// failures in a row a circuit opens and routers put its candidates last for
+// a back-off that doubles on each further failure, up to a cap. When the
+// back-off runs out it is half-open: the first request (or probe, for a
+// backend) to reach it is its trial. Success closes it.
 // Also keeps requests in flight and a moving average of time to first byte
-// per model. Counters are lock-free atomics; the latency table and the last
-// error take a short lock.
+// per model. Counters are lock-free atomics; the latency table, the model
+// circuits' table and the last error take a short lock.
 
 #include <atomic>
 #include <chrono>
@@ -17,7 +20,10 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <vector>
+#include <vector>
 
+#include "Circuit.h"
 #include "sluice/Backend.h"
 #include "sluice/Health.h"
 #include "sluice/Metrics.h"
@@ -45,6 +51,22 @@ struct HealthReport {
     std::optional<double> firstByteMillis;  // over all models
 };
 
+// What /v1/health shows of one model's circuit on a backend.
+struct ModelHealthReport {
+    std::string model;
+    CircuitState state = CircuitState::Closed;
+    int consecutiveFailures = 0;
+    std::string lastError;
+    std::chrono::system_clock::time_point lastErrorAt{};
+    std::chrono::system_clock::time_point unhealthyUntil{};
+};
+
+// The half-open trials one attempt took, to give back if it ends without a verdict.
+struct Trials {
+    bool backend = false;
+    bool model = false;
+};
+
 class BackendHealth final : public HealthView {
 public:
     // `metrics` may be null (tests); otherwise sluice_backend_healthy{backend} is kept.
@@ -54,19 +76,24 @@ public:
     int inFlight(const std::string& backend) const override;
     CircuitState circuit(const std::string& backend) const override;
     std::optional<double> firstByteMillis(const std::string& backend, const std::string& model) const override;
+    CircuitState modelCircuit(const std::string& backend, const std::string& model) const override;
+    bool isModelAvailable(const std::string& backend, const std::string& model) const override;
 
     // Sets sluice_backend_healthy for every backend: once the pipeline that
     // owns this goes live (Pipeline::start).
     void publish();
-    void recordSuccess(const std::string& backend);
-    // `error` is shown on /v1/health: pass a sanitized description.
+    // Closes the backend's circuit, and `model`'s on it when given.
+    void recordSuccess(const std::string& backend, const std::string& model = {});
+    // A connect-level failure. `error` is shown on /v1/health: pass a sanitized description.
     void recordFailure(const std::string& backend, const std::string& error = {});
+    // A failure of one model on the backend; the backend's circuit is untouched.
+    void recordModelFailure(const std::string& backend, const std::string& model, const std::string& error);
     void recordFirstByte(const std::string& backend, const std::string& model, std::chrono::nanoseconds elapsed);
-    // An attempt on the backend begins. True if it took the trial of a
-    // half-open circuit: then endRequest must be told, so a trial that ended
-    // without a verdict (the client left) is given back.
-    bool beginRequest(const std::string& backend);
-    void endRequest(const std::string& backend, bool tookTrial = false);
+    // An attempt on the backend's model begins. Says which half-open
+    // circuits' trials it took: endRequest must be given them back, so a
+    // trial that ended without a verdict (the client left) is released.
+    Trials beginRequest(const std::string& backend, const std::string& model = {});
+    void endRequest(const std::string& backend, const std::string& model = {}, Trials trials = {});
     // Takes the trial of a half-open circuit for a probe; false if it is not
     // half-open or a request already took it (the probe then waits for it).
     bool takeTrial(const std::string& backend);
@@ -75,29 +102,38 @@ public:
     void releaseTrial(const std::string& backend);
     int consecutiveFailures(const std::string& backend) const;
     HealthReport report(const std::string& backend) const;
+    // The backend's model circuits that are not closed or have failed since
+    // they last succeeded, by model name.
+    std::vector<ModelHealthReport> modelReports(const std::string& backend) const;
 
 private:
     struct State {
-        std::atomic<int> consecutiveFailures{0};
-        std::atomic<long long> openUntilMs{0};  // 0: closed; else steady-clock ms when the back-off ends
-        std::atomic<bool> trialTaken{false};
+        Circuit circuit;
         std::atomic<int> inFlight{0};
         Gauge* healthy = nullptr;
-
-        mutable std::mutex errorMutex;
-        std::string lastError;
-        std::chrono::system_clock::time_point lastErrorAt{};
 
         mutable std::shared_mutex latencyMutex;
         std::map<std::string, double, std::less<>> firstByteByModel;
         std::optional<double> firstByteAll;
     };
+    struct ModelState {
+        Circuit circuit;
+        Gauge* healthy = nullptr;
+    };
+    using ModelKey = std::pair<std::string, std::string>;  // (backend, model)
     State* find(const std::string& backend) const;
+    ModelState* findModel(const std::string& backend, const std::string& model) const;
+    // Made on a model's first failure; nullptr past the cap (a bounded table).
+    ModelState* modelState(const std::string& backend, const std::string& model);
     long long nowMs() const;
-    CircuitState stateOf(const State& state) const;
+    std::chrono::system_clock::time_point untilOf(const Circuit& circuit) const;
 
     HealthPolicy _policy;
+    CircuitPolicy _circuitPolicy;
+    MetricsRegistry* _metrics;
     std::map<std::string, std::unique_ptr<State>> _states;  // fixed after construction
+    mutable std::shared_mutex _modelsMutex;
+    std::map<ModelKey, std::unique_ptr<ModelState>> _models;  // grows only, up to kMaxModelCircuits
 };
 
 std::string_view circuitName(CircuitState state);

@@ -67,8 +67,12 @@ const std::vector<std::string>& KnownKeys::kernelPatterns() {
         "backends", "backends.*.url", "backends.*.kind", "backends.*.native_apis", "backends.*.auth.token", "backends.*.auth.header",
         "backends.*.auth.scheme", "backends.*.tls.ca_file", "backends.*.tls.verify", "backends.*.weight",
         "backends.*.max_connections", "backends.*.timeout.connect_ms", "backends.*.timeout.first_byte_ms",
-        "backends.*.timeout.idle_ms", "timeout.max_stream_s",
+        "backends.*.timeout.idle_ms", "backends.*.timeout.cold_load_ms", "backends.*.retry.attempts",
+        "backends.*.retry.backoff_ms", "backends.*.retry.max_wait_ms", "backends.*.accepts_prefill",
+        "timeout.max_stream_s", "timeout.request_ms", "retry.attempts", "retry.backoff_ms", "retry.max_wait_ms",
         "aliases.default", "aliases.*.chain", "aliases.*.description", "aliases.*.previous_response_id",
+        "aliases.*.retry.attempts", "aliases.*.retry.backoff_ms", "aliases.*.retry.max_wait_ms", "aliases.*.fallback_on",
+        "aliases.*.continue_streams",
         // Health and discovery (Pipeline, HealthProber, DiscoveryLoop).
         "health.failure_threshold", "health.backoff_ms", "health.max_backoff_ms", "health.probe_interval_ms",
         "health.probe_timeout_ms", "discovery.interval_s", "discovery.timeout_ms", "discovery.ttl_s",

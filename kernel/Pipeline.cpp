@@ -81,6 +81,7 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
     AnswerBudget::process().reportTo(metrics.gauge(
         "sluice_answer_buffer_bytes", "Bytes of whole answers held in memory now, across all requests (limits.answer_buffer_bytes)."));
     self._settings.maxStream = std::chrono::seconds(reader.integer("timeout.max_stream_s", 0, 0, 7 * 86400));
+    self._settings.requestTimeout = reader.millis("timeout.request_ms", std::chrono::milliseconds(600000));
     try {
         self._settings.trustedProxies = TrustedProxies(reader.list("server.trusted_proxies"));
     } catch (const std::invalid_argument& e) {
@@ -94,6 +95,10 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
 
     self._backends = parseBackends(*self._config);
     for (const auto& backend : self._backends) {
+        if (backend->coldLoadTimeout > self._settings.requestTimeout)
+            self.logger("kernel").warning("backends.%s: a first-byte wait of %Ld ms is cut to timeout.request_ms (%Ld ms)",
+                                          backend->name, static_cast<long long>(backend->coldLoadTimeout.count()),
+                                          static_cast<long long>(self._settings.requestTimeout.count()));
         if (backend->scheme == "https" && !backend->tlsVerify)
             self.logger("kernel").warning("INSECURE: backends.%s.tls.verify = false: its certificate is not checked",
                                           backend->name);
@@ -195,7 +200,7 @@ std::shared_ptr<const Backend> Pipeline::backend(const std::string& name) const 
 }
 
 ForwardingServices Pipeline::forwarding() {
-    return {_upstreams, *_health, _forwarderLog, _settings.maxStream};
+    return {_upstreams, *_health, _forwarderLog, _settings.maxStream, catalog(), aliases(), _settings.requestTimeout};
 }
 
 std::string Pipeline::describe() const {

@@ -39,6 +39,7 @@ struct PipelineSettings {
     bool accessLog = true;  // log.access
     CorsPolicy cors;        // server.cors.origins
     std::chrono::seconds maxStream{0};  // timeout.max_stream_s; 0: no cap
+    std::chrono::milliseconds requestTimeout{600000};  // timeout.request_ms: until an answer begins
 };
 
 class Pipeline final : public KernelServices {

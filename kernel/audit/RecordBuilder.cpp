@@ -39,6 +39,8 @@ AuditEntry buildAuditEntry(const RequestContext& ctx, std::size_t maxPromptBytes
     record.alias = ctx.plan.alias;
     record.status = ctx.status;
     record.failovers = ctx.failovers;
+    record.retries = ctx.retries;
+    record.continuedBy = ctx.continuedBy;
     record.tokensIn = ctx.usage.promptTokens;
     record.tokensOut = ctx.usage.completionTokens;
     record.tokensEstimated = ctx.usage.estimated;

@@ -81,6 +81,10 @@ public:
     virtual bool finish(std::string& out) = 0;
     // Token counts, once the backend reported them.
     virtual const Usage& usage() const = 0;
+    // Whether the answer's last content frame has come (a finish_reason,
+    // Ollama's done:true): a break after it loses nothing, and finish()
+    // then ends the stream as a whole one. False where the filter cannot tell.
+    virtual bool answered() const { return false; }
     // After an Error step: the backend's message (not yet made safe for the client).
     virtual const std::string& error() const = 0;
     // The frame that ends this stream after a failure, when it depends on

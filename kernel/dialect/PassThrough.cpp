@@ -45,10 +45,25 @@ std::string eventName(std::string_view frame) {
 // ends it. The Anthropic and Responses APIs name their events: some only
 // open the answer (message_start, response.created), and one ends it.
 struct FrameKind {
-    bool answer = false;  // carries answer data: ends the failover window
-    bool error = false;   // the backend reports an error
-    bool end = false;     // the protocol's end marker
+    bool answer = false;     // carries answer data: ends the failover window
+    bool error = false;      // the backend reports an error
+    bool end = false;        // the protocol's end marker
+    bool malformed = false;  // data that is not JSON: the backend is broken
+    bool finished = false;   // the answer's last frame: done:true, or a finish_reason
+    bool doneMarker = false; // OpenAI's data: [DONE]
 };
+
+// Whether an Ollama line says the answer is complete, or an OpenAI chunk
+// gives a choice's finish_reason.
+bool finishes(const nlohmann::json& json) {
+    if (!json.is_object()) return false;
+    if (const auto done = json.find("done"); done != json.end()) return done->is_boolean() && done->get<bool>();
+    const auto choices = json.find("choices");
+    if (choices == json.end() || !choices->is_array()) return false;
+    for (const auto& choice : *choices)
+        if (choice.is_object() && choice.contains("finish_reason") && choice["finish_reason"].is_string()) return true;
+    return false;
+}
 
 FrameKind kindOf(Protocol protocol, Framing framing, std::string_view frame) {
     FrameKind kind;
@@ -86,6 +101,9 @@ FrameKind kindOf(Protocol protocol, Framing framing, std::string_view frame) {
         const auto data = framing == Framing::Sse ? sseEventData(frame) : std::string(frame);
         const auto json = data ? parseJson(*data) : nlohmann::json();
         kind.error = json.is_object() && json.contains("error") && !json.contains("choices") && !json.contains("message");
+        kind.doneMarker = framing == Framing::Sse && data && *data == "[DONE]";
+        kind.malformed = data && json.is_discarded() && !kind.doneMarker;
+        kind.finished = finishes(json);
     }
     return kind;
 }
@@ -114,13 +132,29 @@ public:
         if (_stripUsage && isUsageOnlyEvent(frame)) return Step::Quiet;
         const auto kind = kindOf(_protocol, _framing, frame);
         // The first answer frame decides whether the backend answered at all;
-        // an error frame later is the backend's answer and passes as it is.
+        // an error frame later is the backend's answer: it passes as it is
+        // and ends the stream (nothing to add to it, nothing to continue).
         if (kind.error && !_begun) {
             _error = "the stream began with an error";
             return *(_over = Step::Error);
         }
+        if (kind.error && (_protocol == Protocol::Ollama || _protocol == Protocol::OpenAI)) {
+            out.append(frame);
+            return *(_over = Step::Done);
+        }
+        // Passed on, a frame that is not JSON would break the client's
+        // parser: the stream is broken from here (failed over before its
+        // first answer frame, ended with an error or continued after).
+        if (kind.malformed) {
+            _error = "the backend sent a malformed frame";
+            return *(_over = Step::Error);
+        }
         if (kind.answer) _begun = true;
+        if (kind.finished) _finished = true;
+        if (kind.doneMarker) _sawDoneMarker = true;
         out.append(frame);
+        // OpenAI's [DONE] and Ollama's done:true line end the answer.
+        if (_begun && (kind.doneMarker || (_framing == Framing::Ndjson && kind.finished))) return *(_over = Step::Done);
         if (kind.end) return *(_over = Step::Done);
         return kind.answer ? Step::Answer : Step::Quiet;
     }
@@ -129,11 +163,22 @@ public:
         if (_protocol != Protocol::OpenAIResponses) return std::nullopt;
         return responsesFailedEvents(message, code, _nextSequenceNumber);
     }
-    // A stream that ended cleanly answered if an answer frame came; one whose
-    // protocol has an end marker, only if that came (take() said Done).
-    bool finish(std::string&) override {
-        return _begun && _protocol != Protocol::Anthropic && _protocol != Protocol::OpenAIResponses;
+    // A stream that ended cleanly answered if its last answer frame came
+    // (Ollama's done:true, an OpenAI finish_reason: a body that ends before
+    // them was cut, [DONE] or not); one whose protocol has an end marker,
+    // only if that came (take() said Done).
+    // An OpenAI stream whose answer finished but whose body ended without
+    // `data: [DONE]` is given the marker its clients may wait for.
+    bool finish(std::string& out) override {
+        if (!_begun || !_finished || _protocol == Protocol::Anthropic || _protocol == Protocol::OpenAIResponses) return false;
+        if (_framing == Framing::Sse && !_sawDoneMarker) {
+            // The last event may have come without its blank line.
+            if (!out.empty() && !out.ends_with("\n\n")) out.append(out.ends_with('\n') ? "\n" : "\n\n");
+            out.append("data: [DONE]\n\n");
+        }
+        return true;
     }
+    bool answered() const override { return _finished; }
     const Usage& usage() const override { return _usage; }
     const std::string& error() const override { return _error; }
 
@@ -164,6 +209,8 @@ private:
     Framing _framing;
     bool _stripUsage;
     bool _begun = false;
+    bool _finished = false;     // the answer's last frame came (finishes())
+    bool _sawDoneMarker = false;  // an OpenAI stream's data: [DONE]
     std::optional<Step> _over;  // Done or Error, once taken
     std::uint64_t _nextSequenceNumber = 0;
     Usage _usage;

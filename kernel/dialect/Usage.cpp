@@ -1,5 +1,7 @@
 #include "Usage.h"
 
+#include "sluice/Json.h"
+
 namespace sluice::kernel {
 
 namespace {
@@ -48,6 +50,51 @@ void readUsage(const nlohmann::json& answer, Usage& usage) {
         if (inner == answer.end() || !inner->is_object()) continue;
         if (const auto it = inner->find("usage"); it != inner->end() && it->is_object()) return readUsageObject(*it, usage);
     }
+}
+
+namespace {
+// A count the frame lacks (Ollama leaves out prompt_eval_count for a cached
+// prompt) is the earlier parts' alone.
+void addCount(nlohmann::json& object, const char* key, std::uint64_t more) {
+    const auto it = object.find(key);
+    if (it != object.end() && it->is_number_unsigned()) it->get_ref<nlohmann::json::number_unsigned_t&>() += more;
+    else if (it == object.end() && more > 0) object[key] = more;
+}
+
+// One frame's JSON with `earlier` added to its counts; false when it has none.
+bool addToFrame(nlohmann::json& json, const Usage& earlier) {
+    if (!json.is_object()) return false;
+    if (json.contains("eval_count") || json.contains("prompt_eval_count")) {
+        addCount(json, "prompt_eval_count", earlier.promptTokens);
+        addCount(json, "eval_count", earlier.completionTokens);
+        return true;
+    }
+    const auto usage = json.find("usage");
+    if (usage == json.end() || !usage->is_object()) return false;
+    addCount(*usage, "prompt_tokens", earlier.promptTokens);
+    addCount(*usage, "completion_tokens", earlier.completionTokens);
+    addCount(*usage, "total_tokens", earlier.promptTokens + earlier.completionTokens);
+    return true;
+}
+} // namespace
+
+void addEarlierUsage(std::string& frames, bool ndjson, const Usage& earlier) {
+    if (frames.find(ndjson ? "eval_count\"" : "\"usage\"") == std::string::npos) return;
+    std::string out;
+    out.reserve(frames.size() + 16);
+    std::size_t start = 0;
+    while (start < frames.size()) {
+        auto end = frames.find('\n', start);
+        if (end == std::string::npos) end = frames.size();
+        const std::string_view line(frames.data() + start, end - start);
+        const std::string_view prefix = ndjson ? std::string_view() : std::string_view("data: ");
+        auto json = line.starts_with(ndjson ? "{" : "data: {") ? parseJson(line.substr(prefix.size())) : nlohmann::json();
+        if (addToFrame(json, earlier)) out += std::string(prefix) + json.dump();
+        else out += line;
+        if (end < frames.size()) out += '\n';
+        start = end + 1;
+    }
+    frames = std::move(out);
 }
 
 } // namespace sluice::kernel

@@ -13,4 +13,10 @@ namespace sluice::kernel {
 // when `answer` has none, and a count the usage object lacks as it was.
 void readUsage(const nlohmann::json& answer, Usage& usage);
 
+// Adds `earlier` to the token counts in the frames of a chat stream in the
+// client's protocol (Ollama's final NDJSON line, an OpenAI usage object in
+// an SSE data line), so a stream another backend continued reports what
+// both parts spent. Frames without counts are left byte for byte.
+void addEarlierUsage(std::string& frames, bool ndjson, const Usage& earlier);
+
 } // namespace sluice::kernel

@@ -33,6 +33,18 @@ nlohmann::json backendHealth(Pipeline& pipeline, const Catalog& catalog, const B
                          {"loaded", known ? polled->second.loaded.size() : 0},
                          {"last_poll", known ? nlohmann::json(unixSeconds(polled->second.polledAt)) : nlohmann::json()},
                          {"auth", backend.authToken.empty() ? "none" : "attached"}};
+    // Model circuits that are open or failing: one model's trouble on a
+    // backend that serves the others well.
+    auto models = nlohmann::json::array();
+    for (const auto& model : pipeline.backendHealth().modelReports(backend.name))
+        models.push_back({{"model", model.model},
+                          {"state", std::string(circuitName(model.state))},
+                          {"consecutive_failures", model.consecutiveFailures},
+                          {"last_error", model.lastError.empty() ? nlohmann::json() : nlohmann::json(model.lastError)},
+                          {"last_error_at", model.lastError.empty() ? nlohmann::json() : nlohmann::json(unixSeconds(model.lastErrorAt))},
+                          {"unhealthy_until", model.state == CircuitState::Closed ? nlohmann::json()
+                                                                                  : nlohmann::json(unixSeconds(model.unhealthyUntil))}});
+    entry["model_circuits"] = std::move(models);
     return entry;
 }
 } // namespace

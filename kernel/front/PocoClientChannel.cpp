@@ -60,6 +60,10 @@ void PocoClientChannel::prepare(int status, const std::string& contentType) {
     if (!_ctx.servedBackend.empty()) {
         _response.set("X-Sluice-Backend", _ctx.servedBackend);
         _response.set("X-Sluice-Model", _ctx.servedModel);
+        // How hard it was to get: an operator (or a client's log) sees a
+        // provider that needed retries or a fallback without the audit trail.
+        _response.set("X-Sluice-Failovers", std::to_string(_ctx.failovers));
+        _response.set("X-Sluice-Retries", std::to_string(_ctx.retries));
     }
     for (const auto& [name, value] : _ctx.responseHeaders) _response.set(name, value);
 }

@@ -4,8 +4,10 @@
 #include <Poco/String.h>
 
 #include "AnswerBudget.h"
+#include "DeclinedRequest.h"
 #include "DrainDeadline.h"
 #include "audit/AnswerCapture.h"
+#include "dialect/Usage.h"
 #include "http/TraceContext.h"
 #include "sluice/BackendFetch.h"
 #include "sluice/Json.h"
@@ -54,15 +56,34 @@ std::string upstreamMessage(const std::string& body) {
     return {};
 }
 
+// Whether stream frames begin a tool call ("tool_calls": [{…}] in Ollama's
+// and OpenAI's chat, or OpenAI's legacy "function_call"), whatever the
+// spacing the server's JSON writer uses.
+bool carriesToolCall(std::string_view bytes) {
+    if (bytes.find("\"function_call\"") != std::string_view::npos) return true;
+    static constexpr std::string_view kKey = "\"tool_calls\"";
+    for (auto at = bytes.find(kKey); at != std::string_view::npos; at = bytes.find(kKey, at + 1)) {
+        auto rest = bytes.substr(at + kKey.size());
+        auto skip = [&](char expected) {
+            while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
+            if (rest.empty() || rest.front() != expected) return false;
+            rest.remove_prefix(1);
+            return true;
+        };
+        if (skip(':') && skip('[') && skip('{')) return true;
+    }
+    return false;
+}
+
 // One request in flight to one backend, counted for least-busy routing.
 class InFlight {
 public:
-    InFlight(BackendHealth& health, Upstream& upstream)
-        : _health(health), _upstream(upstream), _tookTrial(_health.beginRequest(_upstream.backend().name)) {
+    InFlight(BackendHealth& health, Upstream& upstream, const std::string& model)
+        : _health(health), _upstream(upstream), _model(model), _trials(_health.beginRequest(_upstream.backend().name, model)) {
         _upstream.metrics.inFlight.add(1);
     }
     ~InFlight() {
-        _health.endRequest(_upstream.backend().name, _tookTrial);
+        _health.endRequest(_upstream.backend().name, _model, _trials);
         _upstream.metrics.inFlight.add(-1);
     }
     InFlight(const InFlight&) = delete;
@@ -71,19 +92,23 @@ public:
 private:
     BackendHealth& _health;
     Upstream& _upstream;
-    bool _tookTrial;  // this attempt is a half-open circuit's trial
+    const std::string& _model;
+    Trials _trials;  // the half-open circuits this attempt is the trial of
 };
 } // namespace
 
 Attempt::Attempt(const ForwardingServices& services, Upstream& upstream, const Dialect& dialect, RequestContext& ctx,
-                 const std::string& servedModel, ClientChannel& client)
+                 const std::string& servedModel, ClientChannel& client, const Terms& terms,
+                 const BrokenStream* continuing)
     : _services(services), _upstream(upstream), _backend(upstream.backend()), _dialect(dialect), _ctx(ctx),
-      _servedModel(servedModel), _client(client), _start(Clock::now()),
+      _servedModel(servedModel), _client(client), _terms(terms), _continuing(continuing), _start(Clock::now()),
       _streamEnd(services.maxStream.count() > 0 ? std::optional<Clock::time_point>(ctx.startedAt + services.maxStream)
                                                 : std::nullopt) {}
 
 std::optional<Failure> Attempt::run(std::string_view body) {
-    const InFlight inFlight(_services.health, _upstream);
+    const InFlight inFlight(_services.health, _upstream, _servedModel);
+    // A failed attempt spent nothing the client is charged for.
+    _ctx.usage = {};
     for (bool firstTry = true;; firstTry = false) {
         try {
             auto failure = exchange(body, firstTry);
@@ -93,9 +118,15 @@ std::optional<Failure> Attempt::run(std::string_view body) {
         } catch (const UpstreamError& error) {
             if (error.kind() == UpstreamError::Kind::ClientGone) {
                 _ctx.outcome = Outcome::ClientCancel;
-                _ctx.status = 499;
+                // A continuation's client has its 200: what the parts before spent still counts.
+                if (_continuing) addEarlierParts();
+                else _ctx.status = 499;
                 return std::nullopt;
             }
+            // The client's stream is open: no whole answer can be sent on it;
+            // the forwarder ends it with the first break's error frame.
+            if (_continuing && (error.kind() == UpstreamError::Kind::Draining || error.kind() == UpstreamError::Kind::Overloaded))
+                return Failure{UpstreamOutcome::Broken, error.what(), {}};
             if (error.kind() == UpstreamError::Kind::Draining || error.kind() == UpstreamError::Kind::Overloaded) {
                 answerGatewayBusy(error.kind());
                 return std::nullopt;
@@ -104,7 +135,10 @@ std::optional<Failure> Attempt::run(std::string_view body) {
             // any answer byte: try once more on a fresh one, not another backend.
             const bool staleConnection = _reused && !_answered && error.kind() == UpstreamError::Kind::Closed;
             if (firstTry && staleConnection) continue;
-            return failureFrom(error, _answered);
+            auto failure = failureFrom(error, _answered);
+            // Cut by timeout.request_ms, not by the backend's own wait: says nothing of the model.
+            failure.requestDeadline = error.kind() == UpstreamError::Kind::Timeout && Clock::now() >= _terms.deadline;
+            return failure;
         }
     }
 }
@@ -139,7 +173,7 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
 
     ResponseReader reader(*_connection, _client.socketFd());
     try {
-        reader.readHead(_start + _backend.firstByteTimeout);
+        reader.readHead(firstByteDeadline());
     } catch (const UpstreamError&) {
         _answered = reader.receivedAny();
         throw;
@@ -149,9 +183,9 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
 
     if (head.status == 429) {
         const auto* retry = head.header("retry-after");
-        return Failure{UpstreamOutcome::Status429, "answered 429", retry ? *retry : std::string()};
+        return statusFailure(UpstreamOutcome::Status429, 429, retry ? *retry : std::string());
     }
-    if (head.status >= 500) return Failure{UpstreamOutcome::Status5xx, "answered " + std::to_string(head.status), {}};
+    if (head.status >= 500) return statusFailure(UpstreamOutcome::Status5xx, head.status);
     if (head.status == 404) return Failure{UpstreamOutcome::ModelNotFound, "answered 404", {}};
     // 401/403: the backend refused *our* credential (an expired provider
     // key): a gateway problem, not the client's, and the next candidate may serve.
@@ -162,10 +196,7 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
     // A redirect is not an answer a gateway can pass on (it would point the
     // client at the backend): count it as a failed backend.
     if (head.status >= 300 && head.status < 400) return Failure{UpstreamOutcome::Broken, "answered " + std::to_string(head.status), {}};
-    if (head.status >= 400) {
-        passBackClientError(reader, head.status);
-        return std::nullopt;
-    }
+    if (head.status >= 400) return clientError(reader, head.status);
 
     // Asked for identity; a backend that compresses anyway cannot be relayed
     // (the client would get the compressed bytes without their header).
@@ -174,6 +205,7 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
     const auto* type = head.header("content-type");
     const std::string contentType = type ? *type : "application/json";
     if (auto plan = _dialect.stream(call(), contentType, _start)) return relayStream(reader, *plan);
+    if (_continuing) return Failure{UpstreamOutcome::Broken, "answered a continuation with a whole answer", {}};
     return relayWhole(reader);
 }
 
@@ -215,12 +247,17 @@ std::optional<Failure> Attempt::relayWhole(ResponseReader& reader) {
 }
 
 void Attempt::countDelivered(std::string_view bytes) {
-    _answerChars += codePoints(answerText(bytes));
+    auto text = answerText(bytes);
+    _answerChars += codePoints(text);
     _ctx.bytesOut += bytes.size();
+    if (!mayContinue()) return;
+    // A tool call cannot be carried by a text prefill.
+    if (_textOnly && carriesToolCall(bytes)) _textOnly = false;
+    _text += text;
 }
 
 void Attempt::estimateUsageIfUnreported() {
-    if (_ctx.usage.reported) return;
+    if (_ctx.usage.reported || _ctx.usage.estimated) return;
     _ctx.usage.promptTokens = estimatePromptTokens(_ctx.body);
     _ctx.usage.completionTokens = tokensForCodePoints(_answerChars);
     _ctx.usage.estimated = true;
@@ -242,16 +279,49 @@ std::string Attempt::clientSafeMessage(std::string message) const {
     return message;
 }
 
+void Attempt::noteStreamFailure(const std::string& failure) {
+    _services.log.warning("request %s: backend %s: %s", _ctx.requestId, _backend.name, failure);
+    _upstream.metrics.streamFailures.inc();
+    _services.health.recordModelFailure(_backend.name, _servedModel, failure);
+}
+
+bool Attempt::mayContinue() const {
+    return _terms.alias && _terms.alias->continueStreams &&
+           (_ctx.route.kind == RouteKind::OllamaChat || _ctx.route.kind == RouteKind::OpenAIChat);
+}
+
+std::optional<Failure> Attempt::keepOpenForContinuation(const std::string& failure) {
+    if (!mayContinue() || !_textOnly || drain::ended() || failure == kStreamTooLong) return std::nullopt;
+    noteStreamFailure(failure);
+    _connection->abort();
+    estimateUsageIfUnreported();
+    BrokenStream broken = _continuing ? *_continuing : BrokenStream{&_dialect, failure, {}, {}};
+    broken.text += _text;
+    broken.usage.promptTokens += _ctx.usage.promptTokens;
+    broken.usage.completionTokens += _ctx.usage.completionTokens;
+    broken.usage.reported = broken.usage.reported || _ctx.usage.reported;
+    broken.usage.estimated = broken.usage.estimated || _ctx.usage.estimated;
+    Failure kept{UpstreamOutcome::Broken, failure, {}};
+    kept.broken = std::move(broken);
+    return kept;
+}
+
+void Attempt::addEarlierParts() {
+    if (!_continuing || _earlierAdded) return;
+    _earlierAdded = true;
+    estimateUsageIfUnreported();
+    _ctx.usage.promptTokens += _continuing->usage.promptTokens;
+    _ctx.usage.completionTokens += _continuing->usage.completionTokens;
+    _ctx.usage.estimated = _ctx.usage.estimated || _continuing->usage.estimated;
+}
+
 void Attempt::failStream(const std::string& failure, StreamFilter& filter) {
     // Cut off by the end of a drain or by timeout.max_stream_s: the backend did nothing wrong.
     const bool draining = drain::ended();
     const bool tooLong = failure == kStreamTooLong;
-    if (!draining && !tooLong) {
-        _services.log.warning("request %s: backend %s: %s", _ctx.requestId, _backend.name, failure);
-        _upstream.metrics.streamFailures.inc();
-        _services.health.recordFailure(_backend.name, failure);
-    }
+    if (!draining && !tooLong) noteStreamFailure(failure);
     _connection->abort();
+    addEarlierParts();
     _ctx.outcome = Outcome::UpstreamError;
     if (tooLong) _services.log.notice("request %s: backend %s: %s", _ctx.requestId, _backend.name, failure);
     const std::string code = draining ? "shutting_down" : tooLong ? "stream_too_long" : "upstream_stream_failed";
@@ -260,17 +330,42 @@ void Attempt::failStream(const std::string& failure, StreamFilter& filter) {
     _client.endStream();
 }
 
-void Attempt::passBackClientError(ResponseReader& reader, int status) {
+std::optional<Failure> Attempt::clientError(ResponseReader& reader, int status) {
     std::string answer;
     try {
         while (answer.size() < 65536 && reader.readBody(answer, idleDeadline())) {}
     } catch (const UpstreamError&) {
         // The message is a courtesy; the status alone still says what happened.
     }
+    const auto message = clientSafeMessage(upstreamMessage(answer));
+    // The client's stream is open: a refused continuation is not an answer
+    // to pass on (the client hears the first part's failure instead).
+    if (_continuing) return Failure{UpstreamOutcome::Declined, "refused the continuation (" + std::to_string(status) + ")", {}};
+    if (_terms.alias) {
+        if (const auto declined = declinedClassOf(status, answer); declined && _terms.alias->fallsBackOn(*declined)) {
+            Failure failure{UpstreamOutcome::Declined,
+                            "answered " + std::to_string(status) +
+                                (*declined == FallbackOn::ContextLength ? " (context length)" : " (content filter)"),
+                            {}};
+            failure.clientStatus = status;
+            failure.clientMessage = message;
+            failure.clientCode = *declined == FallbackOn::ContextLength ? "context_length_exceeded" : "content_policy_violation";
+            return failure;
+        }
+    }
     finishServed();
     _ctx.status = status;
     _ctx.outcome = Outcome::BadRequest;
-    _client.sendWhole(status, "application/json", _dialect.errorBody(status, clientSafeMessage(upstreamMessage(answer)), {}));
+    _client.sendWhole(status, "application/json", _dialect.errorBody(status, message, {}));
+    return std::nullopt;
+}
+
+Attempt::Clock::time_point Attempt::firstByteDeadline() const {
+    // Ollama says which models are in memory (/api/ps, polled by discovery);
+    // other kinds say nothing, and are taken as ready.
+    const bool cold = _backend.kind == BackendKind::Ollama && !_services.catalog->isLoaded(_backend.name, _servedModel);
+    const auto wait = _ctx.stream && !cold ? _backend.firstByteTimeout : _backend.coldLoadTimeout;
+    return std::min(_start + wait, _terms.deadline);
 }
 
 void Attempt::noteFirstByte() {
@@ -280,14 +375,20 @@ void Attempt::noteFirstByte() {
 }
 
 void Attempt::finishServed() {
-    _ctx.servedBackend = _backend.name;
-    _ctx.servedModel = _servedModel;
-    _services.health.recordSuccess(_backend.name);
+    if (_continuing) {
+        // The client was told who began the answer; the audit says who finished it.
+        _ctx.continuedBy += (_ctx.continuedBy.empty() ? "" : ", ") + _backend.name + "/" + _servedModel;
+    } else {
+        _ctx.servedBackend = _backend.name;
+        _ctx.servedModel = _servedModel;
+    }
+    _services.health.recordSuccess(_backend.name, _servedModel);
     _upstream.metrics.outcome(UpstreamOutcome::Ok).inc();
 }
 
 std::optional<Failure> Attempt::clientWentAway() {
     _ctx.outcome = Outcome::ClientCancel;
+    addEarlierParts();
     _connection->abort();
     return std::nullopt;
 }

@@ -22,8 +22,17 @@ class Attempt {
 public:
     using Clock = std::chrono::steady_clock;
 
+    // What the request as a whole sets for each of its attempts.
+    struct Terms {
+        const Alias* alias;           // the alias the client named, or nullptr
+        Clock::time_point deadline;   // timeout.request_ms: the answer must have begun by then
+    };
+
+    // `continuing`: this attempt continues a stream another broke; the
+    // client's stream is open, and nothing but a continuation is written to it.
     Attempt(const ForwardingServices& services, Upstream& upstream, const Dialect& dialect, RequestContext& ctx,
-            const std::string& servedModel, ClientChannel& client);
+            const std::string& servedModel, ClientChannel& client, const Terms& terms,
+            const BrokenStream* continuing = nullptr);
 
     // Serves the request from this backend, or returns why it could not
     // (and nothing has reached the client then).
@@ -40,13 +49,28 @@ private:
     // Ends a stream the backend broke after its first byte with an error
     // frame: the filter's own when it has one, else the dialect's.
     void failStream(const std::string& failure, StreamFilter& filter);
-    void passBackClientError(ResponseReader& reader, int status);
+    // The log line, metrics and circuit of a stream the backend broke.
+    void noteStreamFailure(const std::string& failure);
+    // A broken stream left open for a continuation, when the alias asks for
+    // one and a prefill can carry what was sent; nullopt: end it now.
+    std::optional<Failure> keepOpenForContinuation(const std::string& failure);
+    // Whether this request's streams may be continued (a chat route, an alias that asks).
+    bool mayContinue() const;
+    // A 4xx: passed back to the client, or declined when the alias falls
+    // back on its class (aliases.NAME.fallback_on).
+    std::optional<Failure> clientError(ResponseReader& reader, int status);
+    // Until when the first answer byte is awaited: timeout.first_byte_ms for
+    // a stream from a loaded model, timeout.cold_load_ms for a model Ollama
+    // must load first and for a whole answer; never past timeout.request_ms.
+    Clock::time_point firstByteDeadline() const;
     void finishServed();
     // Counts what the client was sent of the answer: bytes, and the text for
     // the token estimate when the backend reports no usage.
     void countDelivered(std::string_view bytes);
     // A backend that reported no usage: the tokens are estimated from the text (sluice/TokenEstimate.h).
     void estimateUsageIfUnreported();
+    // A continuation's usage: its own plus every earlier part's.
+    void addEarlierParts();
     // Times the first answer byte: the backend's histogram and the latency router's average.
     void noteFirstByte();
     // The client hung up after the answer began: drop the backend's request.
@@ -73,11 +97,16 @@ private:
     RequestContext& _ctx;
     const std::string& _servedModel;
     ClientChannel& _client;
+    const Terms& _terms;
+    const BrokenStream* _continuing;
     Clock::time_point _start;
     std::unique_ptr<UpstreamConnection> _connection;
     std::optional<Clock::time_point> _streamEnd;  // timeout.max_stream_s from the request's start
     Clock::time_point _lastFrameAt;               // the last frame with answer data reached the client
     std::uint64_t _answerChars = 0;  // text delivered, for the estimate when no usage comes
+    std::string _text;               // text delivered, kept only when a continuation may need it
+    bool _textOnly = true;           // no tool call delivered: a prefill can carry the answer so far
+    bool _earlierAdded = false;      // a continuation's usage includes the parts before it
     bool _reused = false;    // the connection came from the pool
     bool _answered = false;  // a byte of the answer arrived
 };

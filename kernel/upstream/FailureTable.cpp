@@ -31,6 +31,9 @@ FailureAnswer answerForFailure(const std::optional<Failure>& last, bool protocol
                 ctx.route.protocol == Protocol::OpenAI ? "The model '" + ctx.model + "' does not exist"
                                                        : "model \"" + ctx.model + "\" not found, try pulling it first",
                 "model_not_found", {}};
+    case UpstreamOutcome::Declined:
+        // The alias's last entry declined it too: the client hears the backend's own words.
+        return {last->clientStatus, Outcome::BadRequest, last->clientMessage, last->clientCode, {}};
     case UpstreamOutcome::Ok: break;  // a Failure is never Ok
     }
     return {503, Outcome::UpstreamError, "no backend could serve the request", "upstream_unavailable", {}};

@@ -1,11 +1,13 @@
 #pragma once
 // Walks a route plan: sends the request to each candidate in turn until one
-// answers (Attempt), then the client has its answer. Fails over on connect
-// errors, timeouts, 5xx, 429, 404 (model), 401/403 (our credential) and
+// answers (Attempt), then the client has its answer. A passing failure (429,
+// 500, 502, 503, a reset before any byte) is first tried again on the same
+// candidate (RetryWait). Fails over on connect errors, timeouts, 5xx, 429,
+// 404 (model), 401/403 (our credential), the 4xx classes an alias names, and
 // streams that die before their first complete frame; the first frame is
 // read before the client sees any byte. After that, a failure ends the
 // stream with an error in the client's protocol. When no candidate serves,
-// FailureTable decides the answer.
+// FailureTable decides the answer. docs/routing.md has the whole table.
 
 #include <chrono>
 #include <map>
@@ -14,8 +16,11 @@
 #include <string_view>
 
 #include "BackendHealth.h"
+#include "Failure.h"
 #include "Upstream.h"
 #include "http/ClientChannel.h"
+#include "sluice/Aliases.h"
+#include "sluice/Catalog.h"
 #include "sluice/Metrics.h"
 #include "sluice/RequestContext.h"
 
@@ -24,12 +29,16 @@ namespace Poco { class Logger; }
 namespace sluice::kernel {
 
 // What forwarding uses of one pipeline: its backends' pools and metrics,
-// their health, a logger, and the settings that bound an answer.
+// their health, a logger, the catalog (which models are loaded), the
+// aliases (their failover settings) and the settings that bound an answer.
 struct ForwardingServices {
     const std::map<std::string, std::unique_ptr<Upstream>>& upstreams;
     BackendHealth& health;
     Poco::Logger& log;
     std::chrono::seconds maxStream;  // timeout.max_stream_s; 0: no cap
+    CatalogSnapshot catalog;
+    const AliasTable& aliases;
+    std::chrono::milliseconds requestTimeout;  // timeout.request_ms: until the answer begins; 0: no bound
 
     // The pool and metrics of a backend, or nullptr.
     Upstream* upstream(const std::string& backend) const {
@@ -49,6 +58,9 @@ public:
 private:
     // Served-request metrics by backend and model, and by alias target.
     void countServed(const RequestContext& ctx);
+    // What a failed attempt leaves behind: the circuit, metrics and a log line.
+    void noteFailure(const ForwardingServices& services, Upstream& upstream, const std::string& servedModel,
+                     const RequestContext& ctx, const Failure& failure, std::chrono::steady_clock::duration took);
 
     MetricsRegistry& _metrics;
 };

@@ -14,6 +14,7 @@
 #include <Poco/Logger.h>
 
 #include "Attempt.h"
+#include "dialect/Usage.h"
 
 namespace sluice::kernel {
 
@@ -61,10 +62,13 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, StreamPlan& 
         }
         return step != Step::Error && filter.finish(out);
     };
+    // A continuation's counts include the parts before it (addEarlierUsage).
+    const bool ndjsonClient = _ctx.route.protocol == Protocol::Ollama;
     auto deliver = [&] {
         if (fresh) _lastFrameAt = Clock::now();
         fresh = false;
         if (out.empty()) return true;
+        if (_continuing) addEarlierUsage(out, ndjsonClient, _continuing->usage);
         countDelivered(out);
         const bool written = _client.writeStream(out);
         out.clear();
@@ -72,9 +76,9 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, StreamPlan& 
     };
 
     bool ended = false;
-    const auto firstByteDeadline = _start + _backend.firstByteTimeout;
+    const auto firstFrameDeadline = firstByteDeadline();
     while (!begun && step != Step::Error && !ended) {
-        ended = !readMore(firstByteDeadline);
+        ended = !readMore(firstFrameDeadline);
         if (splitter.oversized()) return Failure{UpstreamOutcome::Broken, "first frame too large", {}};
     }
     bool whole = ended && takeEnd();
@@ -85,10 +89,12 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, StreamPlan& 
         return Failure{UpstreamOutcome::Broken, begun ? "stream ended before its answer did" : "stream ended before its first frame", {}};
 
     noteFirstByte();
-    _ctx.status = reader.head().status;
     finishServed();
-    if (!_client.startStream(_ctx.status, plan.contentType)) return clientWentAway();
-    _ctx.firstByteAt = Clock::now();
+    if (!_continuing) {
+        _ctx.status = reader.head().status;
+        if (!_client.startStream(_ctx.status, plan.contentType)) return clientWentAway();
+        _ctx.firstByteAt = Clock::now();
+    }
     fresh = true;
     if (!deliver()) return clientWentAway();
 
@@ -112,9 +118,19 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, StreamPlan& 
     }
     if (failure.empty() && step == Step::Error) failure = clientSafeMessage(filter.error());
     if (failure.empty() && ended && !whole) failure = "the backend's stream broke off";
+    // A break after the answer's last content frame (waiting for a usage
+    // chunk or the end marker) lost nothing: the answer ends as a whole one.
+    if (!failure.empty() && step != Step::Error && filter.answered() && filter.finish(out)) {
+        _connection->abort();
+        if (!deliver()) return clientWentAway();
+        _client.endStream();
+        addEarlierParts();
+        return std::nullopt;
+    }
     // Frames taken before the failure or the end are the backend's answer too.
     if (!deliver()) return clientWentAway();
     if (!failure.empty()) {
+        if (auto kept = keepOpenForContinuation(failure)) return kept;
         failStream(failure, filter);
         return std::nullopt;
     }
@@ -129,6 +145,8 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, StreamPlan& 
             // The answer is whole; only the connection is not reused.
         }
     }
+    // After the drain: a frame read there would set the usage to this part's alone.
+    addEarlierParts();
     if (reader.reusable()) _upstream.pool.giveBack(std::move(_connection));
     return std::nullopt;
 }

@@ -12,6 +12,7 @@ std::string_view outcomeLabel(UpstreamOutcome outcome) {
     case UpstreamOutcome::ModelNotFound: return "model_not_found";
     case UpstreamOutcome::Broken: return "broken";
     case UpstreamOutcome::UpstreamAuth: return "upstream_auth";
+    case UpstreamOutcome::Declined: return "declined";
     }
     return "unknown";
 }

@@ -13,8 +13,9 @@
 namespace sluice::kernel {
 
 // How one exchange with a backend ended; the label of sluice_upstream_requests_total.
-enum class UpstreamOutcome { Ok, ConnectError, Timeout, Status5xx, Status429, ModelNotFound, Broken, UpstreamAuth };
-inline constexpr std::size_t kUpstreamOutcomeCount = 8;
+// Declined: a client error the request's alias moves on from (aliases.NAME.fallback_on).
+enum class UpstreamOutcome { Ok, ConnectError, Timeout, Status5xx, Status429, ModelNotFound, Broken, UpstreamAuth, Declined };
+inline constexpr std::size_t kUpstreamOutcomeCount = 9;
 std::string_view outcomeLabel(UpstreamOutcome outcome);
 
 class BackendMetrics {

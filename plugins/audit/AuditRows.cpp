@@ -27,6 +27,8 @@ void copySharedFields(const From& from, To& to) {
     to.status = from.status;
     to.failovers = from.failovers;
     to.tokensEstimated = from.tokensEstimated;
+    to.retries = from.retries;
+    to.continuedBy = from.continuedBy;
 }
 } // namespace
 

@@ -58,7 +58,9 @@ nlohmann::ordered_json auditRecordJson(const AuditRecord& record, AuditText text
                                 {"bytes_in", record.bytesIn},
                                 {"bytes_out", record.bytesOut},
                                 {"outcome", outcomeName(record.outcome)},
-                                {"tokens_estimated", record.tokensEstimated}};
+                                {"tokens_estimated", record.tokensEstimated},
+                                {"retries", record.retries},
+                                {"continued_by", record.continuedBy}};
     if (text == AuditText::Include && record.promptLogged) {
         json["prompt_logged"] = true;
         json["prompt"] = record.prompt;
@@ -99,6 +101,8 @@ std::optional<AuditRecord> auditRecordFromJson(const nlohmann::json& json) {
         // An outcome this build does not name is kept as ok, as before: the record is not dropped.
         record.outcome = outcomeFromName(field<std::string>(json, "outcome", nullptr, "ok")).value_or(Outcome::Ok);
         record.tokensEstimated = field<bool>(json, "tokens_estimated", nullptr, false);
+        record.retries = field<int>(json, "retries", nullptr, 0);
+        record.continuedBy = field<std::string>(json, "continued_by", nullptr, "");
         record.promptLogged = field<bool>(json, "prompt_logged", nullptr, false);
         if (record.promptLogged) {
             record.prompt = field<std::string>(json, "prompt");

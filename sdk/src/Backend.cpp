@@ -1,6 +1,10 @@
 #include "sluice/Backend.h"
 
+#include <algorithm>
+
 #include <Poco/String.h>
+
+#include "sluice/Catalog.h"
 
 namespace sluice {
 
@@ -9,6 +13,11 @@ std::string Backend::authHeaderValue() const {
     // A non-Authorization header (x-api-key and the like) carries the raw token.
     if (Poco::icompare(authHeader, "Authorization") != 0 || authScheme.empty()) return authToken.reveal();
     return authScheme + " " + authToken.reveal();
+}
+
+bool Backend::acceptsPrefill(const std::string& model) const {
+    return prefillAll || std::any_of(prefillModels.begin(), prefillModels.end(),
+                                     [&](const std::string& listed) { return sameModel(model, listed); });
 }
 
 std::string Backend::modelListPath() const {

@@ -44,16 +44,17 @@ Verdict OrderingRouter::route(RequestContext& ctx) {
     const auto& aliases = _services.aliases();
     if (aliases.find(ctx.model)) ctx.plan.alias = ctx.model;
     const auto& health = _services.health();
-    std::vector<Candidate> resting;  // circuit open: tried only after every available candidate
+    std::vector<Candidate> resting;  // backend or model circuit open: tried only after every available candidate
     for (auto& step : candidateSteps(ctx.model, *catalog, aliases)) {
         // The strategy orders only what can serve now, so a rotation or a
         // weight never lands on a resting backend and shifts its share.
         std::vector<Candidate> available;
         for (auto& candidate : step) {
-            if (health.isAvailable(candidate.backend)) {
+            const bool backendUp = health.isAvailable(candidate.backend);
+            if (backendUp && health.isModelAvailable(candidate.backend, candidate.upstreamModel)) {
                 available.push_back(std::move(candidate));
             } else {
-                candidate.reason = "circuit open";
+                candidate.reason = backendUp ? "model circuit open" : "circuit open";
                 resting.push_back(std::move(candidate));
             }
         }

@@ -21,7 +21,7 @@ constexpr long long kDayMs = 86'400'000LL;
 const char* const kRecordColumns =
     "request_id, at_ms, tenant, key_id, client_address, route, requested_model, served_backend, served_model, alias,"
     " status, failovers, prompt_tokens, completion_tokens, first_byte_ms, latency_ms, bytes_in, bytes_out, outcome,"
-    " tokens_estimated";
+    " tokens_estimated, retries, continued_by";
 
 long long number(RecordSet& rows, std::size_t column) {
     const auto& value = rows.value(column);
@@ -39,7 +39,7 @@ void AuditStore::write(const std::vector<AuditRow>& rows) {
     const bool sqlite = _db.engine() == Engine::SQLite;
     const std::string insertRecord =
         _db.sql(std::string(sqlite ? "INSERT OR IGNORE" : "INSERT") + " INTO audit_records (" + kRecordColumns +
-                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
                 (sqlite ? "" : " ON CONFLICT (request_id) DO NOTHING"));
     const std::string insertPrompt =
         _db.sql(std::string(sqlite ? "INSERT OR IGNORE" : "INSERT") +
@@ -55,7 +55,8 @@ void AuditStore::write(const std::vector<AuditRow>& rows) {
                 session << insertRecord, use(r.requestId), use(at), use(r.tenant), use(r.keyId), use(r.clientAddress),
                     use(r.route), use(r.requestedModel), use(r.servedBackend), use(r.servedModel), use(r.alias),
                     use(r.status), use(r.failovers), use(promptTokens), use(completionTokens), use(firstByte),
-                    use(latency), use(bytesIn), use(bytesOut), use(r.outcome), use(estimated), now;
+                    use(latency), use(bytesIn), use(bytesOut), use(r.outcome), use(estimated), use(r.retries),
+                    use(r.continuedBy), now;
                 if (r.promptLogged)
                     session << insertPrompt, use(r.requestId), use(at), use(r.tenant), use(r.prompt), use(r.answer), now;
             }
@@ -146,6 +147,8 @@ std::vector<AuditRow> AuditStore::tail(const AuditQuery& query) {
             row.bytesOut = number(rows, 17);
             row.outcome = text(rows, 18);
             row.tokensEstimated = number(rows, 19) != 0;
+            row.retries = static_cast<int>(number(rows, 20));
+            row.continuedBy = text(rows, 21);
             out.push_back(std::move(row));
         }
         std::reverse(out.begin(), out.end());

@@ -111,6 +111,13 @@ const std::vector<Migration>& migrations() {
          {
              "ALTER TABLE audit_records ADD COLUMN tokens_estimated INTEGER NOT NULL DEFAULT 0",
          }},
+        // Failover's trail: attempts retried on the same candidate, and who
+        // continued a stream another backend broke. Older rows read 0 and ''.
+        {{3, "audit_records.retries, continued_by"},
+         {
+             "ALTER TABLE audit_records ADD COLUMN retries INTEGER NOT NULL DEFAULT 0",
+             "ALTER TABLE audit_records ADD COLUMN continued_by TEXT NOT NULL DEFAULT ''",
+         }},
     };
     return kMigrations;
 }

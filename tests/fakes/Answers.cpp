@@ -61,7 +61,7 @@ std::atomic<long long> nextId{1};
 
 }  // namespace
 
-std::vector<std::string> answerPieces(const std::string& backendName, int chunks) {
+std::vector<std::string> answerPieces(const std::string& backendName, int chunks, int skipWords) {
     std::vector<std::string> pieces;
     if (chunks <= 0) return pieces;
     const auto sentence = splitWords("Hello from " + backendName + ". This is a streamed answer.");
@@ -70,13 +70,16 @@ std::vector<std::string> answerPieces(const std::string& backendName, int chunks
         words.insert(words.end(), sentence.begin(), sentence.end());
     const std::size_t n = words.size();
     const auto k = static_cast<std::size_t>(chunks);
+    // The cut points of the uninterrupted answer stay where they are, so a
+    // continuation sends the very pieces the first backend had yet to send.
+    const auto skip = static_cast<std::size_t>(std::max(skipWords, 0));
     for (std::size_t i = 0; i < k; ++i) {
         std::string piece;
-        for (std::size_t w = i * n / k; w < (i + 1) * n / k; ++w) {
+        for (std::size_t w = std::max(i * n / k, skip); w < (i + 1) * n / k; ++w) {
             if (w > 0) piece += ' ';
             piece += words[w];
         }
-        pieces.push_back(std::move(piece));
+        if (!piece.empty()) pieces.push_back(std::move(piece));
     }
     return pieces;
 }
@@ -118,6 +121,24 @@ int countMessageWords(const nlohmann::json& messages) {
                     words += countWords(part["text"].get<std::string>());
         }
     }
+    return words;
+}
+
+std::optional<int> prefillWords(const nlohmann::json& messages) {
+    if (!messages.is_array() || messages.empty()) return std::nullopt;
+    const auto& last = messages.back();
+    if (!last.is_object() || !last.contains("role") || last["role"] != "assistant") return std::nullopt;
+    // An assistant turn that calls tools is history, not text to continue.
+    if (last.contains("tool_calls") && last["tool_calls"].is_array() && !last["tool_calls"].empty())
+        return std::nullopt;
+    const auto& content = last.contains("content") ? last["content"] : nlohmann::json();
+    if (content.is_string()) return countWords(content.get<std::string>());
+    if (!content.is_array()) return std::nullopt;
+    int words = 0;
+    for (const auto& part : content)
+        if (part.is_object() && part.contains("type") && part["type"] == "text" && part.contains("text") &&
+            part["text"].is_string())
+            words += countWords(part["text"].get<std::string>());
     return words;
 }
 

@@ -4,6 +4,7 @@
 // vectors for the same request, which is what lets tests assert exact values.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,11 @@ constexpr int embeddingDimension = 8;
 // The words of "Hello from NAME. This is a streamed answer." split into
 // `chunks` pieces whose concatenation is the answer. With more chunks than
 // words the sentence repeats (space-joined) until every piece holds a word.
-std::vector<std::string> answerPieces(const std::string& backendName, int chunks);
+// skipWords > 0 continues an assistant prefill of that many words: the same
+// pieces with their first skipWords words left out (a piece left empty is not
+// sent), each word still after its space, so prefill + continuation is the
+// text of the uninterrupted answer. Skipping every word gives no piece.
+std::vector<std::string> answerPieces(const std::string& backendName, int chunks, int skipWords = 0);
 std::string joinPieces(const std::vector<std::string>& pieces);
 // `text` cut into min(pieces, code points) pieces of near-equal length, never
 // inside a UTF-8 sequence; their concatenation is `text`.
@@ -29,6 +34,11 @@ std::vector<std::string> splitText(const std::string& text, int pieces);
 int countWords(const std::string& text);
 // Words in every message's content (a string, or an array of {"text":…} parts).
 int countMessageWords(const nlohmann::json& messages);
+// The words of an assistant prefill, when the chat's last message is one: role
+// "assistant", no tool_calls, content a string or an array of parts (the words
+// of its "type":"text" parts, summed as countMessageWords does). Empty content
+// is a prefill of 0 words; null or absent content (a tool-call turn) is none.
+std::optional<int> prefillWords(const nlohmann::json& messages);
 // Words in a prompt/input that is a string or an array of strings.
 int countInputWords(const nlohmann::json& input);
 

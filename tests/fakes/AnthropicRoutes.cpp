@@ -107,29 +107,24 @@ void answerAnthropicMessages(RouteContext& context) {
         return;
     }
 
-    // message_start, content_block_start and ping ride with the first delta, so a
-    // fault "after N chunks" counts deltas here as it does in the other APIs.
+    // message_start, content_block_start and ping open the stream and ride with the
+    // first delta, so a fault "after N chunks" counts deltas here as it does in the other APIs.
     const auto& deltas = reply.toolCall ? reply.toolCall->argumentPieces : reply.pieces;
-    auto contentEvent = [&](std::size_t i) {
-        std::string events;
-        if (i == 0) {
-            json start = message;
-            start["content"] = json::array();
-            start["stop_reason"] = nullptr;
-            if (withUsage) start["usage"]["output_tokens"] = 0;
-            events += sseEvent("message_start", {{"type", "message_start"}, {"message", start}});
-            events += sseEvent("content_block_start", {{"type", "content_block_start"},
-                                                       {"index", 0},
-                                                       {"content_block", contentBlock(reply, callId, false)}});
-            events += sseEvent("ping", {{"type", "ping"}});
-        }
-        if (i < deltas.size()) {
-            const json delta = reply.toolCall ? json{{"type", "input_json_delta"}, {"partial_json", deltas[i]}}
-                                              : json{{"type", "text_delta"}, {"text", deltas[i]}};
-            events += sseEvent("content_block_delta",
-                               {{"type", "content_block_delta"}, {"index", 0}, {"delta", delta}});
-        }
-        return events;
+    auto opening = [&] {
+        json start = message;
+        start["content"] = json::array();
+        start["stop_reason"] = nullptr;
+        if (withUsage) start["usage"]["output_tokens"] = 0;
+        return sseEvent("message_start", {{"type", "message_start"}, {"message", start}}) +
+               sseEvent("content_block_start",
+                        {{"type", "content_block_start"}, {"index", 0}, {"content_block", contentBlock(reply, callId, false)}}) +
+               sseEvent("ping", {{"type", "ping"}});
+    };
+    auto contentEvent = [&](std::size_t i) -> std::string {
+        if (i >= deltas.size()) return {};
+        const json delta = reply.toolCall ? json{{"type", "input_json_delta"}, {"partial_json", deltas[i]}}
+                                          : json{{"type", "text_delta"}, {"text", deltas[i]}};
+        return sseEvent("content_block_delta", {{"type", "content_block_delta"}, {"index", 0}, {"delta", delta}});
     };
     auto tailEvent = [&](std::size_t i) -> std::string {
         if (i == 0) return sseEvent("content_block_stop", {{"type", "content_block_stop"}, {"index", 0}});
@@ -141,8 +136,16 @@ void answerAnthropicMessages(RouteContext& context) {
         }
         return sseEvent("message_stop", {{"type", "message_stop"}});
     };
-    context.delivery.stream(context.plan, "text/event-stream", std::max<std::size_t>(1, deltas.size()), contentEvent,
-                            3, tailEvent);
+    // The end marker is message_delta (the stop reason) and message_stop; the
+    // content block still closes with omit_done.
+    context.delivery.stream(context.plan, {.contentType = "text/event-stream",
+                                           .opening = opening,
+                                           .count = std::max<std::size_t>(1, deltas.size()),
+                                           .content = contentEvent,
+                                           .tailCount = 3,
+                                           .tail = tailEvent,
+                                           .endMarkers = 2,
+                                           .deltaEvent = "content_block_delta"});
 }
 
 RouteMatch matchAnthropicRoute(const std::string& method, const std::string& path) {

@@ -1,5 +1,7 @@
 #include "Delivery.h"
 
+#include <algorithm>
+
 namespace sluice::fake {
 
 AnswerPlan AnswerPlan::from(const std::optional<FaultRule>& rule) {
@@ -17,6 +19,8 @@ AnswerPlan AnswerPlan::from(const std::optional<FaultRule>& rule) {
     plan.padBytes = rule->padBytes;
     plan.stallAfterBytes = rule->stallAfterBytes;
     plan.noUsage = rule->noUsage;
+    plan.malformedAfterChunks = rule->malformedAfterChunks;
+    plan.omitDone = rule->omitDone;
     return plan;
 }
 
@@ -63,8 +67,9 @@ void Delivery::whole(const AnswerPlan& plan, const nlohmann::json& plainAnswer) 
     _exchange.sendJson(200, answer);
 }
 
-void Delivery::stream(const AnswerPlan& plan, const std::string& contentType, std::size_t count,
-                      const EventMaker& contentEvent, std::size_t tailCount, const EventMaker& tailEvent) {
+void Delivery::stream(const AnswerPlan& plan, const StreamEvents& events) {
+    const auto& contentType = events.contentType;
+    const std::size_t count = events.count;
     _exchange.beginStream(contentType, plan.closeDelimited);
     // Some providers keep a connection warm with SSE comments while a model loads.
     if (contentType.find("event-stream") != std::string::npos)
@@ -73,6 +78,15 @@ void Delivery::stream(const AnswerPlan& plan, const std::string& contentType, st
                 cancelled();
                 return;
             }
+    const auto malformedAt = plan.malformedAfterChunks ? std::optional<std::size_t>(*plan.malformedAfterChunks)
+                                                       : std::nullopt;
+    // Content event i as written: the opening rides with the first one, and a
+    // malformed frame due after N chunks rides just before chunk index N.
+    auto contentEvent = [&](std::size_t i) {
+        std::string event = i == 0 && events.opening ? events.opening() : std::string();
+        if (malformedAt == i) event += malformedFrame(events);
+        return event + events.content(i);
+    };
     for (std::size_t i = 0; i <= count; ++i) {
         const auto written = static_cast<int>(i);
         if (plan.dieAfterChunks && written >= *plan.dieAfterChunks) {
@@ -103,13 +117,27 @@ void Delivery::stream(const AnswerPlan& plan, const std::string& contentType, st
             return;
         }
     }
+    // After the last chunk: on its own, before the tail (or alone, with omit_done and no tail left).
+    if (malformedAt == count && !_exchange.writeEvent(malformedFrame(events))) {
+        cancelled();
+        return;
+    }
+    const std::size_t tailCount =
+        plan.omitDone ? events.tailCount - std::min(events.endMarkers, events.tailCount) : events.tailCount;
     for (std::size_t i = 0; i < tailCount; ++i) {
         // No peer probe here: a client may close as soon as it has the end.
-        if (!_exchange.writeEvent(tailEvent(i), false)) {
+        if (!_exchange.writeEvent(events.tail(i), false)) {
             cancelled();
             return;
         }
     }
+}
+
+std::string Delivery::malformedFrame(const StreamEvents& events) {
+    // A JSON text cut short: no parser takes it, and it reads like a real frame.
+    if (events.contentType.find("event-stream") == std::string::npos) return "{\"broken\n";
+    const std::string data = "data: {\"broken\n\n";
+    return events.deltaEvent.empty() ? data : "event: " + events.deltaEvent + "\n" + data;
 }
 
 void Delivery::hang() {

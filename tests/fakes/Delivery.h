@@ -32,8 +32,33 @@ struct AnswerPlan {
     std::size_t padBytes = 0;
     std::optional<std::size_t> stallAfterBytes;
     bool noUsage = false;  // leave out token counts (Ollama's *eval_count, OpenAI's usage)
+    std::optional<int> malformedAfterChunks;  // one non-JSON frame after N chunks (streams only)
+    bool omitDone = false;                    // leave out the stream's end marker (streams only)
 
     static AnswerPlan from(const std::optional<FaultRule>& rule);
+};
+
+// Builds an event when it is sent, so timestamps tell the real time.
+using EventMaker = std::function<std::string(std::size_t index)>;
+
+// The parts of one streamed answer, as its route builds them; Delivery decides
+// which are sent, and when, from the plan.
+struct StreamEvents {
+    std::string contentType;  // application/x-ndjson or text/event-stream
+    // Events before the first content event (Anthropic message_start…ping,
+    // Responses created…content_part.added, an OpenAI tool call's id/name delta).
+    // They travel in one write with the first content event, so "after N chunks"
+    // counts content events alone. Empty: none. Called at most once.
+    std::function<std::string()> opening;
+    std::size_t count = 0;  // content events, each its own chunk, chunk_interval_ms apart
+    EventMaker content;
+    std::size_t tailCount = 0;  // after the content: done line, finish chunk, usage, [DONE], …
+    EventMaker tail;
+    // How many of the last tail events are the stream's end marker, left out by omit_done.
+    std::size_t endMarkers = 1;
+    // The SSE event name a content event carries (event: NAME), so a malformed
+    // frame looks like a delta whose data broke; empty for unnamed events.
+    std::string deltaEvent;
 };
 
 class Delivery {
@@ -48,15 +73,14 @@ public:
     // A non-stream answer: takes chunks × chunk_interval_ms like a model
     // generating; with die/hang_after_chunks it resets/hangs before any byte.
     void whole(const AnswerPlan& plan, const nlohmann::json& answer);
-    // Builds an event when it is sent, so timestamps tell the real time.
-    using EventMaker = std::function<std::string(std::size_t index)>;
-    // A stream: `count` content events, each its own chunk, chunk_interval_ms
-    // apart, then the tail events (done line, finish chunk, usage, [DONE])
-    // unless the plan dies or hangs first.
-    void stream(const AnswerPlan& plan, const std::string& contentType, std::size_t count,
-                const EventMaker& contentEvent, std::size_t tailCount, const EventMaker& tailEvent);
+    // A stream: the opening and `count` content events, each its own chunk,
+    // chunk_interval_ms apart, then the tail events unless the plan dies or
+    // hangs first (and without the end marker with omit_done).
+    void stream(const AnswerPlan& plan, const StreamEvents& events);
 
 private:
+    // The frame malformed_after_chunks sends: the line or data is `{"broken`.
+    static std::string malformedFrame(const StreamEvents& events);
     void hang();
     // ": keep-alive" comments, `intervalMs` apart, until the client leaves or hangLimitMs.
     void keepWarm(int intervalMs);

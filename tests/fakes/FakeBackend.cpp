@@ -77,6 +77,12 @@ std::string requestedModel(const Exchange& exchange, const nlohmann::json& body)
     return {};
 }
 
+// A provider that takes no assistant prefill refuses it up front, in the
+// route's protocol, so a gateway's resume-on-another-backend path can be failed.
+void rejectPrefill(Delivery& delivery, Protocol protocol) {
+    delivery.error(protocol, 400, "assistant prefill is not supported", "prefill_not_supported");
+}
+
 }  // namespace
 
 FakeBackend::FakeBackend(FakeOptions options) : _options(std::move(options)), _catalog(_options.models) {
@@ -216,7 +222,18 @@ void FakeBackend::handleModelRoute(Exchange& exchange) {
         return;
     }
 
-    const auto rule = _rules.take(requestedModel(exchange, body), path);
+    // Only the two chat routes continue a prefill (README.md, "Assistant prefill").
+    const bool chatRoute = (path == "/api/chat" && protocol == Protocol::Ollama) ||
+                           (path == "/v1/chat/completions" && protocol == Protocol::OpenAi);
+    const bool prefill = chatRoute && prefillWords(body.value("messages", nlohmann::json())).has_value();
+    if (prefill) _stats.prefillSeen();
+    // --reject-prefill plays a provider that validates before anything else, so no rule is spent.
+    if (prefill && _options.rejectPrefill) {
+        rejectPrefill(delivery, protocol);
+        return;
+    }
+
+    const auto rule = _rules.take(requestedModel(exchange, body), path, prefill);
     if (rule)
         for (const auto& [name, value] : rule->headers) exchange.setHeader(name, value);
     if (rule && rule->delayFirstByteMs > 0 && !exchange.waitWhileConnected(rule->delayFirstByteMs)) {
@@ -230,9 +247,16 @@ void FakeBackend::handleModelRoute(Exchange& exchange) {
     }
     if (rule && rule->status != 0) {
         HeaderList headers;
-        if (rule->status == 429) headers.emplace_back("Retry-After", std::to_string(rule->retryAfter));
+        if (rule->status == 429 && rule->retryAfter >= 0)
+            headers.emplace_back("Retry-After", std::to_string(rule->retryAfter));
         delivery.error(protocol, rule->status,
-                       rule->message.value_or("fake fault: injected HTTP " + std::to_string(rule->status)), {}, {}, headers);
+                       rule->message.value_or("fake fault: injected HTTP " + std::to_string(rule->status)),
+                       rule->code.value_or(""), {}, headers);
+        return;
+    }
+    // The rule matched only because the request carries a prefill.
+    if (rule && rule->rejectPrefill) {
+        rejectPrefill(delivery, protocol);
         return;
     }
 

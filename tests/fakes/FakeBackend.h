@@ -38,6 +38,7 @@ struct FakeOptions {
     std::string authHeader;  // empty: Authorization; for kind anthropic x-api-key or Authorization (Bearer)
     std::string tlsCertificate;  // PEM files: when set, the fake speaks HTTPS
     std::string tlsKey;
+    bool rejectPrefill = false;  // every chat ending with an assistant prefill is a 400
 };
 
 class FakeBackend {

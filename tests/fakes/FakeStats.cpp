@@ -18,6 +18,8 @@ void FakeStats::requestFinished() { _inFlight.fetch_sub(1); }
 
 void FakeStats::streamCancelled() { _cancelled.fetch_add(1); }
 
+void FakeStats::prefillSeen() { _prefills.fetch_add(1); }
+
 void FakeStats::recordLastRequest(nlohmann::json request) {
     std::lock_guard lock(_mutex);
     _lastRequest = std::move(request);
@@ -28,6 +30,7 @@ void FakeStats::reset() {
     _maxInFlight = _inFlight.load();
     _connections = 0;
     _cancelled = 0;
+    _prefills = 0;
     std::lock_guard lock(_mutex);
     _byPath.clear();
     _lastRequest = nullptr;
@@ -38,7 +41,8 @@ nlohmann::json FakeStats::toJson() const {
                           {"in_flight", _inFlight.load()},
                           {"max_in_flight", _maxInFlight.load()},
                           {"connections", _connections.load()},
-                          {"cancelled", _cancelled.load()}};
+                          {"cancelled", _cancelled.load()},
+                          {"prefills", _prefills.load()}};
     std::lock_guard lock(_mutex);
     out["by_path"] = nlohmann::json::object();
     for (const auto& [path, count] : _byPath) out["by_path"][path] = count;

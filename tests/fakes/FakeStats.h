@@ -20,6 +20,8 @@ public:
     void requestStarted(const std::string& path);
     void requestFinished();
     void streamCancelled();
+    // A chat request that ended with an assistant prefill (a gateway resuming an answer).
+    void prefillSeen();
     void recordLastRequest(nlohmann::json request);
     // Zeroes the counters; requests still running stay counted in in_flight.
     void reset();
@@ -31,6 +33,7 @@ private:
     std::atomic<long long> _maxInFlight{0};
     std::atomic<long long> _connections{0};
     std::atomic<long long> _cancelled{0};
+    std::atomic<long long> _prefills{0};
     mutable std::mutex _mutex;
     std::map<std::string, long long> _byPath;
     nlohmann::json _lastRequest;

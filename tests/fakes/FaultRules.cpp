@@ -11,7 +11,8 @@ namespace {
 const char* const knownFields[] = {"model",  "path",        "times",  "delay_first_byte_ms", "status",
                                    "retry_after", "reset_before_first_byte", "chunks", "chunk_interval_ms",
                                    "die_after_chunks", "hang_after_chunks", "headers", "sse_comments", "comments_after_chunks", "pad_bytes", "stall_after_bytes", "message",
-                                   "close_delimited", "cut_after_chunks", "raw_body", "no_usage"};
+                                   "close_delimited", "cut_after_chunks", "raw_body", "no_usage", "code",
+                                   "reject_prefill", "malformed_after_chunks", "omit_done"};
 
 int intField(const nlohmann::json& rule, const char* name, int minimum) {
     const auto& value = rule[name];
@@ -44,7 +45,13 @@ FaultRule FaultRule::fromJson(const nlohmann::json& rule) {
         parsed.status = intField(rule, "status", 100);
         if (parsed.status > 599) throw std::invalid_argument("rule field \"status\" must be an HTTP status");
     }
-    if (rule.contains("retry_after")) parsed.retryAfter = intField(rule, "retry_after", 0);
+    if (rule.contains("retry_after")) {
+        // Any integer: a negative one asks for a 429 with no Retry-After header at all.
+        const auto& value = rule["retry_after"];
+        if (!value.is_number_integer() || value.get<long long>() < -100000000 || value.get<long long>() > 100000000)
+            throw std::invalid_argument("rule field \"retry_after\" must be an integer (negative: no Retry-After header)");
+        parsed.retryAfter = value.get<int>();
+    }
     if (rule.contains("reset_before_first_byte")) {
         if (!rule["reset_before_first_byte"].is_boolean())
             throw std::invalid_argument("rule field \"reset_before_first_byte\" must be a boolean");
@@ -71,9 +78,26 @@ FaultRule FaultRule::fromJson(const nlohmann::json& rule) {
         if (!rule["no_usage"].is_boolean()) throw std::invalid_argument("\"no_usage\" must be a boolean");
         parsed.noUsage = rule["no_usage"].get<bool>();
     }
+    if (rule.contains("malformed_after_chunks"))
+        parsed.malformedAfterChunks = intField(rule, "malformed_after_chunks", 0);
+    if (rule.contains("omit_done")) {
+        if (!rule["omit_done"].is_boolean()) throw std::invalid_argument("\"omit_done\" must be a boolean");
+        parsed.omitDone = rule["omit_done"].get<bool>();
+    }
     if (rule.contains("message")) {
         if (!rule["message"].is_string()) throw std::invalid_argument("\"message\" must be a string");
         parsed.message = rule["message"].get<std::string>();
+    }
+    if (rule.contains("code")) {
+        if (!rule["code"].is_string() || rule["code"].get<std::string>().empty())
+            throw std::invalid_argument("\"code\" must be a non-empty string");
+        // Only a "status" answer carries it; alone it would silently do nothing.
+        if (parsed.status == 0) throw std::invalid_argument("\"code\" needs \"status\"");
+        parsed.code = rule["code"].get<std::string>();
+    }
+    if (rule.contains("reject_prefill")) {
+        if (!rule["reject_prefill"].is_boolean()) throw std::invalid_argument("\"reject_prefill\" must be a boolean");
+        parsed.rejectPrefill = rule["reject_prefill"].get<bool>();
     }
     if (rule.contains("headers")) {
         const auto& headers = rule["headers"];
@@ -92,10 +116,9 @@ nlohmann::json FaultRule::toJson() const {
     if (path) out["path"] = *path;
     if (times) out["times"] = *times;
     if (delayFirstByteMs) out["delay_first_byte_ms"] = delayFirstByteMs;
-    if (status) {
-        out["status"] = status;
-        if (status == 429) out["retry_after"] = retryAfter;
-    }
+    if (status) out["status"] = status;
+    // A 429 always shows what it sends; a retry_after posted without one still echoes.
+    if (status == 429 || retryAfter != 1) out["retry_after"] = retryAfter;
     if (resetBeforeFirstByte) out["reset_before_first_byte"] = true;
     if (chunks) out["chunks"] = *chunks;
     if (chunkIntervalMs) out["chunk_interval_ms"] = chunkIntervalMs;
@@ -106,10 +129,14 @@ nlohmann::json FaultRule::toJson() const {
     if (padBytes > 0) out["pad_bytes"] = padBytes;
     if (stallAfterBytes) out["stall_after_bytes"] = *stallAfterBytes;
     if (message) out["message"] = *message;
+    if (code) out["code"] = *code;
+    if (rejectPrefill) out["reject_prefill"] = true;
     if (closeDelimited) out["close_delimited"] = true;
     if (cutAfterChunks) out["cut_after_chunks"] = *cutAfterChunks;
     if (rawBody) out["raw_body"] = *rawBody;
     if (noUsage) out["no_usage"] = true;
+    if (malformedAfterChunks) out["malformed_after_chunks"] = *malformedAfterChunks;
+    if (omitDone) out["omit_done"] = true;
     if (!headers.empty()) {
         out["headers"] = nlohmann::json::object();
         for (const auto& [name, value] : headers) out["headers"][name] = value;
@@ -117,7 +144,8 @@ nlohmann::json FaultRule::toJson() const {
     return out;
 }
 
-bool FaultRule::matches(const std::string& requestModel, const std::string& requestPath) const {
+bool FaultRule::matches(const std::string& requestModel, const std::string& requestPath, bool prefill) const {
+    if (rejectPrefill && !prefill) return false;
     if (path && *path != requestPath) return false;
     if (model && (requestModel.empty() || !sameModelName(*model, requestModel))) return false;
     return true;
@@ -130,10 +158,10 @@ void FaultRules::replace(std::vector<FaultRule> rules) {
 
 void FaultRules::clear() { replace({}); }
 
-std::optional<FaultRule> FaultRules::take(const std::string& model, const std::string& path) {
+std::optional<FaultRule> FaultRules::take(const std::string& model, const std::string& path, bool prefill) {
     std::lock_guard lock(_mutex);
     for (auto it = _rules.begin(); it != _rules.end(); ++it) {
-        if (!it->matches(model, path)) continue;
+        if (!it->matches(model, path, prefill)) continue;
         FaultRule chosen = *it;
         if (it->times && --*it->times <= 0) _rules.erase(it);
         return chosen;

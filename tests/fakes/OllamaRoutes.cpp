@@ -173,10 +173,17 @@ void answerCompletion(RouteContext& context, bool chat) {
         context.delivery.whole(context.plan, part(reply.text(), true, call.has_value()));
         return;
     }
+    // The done line is both the tail and the end marker: omit_done leaves no tail.
     context.delivery.stream(
-        context.plan, "application/x-ndjson", call ? 1 : pieces.size(),
-        [&](std::size_t i) { return (call ? part("", false, true) : part(pieces[i], false)).dump() + "\n"; }, 1,
-        [&](std::size_t) { return part("", true).dump() + "\n"; });
+        context.plan,
+        {.contentType = "application/x-ndjson",
+         .opening = nullptr,
+         .count = call ? 1 : pieces.size(),
+         .content = [&](std::size_t i) { return (call ? part("", false, true) : part(pieces[i], false)).dump() + "\n"; },
+         .tailCount = 1,
+         .tail = [&](std::size_t) { return part("", true).dump() + "\n"; },
+         .endMarkers = 1,
+         .deltaEvent = {}});
 }
 
 void answerEmbed(RouteContext& context) {

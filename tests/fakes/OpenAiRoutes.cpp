@@ -138,19 +138,18 @@ void answerCompletion(RouteContext& context, bool chat) {
         if (!last) delta["content"] = text;
         return deltaChoice(std::move(delta), last);
     };
-    // A tool call streams as OpenAI does: a first delta with the id and name,
-    // then the arguments in pieces (the first piece in the same event).
+    // A tool call streams as OpenAI does: a first delta with the id and name (the
+    // stream's opening), then the arguments in pieces (the first in the same write).
+    auto toolCallHead = [&] {
+        const nlohmann::json head = {{"index", 0},
+                                     {"id", callId},
+                                     {"type", "function"},
+                                     {"function", {{"name", call->name}, {"arguments", ""}}}};
+        return sseEvent(chunk({deltaChoice({{"role", "assistant"}, {"content", nullptr}, {"tool_calls", {head}}}, false)}));
+    };
     auto toolCallEvent = [&](std::size_t i) {
-        std::string events;
-        if (i == 0) {
-            const nlohmann::json head = {{"index", 0},
-                                         {"id", callId},
-                                         {"type", "function"},
-                                         {"function", {{"name", call->name}, {"arguments", ""}}}};
-            events = sseEvent(chunk({deltaChoice({{"role", "assistant"}, {"content", nullptr}, {"tool_calls", {head}}}, false)}));
-        }
         const nlohmann::json piece = {{"index", 0}, {"function", {{"arguments", call->argumentPieces[i]}}}};
-        return events + sseEvent(chunk({deltaChoice({{"tool_calls", {piece}}}, false)}));
+        return sseEvent(chunk({deltaChoice({{"tool_calls", {piece}}}, false)}));
     };
 
     // A chat stream always opens with the role, even when it has no content.
@@ -168,7 +167,15 @@ void answerCompletion(RouteContext& context, bool chat) {
         }
         return "data: [DONE]\n\n";
     };
-    context.delivery.stream(context.plan, "text/event-stream", count, contentEvent, includeUsage ? 3 : 2, tailEvent);
+    // The end marker is [DONE] alone: omit_done keeps the finish and usage chunks.
+    context.delivery.stream(context.plan, {.contentType = "text/event-stream",
+                                           .opening = call ? std::function<std::string()>(toolCallHead) : nullptr,
+                                           .count = count,
+                                           .content = contentEvent,
+                                           .tailCount = includeUsage ? 3u : 2u,
+                                           .tail = tailEvent,
+                                           .endMarkers = 1,
+                                           .deltaEvent = {}});  // unnamed events
 }
 
 void answerEmbeddings(RouteContext& context) {

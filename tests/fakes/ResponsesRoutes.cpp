@@ -158,26 +158,25 @@ void answerResponses(RouteContext& context) {
     const auto& deltas = calling ? reply.toolCall->argumentPieces : reply.pieces;
     const std::size_t headCount = calling ? 3 : 4;
     const std::string text = reply.text();
-    auto contentEvent = [&](std::size_t i) {
+    const std::string deltaType = calling ? "response.function_call_arguments.delta" : "response.output_text.delta";
+    auto opening = [&] {
         std::string events;
-        if (i == 0) {
-            events += typedEvent("response.created", 0, {{"response", shape.object("in_progress", json::array())}});
-            events += typedEvent("response.in_progress", 1, {{"response", shape.object("in_progress", json::array())}});
-            events += typedEvent("response.output_item.added", 2, {{"output_index", 0}, {"item", shape.item(reply, false)}});
-            if (!calling)
-                events += typedEvent("response.content_part.added", 3,
-                                     {{"item_id", shape.itemId}, {"output_index", 0}, {"content_index", 0}, {"part", shape.textPart("")}});
-        }
-        if (i < deltas.size()) {
-            json delta = {{"item_id", shape.itemId}, {"output_index", 0}, {"delta", deltas[i]}};
-            if (!calling) {
-                delta["content_index"] = 0;
-                delta["logprobs"] = json::array();
-            }
-            events += typedEvent(calling ? "response.function_call_arguments.delta" : "response.output_text.delta",
-                                 headCount + i, delta);
-        }
+        events += typedEvent("response.created", 0, {{"response", shape.object("in_progress", json::array())}});
+        events += typedEvent("response.in_progress", 1, {{"response", shape.object("in_progress", json::array())}});
+        events += typedEvent("response.output_item.added", 2, {{"output_index", 0}, {"item", shape.item(reply, false)}});
+        if (!calling)
+            events += typedEvent("response.content_part.added", 3,
+                                 {{"item_id", shape.itemId}, {"output_index", 0}, {"content_index", 0}, {"part", shape.textPart("")}});
         return events;
+    };
+    auto contentEvent = [&](std::size_t i) -> std::string {
+        if (i >= deltas.size()) return {};
+        json delta = {{"item_id", shape.itemId}, {"output_index", 0}, {"delta", deltas[i]}};
+        if (!calling) {
+            delta["content_index"] = 0;
+            delta["logprobs"] = json::array();
+        }
+        return typedEvent(deltaType, headCount + i, delta);
     };
     // Calls: arguments.done, output_item.done, completed; text: output_text.done,
     // content_part.done, output_item.done, completed.
@@ -198,8 +197,15 @@ void answerResponses(RouteContext& context) {
         return typedEvent("response.content_part.done", sequence,
                           {{"item_id", shape.itemId}, {"output_index", 0}, {"content_index", 0}, {"part", shape.textPart(text)}});
     };
-    context.delivery.stream(context.plan, "text/event-stream", std::max<std::size_t>(1, deltas.size()), contentEvent,
-                            tailCount, tailEvent);
+    // The end marker is response.completed alone (the malformed frame takes no sequence_number).
+    context.delivery.stream(context.plan, {.contentType = "text/event-stream",
+                                           .opening = opening,
+                                           .count = std::max<std::size_t>(1, deltas.size()),
+                                           .content = contentEvent,
+                                           .tailCount = tailCount,
+                                           .tail = tailEvent,
+                                           .endMarkers = 1,
+                                           .deltaEvent = deltaType});
 }
 
 }  // namespace sluice::fake

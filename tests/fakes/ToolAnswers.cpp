@@ -142,7 +142,9 @@ Reply planReply(const ChatAsk& ask, const std::string& backendName, int chunks) 
         reply.pieces = splitText(object.dump(), chunks);
         return reply;
     }
-    reply.pieces = answerPieces(backendName, chunks);
+    // Only the sentence is continued: a prefill with tools or a format asked
+    // still gets the call or the JSON, as the rules above decide.
+    reply.pieces = answerPieces(backendName, chunks, ask.prefillWords.value_or(0));
     return reply;
 }
 
@@ -150,6 +152,7 @@ ChatAsk askOfOllamaChat(const json& body) {
     ChatAsk ask;
     readNestedFunctionTools(field(body, "tools"), ask);
     readToolRoleResult(field(body, "messages"), ask);
+    ask.prefillWords = prefillWords(field(body, "messages"));
     const auto& format = field(body, "format");
     if (format.is_string() && format.get<std::string>() == "json") ask.jsonSchema = json();
     if (format.is_object()) ask.jsonSchema = format;
@@ -161,6 +164,7 @@ ChatAsk askOfOpenAiChat(const json& body) {
     readNestedFunctionTools(field(body, "tools"), ask);
     readToolChoice(field(body, "tool_choice"), ask, false);
     readToolRoleResult(field(body, "messages"), ask);
+    ask.prefillWords = prefillWords(field(body, "messages"));
     const auto& format = field(body, "response_format");
     readJsonFormat(format, field(field(format, "json_schema"), "schema"), ask);
     return ask;

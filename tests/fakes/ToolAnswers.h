@@ -28,6 +28,8 @@ struct ChatAsk {
     std::optional<std::string> toolResult;  // the last message is a tool result: its text
     // Structured output: the schema, or null for "any JSON object" (json_object / "json").
     std::optional<nlohmann::json> jsonSchema;
+    // The last message is an assistant prefill of this many words (prefillWords).
+    std::optional<int> prefillWords;
 };
 
 // One call of a tool, with its arguments as an object and as the text pieces
@@ -52,8 +54,9 @@ struct Reply {
 
 // The rules, in order: a tool result → "Tool said: <result>"; offered tools
 // (unless refused) → one call of the named or first tool; JSON asked → an
-// object built from the schema; otherwise the usual sentence (answerPieces).
-// Text answers come in `chunks` pieces.
+// object built from the schema; otherwise the usual sentence (answerPieces),
+// continued after the prefill's words when the chat ends with one. Text
+// answers come in `chunks` pieces.
 Reply planReply(const ChatAsk& ask, const std::string& backendName, int chunks);
 
 // A value for a schema: enum → first value, const → it, string → "sluice",

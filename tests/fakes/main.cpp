@@ -24,7 +24,7 @@ namespace {
 const char* const usage =
     "usage: sluice-fake-backend --kind ollama|openai|anthropic [--host 127.0.0.1] [--port 0] [--name NAME]\n"
     "       [--models m1,m2] [--loaded m1] [--embed-models e1] [--token T] [--auth-header Authorization]\n"
-    "       [--apis messages,responses]\n"
+    "       [--apis messages,responses] [--reject-prefill]\n"
     "       [--tls-cert CERT.pem --tls-key KEY.pem]\n";
 
 std::vector<std::string> commaList(const std::string& text) {
@@ -56,6 +56,12 @@ sluice::fake::FakeOptions parseOptions(int argc, char** argv) {
             std::cout << usage;
             std::exit(0);
         }
+        // The one flag without a value.
+        if (flag == "--reject-prefill") {
+            options.rejectPrefill = true;
+            continue;
+        }
+        if (flag.starts_with("--reject-prefill=")) fail("--reject-prefill takes no value");
         if (const auto eq = flag.find('='); flag.starts_with("--") && eq != std::string::npos) {
             value = flag.substr(eq + 1);
             flag.resize(eq);

@@ -32,6 +32,7 @@ public:
         _gateway = std::make_unique<TestGateway>(baseConfig() + "backends = a, b\n" + backendConfig("a", _first->url()) +
                                                  backendConfig("b", _second->url()) +
                                                  "backends.a.timeout.first_byte_ms = 1500\n"
+                                                 "backends.a.timeout.cold_load_ms = 1500\n"
                                                  // Keep a's circuit closed so every case really reaches a.
                                                  "health.failure_threshold = 1000\n");
     }
@@ -128,9 +129,10 @@ public:
             const auto answer = httpPost(gateway.port(), "/api/chat", ollamaChat("llama3.2", false));
             CPPUNIT_ASSERT_EQUAL(std::string("b"), answer.header("x-sluice-backend"));
         }
-        // After three failures in a row the circuit is open: a is not even asked.
+        // After three failures in a row the model's circuit on a is open: a is not even asked.
         CPPUNIT_ASSERT_EQUAL(seenBefore, chatsAt(*_first));
-        CPPUNIT_ASSERT(httpGet(gateway.port(), "/v1/health").body.find("\"available\":false") != std::string::npos);
+        const auto health = nlohmann::json::parse(httpGet(gateway.port(), "/v1/health").body);
+        CPPUNIT_ASSERT_EQUAL(std::string("open"), health.at("backends").at(0).at("model_circuits").at(0).at("state").get<std::string>());
     }
 
     void nothingServesGivesOneCleanError() {

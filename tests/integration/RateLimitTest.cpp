@@ -209,10 +209,12 @@ public:
         CPPUNIT_ASSERT_EQUAL(200, httpPost(port, "/api/chat", ollamaChat("llama3.2", true)).status);
         nextIsAdmitted("a stream");
 
-        // Upstream error on both backends: failover exhausted.
-        backend.setRules(nlohmann::json::array({{{"status", 500}, {"times", 1}}}));
-        spare.setRules(nlohmann::json::array({{{"status", 500}, {"times", 1}}}));
+        // Upstream error on both backends, retries included: failover exhausted.
+        backend.setRules(nlohmann::json::array({{{"status", 500}}}));
+        spare.setRules(nlohmann::json::array({{{"status", 500}}}));
         CPPUNIT_ASSERT(httpPost(port, "/api/chat", ollamaChat("llama3.2", false)).status >= 500);
+        backend.setRules(nlohmann::json::array());
+        spare.setRules(nlohmann::json::array());
         nextIsAdmitted("failover exhaustion");
 
         // A stream that dies half-way.

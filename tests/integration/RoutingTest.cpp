@@ -35,6 +35,12 @@ nlohmann::json healthOf(int port, const std::string& backend) {
     return backendIn(nlohmann::json::parse(httpGet(port, "/v1/health").body), backend);
 }
 
+// The first model circuit /v1/health shows for a backend, or {} when none.
+nlohmann::json modelCircuitOf(int port, const std::string& backend) {
+    const auto circuits = healthOf(port, backend).at("model_circuits");
+    return circuits.empty() ? nlohmann::json::object() : circuits.at(0);
+}
+
 bool hasLine(const std::string& metrics, const std::string& line) { return metrics.find(line) != std::string::npos; }
 } // namespace
 
@@ -46,6 +52,7 @@ class RoutingTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(residentPicksTheBackendWithTheModelLoaded);
     CPPUNIT_TEST(affinityKeepsAConversationAndMovesItWhenItsBackendDies);
     CPPUNIT_TEST(circuitOpensAfterFailuresAndClosesAfterRecovery);
+    CPPUNIT_TEST(backendCircuitOpensWhenItCannotBeReached);
     CPPUNIT_TEST(activeProbesOpenAndCloseCircuitsWithoutClientRequests);
     CPPUNIT_TEST(notFoundFailsOverWithoutOpeningTheCircuit);
     CPPUNIT_TEST(aChainDoesNotAskADeadBackendTwice);
@@ -137,36 +144,50 @@ public:
     }
 
     void circuitOpensAfterFailuresAndClosesAfterRecovery() {
-        auto sluice = gateway(2, "health.failure_threshold = 2\nhealth.backoff_ms = 300\n");
+        // No retries: each request's one failure is one step of the circuit.
+        // A 503 is the model failing, not the backend: the circuit that opens
+        // is llama3.2's on a, and a's own stays closed.
+        auto sluice = gateway(2, "health.failure_threshold = 2\nhealth.backoff_ms = 300\nretry.attempts = 0\n");
         const auto port = sluice->port();
         _fakes[0]->setRules({{{"status", 503}, {"times", 2}}});
         CPPUNIT_ASSERT_EQUAL(std::string("b"), servedBy(port));
-        CPPUNIT_ASSERT_EQUAL(std::string("closed"), healthOf(port, "a").at("state").get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(std::string("closed"), modelCircuitOf(port, "a").at("state").get<std::string>());
         CPPUNIT_ASSERT_EQUAL(std::string("b"), servedBy(port));
 
         auto a = healthOf(port, "a");
-        CPPUNIT_ASSERT_EQUAL(std::string("open"), a.at("state").get<std::string>());
-        CPPUNIT_ASSERT_EQUAL(2, a.at("consecutive_failures").get<int>());
-        CPPUNIT_ASSERT(a.at("last_error").get<std::string>().find("status_5xx") != std::string::npos);
-        CPPUNIT_ASSERT(a.at("unhealthy_until").is_number());
-        CPPUNIT_ASSERT(hasLine(httpGet(port, "/metrics").body, "sluice_backend_healthy{backend=\"a\"} 0"));
-        CPPUNIT_ASSERT(hasLine(httpGet(port, "/metrics").body,
-                               "sluice_failover_total{from=\"a\",to=\"b\",reason=\"status_5xx\"} 2"));
+        CPPUNIT_ASSERT_EQUAL(std::string("closed"), a.at("state").get<std::string>());
+        auto model = modelCircuitOf(port, "a");
+        CPPUNIT_ASSERT_EQUAL(std::string("llama3.2:latest"), model.at("model").get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(std::string("open"), model.at("state").get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(2, model.at("consecutive_failures").get<int>());
+        CPPUNIT_ASSERT(model.at("last_error").get<std::string>().find("status_5xx") != std::string::npos);
+        CPPUNIT_ASSERT(model.at("unhealthy_until").is_number());
+        const auto metrics = httpGet(port, "/metrics").body;
+        CPPUNIT_ASSERT(hasLine(metrics, "sluice_model_healthy{backend=\"a\",model=\"llama3.2:latest\"} 0"));
+        CPPUNIT_ASSERT(hasLine(metrics, "sluice_backend_healthy{backend=\"a\"} 1"));
+        CPPUNIT_ASSERT(hasLine(metrics, "sluice_failover_total{from=\"a\",to=\"b\",reason=\"status_5xx\"} 2"));
 
-        // While open, a is not even tried: b serves straight away.
+        // While open, a is not even tried for that model: b serves straight away.
         const auto reachedA = chatsAt(*_fakes[0]);
         CPPUNIT_ASSERT_EQUAL(std::string("b"), servedBy(port));
-        if (healthOf(port, "a").at("state") == "open")
-            CPPUNIT_ASSERT_EQUAL(reachedA, chatsAt(*_fakes[0]));
+        if (modelCircuitOf(port, "a").value("state", "") == "open") CPPUNIT_ASSERT_EQUAL(reachedA, chatsAt(*_fakes[0]));
 
-        // a has recovered (its rule is spent). After the back-off one trial, a
-        // request or a probe, closes the circuit and a serves again.
-        CPPUNIT_ASSERT(eventually([&] { return healthOf(port, "a").at("state") != "open"; }));
+        // The model has recovered (its rule is spent). After the back-off one
+        // request is its trial, closes the circuit, and a serves again.
         CPPUNIT_ASSERT(eventually([&] { return servedBy(port) == "a"; }));
-        a = healthOf(port, "a");
-        CPPUNIT_ASSERT_EQUAL(std::string("closed"), a.at("state").get<std::string>());
-        CPPUNIT_ASSERT_EQUAL(0, a.at("consecutive_failures").get<int>());
-        CPPUNIT_ASSERT(hasLine(httpGet(port, "/metrics").body, "sluice_backend_healthy{backend=\"a\"} 1"));
+        CPPUNIT_ASSERT(healthOf(port, "a").at("model_circuits").empty());
+        CPPUNIT_ASSERT(hasLine(httpGet(port, "/metrics").body, "sluice_model_healthy{backend=\"a\",model=\"llama3.2:latest\"} 1"));
+    }
+
+    void backendCircuitOpensWhenItCannotBeReached() {
+        auto sluice = gateway(2, "health.failure_threshold = 1\nhealth.backoff_ms = 60000\n");
+        _fakes[0]->kill();
+        CPPUNIT_ASSERT_EQUAL(std::string("b"), servedBy(sluice->port()));
+        const auto a = healthOf(sluice->port(), "a");
+        CPPUNIT_ASSERT_EQUAL(std::string("open"), a.at("state").get<std::string>());
+        CPPUNIT_ASSERT(a.at("last_error").get<std::string>().find("connect_error") != std::string::npos);
+        CPPUNIT_ASSERT(a.at("model_circuits").empty());
+        CPPUNIT_ASSERT(hasLine(httpGet(sluice->port(), "/metrics").body, "sluice_backend_healthy{backend=\"a\"} 0"));
     }
 
     void activeProbesOpenAndCloseCircuitsWithoutClientRequests() {
@@ -212,15 +233,16 @@ public:
     // the primary's timeout or 5xx rules out that model only, not the backend.
     void aTimedOutModelDoesNotRuleOutItsBackend() {
         auto sluice = gateway(1, "aliases.team/y.chain = a/llama3.2, a/qwen2.5:0.5b\n"
-                                 "backends.a.timeout.first_byte_ms = 500\nhealth.failure_threshold = 1000\n");
+                                 "backends.a.timeout.first_byte_ms = 500\nbackends.a.timeout.cold_load_ms = 500\n"
+                                 "health.failure_threshold = 1000\n");
         // The primary never answers: no first byte, so the first-byte timeout.
         _fakes[0]->setRules({{{"model", "llama3.2"}, {"hang_after_chunks", 0}, {"times", 1}}});
         auto answer = httpPost(sluice->port(), "/api/chat", ollamaChat("team/y", false));
         CPPUNIT_ASSERT_EQUAL_MESSAGE(answer.body, 200, answer.status);
         CPPUNIT_ASSERT_EQUAL(std::string("a"), answer.header("x-sluice-backend"));
         CPPUNIT_ASSERT_EQUAL(std::string("qwen2.5:0.5b"), answer.header("x-sluice-model"));
-        // A 5xx likewise.
-        _fakes[0]->setRules({{{"model", "llama3.2"}, {"status", 500}, {"times", 1}}});
+        // A 5xx likewise, once its retry failed too.
+        _fakes[0]->setRules({{{"model", "llama3.2"}, {"status", 500}}});
         answer = httpPost(sluice->port(), "/api/chat", ollamaChat("team/y", true));
         CPPUNIT_ASSERT_EQUAL(200, answer.status);
         CPPUNIT_ASSERT_EQUAL(std::string("qwen2.5:0.5b"), answer.header("x-sluice-model"));

@@ -81,7 +81,7 @@ public:
         CPPUNIT_ASSERT(lines[1]["error"].get<std::string>().find("stalled") != std::string::npos);
 
         // A first byte slower than the idle timeout is a model loading, not a
-        // stall: first_byte_ms (default 5 minutes) governs it, and it is waited for.
+        // stall: timeout.first_byte_ms (a minute by default) governs it, and it is waited for.
         _backend->setRules({{{"delay_first_byte_ms", 1500}}});
         const auto loading = httpPost(strict.port(), "/api/chat", ollamaChat("llama3.2", true));
         CPPUNIT_ASSERT_EQUAL(200, loading.status);

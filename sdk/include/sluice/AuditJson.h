@@ -27,7 +27,7 @@ enum class AuditText {
 // request_id, at_ms, tenant, key_id, client_address, route, requested_model,
 // served_backend, served_model, alias, status, failovers, prompt_tokens,
 // completion_tokens, first_byte_ms, latency_ms, bytes_in, bytes_out, outcome,
-// tokens_estimated.
+// tokens_estimated, retries, continued_by.
 SLUICE_API nlohmann::ordered_json auditRecordJson(const AuditRecord& record, AuditText text = AuditText::Omit);
 
 // The text of a record with promptLogged, as audit_prompts holds it:

@@ -32,6 +32,8 @@ struct AuditRecord {
     std::string alias;
     int status = 0;
     int failovers = 0;
+    int retries = 0;          // attempts tried again on the same candidate
+    std::string continuedBy;  // "backend/model" that continued a broken stream ("" when none did)
     std::uint64_t tokensIn = 0;
     std::uint64_t tokensOut = 0;
     // The backend reported no usage: tokensIn and tokensOut were counted from

@@ -16,6 +16,16 @@ namespace sluice {
 
 enum class BackendKind { Ollama, OpenAI, Anthropic };
 
+// How a candidate that failed before its first byte with a passing failure
+// (429, 500, 502, 503, a reset before any answer byte) is tried again before
+// the request moves on (docs/routing.md, "Retries"). From `retry.*`,
+// `backends.NAME.retry.*`; an alias may override each field.
+struct RetryPolicy {
+    int attempts = 1;                            // tries after the first; 0: never retried
+    std::chrono::milliseconds backoff{250};      // doubled per retry, with jitter
+    std::chrono::milliseconds maxWait{5000};     // a longer Retry-After fails over at once
+};
+
 // The model APIs a backend serves natively besides its kind's own: a dialect
 // passes a request through when the backend speaks its API and translates it
 // to Chat Completions when not (docs/backends.md, "Native APIs").
@@ -52,8 +62,21 @@ struct SLUICE_API Backend {
     int weight = 1;
     int maxConnections = 64;  // idle keep-alive connections kept per backend
     std::chrono::milliseconds connectTimeout{5000};
-    std::chrono::milliseconds firstByteTimeout{300000};  // long: a model may be loading
-    std::chrono::milliseconds idleTimeout{30000};        // between chunks once streaming
+    // The wait for the first answer byte: short when the model is loaded
+    // (or the backend does not say, as an OpenAI-compatible one), long when
+    // Ollama's /api/ps says it must be loaded first, and for a whole answer,
+    // whose first byte comes only when the answer is done (docs/routing.md).
+    std::chrono::milliseconds firstByteTimeout{60000};
+    std::chrono::milliseconds coldLoadTimeout{300000};
+    std::chrono::milliseconds idleTimeout{30000};  // between chunks once streaming
+    RetryPolicy retry;
+
+    // Whether the backend continues an answer from an assistant prefill (the
+    // conversation ending in the partial answer): needed to continue a broken
+    // stream on it. `accepts_prefill`: all (Ollama's default), none, or a list.
+    bool prefillAll = false;
+    std::vector<std::string> prefillModels;
+    bool acceptsPrefill(const std::string& model) const;
 
     // The value of the auth header, or "" when no token is configured.
     std::string authHeaderValue() const;

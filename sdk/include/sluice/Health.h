@@ -1,7 +1,8 @@
 #pragma once
 // The kernel's view of each backend's health: a circuit breaker fed by the
-// forwarder's outcomes and by active probes, the requests in flight, and a
-// moving average of time to first byte per model. Routers read it to order
+// forwarder's outcomes and by active probes, a circuit per (backend, model)
+// fed by model-level failures, the requests in flight, and a moving average
+// of time to first byte per model. Routers read it to order
 // candidates; every read is cheap and never waits on the network.
 
 #include <optional>
@@ -29,6 +30,15 @@ public:
     // milliseconds, of `model` on `backend`; nullopt until one answer was
     // timed. Thread: any.
     virtual std::optional<double> firstByteMillis(const std::string& backend, const std::string& model) const = 0;
+    // The circuit of one model on a backend: it opens on failures of that
+    // model (a timeout, a 5xx, a broken answer) while the backend's own
+    // circuit opens only when the backend cannot be reached. A router skips
+    // a candidate whose model circuit is open as it skips an open backend.
+    // Closed for a model that never failed. Thread: any.
+    virtual CircuitState modelCircuit(const std::string& backend, const std::string& model) const = 0;
+    // True while the model's circuit is closed, or half-open with its trial
+    // not yet taken. Thread: any.
+    virtual bool isModelAvailable(const std::string& backend, const std::string& model) const = 0;
 };
 
 } // namespace sluice

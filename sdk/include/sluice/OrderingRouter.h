@@ -1,8 +1,8 @@
 #pragma once
 // The frame every Sluice routing strategy shares, offered to plugin authors
 // too: it turns the requested model or alias into steps of candidates, lets
-// the strategy order each step, and puts backends whose circuit is open
-// last. A strategy then only answers one question: among backends that all
+// the strategy order each step, and puts candidates whose backend or model
+// circuit is open last. A strategy then only answers one question: among backends that all
 // host the same model, which first?
 //
 //   class CheapestRouter final : public sluice::OrderingRouter {
@@ -38,7 +38,8 @@ public:
 
     // Fills ctx.plan: the available candidates of each step ordered by
     // order(), steps in sequence, then every candidate whose backend is
-    // unavailable (in step and config order, as a last resort). Never blocks.
+    // unavailable, or whose model circuit is open on it (in step and config
+    // order, as a last resort). Never blocks.
     Verdict route(RequestContext& ctx) final;
 
 protected:

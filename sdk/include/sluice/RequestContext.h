@@ -87,7 +87,11 @@ public:
     std::string servedBackend;
     std::string servedModel;
     int status = 0;
-    int failovers = 0;
+    int failovers = 0;  // candidates given up on before the one that served
+    int retries = 0;    // attempts tried again on the same candidate (docs/routing.md, "Retries")
+    // "backend/model" of the candidate that continued a stream another broke
+    // (aliases.NAME.continue_streams); "" when the answer came from one.
+    std::string continuedBy;
     Usage usage;
     Outcome outcome = Outcome::Ok;
     std::optional<std::chrono::steady_clock::time_point> firstByteAt;

@@ -1,4 +1,5 @@
-// AliasConfig: aliases.NAME.chain / .description / aliases.default, validated at build.
+// AliasConfig: aliases.NAME.chain / .description / .retry.* / .fallback_on /
+// .continue_streams and aliases.default, validated at build.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <Poco/AutoPtr.h>
@@ -26,6 +27,11 @@ class AliasConfigTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(defaultNamesTheFallback);
     CPPUNIT_TEST(noAliasesIsAnEmptyTable);
     CPPUNIT_TEST(badAliasesAreRefusedWithTheirKey);
+    CPPUNIT_TEST(failoverSettingsDefaultToOff);
+    CPPUNIT_TEST(retryOverridesOnlyWhatIsSet);
+    CPPUNIT_TEST(fallbackOnNamesErrorClasses);
+    CPPUNIT_TEST(continueStreamsIsAFlag);
+    CPPUNIT_TEST(badFailoverSettingsAreRefusedWithTheirKey);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -84,7 +90,104 @@ public:
         expectRefused({{"aliases.fast:latest.chain", "llama3.2"}}, "aliases.fast:latest");
     }
 
+    void failoverSettingsDefaultToOff() {
+        _config->setString("aliases.chat.chain", "llama3.2");
+        const auto table = parse();
+        const auto* alias = table.find("chat");
+        CPPUNIT_ASSERT(alias != nullptr);
+        CPPUNIT_ASSERT(!alias->retry.attempts && !alias->retry.backoff && !alias->retry.maxWait);
+        CPPUNIT_ASSERT_EQUAL(0u, alias->fallbackOn);
+        CPPUNIT_ASSERT(!alias->fallsBackOn(sluice::FallbackOn::ContextLength));
+        CPPUNIT_ASSERT(!alias->fallsBackOn(sluice::FallbackOn::ContentFilter));
+        CPPUNIT_ASSERT(!alias->continueStreams);
+        // No override: the backend's policy as it is.
+        const auto policy = alias->retry.over(backendPolicy());
+        CPPUNIT_ASSERT_EQUAL(3, policy.attempts);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{500}, static_cast<std::int64_t>(policy.backoff.count()));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{9000}, static_cast<std::int64_t>(policy.maxWait.count()));
+    }
+
+    void retryOverridesOnlyWhatIsSet() {
+        _config->setString("aliases.chat.chain", "llama3.2");
+        _config->setString("aliases.chat.retry.attempts", "0");
+        _config->setString("aliases.chat.retry.max_wait_ms", "100");
+        _config->setString("aliases.slow.chain", "local/qwen2.5");
+        _config->setString("aliases.slow.retry.backoff_ms", "2000");
+        const auto table = parse();
+        const auto& chat = table.find("chat")->retry;
+        CPPUNIT_ASSERT(chat.attempts && *chat.attempts == 0);
+        CPPUNIT_ASSERT(!chat.backoff);
+        CPPUNIT_ASSERT(chat.maxWait && chat.maxWait->count() == 100);
+        auto policy = chat.over(backendPolicy());
+        CPPUNIT_ASSERT_EQUAL(0, policy.attempts);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{500}, static_cast<std::int64_t>(policy.backoff.count()));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{100}, static_cast<std::int64_t>(policy.maxWait.count()));
+
+        const auto& slow = table.find("slow")->retry;
+        CPPUNIT_ASSERT(!slow.attempts && !slow.maxWait);
+        policy = slow.over(backendPolicy());
+        CPPUNIT_ASSERT_EQUAL(3, policy.attempts);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{2000}, static_cast<std::int64_t>(policy.backoff.count()));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{9000}, static_cast<std::int64_t>(policy.maxWait.count()));
+    }
+
+    void fallbackOnNamesErrorClasses() {
+        using sluice::FallbackOn;
+        _config->setString("aliases.both.chain", "llama3.2");
+        _config->setString("aliases.both.fallback_on", "context_length, content_filter");
+        _config->setString("aliases.long.chain", "llama3.2");
+        _config->setString("aliases.long.fallback_on", "Context_Length");
+        _config->setString("aliases.safe.chain", "llama3.2");
+        _config->setString("aliases.safe.fallback_on", "content_filter");
+        _config->setString("aliases.off.chain", "llama3.2");
+        _config->setString("aliases.off.fallback_on", "none");
+        const auto table = parse();
+        const auto* both = table.find("both");
+        CPPUNIT_ASSERT_EQUAL(static_cast<unsigned>(FallbackOn::ContextLength) | static_cast<unsigned>(FallbackOn::ContentFilter),
+                             both->fallbackOn);
+        CPPUNIT_ASSERT(both->fallsBackOn(FallbackOn::ContextLength) && both->fallsBackOn(FallbackOn::ContentFilter));
+        const auto* longer = table.find("long");
+        CPPUNIT_ASSERT(longer->fallsBackOn(FallbackOn::ContextLength) && !longer->fallsBackOn(FallbackOn::ContentFilter));
+        const auto* safe = table.find("safe");
+        CPPUNIT_ASSERT(!safe->fallsBackOn(FallbackOn::ContextLength) && safe->fallsBackOn(FallbackOn::ContentFilter));
+        CPPUNIT_ASSERT_EQUAL(0u, table.find("off")->fallbackOn);
+    }
+
+    void continueStreamsIsAFlag() {
+        _config->setString("aliases.on.chain", "llama3.2");
+        _config->setString("aliases.on.continue_streams", "true");
+        _config->setString("aliases.off.chain", "llama3.2");
+        _config->setString("aliases.off.continue_streams", "false");
+        const auto table = parse();
+        CPPUNIT_ASSERT(table.find("on")->continueStreams);
+        CPPUNIT_ASSERT(!table.find("off")->continueStreams);
+    }
+
+    void badFailoverSettingsAreRefusedWithTheirKey() {
+        expectRefused({{"aliases.x.chain", "llama3.2"}, {"aliases.x.fallback_on", "rate_limit"}}, "aliases.x.fallback_on");
+        expectRefused({{"aliases.x.chain", "llama3.2"}, {"aliases.x.fallback_on", "context_length, timeout"}},
+                      "aliases.x.fallback_on");
+        expectRefused({{"aliases.x.chain", "llama3.2"}, {"aliases.x.continue_streams", "maybe"}}, "aliases.x.continue_streams");
+        expectRefused({{"aliases.x.chain", "llama3.2"}, {"aliases.x.retry.attempts", "11"}}, "aliases.x.retry.attempts");
+        expectRefused({{"aliases.x.chain", "llama3.2"}, {"aliases.x.retry.attempts", "some"}}, "aliases.x.retry.attempts");
+        expectRefused({{"aliases.x.chain", "llama3.2"}, {"aliases.x.retry.backoff_ms", "0"}}, "aliases.x.retry.backoff_ms");
+        expectRefused({{"aliases.x.chain", "llama3.2"}, {"aliases.x.retry.max_wait_ms", "-5"}}, "aliases.x.retry.max_wait_ms");
+        // Unknown settings, near misses of the new ones among them.
+        expectRefused({{"aliases.x.chain", "llama3.2"}, {"aliases.x.fallback", "context_length"}}, "aliases.x.fallback");
+        expectRefused({{"aliases.x.chain", "llama3.2"}, {"aliases.x.continue_stream", "true"}}, "aliases.x.continue_stream");
+        expectRefused({{"aliases.x.chain", "llama3.2"}, {"aliases.x.retries", "2"}}, "aliases.x.retries");
+    }
+
 private:
+    // A backend's policy, for an alias's override to apply to.
+    static sluice::RetryPolicy backendPolicy() {
+        sluice::RetryPolicy policy;
+        policy.attempts = 3;
+        policy.backoff = std::chrono::milliseconds(500);
+        policy.maxWait = std::chrono::milliseconds(9000);
+        return policy;
+    }
+
     void expectRefused(std::vector<std::pair<std::string, std::string>> values, const std::string& key) {
         _config = new Poco::Util::MapConfiguration;
         for (const auto& [name, value] : values) _config->setString(name, value);

@@ -30,6 +30,14 @@ class BackendConfigTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(authHeaderValueByHeader);
     CPPUNIT_TEST(controlCharactersInHeaderValuesAreRefused);
     CPPUNIT_TEST(nativeApisByKindAndByChoice);
+    CPPUNIT_TEST(retryDefaultsWithoutConfig);
+    CPPUNIT_TEST(globalRetryAppliesToEveryBackend);
+    CPPUNIT_TEST(backendRetryOverridesTheGlobal);
+    CPPUNIT_TEST(badRetryValuesAreRefused);
+    CPPUNIT_TEST(coldLoadTimeoutNeverBelowFirstByte);
+    CPPUNIT_TEST(acceptsPrefillByKind);
+    CPPUNIT_TEST(acceptsPrefillByChoice);
+    CPPUNIT_TEST(acceptsPrefillAllOrNoneStandsAlone);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -72,7 +80,9 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("Authorization"), gpu.authHeader);
         CPPUNIT_ASSERT_EQUAL(std::string("Bearer"), gpu.authScheme);
         CPPUNIT_ASSERT_EQUAL(std::int64_t{5000}, static_cast<std::int64_t>(gpu.connectTimeout.count()));
-        CPPUNIT_ASSERT_EQUAL(std::int64_t{300000}, static_cast<std::int64_t>(gpu.firstByteTimeout.count()));
+        // A minute for a loaded model's first byte; five for one that must load first.
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{60000}, static_cast<std::int64_t>(gpu.firstByteTimeout.count()));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{300000}, static_cast<std::int64_t>(gpu.coldLoadTimeout.count()));
         CPPUNIT_ASSERT_EQUAL(std::int64_t{30000}, static_cast<std::int64_t>(gpu.idleTimeout.count()));
         CPPUNIT_ASSERT_EQUAL(1, gpu.weight);
         CPPUNIT_ASSERT_EQUAL(64, gpu.maxConnections);
@@ -181,6 +191,138 @@ public:
         backends = sluice::kernel::parseBackends(*_config);
         CPPUNIT_ASSERT_EQUAL("Token " + kToken, backends[0]->authHeaderValue());
         CPPUNIT_ASSERT_EQUAL(std::string(), backends[1]->authHeaderValue());
+    }
+
+    void retryDefaultsWithoutConfig() {
+        const auto backends = sluice::kernel::parseBackends(*_config);
+        for (const auto& backend : backends) {
+            CPPUNIT_ASSERT_EQUAL(1, backend->retry.attempts);
+            CPPUNIT_ASSERT_EQUAL(std::int64_t{250}, static_cast<std::int64_t>(backend->retry.backoff.count()));
+            CPPUNIT_ASSERT_EQUAL(std::int64_t{5000}, static_cast<std::int64_t>(backend->retry.maxWait.count()));
+        }
+    }
+
+    void globalRetryAppliesToEveryBackend() {
+        _config->setString("retry.attempts", "4");
+        _config->setString("retry.backoff_ms", "100");
+        _config->setString("retry.max_wait_ms", "2000");
+        const auto backends = sluice::kernel::parseBackends(*_config);
+        for (const auto& backend : backends) {
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(backend->name, 4, backend->retry.attempts);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(backend->name, std::int64_t{100}, static_cast<std::int64_t>(backend->retry.backoff.count()));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(backend->name, std::int64_t{2000}, static_cast<std::int64_t>(backend->retry.maxWait.count()));
+        }
+    }
+
+    void backendRetryOverridesTheGlobal() {
+        _config->setString("retry.attempts", "4");
+        _config->setString("retry.backoff_ms", "100");
+        _config->setString("retry.max_wait_ms", "2000");
+        _config->setString("backends.cloud.retry.attempts", "0");
+        _config->setString("backends.cloud.retry.max_wait_ms", "9000");
+        _config->setString("backends.gpu.retry.backoff_ms", "40");
+        const auto backends = sluice::kernel::parseBackends(*_config);
+        const auto& gpu = backends[0]->retry;
+        const auto& cloud = backends[1]->retry;
+        // Each field on its own: what the backend does not set comes from the global.
+        CPPUNIT_ASSERT_EQUAL(4, gpu.attempts);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{40}, static_cast<std::int64_t>(gpu.backoff.count()));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{2000}, static_cast<std::int64_t>(gpu.maxWait.count()));
+        CPPUNIT_ASSERT_EQUAL(0, cloud.attempts);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{100}, static_cast<std::int64_t>(cloud.backoff.count()));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{9000}, static_cast<std::int64_t>(cloud.maxWait.count()));
+        // Without a global, the built-in defaults are what a backend overrides.
+        _config->remove("retry.attempts");
+        _config->remove("retry.backoff_ms");
+        _config->remove("retry.max_wait_ms");
+        const auto alone = sluice::kernel::parseBackends(*_config);
+        CPPUNIT_ASSERT_EQUAL(1, alone[0]->retry.attempts);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{40}, static_cast<std::int64_t>(alone[0]->retry.backoff.count()));
+        CPPUNIT_ASSERT_EQUAL(0, alone[1]->retry.attempts);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{250}, static_cast<std::int64_t>(alone[1]->retry.backoff.count()));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{9000}, static_cast<std::int64_t>(alone[1]->retry.maxWait.count()));
+    }
+
+    void badRetryValuesAreRefused() {
+        _config->setString("retry.attempts", "11");
+        expectError("retry.attempts", "more than 10 attempts");
+        _config->setString("retry.attempts", "-1");
+        expectError("retry.attempts", "negative attempts");
+        _config->setString("retry.attempts", "2");
+        _config->setString("backends.cloud.retry.backoff_ms", "soon");
+        expectError("backends.cloud.retry.backoff_ms", "a word for a back-off");
+        _config->setString("backends.cloud.retry.backoff_ms", "100");
+        _config->setString("backends.gpu.retry.max_wait_ms", "0");
+        expectError("backends.gpu.retry.max_wait_ms", "a zero max wait");
+    }
+
+    void coldLoadTimeoutNeverBelowFirstByte() {
+        _config->setString("backends.gpu.timeout.cold_load_ms", "600000");
+        auto backends = sluice::kernel::parseBackends(*_config);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{600000}, static_cast<std::int64_t>(backends[0]->coldLoadTimeout.count()));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{60000}, static_cast<std::int64_t>(backends[0]->firstByteTimeout.count()));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{300000}, static_cast<std::int64_t>(backends[1]->coldLoadTimeout.count()));
+        // Shorter than the first-byte wait: raised to it, set or by default.
+        _config->setString("backends.gpu.timeout.cold_load_ms", "1000");
+        _config->setString("backends.cloud.timeout.first_byte_ms", "400000");
+        backends = sluice::kernel::parseBackends(*_config);
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{60000}, static_cast<std::int64_t>(backends[0]->coldLoadTimeout.count()));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{400000}, static_cast<std::int64_t>(backends[1]->firstByteTimeout.count()));
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{400000}, static_cast<std::int64_t>(backends[1]->coldLoadTimeout.count()));
+        _config->setString("backends.gpu.timeout.cold_load_ms", "later");
+        expectError("backends.gpu.timeout.cold_load_ms", "a word for a time-out");
+    }
+
+    void acceptsPrefillByKind() {
+        _config->setString("backends", "gpu, cloud, claude");
+        _config->setString("backends.claude.kind", "anthropic");
+        _config->setString("backends.claude.url", "https://api.anthropic.com");
+        const auto backends = sluice::kernel::parseBackends(*_config);
+        // Ollama's chat continues any model's prefill; an OpenAI-compatible one, none unless told.
+        CPPUNIT_ASSERT(backends[0]->prefillAll);
+        CPPUNIT_ASSERT(backends[0]->acceptsPrefill("llama3.2"));
+        CPPUNIT_ASSERT(backends[0]->acceptsPrefill("qwen2.5:7b"));
+        CPPUNIT_ASSERT(!backends[1]->prefillAll);
+        CPPUNIT_ASSERT(backends[1]->prefillModels.empty());
+        CPPUNIT_ASSERT(!backends[1]->acceptsPrefill("gpt-4o"));
+        CPPUNIT_ASSERT(!backends[2]->acceptsPrefill("claude-sonnet-4"));
+    }
+
+    void acceptsPrefillByChoice() {
+        _config->setString("backends.gpu.accepts_prefill", "none");
+        _config->setString("backends.cloud.accepts_prefill", "llama3.2, qwen2.5:7b");
+        auto backends = sluice::kernel::parseBackends(*_config);
+        CPPUNIT_ASSERT(!backends[0]->prefillAll);
+        CPPUNIT_ASSERT(!backends[0]->acceptsPrefill("llama3.2"));
+        const auto& cloud = *backends[1];
+        CPPUNIT_ASSERT(!cloud.prefillAll);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{2}, cloud.prefillModels.size());
+        CPPUNIT_ASSERT(cloud.acceptsPrefill("llama3.2"));
+        // One model, as Ollama and an OpenAI-compatible server name it.
+        CPPUNIT_ASSERT(cloud.acceptsPrefill("llama3.2:latest"));
+        CPPUNIT_ASSERT(cloud.acceptsPrefill("qwen2.5:7b"));
+        CPPUNIT_ASSERT(!cloud.acceptsPrefill("qwen2.5"));
+        CPPUNIT_ASSERT(!cloud.acceptsPrefill("llama3.1"));
+        CPPUNIT_ASSERT(!cloud.acceptsPrefill("llama3.2:1b"));
+        // Listed with :latest, asked for bare.
+        _config->setString("backends.cloud.accepts_prefill", "mistral:latest");
+        backends = sluice::kernel::parseBackends(*_config);
+        CPPUNIT_ASSERT(backends[1]->acceptsPrefill("mistral"));
+        // "all" on a provider, in any case.
+        _config->setString("backends.cloud.accepts_prefill", "ALL");
+        backends = sluice::kernel::parseBackends(*_config);
+        CPPUNIT_ASSERT(backends[1]->prefillAll);
+        CPPUNIT_ASSERT(backends[1]->acceptsPrefill("gpt-4o"));
+    }
+
+    void acceptsPrefillAllOrNoneStandsAlone() {
+        _config->setString("backends.cloud.accepts_prefill", "all, x");
+        expectError("backends.cloud.accepts_prefill", "all beside a model");
+        _config->setString("backends.cloud.accepts_prefill", "x, none");
+        expectError("backends.cloud.accepts_prefill", "none beside a model");
+        _config->setString("backends.cloud.accepts_prefill", "x");
+        _config->setString("backends.gpu.accepts_prefill", "llama3.2, All");
+        expectError("backends.gpu.accepts_prefill", "All beside a model");
     }
 
 private:

@@ -27,6 +27,8 @@ class BackendHealthTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(backoffDoublesAndIsCapped);
     CPPUNIT_TEST(halfOpenAdmitsOneTrial);
     CPPUNIT_TEST(aTrialWithoutAVerdictIsGivenBack);
+    CPPUNIT_TEST(aModelCircuitOpensWithoutTheBackends);
+    CPPUNIT_TEST(aBackendFailureLeavesModelCircuitsAlone);
     CPPUNIT_TEST(firstByteAverageMovesTowardNewSamples);
     CPPUNIT_TEST(reportAndGaugeFollowTheCircuit);
     CPPUNIT_TEST(healthErrorsNeverSayWhereTheBackendIs);
@@ -95,14 +97,14 @@ public:
         health.recordFailure("a");
         _now += 100ms;
         CPPUNIT_ASSERT(health.isAvailable("a"));
-        const bool trial = health.beginRequest("a");
-        CPPUNIT_ASSERT(trial);                     // this request is the trial
-        CPPUNIT_ASSERT(!health.beginRequest("a"));  // a request routed earlier is not another
+        const auto trial = health.beginRequest("a");
+        CPPUNIT_ASSERT(trial.backend);                     // this request is the trial
+        CPPUNIT_ASSERT(!health.beginRequest("a").backend);  // a request routed earlier is not another
         health.endRequest("a");
         CPPUNIT_ASSERT(!health.isAvailable("a"));  // the others keep away meanwhile
         CPPUNIT_ASSERT(!health.takeTrial("a"));    // and so does the prober
         health.recordFailure("a");  // the trial failed: open again, for twice as long
-        health.endRequest("a", trial);
+        health.endRequest("a", {}, trial);
         CPPUNIT_ASSERT(health.circuit("a") == sluice::CircuitState::Open);
         _now += 199ms;
         CPPUNIT_ASSERT(!health.isAvailable("a"));
@@ -121,13 +123,54 @@ public:
         sluice::kernel::BackendHealth health(backends({"a"}), policy(1, 100ms, 60000ms));
         health.recordFailure("a");
         _now += 100ms;
-        const bool trial = health.beginRequest("a");
-        CPPUNIT_ASSERT(trial);
+        const auto trial = health.beginRequest("a");
+        CPPUNIT_ASSERT(trial.backend);
         CPPUNIT_ASSERT(!health.isAvailable("a"));
-        health.endRequest("a", trial);
+        health.endRequest("a", {}, trial);
         CPPUNIT_ASSERT(health.isAvailable("a"));
         CPPUNIT_ASSERT(health.circuit("a") == sluice::CircuitState::HalfOpen);
         CPPUNIT_ASSERT(health.takeTrial("a"));
+    }
+
+    void aModelCircuitOpensWithoutTheBackends() {
+        sluice::kernel::BackendHealth health(backends({"a"}), policy(2, 100ms, 60000ms));
+        CPPUNIT_ASSERT(health.modelCircuit("a", "big") == sluice::CircuitState::Closed);
+        health.recordModelFailure("a", "big", "timeout: upstream timed out");
+        // Another model's success on the backend does not hide big's failures.
+        health.recordSuccess("a", "small");
+        health.recordModelFailure("a", "big", "timeout: upstream timed out");
+        CPPUNIT_ASSERT(health.modelCircuit("a", "big") == sluice::CircuitState::Open);
+        CPPUNIT_ASSERT(!health.isModelAvailable("a", "big"));
+        CPPUNIT_ASSERT(health.isModelAvailable("a", "small"));
+        CPPUNIT_ASSERT(health.circuit("a") == sluice::CircuitState::Closed);
+        CPPUNIT_ASSERT(health.isAvailable("a"));
+        const auto reports = health.modelReports("a");
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), reports.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("big"), reports[0].model);
+        CPPUNIT_ASSERT_EQUAL(2, reports[0].consecutiveFailures);
+        CPPUNIT_ASSERT_EQUAL(std::string("timeout: upstream timed out"), reports[0].lastError);
+
+        // Half-open: one request is its trial; its success closes the model's circuit.
+        _now += 100ms;
+        CPPUNIT_ASSERT(health.isModelAvailable("a", "big"));
+        const auto trial = health.beginRequest("a", "big");
+        CPPUNIT_ASSERT(trial.model && !trial.backend);
+        CPPUNIT_ASSERT(!health.isModelAvailable("a", "big"));
+        health.recordSuccess("a", "big");
+        health.endRequest("a", "big", trial);
+        CPPUNIT_ASSERT(health.modelCircuit("a", "big") == sluice::CircuitState::Closed);
+        CPPUNIT_ASSERT(health.modelReports("a").empty());
+    }
+
+    void aBackendFailureLeavesModelCircuitsAlone() {
+        sluice::kernel::BackendHealth health(backends({"a"}), policy(1, 100ms, 60000ms));
+        health.recordFailure("a", "connect_error: refused");
+        CPPUNIT_ASSERT(health.circuit("a") == sluice::CircuitState::Open);
+        CPPUNIT_ASSERT(health.modelReports("a").empty());
+        CPPUNIT_ASSERT(health.isModelAvailable("a", "big"));
+        // An unknown backend has no model circuits to make.
+        health.recordModelFailure("nope", "big", "x");
+        CPPUNIT_ASSERT(health.modelReports("nope").empty());
     }
 
     void firstByteAverageMovesTowardNewSamples() {

@@ -58,6 +58,7 @@ class KnownKeysTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aTypoInAKnownSectionNamesTheNearestKey);
     CPPUNIT_TEST(namedPartsMatchAnyName);
     CPPUNIT_TEST(anUnknownKeyWithNothingNearIsStillRefused);
+    CPPUNIT_TEST(retryAndFailoverKeysAreKnown);
     CPPUNIT_TEST(anOwnSectionIsLeftAloneUnlessItIsANearMiss);
     CPPUNIT_TEST(pluginKeysCountOnlyWhenDeclared);
     CPPUNIT_TEST(docsAndDeclarationsAgree);
@@ -85,6 +86,22 @@ public:
     void anUnknownKeyWithNothingNearIsStillRefused() {
         const auto problem = problemOf(KnownKeys::kernel(), *configOf({{"server.colour", "blue"}}));
         CPPUNIT_ASSERT_EQUAL(std::string("server.colour: unknown key: neither sluiced nor a loaded plugin reads it"), problem);
+    }
+
+    // The keys the retry, cold-load, prefill and alias failover settings read.
+    void retryAndFailoverKeysAreKnown() {
+        const auto keys = KnownKeys::kernel();
+        for (const char* key : {"retry.attempts", "retry.backoff_ms", "retry.max_wait_ms", "timeout.request_ms",
+                                "backends.gpu.retry.attempts", "backends.gpu.retry.backoff_ms", "backends.gpu.retry.max_wait_ms",
+                                "backends.gpu.timeout.cold_load_ms", "backends.gpu.accepts_prefill",
+                                "aliases.fast.retry.attempts", "aliases.fast.retry.backoff_ms", "aliases.fast.retry.max_wait_ms",
+                                "aliases.fast.fallback_on", "aliases.fast.continue_streams"})
+            CPPUNIT_ASSERT_MESSAGE(key, keys.knows(key));
+        // AliasConfig lets any aliases.NAME.retry.* through: a typo there is caught here.
+        CPPUNIT_ASSERT_EQUAL(std::string("aliases.fast.retry.atempts: unknown key (did you mean aliases.fast.retry.attempts?)"),
+                             problemOf(keys, *configOf({{"aliases.fast.chain", "m"}, {"aliases.fast.retry.atempts", "2"}})));
+        CPPUNIT_ASSERT(!keys.knows("backends.gpu.retry"));
+        CPPUNIT_ASSERT(!keys.knows("aliases.fast.retry.max_wait"));
     }
 
     void anOwnSectionIsLeftAloneUnlessItIsANearMiss() {

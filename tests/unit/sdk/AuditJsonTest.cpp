@@ -36,6 +36,8 @@ AuditRecord sample() {
     record.tokensIn = 11;
     record.tokensOut = 22;
     record.tokensEstimated = true;
+    record.retries = 1;
+    record.continuedBy = "cloud/gpt-4o-mini";
     record.timeToFirstByteMs = 12.5;
     record.latencyMs = 99.25;
     record.bytesIn = 100;
@@ -120,6 +122,11 @@ public:
         auto expected = sample();
         CPPUNIT_ASSERT(!old->tokensEstimated);  // no such field then: reported, as before
         expected.tokensEstimated = false;
+        // Nor these (schema 3): no retries, no continuation.
+        CPPUNIT_ASSERT_EQUAL(0, old->retries);
+        CPPUNIT_ASSERT(old->continuedBy.empty());
+        expected.retries = 0;
+        expected.continuedBy.clear();
         CPPUNIT_ASSERT(old->time == expected.time);
         CPPUNIT_ASSERT_EQUAL(expected.clientAddress, old->clientAddress);
         CPPUNIT_ASSERT_EQUAL(expected.requestedModel, old->requestedModel);

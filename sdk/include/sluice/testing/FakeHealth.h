@@ -35,7 +35,15 @@ public:
         return it->second;
     }
 
+    CircuitState modelCircuit(const std::string& backend, const std::string& model) const override {
+        return openModels.contains({backend, model}) ? CircuitState::Open : CircuitState::Closed;
+    }
+    bool isModelAvailable(const std::string& backend, const std::string& model) const override {
+        return !openModels.contains({backend, model});
+    }
+
     std::set<std::string> open;                                       // backends whose circuit is open
+    std::set<std::pair<std::string, std::string>> openModels;         // (backend, model) circuits open
     std::set<std::string> halfOpen;                                   // backends waiting for their trial
     std::map<std::string, int> busy;                                  // requests in flight per backend
     std::map<std::pair<std::string, std::string>, double> firstByte;  // (backend, model) -> ms

@@ -37,6 +37,8 @@ struct AuditRow {
     long long bytesOut = 0;
     std::string outcome;
     bool tokensEstimated = false;  // prompt and completion tokens counted from the text, not reported
+    int retries = 0;               // attempts tried again on the same candidate
+    std::string continuedBy;       // who continued a broken stream: "backend/model", "" when none did
     // Stored in audit_prompts, apart, only when promptLogged.
     bool promptLogged = false;
     std::string prompt;

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "TestBackend.h"
 #include "dialect/Dialects.h"
 #include "front/RouteTable.h"
 
@@ -26,10 +27,7 @@ using Step = sluice::kernel::StreamFilter::Step;
 constexpr unsigned kBoth = static_cast<unsigned>(NativeApi::AnthropicMessages) | static_cast<unsigned>(NativeApi::OpenAIResponses);
 
 Backend backendOf(BackendKind kind, unsigned nativeApis) {
-    Backend backend;
-    backend.name = "b";
-    backend.kind = kind;
-    backend.basePath = kind == BackendKind::OpenAI ? "/v1" : "";
+    auto backend = sluice::test::backendOf(kind);
     backend.nativeApis = nativeApis;
     return backend;
 }

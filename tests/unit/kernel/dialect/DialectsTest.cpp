@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dialect/Dialects.h"
+#include "TestBackend.h"
 #include "front/RouteTable.h"
 #include "upstream/FailureTable.h"
 
@@ -21,13 +22,7 @@ using sluice::kernel::dialectFor;
 using sluice::kernel::Framing;
 using Step = sluice::kernel::StreamFilter::Step;
 
-Backend backendOf(BackendKind kind) {
-    Backend backend;
-    backend.name = kind == BackendKind::OpenAI ? "provider" : "gpu";
-    backend.kind = kind;
-    backend.basePath = kind == BackendKind::OpenAI ? "/v1" : "";
-    return backend;
-}
+using sluice::test::backendOf;
 
 // A context is not copyable: tests hold theirs by pointer.
 std::unique_ptr<RequestContext> contextFor(const char* method, const char* path, json body) {
@@ -128,13 +123,18 @@ public:
         plan = dialect.stream(DialectCall{*ctx, backend, model}, "application/x-ndjson", {});
         out.clear();
         CPPUNIT_ASSERT(Step::Answer == plan->filter->take("{\"message\":{\"content\":\"a\"}}\n", out));
-        // Later, an error line is the backend's answer, passed on as it is.
-        CPPUNIT_ASSERT(Step::Answer == plan->filter->take("{\"error\":\"cut\"}\n", out));
-        CPPUNIT_ASSERT(Step::Answer == plan->filter->take("{\"done\":true,\"prompt_eval_count\":2,\"eval_count\":5}\n", out));
-        CPPUNIT_ASSERT(plan->filter->finish(out));
+        // Later, an error line is the backend's answer, passed on as it is,
+        // and the end of the stream: nothing after it is taken.
+        CPPUNIT_ASSERT(Step::Done == plan->filter->take("{\"error\":\"cut\"}\n", out));
+        CPPUNIT_ASSERT(Step::Done == plan->filter->take("{\"done\":true,\"prompt_eval_count\":2,\"eval_count\":5}\n", out));
+        CPPUNIT_ASSERT_EQUAL(std::string("{\"message\":{\"content\":\"a\"}}\n{\"error\":\"cut\"}\n"), out);
+
+        // The done:true line ends an answer, with its counts.
+        plan = dialect.stream(DialectCall{*ctx, backend, model}, "application/x-ndjson", {});
+        out.clear();
+        CPPUNIT_ASSERT(Step::Answer == plan->filter->take("{\"message\":{\"content\":\"a\"}}\n", out));
+        CPPUNIT_ASSERT(Step::Done == plan->filter->take("{\"done\":true,\"prompt_eval_count\":2,\"eval_count\":5}\n", out));
         CPPUNIT_ASSERT_EQUAL(std::uint64_t{5}, plan->filter->usage().completionTokens);
-        CPPUNIT_ASSERT_EQUAL(std::string("{\"message\":{\"content\":\"a\"}}\n{\"error\":\"cut\"}\n"
-                                         "{\"done\":true,\"prompt_eval_count\":2,\"eval_count\":5}\n"), out);
     }
 
     void passThroughReadsItsFramingFromTheContentType() {
