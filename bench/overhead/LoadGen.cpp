@@ -7,6 +7,10 @@
 //            is counted from when a request was due, not from when it was
 //            sent, so a request that waits for a free connection is late by
 //            that wait (no coordinated omission).
+//   idle     N connections, one whole request each, then all held open and
+//            idle for --duration seconds: what a keep-alive connection costs
+//            the server (bench/run samples its RSS meanwhile), and how many
+//            it kept open.
 //   streams  N requests at once, each on its own connection: how many ended
 //            whole, and each one's time to first body byte.
 //
@@ -65,7 +69,7 @@ struct Options {
 [[noreturn]] void usage(const std::string& problem) {
     std::cerr << "sluice-loadgen: " << problem << "\n"
               << "usage: sluice-loadgen --url http://HOST:PORT/PATH [--body JSON] [--header 'Name: value']...\n"
-                 "         [--mode closed|open|streams] [--connections C] [--rate R] [--duration S]\n"
+                 "         [--mode closed|open|streams|idle] [--connections C] [--rate R] [--duration S]\n"
                  "         [--warmup S] [--streams N] [--timeout S]\n";
     std::exit(2);
 }
@@ -110,7 +114,8 @@ Options parse(int argc, char** argv) {
         }
     }
     if (options.port <= 0) usage("--url is required");
-    if (options.mode != "closed" && options.mode != "open" && options.mode != "streams") usage("bad --mode " + options.mode);
+    if (options.mode != "closed" && options.mode != "open" && options.mode != "streams" && options.mode != "idle")
+        usage("bad --mode " + options.mode);
     if (options.connections < 1 || options.streams < 1 || options.rate <= 0 || options.duration <= 0) usage("counts must be positive");
     return options;
 }
@@ -288,6 +293,7 @@ public:
     nlohmann::json run() {
         const auto start = Clock::now();
         if (_options.mode == "streams") return runStreams(start);
+        if (_options.mode == "idle") return runIdle(start);
         _measureFrom = start + std::chrono::duration_cast<Clock::duration>(Seconds(_options.warmup));
         _measureUntil = _measureFrom + std::chrono::duration_cast<Clock::duration>(Seconds(_options.duration));
         if (_options.mode == "closed") {
@@ -330,6 +336,21 @@ private:
         loop([&] { return _inFlight == 0 || Clock::now() >= deadline; }, nullptr, /*reuse=*/false);
         _errors += _inFlight;
         return report(Seconds(Clock::now() - start).count());
+    }
+
+    // --streams connections, each answered once and then left idle for --duration.
+    nlohmann::json runIdle(Clock::time_point start) {
+        _measureFrom = start;
+        _measureUntil = Clock::time_point::max();
+        for (int i = 0; i < _options.streams; ++i) send(open(), Clock::now());
+        const auto deadline = start + std::chrono::duration_cast<Clock::duration>(Seconds(_options.timeout));
+        loop([&] { return _inFlight == 0 || Clock::now() >= deadline; }, nullptr);
+        _errors += _inFlight;
+        const auto holdUntil = Clock::now() + std::chrono::duration_cast<Clock::duration>(Seconds(_options.duration));
+        loop([&] { return Clock::now() >= holdUntil; }, nullptr);
+        auto result = report(Seconds(Clock::now() - start).count());
+        result["held_open"] = liveConnections();
+        return result;
     }
 
     Connection& open() {

@@ -16,7 +16,7 @@ done
 # Each system has a row with a number in every table, and no figure is blank.
 for system in direct nginx sluice-min sluice-full portkey; do
   rows=$(grep -c "^| $system | [0-9]" "$out/latest.md" || true)
-  [[ "$rows" -eq 6 ]] || fail "$system has $rows of 6 table rows with figures"
+  [[ "$rows" -eq 7 ]] || fail "$system has $rows of 7 table rows with figures"
 done
 ! grep -q '| — ' "$out/latest.md" || fail "a figure is missing"
 echo "bench/run --smoke produced every figure and both plots"
