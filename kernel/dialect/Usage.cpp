@@ -78,6 +78,13 @@ bool addToFrame(nlohmann::json& json, const Usage& earlier) {
 }
 } // namespace
 
+void addUsage(Usage& into, const Usage& part) {
+    into.promptTokens += part.promptTokens;
+    into.completionTokens += part.completionTokens;
+    into.reported = into.reported || part.reported;
+    into.estimated = into.estimated || part.estimated;
+}
+
 void addEarlierUsage(std::string& frames, bool ndjson, const Usage& earlier) {
     if (frames.find(ndjson ? "eval_count\"" : "\"usage\"") == std::string::npos) return;
     std::string out;

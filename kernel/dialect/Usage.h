@@ -13,6 +13,10 @@ namespace sluice::kernel {
 // when `answer` has none, and a count the usage object lacks as it was.
 void readUsage(const nlohmann::json& answer, Usage& usage);
 
+// Adds one part's counts to `into` (a stream continued by another backend):
+// tokens summed, reported or estimated if either part was.
+void addUsage(Usage& into, const Usage& part);
+
 // Adds `earlier` to the token counts in the frames of a chat stream in the
 // client's protocol (Ollama's final NDJSON line, an OpenAI usage object in
 // an SSE data line), so a stream another backend continued reports what

@@ -297,10 +297,7 @@ std::optional<Failure> Attempt::keepOpenForContinuation(const std::string& failu
     estimateUsageIfUnreported();
     BrokenStream broken = _continuing ? *_continuing : BrokenStream{&_dialect, failure, {}, {}};
     broken.text += _text;
-    broken.usage.promptTokens += _ctx.usage.promptTokens;
-    broken.usage.completionTokens += _ctx.usage.completionTokens;
-    broken.usage.reported = broken.usage.reported || _ctx.usage.reported;
-    broken.usage.estimated = broken.usage.estimated || _ctx.usage.estimated;
+    addUsage(broken.usage, _ctx.usage);
     Failure kept{UpstreamOutcome::Broken, failure, {}};
     kept.broken = std::move(broken);
     return kept;
@@ -310,9 +307,7 @@ void Attempt::addEarlierParts() {
     if (!_continuing || _earlierAdded) return;
     _earlierAdded = true;
     estimateUsageIfUnreported();
-    _ctx.usage.promptTokens += _continuing->usage.promptTokens;
-    _ctx.usage.completionTokens += _continuing->usage.completionTokens;
-    _ctx.usage.estimated = _ctx.usage.estimated || _continuing->usage.estimated;
+    addUsage(_ctx.usage, _continuing->usage);
 }
 
 void Attempt::failStream(const std::string& failure, StreamFilter& filter) {

@@ -61,6 +61,10 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
     // a whole (no connection), or one (backend, model) candidate (Failure::wholeBackend).
     std::vector<std::string> downBackends;
     std::vector<std::pair<std::string, std::string>> failedCandidates;
+    auto ruleOut = [&](const Failure& failure, const std::pair<std::string, std::string>& candidate) {
+        if (failure.wholeBackend) downBackends.push_back(candidate.first);
+        else failedCandidates.push_back(candidate);
+    };
     bool protocolMismatch = false;
     for (const auto& candidate : ctx.plan.candidates) {
         auto* upstream = services.upstream(candidate.backend);
@@ -78,10 +82,7 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
         if (broken) {
             if (drain::ended()) break;  // shutting down: the stream ends with its first break
             if (!backend.acceptsPrefill(servedModel)) continue;
-            ctx.failovers++;
-            _metrics.counter("sluice_failover_total", "Times a request moved on from a failed backend to the next candidate.",
-                             {{"from", lastBackend}, {"to", backend.name}, {"reason", "continuation"}})
-                .inc();
+            countFailover(ctx, lastBackend, backend.name, "continuation");
             const BodySwap swap(ctx, continuationOf(ctx.body, broken->text));
             const auto started = Clock::now();
             auto failure = Attempt(services, *upstream, *dialect, ctx, servedModel, client, continuationTerms, &*broken)
@@ -90,8 +91,7 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
             if (!failure->broken) noteFailure(services, *upstream, servedModel, ctx, *failure, Clock::now() - started);
             else broken = std::move(failure->broken);  // it broke too, after adding to the answer
             lastBackend = backend.name;
-            if (failure->wholeBackend) downBackends.push_back(backend.name);
-            else failedCandidates.push_back(pair);
+            ruleOut(*failure, pair);
             continue;
         }
         if (auto own = dialect->ownAnswer({ctx, backend, servedModel})) {
@@ -107,12 +107,7 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
             if (!last) last = Failure{UpstreamOutcome::Timeout, "timeout.request_ms ran out", {}};
             break;
         }
-        if (last) {
-            ctx.failovers++;
-            _metrics.counter("sluice_failover_total", "Times a request moved on from a failed backend to the next candidate.",
-                             {{"from", lastBackend}, {"to", backend.name}, {"reason", std::string(outcomeLabel(last->kind))}})
-                .inc();
-        }
+        if (last) countFailover(ctx, lastBackend, backend.name, outcomeLabel(last->kind));
         const auto retry = alias ? alias->retry.over(backend.retry) : backend.retry;
         std::optional<Failure> failure;
         for (int retries = 0;; ++retries) {
@@ -160,8 +155,7 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
         if (failure->broken) broken = std::move(failure->broken);
         last = failure;
         lastBackend = backend.name;
-        if (failure->wholeBackend) downBackends.push_back(backend.name);
-        else failedCandidates.push_back(pair);
+        ruleOut(*failure, pair);
     }
 
     if (broken) {
@@ -203,6 +197,13 @@ void Forwarder::noteFailure(const ForwardingServices& services, Upstream& upstre
         if (failure.wholeBackend || failure.kind == UpstreamOutcome::UpstreamAuth) services.health.recordFailure(backend.name, error);
         else services.health.recordModelFailure(backend.name, servedModel, error);
     }
+}
+
+void Forwarder::countFailover(RequestContext& ctx, const std::string& from, const std::string& to, std::string_view reason) {
+    ctx.failovers++;
+    _metrics.counter("sluice_failover_total", "Times a request moved on from a failed backend to the next candidate.",
+                     {{"from", from}, {"to", to}, {"reason", std::string(reason)}})
+        .inc();
 }
 
 void Forwarder::countServed(const RequestContext& ctx) {
