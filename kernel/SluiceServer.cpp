@@ -5,26 +5,25 @@
 #include <cerrno>
 #include <csignal>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SSLManager.h>
-#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
-#include <Poco/Net/TCPServer.h>
 #include <Poco/Path.h>
-#include <Poco/ThreadPool.h>
 #include <Poco/Util/HelpFormatter.h>
 #include <openssl/ssl.h>
 
 #include "Config.h"
 #include "Gateway.h"
 #include "Logging.h"
-#include "PeriodicTask.h"
 #include "Reloader.h"
 #include "front/FrontHandler.h"
-#include "front/ServerConnection.h"
+#include "front/IoThreads.h"
+#include "front/RequestServer.h"
+#include "front/WorkerPool.h"
 #include "upstream/DrainDeadline.h"
 #include "sluice/Abi.h"
 #include "sluice/ConfigReader.h"
@@ -44,6 +43,8 @@ sigset_t serviceSignals() {
 }
 } // namespace
 
+int defaultIoThreads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
 ServerSettings readServerSettings(const Poco::Util::AbstractConfiguration& config) {
     ConfigReader reader(config);
     ServerSettings settings;
@@ -51,6 +52,7 @@ ServerSettings readServerSettings(const Poco::Util::AbstractConfiguration& confi
     settings.port = static_cast<int>(reader.integer("server.port", settings.port, 0, 65535));
     settings.maxThreads = static_cast<int>(reader.integer("server.max_threads", settings.maxThreads, 2, 65536));
     settings.maxQueued = static_cast<int>(reader.integer("server.max_queued", settings.maxQueued, 1, 1 << 20));
+    settings.ioThreads = static_cast<int>(reader.integer("server.io_threads", settings.ioThreads, 1, 256));
     settings.backlog = static_cast<int>(reader.integer("server.backlog", settings.backlog, 1, 65535));
     settings.keepAlive = std::chrono::seconds(reader.integer("server.keepalive_s", settings.keepAlive.count(), 1, 3600));
     settings.socketTimeout = std::chrono::seconds(reader.integer("server.timeout_s", settings.socketTimeout.count(), 1, 3600));
@@ -196,11 +198,10 @@ int SluiceServer::main(const std::vector<std::string>&) {
     // SO_REUSEPORT (server.reuse_port) a second sluiced on a taken port
     // fails instead of silently taking a share of its connections.
     // With server.tls.*, every accepted connection speaks TLS (the handshake
-    // runs on the connection's thread, bounded like any read).
-    std::unique_ptr<Poco::Net::ServerSocket> listener;
-    if (tlsContext) listener = std::make_unique<Poco::Net::SecureServerSocket>(tlsContext);
-    else listener = std::make_unique<Poco::Net::ServerSocket>();
-    auto& socket = *listener;
+    // runs on the worker that reads its first request, bounded like any read).
+    // A plain listener either way: with TLS each accepted connection is
+    // wrapped by the I/O thread that takes it (front/IoThreads).
+    Poco::Net::ServerSocket socket;
     try {
         socket.bind(Poco::Net::SocketAddress(server.host, static_cast<Poco::UInt16>(server.port)), true, server.reusePort);
         socket.listen(server.backlog);
@@ -221,20 +222,10 @@ int SluiceServer::main(const std::vector<std::string>&) {
     gateway.install(pipeline);
     pipeline.reset();  // the gateway holds it; a reload retires it from there
 
-    // Poco's HTTPServer holds one thread per connection, idle keep-alive
-    // included: give it its own large pool instead of the 16-thread default.
-    const auto idleSeconds = static_cast<int>(server.idleThread.count());
-    Poco::ThreadPool threads("front", std::min(16, server.maxThreads), server.maxThreads, idleSeconds);
-    // Poco ends a pool's idle threads only while it hands out others (every
-    // 32nd start): after a burst of connections the threads would stay for
-    // good. This gives them back when no new connection comes.
-    PeriodicTask collectIdleThreads;
-    collectIdleThreads.start(std::max(std::chrono::milliseconds(1000), std::chrono::milliseconds(server.idleThread) / 2),
-                             [&threads] { threads.collect(); });
+    // I/O threads own the connections (accept, idle keep-alive, reading
+    // each request as it arrives); a worker serves a request once it is in.
+    // See front/IoThreads.h and docs/architecture.md (threading model).
     Poco::AutoPtr<Poco::Net::HTTPServerParams> params(new Poco::Net::HTTPServerParams);
-    params->setThreadIdleTime(Poco::Timespan(idleSeconds, 0));  // a connection-serving loop with no work leaves its thread
-    params->setMaxThreads(server.maxThreads);
-    params->setMaxQueued(server.maxQueued);
     params->setKeepAlive(true);
     params->setMaxKeepAliveRequests(0);
     params->setKeepAliveTimeout(Poco::Timespan(server.keepAlive.count(), 0));
@@ -248,17 +239,26 @@ int SluiceServer::main(const std::vector<std::string>&) {
     limits.headTimeout = server.headerTimeout;
     limits.bodyTimeout = server.bodyTimeout;
     limits.writeTimeout = server.writeTimeout;
+    RequestServer requests(params, new FrontHandlerFactory(gateway), limits);
+    std::optional<WorkerPool> workers(std::in_place, static_cast<std::size_t>(server.maxThreads),
+                                      static_cast<std::size_t>(server.maxQueued), server.idleThread);
+    FrontSettings front;
+    front.ioThreads = static_cast<std::size_t>(server.ioThreads);
+    front.keepAlive = server.keepAlive;
+    front.maxPerClient = server.maxConnectionsPerClient;
     // Trusted proxies carry many clients: their connections are not capped.
-    auto throughProxy = [&gateway](const Poco::Net::IPAddress& peer) {
+    front.exempt = [&gateway](const Poco::Net::IPAddress& peer) {
         const auto current = gateway.pipeline();
         return current && current->settings().trustedProxies.trusts(peer);
     };
-    Poco::SharedPtr<ServerConnectionFactory> connections(new ServerConnectionFactory(
-        params, new FrontHandlerFactory(gateway), limits, server.maxConnectionsPerClient, throughProxy));
-    Poco::Net::TCPServer http(connections, threads, socket, params);
-    http.start();
-    log.information("listening on %s://%s:%hu", std::string(tlsContext ? "https" : "http"), server.host,
-                    socket.address().port());
+    front.maxBodyBytes = [&gateway] {
+        const auto current = gateway.pipeline();
+        return current ? current->settings().maxBodyBytes : std::size_t{0};
+    };
+    front.tls = tlsContext;
+    std::optional<IoThreads> io(std::in_place, socket, std::move(front), requests, *workers);
+    log.information("listening on %s://%s:%hu (%d I/O threads)", std::string(tlsContext ? "https" : "http"), server.host,
+                    socket.address().port(), server.ioThreads);
 
     Reloader reloader(_configPath, binaryDirectory, gateway, auditWriters, metrics);
     for (;;) {
@@ -273,21 +273,20 @@ int SluiceServer::main(const std::vector<std::string>&) {
     // after their answer. What still runs at server.drain_s is ended with
     // the protocol's error (see upstream/DrainDeadline.h).
     const auto drainEnd = std::chrono::steady_clock::now() + server.drain;
-    log.information("stopping: draining %d connections for up to %ds", threads.used(), static_cast<int>(server.drain.count()));
-    http.stop();
+    log.information("stopping: draining %z connections for up to %ds", io->busy(), static_cast<int>(server.drain.count()));
+    io->stopAccepting();
     // Closed, not just no longer accepted: a new connection is refused at
     // once, so a load balancer moves on to another instance instead of
     // waiting on a queue that will never be served.
     socket.close();
-    connections->stopConnections();
-    while (threads.used() > 0 && std::chrono::steady_clock::now() < drainEnd)
+    while (io->busy() > 0 && std::chrono::steady_clock::now() < drainEnd)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    if (threads.used() > 0) {
-        log.warning("stopping: %d connections still busy after server.drain_s; ending their requests", threads.used());
+    if (io->busy() > 0) {
+        log.warning("stopping: %z connections still busy after server.drain_s; ending their requests", io->busy());
         drain::end();
     }
-    collectIdleThreads.stop();
-    threads.joinAll();
+    workers.reset();  // every request's work is done
+    io.reset();
     // Every request has ended and handed over its audit record: the
     // pipelines let go of the audit writers, which flush (or spill) them
     // before the process exits.

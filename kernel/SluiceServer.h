@@ -23,12 +23,16 @@ private:
     bool _checkOnly = false;
 };
 
+// One per core the process may run on.
+int defaultIoThreads();
+
 // The front's settings (`server.*`), validated. Throws ConfigError.
 struct ServerSettings {
     std::string host = "127.0.0.1";
     int port = 8080;
-    int maxThreads = 1024;
-    int maxQueued = 4096;
+    int ioThreads = defaultIoThreads();  // event loops owning the connections: one per core
+    int maxThreads = 1024;               // workers serving requests (stages, forwarding, streams)
+    int maxQueued = 4096;                // requests waiting for a worker; past it 503
     int backlog = 1024;
     std::chrono::seconds keepAlive{60};
     std::chrono::seconds socketTimeout{60};
@@ -37,7 +41,7 @@ struct ServerSettings {
     std::chrono::seconds headerTimeout{10};  // the whole request head, once its first byte is in; else 408
     std::chrono::seconds bodyTimeout{60};    // the whole request body; else 408
     std::chrono::seconds writeTimeout{60};   // a client that takes no byte of its answer for this long is cut off
-    std::chrono::seconds idleThread{60};     // a connection thread unused this long ends (down to 16)
+    std::chrono::seconds idleThread{60};     // a worker thread unused this long ends
     std::size_t maxConnectionsPerClient = 256;  // open connections per client address (not trusted proxies); 0: any
     // SIGTERM: how long running requests and streams may take to finish
     // before the rest are ended with the protocol's error. Reload applies it.

@@ -1,32 +1,43 @@
 #include "ClientSession.h"
 
-#include <cerrno>
-
-#include <poll.h>
-
-#include <Poco/Net/StreamSocket.h>
+#include <algorithm>
+#include <cstring>
 
 namespace sluice::kernel {
 
 ClientSession::ClientSession(const Poco::Net::StreamSocket& socket, const Poco::Net::HTTPServerParams::Ptr& params,
-                             bool secure)
-    : HTTPServerSession(socket, params), _keepAliveMillis(static_cast<int>(params->getKeepAliveTimeout().totalMilliseconds())),
-      _secure(secure) {}
+                             std::string received)
+    : HTTPServerSession(socket, params), _received(std::move(received)) {}
 
-bool ClientSession::nextRequest() {
-    // The first request, and TLS (decrypted bytes the socket does not
-    // show), take Poco's way; it also starts the keep-alive accounting.
-    if (_first || _secure) {
-        _first = false;
-        return hasMoreRequests();
+ClientSession::~ClientSession() {
+    try {
+        detachSocket();
+    } catch (...) {
     }
-    if (!socket().impl()->initialized() || !getKeepAlive() || !canKeepAlive()) return false;
-    if (buffered() > 0) return true;
-    pollfd fd{socket().impl()->sockfd(), POLLIN, 0};
-    int ready = 0;
-    do ready = ::poll(&fd, 1, _keepAliveMillis);
-    while (ready < 0 && errno == EINTR);
-    return ready > 0;  // data, or a hang-up the head reader then sees
+}
+
+int ClientSession::read(char* buffer, std::streamsize length) {
+    if (_receivedAt < _received.size()) {
+        const auto n = std::min<std::size_t>(static_cast<std::size_t>(length), _received.size() - _receivedAt);
+        std::memcpy(buffer, _received.data() + _receivedAt, n);
+        _receivedAt += n;
+        return static_cast<int>(n);
+    }
+    return HTTPServerSession::read(buffer, length);
+}
+
+std::string ClientSession::takeUnread() {
+    std::string unread = _received.substr(_receivedAt);
+    _received.clear();
+    _receivedAt = 0;
+    // Poco's buffer: read() serves it before touching the socket.
+    while (buffered() > 0) {
+        char chunk[4096];
+        const int n = HTTPServerSession::read(chunk, std::min<int>(buffered(), static_cast<int>(sizeof chunk)));
+        if (n <= 0) break;
+        unread.append(chunk, static_cast<std::size_t>(n));
+    }
+    return unread;
 }
 
 } // namespace sluice::kernel

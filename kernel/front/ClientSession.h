@@ -1,16 +1,15 @@
 #pragma once
-// A client connection's HTTP session: Poco's HTTPServerSession (buffering,
-// keep-alive accounting) with two things Poco keeps to its friends.
+// A client connection's HTTP session for one request: Poco's
+// HTTPServerSession (buffering, the writes of the answer) over the bytes the
+// I/O thread read already, then the socket.
 //
-// - nextRequest(): the wait for a keep-alive connection's next request done
-//   by one poll(2). Poco's own (hasMoreRequests) goes through Socket::poll,
-//   which on Linux creates, fills and closes an epoll instance every time:
-//   four system calls per request where one does.
 // - readSome() and nextByte(): the session's buffered reads, which Poco opens
 //   only to its own body streams. ServerRequest reads a head and
-//   RequestBody a body through them byte-exactly, so the next pipelined
-//   request stays in the buffer.
-// Thread: one connection thread.
+//   RequestBody a body through them byte-exactly, so a pipelined next
+//   request is never taken as part of this one.
+// - takeUnread(): what was read past the request, for the I/O thread to
+//   start the next one with.
+// Thread: one worker thread at a time.
 
 #include <string>
 
@@ -21,13 +20,13 @@ namespace sluice::kernel {
 
 class ClientSession final : public Poco::Net::HTTPServerSession {
 public:
-    ClientSession(const Poco::Net::StreamSocket& socket, const Poco::Net::HTTPServerParams::Ptr& params, bool secure);
+    // `received`: the request's bytes the I/O thread has read.
+    ClientSession(const Poco::Net::StreamSocket& socket, const Poco::Net::HTTPServerParams::Ptr& params, std::string received);
+    // Leaves the socket open: the connection outlives its requests' sessions
+    // (Poco's session closes its socket when it goes).
+    ~ClientSession() override;
 
-    // Waits for the next request's first byte within the keep-alive time-out.
-    // False: the connection must close (time-out, keep-alive off, closed).
-    bool nextRequest();
-
-    // Up to `length` bytes: buffered ones first, else one receive. 0 at the end.
+    // Up to `length` bytes: received and buffered ones first, else one receive. 0 at the end.
     int readSome(char* buffer, std::streamsize length) { return read(buffer, length); }
     // One byte (0-255), or std::char_traits<char>::eof() at the end. Not
     // Poco's get(), which widens a plain char: a 0xff byte read as eof() and
@@ -36,14 +35,20 @@ public:
     // Refilled like get(), so framing bytes cost no receive each (read() of
     // one byte from an empty buffer would).
     int nextByte() {
+        if (_receivedAt < _received.size()) return static_cast<unsigned char>(_received[_receivedAt++]);
         if (buffered() == 0) refill();
         return buffered() > 0 ? static_cast<unsigned char>(get()) : std::char_traits<char>::eof();
     }
 
+    // The bytes read and not taken by the request; the session holds none after.
+    std::string takeUnread();
+
+protected:
+    int read(char* buffer, std::streamsize length) override;
+
 private:
-    const int _keepAliveMillis;
-    const bool _secure;
-    bool _first = true;
+    std::string _received;
+    std::size_t _receivedAt = 0;
 };
 
 } // namespace sluice::kernel

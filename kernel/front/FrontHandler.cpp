@@ -20,7 +20,7 @@
 #include "ReadDeadlines.h"
 #include "RequestFields.h"
 #include "RouteTable.h"
-#include "ServerConnection.h"
+#include "RequestServer.h"
 #include "ServerRequest.h"
 #include "StageDriver.h"
 #include "sluice/Json.h"
@@ -43,8 +43,7 @@ enum class BodyRead { Whole, TooLarge, TooSlow, Truncated, Malformed };
 // Reads the body into `out` (or drops it when `out` is null), up to `limit`
 // bytes and within server.body_timeout_s.
 BodyRead readBody(ServerRequest& request, std::size_t limit, std::string* out) {
-    auto deadline = ReadDeadlines::instance().arm(request.socket().impl()->sockfd(),
-                                                  ReadDeadlines::Clock::now() + request.bodyTimeout());
+    auto deadline = ReadDeadlines::instance().arm(request.socket().impl()->sockfd(), request.bodyDeadline());
     RequestBody::Status status = RequestBody::Status::Whole;
     try {
         status = out ? request.body().readAll(*out, limit) : request.body().discard(limit);
@@ -82,7 +81,6 @@ private:
     // so the connection can carry the client's next request; else the
     // answer says Connection: close.
     void settleBody();
-    void lingerAfterRefusal();
     bool prepareForwardedRequest(const std::string& body);
     // A stage may rewrite the body (request shaping): what dialects read is
     // checked again, so a plugin's mistake is a 500, never a bad read.
@@ -233,13 +231,6 @@ void RequestHandling::settleBody() {
     if (readBody(_request, _pipeline->settings().maxBodyBytes, nullptr) != BodyRead::Whole) _response.setKeepAlive(false);
 }
 
-void RequestHandling::lingerAfterRefusal() {
-    // Closing a socket with unread bytes makes the kernel send a reset, which
-    // can destroy the answer before the client reads it. Read and drop what
-    // the client is still sending, briefly and boundedly, before the close.
-    drainUnreadInput(_request.socket());
-}
-
 bool RequestHandling::prepareForwardedRequest(const std::string& body) {
     _ctx.bytesIn = body.size();
     const auto parsed = parseJson(body, _ctx.body);
@@ -291,7 +282,7 @@ bool RequestHandling::prepareForwardedRequest(const std::string& body) {
 
 void RequestHandling::finish() {
     _stages.releaseLimits();
-    if (_client.sent() && !_request.body().finished()) lingerAfterRefusal();
+    if (_client.sent() && !_request.body().finished()) _request.lingerBeforeClose();
     if (!_client.sent() && _ctx.outcome == Outcome::ClientCancel) _response.setKeepAlive(false);
     auto& metrics = _gateway.metrics();
     const std::string route(_ctx.route.name);
@@ -336,7 +327,7 @@ std::string chooseRequestId(const std::string* offered) {
 }
 
 void FrontHandler::handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) {
-    // Sluice's own connections make only ServerRequests (ServerConnection).
+    // Sluice's own connections make only ServerRequests (RequestServer).
     auto* own = dynamic_cast<ServerRequest*>(&request);
     if (!own) throw std::logic_error("FrontHandler serves ServerRequests only");
     RequestHandling(_gateway, *own, response).run();

@@ -111,9 +111,11 @@ bool isDigits(std::string_view text) {
 } // namespace
 
 ServerRequest::ServerRequest(ServerResponse& response, ClientSession& session, Poco::Net::HTTPServerParams* params,
-                             const HeadLimits& limits, const ConnectionInfo& connection)
-    : _bodyTimeout(limits.bodyTimeout), _response(response), _session(session), _params(params, true) {
+                             const HeadLimits& limits, const ConnectionInfo& connection,
+                             std::optional<std::chrono::steady_clock::time_point> headEnd)
+    : _response(response), _session(session), _params(params, true) {
     readHead(limits);
+    _bodyDeadline = headEnd.value_or(std::chrono::steady_clock::now()) + limits.bodyTimeout;
     checkFraming();
     _body.emplace(session, framingOf(*this), hasContentLength() ? static_cast<std::uint64_t>(getContentLength64()) : 0);
     _streamBuffer = std::make_unique<BodyStreamBuffer>(*_body);

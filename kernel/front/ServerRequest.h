@@ -1,5 +1,5 @@
 #pragma once
-// One client request on a ServerConnection, its head read by Sluice itself.
+// One client request (front/RequestServer), its head read by Sluice itself.
 //
 // Why our own head reader: Poco's HTTPServerRequestImpl reads the head with
 // MessageHeader::read, whose limit per header value is a fixed 8 KiB (a
@@ -74,9 +74,12 @@ public:
     // Reads the head and the body's framing. Throws Poco::Net::NoMessageException when the client closed before
     // sending anything, RequestHeadError for a head it refuses, and Poco's
     // network exceptions (time-out, reset) as they come.
-    // Ownership: response and session outlive the request (ServerConnection::run).
+    // Ownership: response and session outlive the request (RequestServer::serveOne).
+    // `headEnd`: when the head was in, if the I/O thread saw it (the body's
+    // deadline counts from then); else from when this reads it.
     ServerRequest(ServerResponse& response, ClientSession& session, Poco::Net::HTTPServerParams* params,
-                  const HeadLimits& limits, const ConnectionInfo& connection);
+                  const HeadLimits& limits, const ConnectionInfo& connection,
+                  std::optional<std::chrono::steady_clock::time_point> headEnd = std::nullopt);
     ~ServerRequest() override;
 
     // The body as a stream (Poco's interface); body() tells how it ended.
@@ -91,15 +94,23 @@ public:
 
     // The client's socket (the front's stream watch and the linger after a refusal use it).
     Poco::Net::StreamSocket& socket();
-    // How long the body may take to arrive (server.body_timeout_s).
-    std::chrono::seconds bodyTimeout() const { return _bodyTimeout; }
+    // When the body must be in (server.body_timeout_s after the head).
+    std::chrono::steady_clock::time_point bodyDeadline() const { return _bodyDeadline; }
+
+    // After a refusal whose body was not read: the connection closes after
+    // reading and dropping what the client still sends, briefly and
+    // boundedly (the I/O thread does it), as closing a socket with unread
+    // bytes makes the kernel send a reset that can destroy the answer.
+    void lingerBeforeClose() { _linger = true; }
+    bool lingersBeforeClose() const { return _linger; }
 
 private:
     void readHead(const HeadLimits& limits);
     void checkFraming();
 
-    std::chrono::seconds _bodyTimeout;
+    std::chrono::steady_clock::time_point _bodyDeadline;
     bool _secure = false;
+    bool _linger = false;
 
     ServerResponse& _response;
     ClientSession& _session;

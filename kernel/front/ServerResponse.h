@@ -1,5 +1,5 @@
 #pragma once
-// The answer side of one request on a ServerConnection: Poco's
+// The answer side of one request (front/RequestServer): Poco's
 // HTTPServerResponseImpl, made to work without Poco's HTTPServerRequestImpl.
 //
 // Why not HTTPServerResponseImpl itself: it learns the request method only
@@ -21,7 +21,7 @@ namespace sluice::kernel {
 
 class ServerResponse final : public Poco::Net::HTTPServerResponse {
 public:
-    // Ownership: the session outlives the response (both live in ServerConnection::run).
+    // Ownership: the session outlives the response (both live in RequestServer::serveOne).
     explicit ServerResponse(Poco::Net::HTTPServerSession& session);
     ~ServerResponse() override;
 

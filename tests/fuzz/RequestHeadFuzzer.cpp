@@ -17,7 +17,9 @@
 // or 501 with its code, 414 and 431 only past a limit, 501 only for a
 // transfer coding; NoMessageException only when nothing came. The reader
 // asks for bytes past the input only when the head is unfinished, and a
-// network failure there leaves as itself.
+// network failure there leaves as itself. The I/O thread's scan
+// (front/RequestScan) finds an accepted head's end where the reader does, and
+// a head it calls whole needs no byte past it.
 //
 // Input layout: byte 0 picks the limits (bits 0-1: request line; bits 2-3:
 // header bytes; bit 4: fields) and bit 5 how the input ends (the client
@@ -44,6 +46,7 @@
 
 #include "FuzzSupport.h"
 #include "front/ClientSession.h"
+#include "front/RequestScan.h"
 #include "front/ServerRequest.h"
 #include "front/ServerResponse.h"
 
@@ -54,6 +57,8 @@ using sluice::fuzz::PieceSizes;
 using sluice::fuzz::violated;
 using sluice::kernel::ClientSession;
 using sluice::kernel::HeadLimits;
+using sluice::kernel::HeadScan;
+using sluice::kernel::scanHead;
 using sluice::kernel::RequestHeadError;
 using sluice::kernel::ServerRequest;
 using sluice::kernel::ServerResponse;
@@ -120,7 +125,7 @@ Outcome readHead(std::string_view input, const HeadLimits& limits, Cut cut, std:
     static Poco::Net::HTTPServerParams::Ptr params(new Poco::Net::HTTPServerParams);
     auto* scripted = new ScriptedSocket(input, cut, seed, failAtEnd);
     const Poco::Net::StreamSocket socket(scripted);  // Ownership: the socket holds the impl
-    ClientSession session(socket, params, false);
+    ClientSession session(socket, params, std::string{});
     ServerResponse response(session);
     Outcome outcome;
     try {
@@ -355,6 +360,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto cut = readHead(input.substr(0, sizes.below(whole.consumed)), limits, Cut::Random, seed, false);
         check(cut.askedPastEnd && cut.kind != Outcome::Kind::Accepted, "a head cut short is unfinished");
     }
+
+    // The I/O thread's look (front/RequestScan) agrees with the reader: it
+    // hands over an accepted head exactly when all of it is in, and a head
+    // it calls whole never makes the worker's reader wait for more bytes.
+    const auto scan = scanHead(input, limits.maxRequestLine + limits.maxHeaderBytes + 2);
+    if (whole.kind == Outcome::Kind::Accepted)
+        check(scan.kind == HeadScan::Kind::Head && scan.bytes == whole.consumed, "the scan ends an accepted head where the reader does");
+    if (scan.kind == HeadScan::Kind::Head) {
+        const auto upToScan = readHead(input.substr(0, scan.bytes), limits, Cut::Random, seed, false);
+        check(!upToScan.askedPastEnd, "a head the scan calls whole needs no more bytes");
+    }
+    if (scan.kind == HeadScan::Kind::More) check(whole.kind != Outcome::Kind::Accepted, "no head is accepted before the scan sees its end");
 
     // A read that fails at the end instead: only a reader that needed more
     // bytes sees it, and it leaves as itself.

@@ -62,6 +62,7 @@ class EdgeTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(withoutCorsNoOriginIsAnswered);
     CPPUNIT_TEST(slowClientsCannotPinTheThreads);
     CPPUNIT_TEST(aBodyThatTricklesIsCutOff);
+    CPPUNIT_TEST(twoThousandSlowClientsDoNotStarveOthers);
     CPPUNIT_TEST(forwardedProtoIsBelievedFromTrustedProxiesOnly);
     CPPUNIT_TEST_SUITE_END();
 
@@ -205,6 +206,40 @@ public:
         CPPUNIT_ASSERT_EQUAL_MESSAGE(answer, 408, statusOf(answer));
         CPPUNIT_ASSERT_MESSAGE(answer, answer.find("\"request_timeout\"") != std::string::npos);  // OpenAI's shape
         CPPUNIT_ASSERT_EQUAL(200, httpPost(setup.gateway.port(), "/api/chat", ollamaChat("llama3.2", false)).status);
+    }
+
+    void twoThousandSlowClientsDoNotStarveOthers() {
+        // 1,000 clients that stop inside their head and 1,000 inside their
+        // body, all from one address, no cap on its connections, and 8
+        // workers. When a connection held a thread, the first 8 took every
+        // one and the others' requests waited for the deadlines (a minute);
+        // now the slow ones wait in the I/O threads and hold none.
+        raiseDescriptorLimit();
+        OneBackendGateway setup("server.max_threads = 8\nserver.header_timeout_s = 60\nserver.body_timeout_s = 60\n"
+                                "server.max_connections_per_client = 0\n");
+        const int port = setup.gateway.port();
+        const std::string headStart = "POST /api/chat HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+        const std::string bodyStart = "POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                      "Content-Length: 100\r\n\r\n{\"model\":";
+        std::vector<Poco::Net::StreamSocket> slow(2000);
+        for (std::size_t i = 0; i < slow.size(); ++i) {
+            slow[i].connect(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)));
+            const auto& start = i % 2 == 0 ? headStart : bodyStart;
+            slow[i].sendBytes(start.data(), static_cast<int>(start.size()));
+        }
+        const auto threads = processStatus(setup.gateway.process().pid(), "Threads");
+        int served = 0;
+        for (int i = 0; i < 20; ++i) {
+            served += requestFrom("127.0.0.2", port, ollamaChat("llama3.2", false)) == 200 ? 1 : 0;
+            for (std::size_t k = static_cast<std::size_t>(i); k < slow.size(); k += 20) slow[k].sendBytes(" ", 1);  // a drip
+        }
+        CPPUNIT_ASSERT_EQUAL(20, served);
+        CPPUNIT_ASSERT_MESSAGE(std::to_string(threads) + " threads with 2,000 slow clients", threads < 100);
+        // None of them was answered: each is still waiting for its request to arrive.
+        for (auto& client : slow) {
+            CPPUNIT_ASSERT_EQUAL(0, client.available());
+            client.close();
+        }
     }
 
     void forwardedProtoIsBelievedFromTrustedProxiesOnly() {

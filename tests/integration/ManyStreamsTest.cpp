@@ -27,22 +27,6 @@ using namespace std::chrono_literals;
 
 constexpr int kStreams = 1000;
 
-// A field of /proc/PID/status, such as VmRSS (kB) or Threads.
-long statusField(int pid, const std::string& field) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    for (std::string line; std::getline(in, line);)
-        if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
-    return -1;
-}
-
-void raiseDescriptorLimit() {
-    rlimit files{};
-    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
-        files.rlim_cur = files.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &files);
-    }
-}
-
 } // namespace
 
 class ManyStreamsTest : public CppUnit::TestFixture {
@@ -60,7 +44,7 @@ public:
         TestGateway gateway(baseConfig() + "backends = gpu\n" + backendConfig("gpu", backend.url()) +
                             "server.max_threads = 1200\nserver.max_connections_per_client = 0\nlog.access = false\n");
         const int port = gateway.port();
-        const auto idleRss = statusField(gateway.process().pid(), "VmRSS");
+        const auto idleRss = processStatus(gateway.process().pid(), "VmRSS");
 
         const auto body = ollamaChat("llama3.2", true);
         const auto request = "POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n"
@@ -95,8 +79,8 @@ public:
         CPPUNIT_ASSERT_EQUAL_MESSAGE(gateway.output().substr(0, 2000), kStreams, backend.stats().value("in_flight", 0));
 
         // Short requests still answered while they stream.
-        const auto peakRss = statusField(gateway.process().pid(), "VmRSS");
-        const auto peakThreads = statusField(gateway.process().pid(), "Threads");
+        const auto peakRss = processStatus(gateway.process().pid(), "VmRSS");
+        const auto peakThreads = processStatus(gateway.process().pid(), "Threads");
         HttpClient client(port, 10s);
         for (int i = 0; i < 20; ++i) {
             CPPUNIT_ASSERT_EQUAL(200, client.get("/api/tags").status);

@@ -1,6 +1,8 @@
 #include "TestHelpers.h"
 
 #include <fstream>
+
+#include <sys/resource.h>
 #include <thread>
 
 #include <Poco/Net/SocketAddress.h>
@@ -86,6 +88,21 @@ std::vector<std::string> sseData(const std::string& body) {
         pos = end;
     }
     return data;
+}
+
+long long processStatus(int pid, const std::string& field) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.starts_with(field + ":")) return std::stoll(line.substr(field.size() + 1));
+    return -1;
+}
+
+void raiseDescriptorLimit() {
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
 }
 
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit) {

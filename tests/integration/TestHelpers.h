@@ -66,6 +66,12 @@ int requestsAt(const FakeBackend& backend, const std::string& path);
 // How many /api/chat requests reached it (discovery polls and health probes not counted).
 int chatsAt(const FakeBackend& backend);
 // Polls `condition` every 20 ms until it holds or `limit` passes. A bounded wait, not a timing assertion.
+// A number from /proc/PID/status ("VmRSS" in KiB, "Threads"), or -1.
+long long processStatus(int pid, const std::string& field);
+
+// This process may open as many descriptors as its hard limit allows (tests with thousands of connections).
+void raiseDescriptorLimit();
+
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = std::chrono::seconds(10));
 // Sends raw bytes to a port and returns what comes back until the server closes or `limit` passes.
 std::string rawExchange(int port, const std::string& bytes, std::chrono::milliseconds limit = std::chrono::seconds(5));

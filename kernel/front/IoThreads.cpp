@@ -1,0 +1,466 @@
+#include "IoThreads.h"
+
+#include <cerrno>
+#include <cstring>
+#include <future>
+#include <optional>
+#include <unordered_set>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <Poco/Logger.h>
+#include <Poco/Net/SecureStreamSocketImpl.h>
+#include <Poco/Net/StreamSocket.h>
+#include <Poco/Net/StreamSocketImpl.h>
+
+#include "../http/ChunkedDecoder.h"
+#include "../net/EventLoop.h"
+#include "RequestScan.h"
+#include "WorkerPool.h"
+
+namespace sluice::kernel {
+
+std::shared_ptr<void> ClientConnections::enter(const std::string& client, std::size_t limit) {
+    {
+        std::lock_guard lock(_mutex);
+        auto& open = _open[client];
+        if (open >= limit) return nullptr;
+        ++open;
+    }
+    // Points at this object only to be non-null; the deleter gives the place back.
+    return std::shared_ptr<void>(static_cast<void*>(this), [self = shared_from_this(), client](void*) { self->leave(client); });
+}
+
+void ClientConnections::leave(const std::string& client) {
+    std::lock_guard lock(_mutex);
+    auto it = _open.find(client);
+    if (it != _open.end() && --it->second == 0) _open.erase(it);
+}
+
+struct IoThreads::Shared {
+    Shared(FrontSettings settings_, RequestServer& server_, WorkerPool& workers_)
+        : settings(std::move(settings_)), server(server_), workers(workers_) {}
+
+    FrontSettings settings;
+    RequestServer& server;
+    WorkerPool& workers;
+    int listener = -1;
+    std::atomic<bool> stopping{false};
+    std::atomic<std::size_t> busy{0};
+    std::shared_ptr<ClientConnections> clients = std::make_shared<ClientConnections>();
+
+    const HeadLimits& limits() const { return server.limits(); }
+    std::size_t headLimit() const { return limits().maxRequestLine + limits().maxHeaderBytes + 2; }
+};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// After a refusal: what the client still sends is read and dropped for this
+// long, up to this much, before the close (as drainUnreadInput did).
+constexpr auto kLinger = std::chrono::seconds(2);
+constexpr std::size_t kLingerBytes = 4 * 1024 * 1024;
+
+// An accepted TLS connection: Poco makes these only in its own accept, which
+// blocks; this is the same object over a socket the loop accepted.
+class AcceptedTlsSocket final : public Poco::Net::SecureStreamSocketImpl {
+public:
+    AcceptedTlsSocket(Poco::Net::StreamSocketImpl* socket, Poco::Net::Context::Ptr context)
+        : SecureStreamSocketImpl(socket, std::move(context)) {
+        acceptSSL();  // sets the server side up; the handshake comes with the first read
+    }
+};
+
+// One client connection, owned by its loop; while a worker serves a request
+// on it the loop does not touch it.
+class Connection final : public EventLoop::Watcher {
+public:
+    Connection(IoThreads::Shared& shared, EventLoop& loop, std::unordered_set<Connection*>& all, Poco::Net::StreamSocket socket,
+               ConnectionInfo info, std::shared_ptr<void> place)
+        : _shared(shared), _loop(loop), _all(all), _socket(std::move(socket)), _fd(_socket.impl()->sockfd()),
+          _info(std::move(info)), _place(std::move(place)) {
+        _all.insert(this);
+    }
+
+    void open() {
+        _loop.watch(_fd, EPOLLIN | EPOLLRDHUP, *this);
+        waitIdle();
+    }
+
+    // Writes `answer`, then lingers and closes. Plain connections only.
+    void refuse(std::string answer) {
+        setState(State::Answering);
+        cancelTimer();
+        _out = std::move(answer);
+        _in.clear();
+        writeOut();
+    }
+
+    // The drain: an idle connection closes now; one with a request under way after its answer.
+    void closeIfIdle() {
+        if (_state == State::Idle) close();
+    }
+
+    void onReady(std::uint32_t events) override {
+        switch (_state) {
+        case State::Idle:
+        case State::Head:
+        case State::Body:
+            if (_shared.settings.tls) return handOver();  // the worker reads TLS
+            return readAndProgress();
+        case State::Answering:
+            if (events & (EPOLLERR | EPOLLHUP)) return close();
+            return writeOut();
+        case State::Lingering:
+            return drop();
+        case State::Working:
+        case State::Closed:
+            return;
+        }
+    }
+
+private:
+    enum class State { Idle, Head, Body, Working, Answering, Lingering, Closed };
+
+    static bool busyIn(State state) { return state == State::Head || state == State::Body || state == State::Working; }
+
+    void setState(State next) {
+        if (busyIn(next) && !busyIn(_state)) ++_shared.busy;
+        if (!busyIn(next) && busyIn(_state)) --_shared.busy;
+        _state = next;
+    }
+
+    void cancelTimer() {
+        if (_timer) _loop.cancel(*_timer);
+        _timer.reset();
+    }
+
+    void setTimer(Clock::time_point when, void (Connection::*fire)()) {
+        cancelTimer();
+        _timer = _loop.at(when, [this, fire] {
+            _timer.reset();
+            (this->*fire)();
+        });
+    }
+
+    void waitIdle() {
+        setState(State::Idle);
+        std::string().swap(_in);  // an idle connection keeps no buffer
+        _decoder.reset();
+        setTimer(Clock::now() + _shared.settings.keepAlive, &Connection::close);
+    }
+
+    // Reads what is there, without waiting. False: the client closed or the connection broke.
+    bool readIn() {
+        constexpr std::size_t kStep = 16384;
+        const std::size_t cap = _shared.headLimit() + _shared.settings.maxBodyBytes() + kStep;
+        for (;;) {
+            const auto had = _in.size();
+            _in.resize(had + kStep);
+            const auto n = ::recv(_fd, _in.data() + had, kStep, MSG_DONTWAIT);
+            _in.resize(had + (n > 0 ? static_cast<std::size_t>(n) : 0));
+            if (n > 0) {
+                if (static_cast<std::size_t>(n) < kStep || _in.size() >= cap) return true;
+                continue;
+            }
+            if (n == 0) return false;
+            if (errno == EINTR) continue;
+            return errno == EAGAIN || errno == EWOULDBLOCK;
+        }
+    }
+
+    void readAndProgress() {
+        const bool open = readIn();
+        if (!open && _in.empty()) return close();
+        progress();
+        // The client stopped sending (or broke off) within a request: the
+        // worker reads the end and answers as it would have (400, a truncated body).
+        if (!open && (_state == State::Head || _state == State::Body)) handOver();
+    }
+
+    // What the bytes in say: wait for more, or hand the request to a worker.
+    void progress() {
+        if (_state == State::Idle) {
+            if (_in.empty()) return;  // a wake-up with nothing to read
+            setState(State::Head);
+            _headDeadline = Clock::now() + _shared.limits().headTimeout;
+            setTimer(_headDeadline, &Connection::headTooSlow);
+        }
+        if (_state == State::Head) {
+            const auto head = scanHead(_in, _shared.headLimit());
+            if (head.kind == HeadScan::Kind::More) return;
+            if (head.kind == HeadScan::Kind::Hand) return handOver();
+            _headBytes = head.bytes;
+            _headEnd = Clock::now();
+            _framing = framingOf(std::string_view(_in).substr(0, _headBytes));
+            const auto maxBody = _shared.settings.maxBodyBytes();
+            if (_framing.kind == BodyFraming::Kind::None || _framing.kind == BodyFraming::Kind::Unsure ||
+                (_framing.kind == BodyFraming::Kind::Length && _framing.length > maxBody))
+                return handOver();  // nothing to wait for, or the answer is 413 without the body
+            setState(State::Body);
+            _fed = _headBytes;
+            if (_framing.kind == BodyFraming::Kind::Chunked) _decoder.emplace();
+            setTimer(*_headEnd + _shared.limits().bodyTimeout, &Connection::handOver);  // the worker says 408
+        }
+        if (bodyIn()) handOver();
+    }
+
+    bool bodyIn() {
+        const auto have = _in.size() - _headBytes;
+        if (_framing.kind == BodyFraming::Kind::Length) return have >= _framing.length;
+        // Chunked: decoded as it comes, only to learn where it ends.
+        std::string payload;
+        _fed += _decoder->feed(std::string_view(_in).substr(_fed), payload);
+        return _decoder->done() || _decoder->failed() || have > _shared.settings.maxBodyBytes() + 65536;
+    }
+
+    void headTooSlow() {
+        Poco::Logger::get("sluice.kernel").information("refused a request head from %s: 408 it came too slowly",
+                                                       _info.peer.toString());
+        refuse(closingAnswer(408, "request_timeout",
+                             "the request head did not arrive within " +
+                                 std::to_string(_shared.limits().headTimeout.count()) + " s",
+                             ""));
+    }
+
+    void handOver() {
+        if (_state == State::Idle) {  // TLS: the head is read by the worker
+            setState(State::Head);
+            _headDeadline = Clock::now() + _shared.limits().headTimeout;
+        }
+        cancelTimer();
+        _loop.unwatch(_fd, *this);
+        setState(State::Working);
+        Arrival arrival{std::move(_in), _headDeadline, _headEnd};
+        _in = {};
+        _headEnd.reset();
+        _decoder.reset();
+        const std::string target(requestTarget(arrival.bytes));
+        const bool queued = _shared.workers.submit([this, arrival = std::move(arrival)]() mutable {
+            auto served = _shared.server.serve(_socket, _info, std::move(arrival));
+            _loop.post([this, served = std::move(served)]() mutable { resume(std::move(served)); });
+        });
+        if (queued) return;
+        _loop.watch(_fd, EPOLLIN | EPOLLRDHUP, *this);
+        Poco::Logger::get("sluice.kernel").warning("every worker busy and server.max_queued requests waiting: answered 503");
+        if (_shared.settings.tls) return close();
+        refuse(closingAnswer(503, "server_busy", "the gateway is busy; try again", target, false, {{"Retry-After", "1"}}));
+    }
+
+    // A worker is done with the connection (on the loop thread).
+    void resume(Served served) {
+        try {
+            _loop.watch(_fd, EPOLLIN | EPOLLRDHUP, *this);
+        } catch (const std::system_error&) {
+            return close();  // the worker closed it (an exception on the way out)
+        }
+        if (served.next == Served::Next::LingerThenClose) return linger();
+        if (served.next == Served::Next::Close || _shared.stopping) return close();
+        waitIdle();
+        _in = std::move(served.unread);
+        const bool tlsPending = _shared.settings.tls && _socket.impl()->available() > 0;
+        if (tlsPending || (_shared.settings.tls && !_in.empty())) return handOver();
+        progress();  // a pipelined request, maybe whole already
+    }
+
+    void writeOut() {
+        while (!_out.empty()) {
+            const auto n = ::send(_fd, _out.data(), _out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (n > 0) {
+                _out.erase(0, static_cast<std::size_t>(n));
+                continue;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                _loop.change(_fd, EPOLLOUT, *this);
+                if (!_timer) setTimer(Clock::now() + _shared.limits().writeTimeout, &Connection::close);
+                return;
+            }
+            return close();  // the client is gone
+        }
+        ::shutdown(_fd, SHUT_WR);
+        _loop.change(_fd, EPOLLIN | EPOLLRDHUP, *this);
+        linger();
+    }
+
+    void linger() {
+        setState(State::Lingering);
+        _lingered = 0;
+        setTimer(Clock::now() + kLinger, &Connection::close);
+    }
+
+    void drop() {
+        char sink[16384];
+        for (;;) {
+            const auto n = ::recv(_fd, sink, sizeof sink, MSG_DONTWAIT);
+            if (n > 0) {
+                _lingered += static_cast<std::size_t>(n);
+                if (_lingered >= kLingerBytes) return close();
+                continue;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+            return close();
+        }
+    }
+
+    // Closes; the object goes once the loop's current round is over, so a
+    // caller may still look at its state.
+    void close() {
+        if (_state == State::Closed) return;
+        cancelTimer();
+        setState(State::Closed);
+        _loop.unwatch(_fd, *this);
+        try {
+            _socket.close();
+        } catch (const Poco::Exception&) {
+        }
+        _all.erase(this);
+        _loop.post([this] { delete this; });
+    }
+
+    IoThreads::Shared& _shared;
+    EventLoop& _loop;
+    std::unordered_set<Connection*>& _all;
+    Poco::Net::StreamSocket _socket;
+    const int _fd;
+    const ConnectionInfo _info;
+    std::shared_ptr<void> _place;  // the client address's place among its connections, if counted
+
+    State _state = State::Idle;
+    std::optional<EventLoop::TimerId> _timer;
+    std::string _in;   // read and not yet handed over
+    std::string _out;  // a refusal not yet written
+    Clock::time_point _headDeadline;
+    std::optional<Clock::time_point> _headEnd;
+    std::size_t _headBytes = 0;
+    BodyFraming _framing;
+    std::size_t _fed = 0;  // bytes of _in the chunked decoder has seen
+    std::optional<ChunkedDecoder> _decoder;
+    std::size_t _lingered = 0;
+};
+
+} // namespace
+
+struct IoThreads::Loop final : EventLoop::Watcher {
+    explicit Loop(std::shared_ptr<Shared> front) : shared(std::move(front)) {}
+
+    void start() {
+        loop.watch(shared->listener, EPOLLIN | EPOLLEXCLUSIVE, *this);
+        thread = std::thread([this] {
+            pthread_setname_np(pthread_self(), "sluice-io");
+            loop.run();
+        });
+    }
+
+    // Accepts what waits, a batch at a time so other loops get their share.
+    void onReady(std::uint32_t) override {
+        for (int i = 0; i < 64; ++i) {
+            sockaddr_storage address{};
+            socklen_t length = sizeof address;
+            const int fd = ::accept4(shared->listener, reinterpret_cast<sockaddr*>(&address), &length, SOCK_CLOEXEC);
+            if (fd >= 0) {
+                adopt(fd);
+                continue;
+            }
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+            // Out of descriptors or memory: the connection stays queued. Stop
+            // looking for a moment instead of spinning on it.
+            Poco::Logger::get("sluice.kernel").warning("cannot accept a connection: %s", std::string(std::strerror(errno)));
+            loop.unwatch(shared->listener, *this);
+            loop.at(Clock::now() + std::chrono::milliseconds(100), [this] {
+                if (!shared->stopping) loop.watch(shared->listener, EPOLLIN | EPOLLEXCLUSIVE, *this);
+            });
+            return;
+        }
+    }
+
+    void adopt(int fd) {
+        Poco::Net::StreamSocket socket;
+        ConnectionInfo info;
+        try {
+            socket = Poco::Net::StreamSocket(new Poco::Net::StreamSocketImpl(fd));
+            info = {socket.peerAddress(), socket.address(), static_cast<bool>(shared->settings.tls)};
+            socket.setNoDelay(true);
+            // A send that moves no byte for server.write_timeout_s fails; the relay then aborts the upstream.
+            socket.setSendTimeout(Poco::Timespan(shared->limits().writeTimeout.count(), 0));
+            if (shared->settings.tls) {
+                Poco::AutoPtr<AcceptedTlsSocket> secure(
+                    new AcceptedTlsSocket(static_cast<Poco::Net::StreamSocketImpl*>(socket.impl()), shared->settings.tls));
+                secure->duplicate();  // the StreamSocket takes this reference
+                socket = Poco::Net::StreamSocket(secure.get());
+            }
+        } catch (const Poco::Exception&) {
+            return;  // gone before it was looked at; `socket` closes it
+        }
+        std::shared_ptr<void> place;
+        const auto& settings = shared->settings;
+        bool refused = false;
+        if (settings.maxPerClient != 0 && !(settings.exempt && settings.exempt(info.peer.host()))) {
+            place = shared->clients->enter(info.peer.host().toString(), settings.maxPerClient);
+            refused = !place;
+        }
+        auto* connection = new Connection(*shared, loop, connections, std::move(socket), info, std::move(place));
+        connection->open();
+        if (!refused) return;
+        // One more connection than its address may have: told so, then
+        // closed, so one address (a slowloris, a runaway script) cannot hold
+        // every connection. No request is read: the answer is in Ollama's
+        // shape (OpenAI clients read the status).
+        if (settings.tls) return connection->closeIfIdle();
+        connection->refuse(closingAnswer(429, "too_many_connections", "too many connections from this address", "", false,
+                                         {{"Retry-After", "1"}}));
+    }
+
+    std::shared_ptr<Shared> shared;
+    EventLoop loop;
+    std::thread thread;
+    std::unordered_set<Connection*> connections;  // on the loop's thread only
+};
+
+IoThreads::IoThreads(Poco::Net::ServerSocket& listener, FrontSettings settings, RequestServer& server,
+                     WorkerPool& workers)
+    : _shared(std::make_shared<Shared>(std::move(settings), server, workers)) {
+    listener.setBlocking(false);
+    _shared->listener = listener.impl()->sockfd();
+    const auto count = std::max<std::size_t>(1, _shared->settings.ioThreads);
+    for (std::size_t i = 0; i < count; ++i) _loops.push_back(std::make_unique<Loop>(_shared));
+    for (auto& loop : _loops) loop->start();
+}
+
+void IoThreads::stopAccepting() {
+    _shared->stopping = true;
+    std::vector<std::future<void>> done;
+    for (auto& loop : _loops) {
+        auto promise = std::make_shared<std::promise<void>>();
+        done.push_back(promise->get_future());
+        Loop* each = loop.get();
+        each->loop.post([each, promise] {
+            each->loop.unwatch(each->shared->listener, *each);
+            std::vector<Connection*> open(each->connections.begin(), each->connections.end());
+            for (auto* connection : open) connection->closeIfIdle();
+            promise->set_value();
+        });
+    }
+    for (auto& each : done) each.wait();
+}
+
+std::size_t IoThreads::busy() const { return _shared->busy.load(); }
+
+IoThreads::~IoThreads() {
+    for (auto& loop : _loops) loop->loop.stop();
+    for (auto& loop : _loops) {
+        if (loop->thread.joinable()) loop->thread.join();
+        // What is left (lingering, or never given back) closes with the loop.
+        for (auto* connection : loop->connections) delete connection;
+    }
+}
+
+} // namespace sluice::kernel

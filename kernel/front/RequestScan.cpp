@@ -1,0 +1,83 @@
+#include "RequestScan.h"
+
+#include <charconv>
+
+#include <Poco/String.h>
+
+namespace sluice::kernel {
+
+namespace {
+constexpr int kMaxLeadingEmptyLines = 8;  // as ServerRequest allows (RFC 9112 2.2)
+
+std::string_view trim(std::string_view text) {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.remove_suffix(1);
+    return text;
+}
+
+bool namedAs(std::string_view name, std::string_view wanted) {
+    return name.size() == wanted.size() && Poco::icompare(std::string(name), std::string(wanted)) == 0;
+}
+} // namespace
+
+HeadScan scanHead(std::string_view input, std::size_t limit) {
+    // Empty lines before the request line are skipped, as the parser does.
+    std::size_t start = 0;
+    for (int skipped = 0;; ++skipped) {
+        if (input.substr(start, 2) == "\r\n") start += 2;
+        else if (input.substr(start, 1) == "\n") start += 1;
+        else break;
+        if (skipped == kMaxLeadingEmptyLines) return {HeadScan::Kind::Hand, 0};
+    }
+    // The head ends at its first empty line: LF LF or LF CR LF.
+    for (auto at = input.find('\n', start); at != std::string_view::npos; at = input.find('\n', at + 1)) {
+        if (input.substr(at + 1, 1) == "\n") return {HeadScan::Kind::Head, at + 2};
+        if (input.substr(at + 1, 2) == "\r\n") return {HeadScan::Kind::Head, at + 3};
+    }
+    if (input.size() - start > limit) return {HeadScan::Kind::Hand, 0};
+    return {HeadScan::Kind::More, 0};
+}
+
+BodyFraming framingOf(std::string_view head) {
+    BodyFraming framing;
+    bool haveLength = false;
+    bool chunked = false;
+    auto line_end = head.find('\n');
+    for (auto at = line_end; at != std::string_view::npos && at + 1 < head.size(); at = line_end) {
+        line_end = head.find('\n', at + 1);
+        const auto line = head.substr(at + 1, line_end == std::string_view::npos ? std::string_view::npos : line_end - at - 1);
+        const auto colon = line.find(':');
+        if (colon == std::string_view::npos) continue;
+        const auto name = line.substr(0, colon);
+        const auto value = trim(line.substr(colon + 1));
+        if (namedAs(name, "content-length")) {
+            std::uint64_t length = 0;
+            const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), length);
+            if (haveLength || error != std::errc() || end != value.data() + value.size() || value.empty())
+                return {BodyFraming::Kind::Unsure, 0};
+            haveLength = true;
+            framing.length = length;
+        } else if (namedAs(name, "transfer-encoding")) {
+            if (chunked || !namedAs(value, "chunked")) return {BodyFraming::Kind::Unsure, 0};
+            chunked = true;
+        } else if (namedAs(name, "expect")) {
+            return {BodyFraming::Kind::Unsure, 0};  // the body comes after our 100 Continue: a worker sends it
+        }
+    }
+    if (haveLength && chunked) return {BodyFraming::Kind::Unsure, 0};
+    if (chunked) framing.kind = BodyFraming::Kind::Chunked;
+    else if (haveLength) framing.kind = BodyFraming::Kind::Length;
+    return framing;
+}
+
+std::string_view requestTarget(std::string_view head) {
+    while (!head.empty() && (head.front() == '\r' || head.front() == '\n')) head.remove_prefix(1);
+    const auto line = head.substr(0, head.find('\n'));
+    const auto first = line.find(' ');
+    if (first == std::string_view::npos) return {};
+    const auto second = line.find(' ', first + 1);
+    if (second == std::string_view::npos) return {};
+    return line.substr(first + 1, second - first - 1);
+}
+
+} // namespace sluice::kernel

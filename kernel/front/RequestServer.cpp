@@ -1,0 +1,166 @@
+#include "RequestServer.h"
+
+#include <memory>
+#include <optional>
+
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/Logger.h>
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/StreamSocket.h>
+#include <Poco/Timestamp.h>
+
+#include "ClientSession.h"
+#include "../dialect/ErrorBody.h"
+#include "FrontHandler.h"
+#include "ReadDeadlines.h"
+#include "RouteTable.h"
+#include "ServerResponse.h"
+
+namespace sluice::kernel {
+
+std::string closingAnswer(int status, const std::string& code, const std::string& message, const std::string& uri,
+                          bool head, const std::vector<std::pair<std::string, std::string>>& headers) {
+    const auto body = errorBody(protocolOf(uri), status, message, code);
+    std::string answer = "HTTP/1.1 " + std::to_string(status) + " " +
+                         Poco::Net::HTTPResponse::getReasonForStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status)) +
+                         "\r\nDate: " + Poco::DateTimeFormatter::format(Poco::Timestamp(), Poco::DateTimeFormat::HTTP_FORMAT) +
+                         "\r\nX-Request-ID: " + chooseRequestId(nullptr) + "\r\n";
+    for (const auto& [name, value] : headers) answer += name + ": " + value + "\r\n";
+    answer += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+              "\r\nConnection: close\r\n\r\n";
+    if (!head) answer += body;
+    return answer;
+}
+
+namespace {
+using Poco::Net::HTTPResponse;
+using Poco::Net::HTTPServerSession;
+
+// An error answer outside any handler; the connection closes after it.
+void sendError(HTTPServerSession& session, int status, const std::string& code, const std::string& message,
+               const std::string& method, const std::string& uri) {
+    const auto answer = closingAnswer(status, code, message, uri, method == Poco::Net::HTTPRequest::HTTP_HEAD);
+    session.socket().sendBytes(answer.data(), static_cast<int>(answer.size()));
+    session.setKeepAlive(false);
+}
+} // namespace
+
+RequestServer::RequestServer(Poco::Net::HTTPServerParams::Ptr params, Poco::Net::HTTPRequestHandlerFactory::Ptr handlers,
+                             const HeadLimits& limits)
+    : _params(std::move(params)), _handlers(std::move(handlers)), _limits(limits) {
+    poco_check_ptr(_handlers);
+}
+
+Served RequestServer::serve(Poco::Net::StreamSocket& socket, const ConnectionInfo& connection, Arrival arrival) {
+    ClientSession session(socket, _params, std::move(arrival.bytes));
+    bool linger = false;
+    Served served;
+    try {
+        if (!serveOne(session, connection, arrival, linger)) {
+            if (!linger) return served;
+            // Our side ends here (a FIN, or TLS's close_notify); the I/O
+            // thread reads and drops what still comes, then closes.
+            socket.shutdownSend();
+            served.next = Served::Next::LingerThenClose;
+            return served;
+        }
+    } catch (const Poco::Exception& e) {
+        Poco::Logger::get("sluice.kernel").debug("a client connection ended: %s", e.displayText());
+        return served;
+    } catch (const std::exception& e) {
+        Poco::Logger::get("sluice.kernel").error("a request failed: %s", std::string(e.what()));
+        return served;
+    }
+    served.next = Served::Next::KeepAlive;
+    served.unread = session.takeUnread();
+    return served;
+}
+
+bool RequestServer::serveOne(ClientSession& session, const ConnectionInfo& connection, const Arrival& arrival,
+                             bool& linger) {
+    // Ownership: both live until the request is answered; the request refers to the response.
+    ServerResponse response(session);
+    std::optional<ServerRequest> request;
+    // The head's first byte is here: all of it must follow in time. Usually
+    // it is all in `arrival` already and this deadline has nothing to do.
+    auto headDeadline = ReadDeadlines::instance().arm(session.socket().impl()->sockfd(), arrival.headDeadline);
+    try {
+        request.emplace(response, session, _params.get(), _limits, connection, arrival.headEnd);
+        headDeadline.disarm();
+    } catch (const Poco::Net::NoMessageException&) {
+        headDeadline.disarm();
+        if (headDeadline.fired()) refuseHead(session, headTimedOut());
+        linger = headDeadline.fired();
+        return false;  // else the client closed the connection between requests
+    } catch (const RequestHeadError& error) {
+        headDeadline.disarm();
+        refuseHead(session, headDeadline.fired() ? headTimedOut() : error);
+        linger = true;
+        return false;
+    } catch (const Poco::Exception&) {
+        headDeadline.disarm();
+        if (!headDeadline.fired()) throw;
+        refuseHead(session, headTimedOut());
+        linger = true;
+        return false;
+    }
+
+    // Poco's own HTTPServerResponseImpl learns of HEAD through attachRequest,
+    // which only takes its own request type; ServerResponse is told here, so a
+    // HEAD answer carries headers only and the connection can stay open.
+    response.setHeadRequest(request->getMethod() == Poco::Net::HTTPRequest::HTTP_HEAD);
+    response.setDate(Poco::Timestamp());
+    response.setVersion(request->getVersion());
+    response.setKeepAlive(_params->getKeepAlive() && request->getKeepAlive());
+    if (!_params->getSoftwareVersion().empty()) response.set("Server", _params->getSoftwareVersion());
+    try {
+        std::unique_ptr<Poco::Net::HTTPRequestHandler> handler(_handlers->createRequestHandler(*request));
+        if (!handler) {
+            sendError(session, 501, "not_implemented", "not implemented", request->getMethod(), request->getURI());
+            return false;
+        }
+        if (request->getExpectContinue() && response.getStatus() == HTTPResponse::HTTP_OK) response.sendContinue();
+        handler->handleRequest(*request, response);
+        linger = request->lingersBeforeClose();
+        // A body not read to its end would be parsed as the next request:
+        // such a connection never carries another (the handler settles the
+        // body before it answers; this is the guard if one did not).
+        return _params->getKeepAlive() && response.getKeepAlive() && request->body().finished() && !linger;
+    } catch (...) {
+        // The handler failed before answering: answer for it, then let the
+        // connection end (serve() reports the exception).
+        if (!response.sent()) {
+            try {
+                sendError(session, 500, "internal_error", "internal error", request->getMethod(), request->getURI());
+            } catch (...) {
+            }
+        }
+        throw;
+    }
+}
+
+RequestHeadError RequestServer::headTimedOut() const {
+    return RequestHeadError(408, "request_timeout",
+                            "the request head did not arrive within " + std::to_string(_limits.headTimeout.count()) + " s");
+}
+
+void RequestServer::refuseHead(HTTPServerSession& session, const RequestHeadError& error) const {
+    std::string peer;
+    try {
+        peer = session.clientAddress().toString();
+    } catch (const Poco::Exception&) {
+        peer = "a client";
+    }
+    Poco::Logger::get("sluice.kernel").information("refused a request head from %s: %d %s", peer, error.status(),
+                                                   std::string(error.what()));
+    try {
+        sendError(session, error.status(), error.code(), error.what(), error.method(), error.uri());
+    } catch (const Poco::Exception&) {
+        // the client is gone
+    }
+}
+
+} // namespace sluice::kernel

@@ -1,0 +1,87 @@
+#include "WorkerPool.h"
+
+#include <thread>
+
+#include <pthread.h>
+
+#include <Poco/Logger.h>
+
+namespace sluice::kernel {
+
+WorkerPool::WorkerPool(std::size_t maxThreads, std::size_t maxQueued, std::chrono::seconds idle)
+    : _maxThreads(maxThreads == 0 ? 1 : maxThreads), _maxQueued(maxQueued), _idle(idle) {}
+
+WorkerPool::~WorkerPool() {
+    std::unique_lock lock(_mutex);
+    _stopping = true;
+    _available.notify_all();
+    _ended.wait(lock, [this] { return _threads == 0; });
+}
+
+bool WorkerPool::submit(std::function<void()> work) {
+    std::unique_lock lock(_mutex);
+    if (_stopping) return false;
+    const bool spawn = _waiting <= _queue.size() && _threads < _maxThreads;
+    if (!spawn && _waiting <= _queue.size() && _queue.size() >= _maxQueued) return false;
+    _queue.push_back(std::move(work));
+    if (!spawn) {
+        _available.notify_one();
+        return true;
+    }
+    ++_threads;
+    lock.unlock();
+    try {
+        std::thread(&WorkerPool::work, this).detach();
+    } catch (const std::system_error&) {
+        // No thread to be had (a ulimit): the queued work waits for a running one.
+        lock.lock();
+        --_threads;
+        _ended.notify_all();
+        if (_threads == 0) {
+            _queue.pop_back();
+            return false;
+        }
+    }
+    return true;
+}
+
+std::size_t WorkerPool::threads() const {
+    std::lock_guard lock(_mutex);
+    return _threads;
+}
+
+std::size_t WorkerPool::busy() const {
+    std::lock_guard lock(_mutex);
+    return _threads - _waiting;
+}
+
+void WorkerPool::work() {
+    pthread_setname_np(pthread_self(), "sluice-work");
+    std::unique_lock lock(_mutex);
+    for (;;) {
+        if (_queue.empty()) {
+            if (_stopping) break;
+            ++_waiting;
+            const bool woken = _available.wait_for(lock, _idle, [this] { return !_queue.empty() || _stopping; });
+            --_waiting;
+            if (!woken) break;  // idle for server.idle_thread_s: give the thread back
+            continue;
+        }
+        auto item = std::move(_queue.front());
+        _queue.pop_front();
+        lock.unlock();
+        try {
+            item();
+        } catch (const std::exception& e) {
+            Poco::Logger::get("sluice.kernel").error("a request's work failed: %s", std::string(e.what()));
+        } catch (...) {
+            Poco::Logger::get("sluice.kernel").error("a request's work failed");
+        }
+        item = nullptr;  // what it holds goes before the lock is taken again
+        lock.lock();
+    }
+    --_threads;
+    _ended.notify_all();
+}
+
+} // namespace sluice::kernel

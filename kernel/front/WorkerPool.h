@@ -1,0 +1,49 @@
+#pragma once
+// The threads that serve requests once their head and body are in: stages,
+// forwarding and the stream relay, which still block. Threads are made when
+// work waits and none is free, up to `maxThreads`, and end after `idle`
+// without work, so a burst gives its threads back. Work beyond the threads
+// waits in a queue of at most `maxQueued`; past that submit() says no and the
+// I/O thread answers 503 itself.
+// Thread: submit() from the I/O threads; the work runs on the pool's.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+
+namespace sluice::kernel {
+
+class WorkerPool {
+public:
+    WorkerPool(std::size_t maxThreads, std::size_t maxQueued, std::chrono::seconds idle);
+    // Runs what is queued, then waits for every thread to end.
+    ~WorkerPool();
+    WorkerPool(const WorkerPool&) = delete;
+    WorkerPool& operator=(const WorkerPool&) = delete;
+
+    // False: every thread is busy and the queue is full.
+    bool submit(std::function<void()> work);
+
+    // Threads alive, and those running work now.
+    std::size_t threads() const;
+    std::size_t busy() const;
+
+private:
+    void work();
+
+    const std::size_t _maxThreads;
+    const std::size_t _maxQueued;
+    const std::chrono::seconds _idle;
+    mutable std::mutex _mutex;
+    std::condition_variable _available;  // work queued, or stopping
+    std::condition_variable _ended;      // a thread ended
+    std::deque<std::function<void()>> _queue;
+    std::size_t _threads = 0;
+    std::size_t _waiting = 0;  // threads waiting for work
+    bool _stopping = false;
+};
+
+} // namespace sluice::kernel
