@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include <Poco/Logger.h>
+#include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Net/SecureStreamSocketImpl.h>
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/Net/StreamSocketImpl.h>
@@ -81,19 +82,25 @@ public:
 // on it the loop does not touch it.
 class Connection final : public EventLoop::Watcher {
 public:
+    // `plain`: under TLS, the TCP socket beneath `socket`; null without TLS.
     Connection(IoThreads::Shared& shared, EventLoop& loop, std::unordered_set<Connection*>& all, Poco::Net::StreamSocket socket,
-               ConnectionInfo info, std::shared_ptr<void> place)
-        : _shared(shared), _loop(loop), _all(all), _socket(std::move(socket)), _fd(_socket.impl()->sockfd()),
-          _info(std::move(info)), _place(std::move(place)) {
+               Poco::AutoPtr<Poco::Net::StreamSocketImpl> plain, ConnectionInfo info, std::shared_ptr<void> place)
+        : _shared(shared), _loop(loop), _all(all), _socket(std::move(socket)), _plain(std::move(plain)),
+          _fd(_socket.impl()->sockfd()), _info(std::move(info)), _place(std::move(place)) {
         _all.insert(this);
+        // The loop never waits on a read or a write. Under TLS it is the TCP
+        // socket's own mode that Poco's TLS reads look at: set on the
+        // secure socket, a read that wants more bytes would poll instead.
+        setBlocking(false);
     }
 
     void open() {
-        _loop.watch(_fd, EPOLLIN | EPOLLRDHUP, *this);
+        _loop.watch(_fd, kReading, *this);
+        _events = kReading;
         waitIdle();
     }
 
-    // Writes `answer`, then lingers and closes. Plain connections only.
+    // Writes `answer`, then lingers and closes.
     void refuse(std::string answer) {
         setState(State::Answering);
         cancelTimer();
@@ -112,7 +119,6 @@ public:
         case State::Idle:
         case State::Head:
         case State::Body:
-            if (_shared.settings.tls) return handOver();  // the worker reads TLS
             return readAndProgress();
         case State::Answering:
             if (events & (EPOLLERR | EPOLLHUP)) return close();
@@ -127,6 +133,28 @@ public:
 
 private:
     enum class State { Idle, Head, Body, Working, Answering, Lingering, Closed };
+    static constexpr std::uint32_t kReading = EPOLLIN | EPOLLRDHUP;
+
+    bool tls() const { return _plain; }
+
+    // Under TLS only: a plain socket stays blocking for the worker, and the
+    // loop's own reads and writes on it say MSG_DONTWAIT (no mode switch,
+    // two system calls fewer per request).
+    void setBlocking(bool blocking) {
+        if (!_plain) return;
+        try {
+            _plain->setBlocking(blocking);
+        } catch (const Poco::Exception&) {
+            // a socket already broken: its next read or write says so
+        }
+    }
+
+    // Waits for `events` (kReading, or EPOLLOUT while TLS or a refusal must write).
+    void waitFor(std::uint32_t events) {
+        if (events == _events) return;
+        _loop.change(_fd, events, *this);
+        _events = events;
+    }
 
     static bool busyIn(State state) { return state == State::Head || state == State::Body || state == State::Working; }
 
@@ -156,28 +184,51 @@ private:
         setTimer(Clock::now() + _shared.settings.keepAlive, &Connection::close);
     }
 
-    // Reads what is there, without waiting. False: the client closed or the connection broke.
+    // Reads what is there, without waiting. False: the client closed or the
+    // connection broke. Under TLS it reads until the TLS layer wants more
+    // bytes (decrypted ones it holds show on no descriptor), and the
+    // handshake happens here, the first time.
     bool readIn() {
         constexpr std::size_t kStep = 16384;
         const std::size_t cap = _shared.headLimit() + _shared.settings.maxBodyBytes() + kStep;
+        auto next = std::uint32_t{kReading};
         for (;;) {
             const auto had = _in.size();
             _in.resize(had + kStep);
-            const auto n = ::recv(_fd, _in.data() + had, kStep, MSG_DONTWAIT);
+            long n = 0;
+            try {
+                n = tls() ? _socket.receiveBytes(_in.data() + had, static_cast<int>(kStep))
+                          : ::recv(_fd, _in.data() + had, kStep, MSG_DONTWAIT);
+            } catch (const Poco::Exception&) {
+                n = 0;  // a failed handshake (plain HTTP to a TLS port), a reset
+            }
+            if (tls() && n < 0) {
+                _in.resize(had);
+                if (n == Poco::Net::SecureStreamSocket::ERR_SSL_WANT_WRITE) next = EPOLLOUT;
+                break;
+            }
             _in.resize(had + (n > 0 ? static_cast<std::size_t>(n) : 0));
             if (n > 0) {
-                if (static_cast<std::size_t>(n) < kStep || _in.size() >= cap) return true;
+                _heard = true;
+                if (_in.size() >= cap) break;
+                if (!tls() && static_cast<std::size_t>(n) < kStep) break;
                 continue;
             }
             if (n == 0) return false;
             if (errno == EINTR) continue;
-            return errno == EAGAIN || errno == EWOULDBLOCK;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+            break;
         }
+        waitFor(next);
+        return true;
     }
 
     void readAndProgress() {
         const bool open = readIn();
         if (!open && _in.empty()) return close();
+        // A TLS client's first bytes are its handshake: the head's deadline
+        // counts from them, as it counts from a plain head's first byte.
+        if (_state == State::Idle && tls() && !_heard) beginHead();
         progress();
         // The client stopped sending (or broke off) within a request: the
         // worker reads the end and answers as it would have (400, a truncated body).
@@ -188,9 +239,7 @@ private:
     void progress() {
         if (_state == State::Idle) {
             if (_in.empty()) return;  // a wake-up with nothing to read
-            setState(State::Head);
-            _headDeadline = Clock::now() + _shared.limits().headTimeout;
-            setTimer(_headDeadline, &Connection::headTooSlow);
+            beginHead();
         }
         if (_state == State::Head) {
             const auto head = scanHead(_in, _shared.headLimit());
@@ -209,6 +258,12 @@ private:
             setTimer(*_headEnd + _shared.limits().bodyTimeout, &Connection::handOver);  // the worker says 408
         }
         if (bodyIn()) handOver();
+    }
+
+    void beginHead() {
+        setState(State::Head);
+        _headDeadline = Clock::now() + _shared.limits().headTimeout;
+        setTimer(_headDeadline, &Connection::headTooSlow);
     }
 
     bool bodyIn() {
@@ -230,12 +285,9 @@ private:
     }
 
     void handOver() {
-        if (_state == State::Idle) {  // TLS: the head is read by the worker
-            setState(State::Head);
-            _headDeadline = Clock::now() + _shared.limits().headTimeout;
-        }
         cancelTimer();
         _loop.unwatch(_fd, *this);
+        setBlocking(true);  // the worker's code reads and writes with deadlines
         setState(State::Working);
         Arrival arrival{std::move(_in), _headDeadline, _headEnd};
         _in = {};
@@ -247,45 +299,63 @@ private:
             _loop.post([this, served = std::move(served)]() mutable { resume(std::move(served)); });
         });
         if (queued) return;
-        _loop.watch(_fd, EPOLLIN | EPOLLRDHUP, *this);
+        setBlocking(false);
+        _loop.watch(_fd, kReading, *this);
+        _events = kReading;
         Poco::Logger::get("sluice.kernel").warning("every worker busy and server.max_queued requests waiting: answered 503");
-        if (_shared.settings.tls) return close();
         refuse(closingAnswer(503, "server_busy", "the gateway is busy; try again", target, false, {{"Retry-After", "1"}}));
     }
 
     // A worker is done with the connection (on the loop thread).
     void resume(Served served) {
         try {
-            _loop.watch(_fd, EPOLLIN | EPOLLRDHUP, *this);
+            _loop.watch(_fd, kReading, *this);
+            _events = kReading;
         } catch (const std::system_error&) {
             return close();  // the worker closed it (an exception on the way out)
         }
+        setBlocking(false);
         if (served.next == Served::Next::LingerThenClose) return linger();
         if (served.next == Served::Next::Close || _shared.stopping) return close();
         waitIdle();
         _in = std::move(served.unread);
-        const bool tlsPending = _shared.settings.tls && _socket.impl()->available() > 0;
-        if (tlsPending || (_shared.settings.tls && !_in.empty())) return handOver();
+        // Decrypted bytes the TLS layer holds show on no descriptor: take them now.
+        if (tls() && _socket.impl()->available() > 0 && !readIn()) return close();
         progress();  // a pipelined request, maybe whole already
     }
 
     void writeOut() {
         while (!_out.empty()) {
-            const auto n = ::send(_fd, _out.data(), _out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+            long n = 0;
+            try {
+                n = tls() ? _socket.sendBytes(_out.data(), static_cast<int>(_out.size()))
+                          : ::send(_fd, _out.data(), _out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+            } catch (const Poco::Exception&) {
+                return close();  // the client is gone, or its handshake failed
+            }
             if (n > 0) {
                 _out.erase(0, static_cast<std::size_t>(n));
                 continue;
             }
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                _loop.change(_fd, EPOLLOUT, *this);
+            if (!tls() && n < 0 && errno == EINTR) continue;
+            const bool wantsWrite = tls() ? n == Poco::Net::SecureStreamSocket::ERR_SSL_WANT_WRITE
+                                          : n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+            const bool wantsRead = tls() && n == Poco::Net::SecureStreamSocket::ERR_SSL_WANT_READ;  // the handshake
+            if (wantsWrite || wantsRead) {
+                waitFor(wantsWrite ? EPOLLOUT : kReading);
                 if (!_timer) setTimer(Clock::now() + _shared.limits().writeTimeout, &Connection::close);
                 return;
             }
             return close();  // the client is gone
         }
+        if (tls()) {
+            try {
+                _socket.shutdownSend();  // TLS's close_notify
+            } catch (const Poco::Exception&) {
+            }
+        }
         ::shutdown(_fd, SHUT_WR);
-        _loop.change(_fd, EPOLLIN | EPOLLRDHUP, *this);
+        waitFor(kReading);
         linger();
     }
 
@@ -329,11 +399,14 @@ private:
     EventLoop& _loop;
     std::unordered_set<Connection*>& _all;
     Poco::Net::StreamSocket _socket;
+    Poco::AutoPtr<Poco::Net::StreamSocketImpl> _plain;  // under TLS: the TCP socket beneath
     const int _fd;
     const ConnectionInfo _info;
     std::shared_ptr<void> _place;  // the client address's place among its connections, if counted
 
     State _state = State::Idle;
+    std::uint32_t _events = 0;  // what the loop waits for on _fd
+    bool _heard = false;        // a byte of a request has come (under TLS: the handshake is done)
     std::optional<EventLoop::TimerId> _timer;
     std::string _in;   // read and not yet handed over
     std::string _out;  // a refusal not yet written
@@ -384,6 +457,7 @@ struct IoThreads::Loop final : EventLoop::Watcher {
 
     void adopt(int fd) {
         Poco::Net::StreamSocket socket;
+        Poco::AutoPtr<Poco::Net::StreamSocketImpl> plain;
         ConnectionInfo info;
         try {
             socket = Poco::Net::StreamSocket(new Poco::Net::StreamSocketImpl(fd));
@@ -392,8 +466,8 @@ struct IoThreads::Loop final : EventLoop::Watcher {
             // A send that moves no byte for server.write_timeout_s fails; the relay then aborts the upstream.
             socket.setSendTimeout(Poco::Timespan(shared->limits().writeTimeout.count(), 0));
             if (shared->settings.tls) {
-                Poco::AutoPtr<AcceptedTlsSocket> secure(
-                    new AcceptedTlsSocket(static_cast<Poco::Net::StreamSocketImpl*>(socket.impl()), shared->settings.tls));
+                plain = Poco::AutoPtr<Poco::Net::StreamSocketImpl>(static_cast<Poco::Net::StreamSocketImpl*>(socket.impl()), true);
+                Poco::AutoPtr<AcceptedTlsSocket> secure(new AcceptedTlsSocket(plain.get(), shared->settings.tls));
                 secure->duplicate();  // the StreamSocket takes this reference
                 socket = Poco::Net::StreamSocket(secure.get());
             }
@@ -407,14 +481,13 @@ struct IoThreads::Loop final : EventLoop::Watcher {
             place = shared->clients->enter(info.peer.host().toString(), settings.maxPerClient);
             refused = !place;
         }
-        auto* connection = new Connection(*shared, loop, connections, std::move(socket), info, std::move(place));
+        auto* connection = new Connection(*shared, loop, connections, std::move(socket), std::move(plain), info, std::move(place));
         connection->open();
         if (!refused) return;
         // One more connection than its address may have: told so, then
         // closed, so one address (a slowloris, a runaway script) cannot hold
         // every connection. No request is read: the answer is in Ollama's
         // shape (OpenAI clients read the status).
-        if (settings.tls) return connection->closeIfIdle();
         connection->refuse(closingAnswer(429, "too_many_connections", "too many connections from this address", "", false,
                                          {{"Retry-After", "1"}}));
     }

@@ -13,8 +13,9 @@
 // Once a request is in, a worker (front/WorkerPool) serves it with the
 // blocking code (front/RequestServer) and gives the connection back. So an
 // idle or slow client holds no thread: only a request being served does.
-// TLS connections are read by the worker (the loop sees their bytes
-// encrypted); their idle wait is still the loop's.
+// TLS is the loop's too: the handshake and the request's records are read
+// without blocking (Poco's TLS socket over a non-blocking TCP socket), and
+// the socket is made blocking only while a worker has it.
 // Thread: the public calls from the main thread.
 
 #include <atomic>

@@ -8,6 +8,9 @@
 #include <fstream>
 
 #include <cppunit/extensions/HelperMacros.h>
+#include <Poco/Net/Context.h>
+#include <Poco/Net/SecureStreamSocket.h>
+#include <Poco/Net/StreamSocket.h>
 
 #include "ChildProcess.h"
 #include "FakeBackend.h"
@@ -22,6 +25,7 @@ class HttpsFrontTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(HttpsFrontTest);
     CPPUNIT_TEST(servesAnswersAndStreamsOverTls);
     CPPUNIT_TEST(refusesPlainHttpAndOldTls);
+    CPPUNIT_TEST(slowTlsClientsHoldNoWorker);
     CPPUNIT_TEST(unusableCertificateStopsTheStart);
     CPPUNIT_TEST_SUITE_END();
 
@@ -83,6 +87,36 @@ public:
         CPPUNIT_ASSERT(!handshake("-tls1"));
         // It still serves after all that.
         CPPUNIT_ASSERT_EQUAL(200, HttpClient(port, std::chrono::seconds(10), true).get("/healthz").status);
+    }
+
+    void slowTlsClientsHoldNoWorker() {
+        // Two workers, and 40 TLS clients that stall: half before their
+        // handshake, half inside their request head. The I/O threads read
+        // TLS themselves, so they hold no worker, and other clients are
+        // served at once, two requests each on one kept-alive connection.
+        // Before, a TLS connection went to a worker at its first byte and
+        // the first two slow ones held both for the head's deadline (60 s).
+        TestGateway gateway(config(tlsKeys() + "server.max_threads = 2\nserver.header_timeout_s = 60\n"
+                                                 "server.max_connections_per_client = 0\n"));
+        const Poco::Net::SocketAddress address("127.0.0.1", static_cast<Poco::UInt16>(gateway.port()));
+        std::vector<Poco::Net::StreamSocket> silent(20);
+        for (auto& client : silent) {
+            client.connect(address);
+            client.sendBytes("\x16\x03", 2);  // the start of a TLS record, and no more
+        }
+        Poco::Net::Context::Ptr context(new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", Poco::Net::Context::VERIFY_NONE));
+        std::vector<Poco::Net::SecureStreamSocket> halfway;
+        const std::string partial = "POST /api/chat HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+        for (int i = 0; i < 20; ++i) {
+            halfway.emplace_back(address, context);
+            halfway.back().sendBytes(partial.data(), static_cast<int>(partial.size()));
+        }
+        for (int i = 0; i < 3; ++i) {
+            HttpClient client(gateway.port(), std::chrono::seconds(10), true);
+            CPPUNIT_ASSERT_EQUAL(200, client.post("/api/chat", ollamaChat("llama3.2", false)).status);
+            CPPUNIT_ASSERT_EQUAL(200, client.get("/api/tags").status);
+        }
+        for (auto& client : halfway) CPPUNIT_ASSERT_EQUAL(0, client.available());  // still waiting for their heads
     }
 
     void unusableCertificateStopsTheStart() {
