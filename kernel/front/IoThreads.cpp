@@ -77,6 +77,9 @@ using Clock = std::chrono::steady_clock;
 // long, up to this much, before the close (as drainUnreadInput did).
 constexpr auto kLinger = std::chrono::seconds(2);
 constexpr std::size_t kLingerBytes = 4 * 1024 * 1024;
+// Requests one worker serves in a row on a connection whose next request is
+// already in, before it gives the connection back (fairness to the others).
+constexpr int kServedInARow = 16;
 
 // An accepted TLS connection: Poco makes these only in its own accept, which
 // blocks; this is the same object over a socket the loop accepted.
@@ -348,6 +351,8 @@ private:
             Served served;
             try {
                 served = _shared.server.serve(_socket, _info, std::move(arrival));
+                for (int more = 0; more < kServedInARow && nextRequestIsIn(served); ++more)
+                    served = _shared.server.serve(_socket, _info, arrivalOf(std::move(served.unread)));
             } catch (...) {
                 served = Served{};
             }
@@ -359,6 +364,28 @@ private:
         _events = kReading;
         _shared.warnBusy();
         refuse(closingAnswer(503, "server_busy", "the gateway is busy; try again", target, head, {{"Retry-After", "1"}}));
+    }
+
+    // On the worker, after an answer: whether the client's next request is
+    // all here already (a busy client sends it while the last answer is
+    // being finished). One read that does not wait; then the worker serves
+    // it too and the connection skips the trip to its loop and back. A
+    // request not whole goes to the loop as ever: a worker never waits for
+    // a client. Plain connections only (the TLS socket is blocking here),
+    // and not while other work waits for a worker.
+    bool nextRequestIsIn(Served& served) {
+        if (served.next != Served::Next::KeepAlive || tls() || _shared.stopping || _shared.workers.queued()) return false;
+        constexpr std::size_t kStep = 16384;
+        const auto had = served.unread.size();
+        served.unread.resize(had + kStep);
+        const auto n = ::recv(_fd, served.unread.data() + had, kStep, MSG_DONTWAIT);
+        served.unread.resize(had + (n > 0 ? static_cast<std::size_t>(n) : 0));
+        return !served.unread.empty() && wholeRequest(served.unread, _shared.headLimit(), _shared.settings.maxBodyBytes());
+    }
+
+    Arrival arrivalOf(std::string bytes) const {
+        const auto now = Clock::now();
+        return Arrival{std::move(bytes), now + _shared.limits().headTimeout, now, false};
     }
 
     // A worker is done with the connection (on the loop thread).

@@ -6,6 +6,8 @@
 
 #include <Poco/String.h>
 
+#include "../http/ChunkedDecoder.h"
+
 namespace sluice::kernel {
 
 namespace {
@@ -73,6 +75,26 @@ BodyFraming framingOf(std::string_view head) {
     if (chunked) framing.kind = BodyFraming::Kind::Chunked;
     else if (haveLength) framing.kind = BodyFraming::Kind::Length;
     return framing;
+}
+
+bool wholeRequest(std::string_view bytes, std::size_t headLimit, std::size_t maxBody) {
+    const auto head = scanHead(bytes, headLimit);
+    if (head.kind != HeadScan::Kind::Head) return false;
+    const auto framing = framingOf(bytes.substr(0, head.bytes));
+    if (framing.expectContinue) return false;
+    const auto body = bytes.substr(head.bytes);
+    switch (framing.kind) {
+    case BodyFraming::Kind::None: return true;
+    case BodyFraming::Kind::Length: return framing.length <= maxBody && body.size() >= framing.length;
+    case BodyFraming::Kind::Chunked: {
+        ChunkedDecoder decoder;
+        std::string payload;
+        decoder.feed(body, payload);
+        return decoder.done();
+    }
+    case BodyFraming::Kind::Unsure: return false;
+    }
+    return false;
 }
 
 namespace {

@@ -42,6 +42,11 @@ struct BodyFraming {
 // The framing `head` (as scanHead found it) declares.
 BodyFraming framingOf(std::string_view head);
 
+// Whether `bytes` begin with a whole request: its head, and all of a body
+// of at most `maxBody` bytes (a Content-Length, or chunks to the last one).
+// False when unsure (odd framing, Expect: 100-continue): the I/O thread then reads it.
+bool wholeRequest(std::string_view bytes, std::size_t headLimit, std::size_t maxBody);
+
 // The method and the request target of `head`'s request line, "" when there is none yet.
 std::string_view requestMethod(std::string_view head);
 std::string_view requestTarget(std::string_view head);

@@ -57,6 +57,11 @@ std::size_t WorkerPool::threads() const {
     return _threads;
 }
 
+bool WorkerPool::queued() const {
+    std::lock_guard lock(_mutex);
+    return !_queue.empty();
+}
+
 std::size_t WorkerPool::busy() const {
     std::lock_guard lock(_mutex);
     return _threads - _waiting;

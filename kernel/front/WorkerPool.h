@@ -36,6 +36,8 @@ public:
     // Threads alive, and those running work now.
     std::size_t threads() const;
     std::size_t busy() const;
+    // Whether work waits for a thread.
+    bool queued() const;
 
 private:
     void work();

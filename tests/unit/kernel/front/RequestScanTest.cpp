@@ -24,6 +24,7 @@ class RequestScanTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(doubtfulFramingIsLeftToTheParser);
     CPPUNIT_TEST(theTargetOfTheRequestLine);
     CPPUNIT_TEST(expectContinueIsNoted);
+    CPPUNIT_TEST(aWholeRequestIsItsHeadAndAllOfItsBody);
     CPPUNIT_TEST(aResumedScanFindsAnEndAcrossPieces);
     CPPUNIT_TEST_SUITE_END();
 
@@ -83,6 +84,20 @@ public:
                                          "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
                                          "Content-Length: 5\r\nExpect: something-else\r\n"})
             CPPUNIT_ASSERT_MESSAGE(fields, framingOf("POST / HTTP/1.1\r\n" + fields + "\r\n").kind == BodyFraming::Kind::Unsure);
+    }
+
+    void aWholeRequestIsItsHeadAndAllOfItsBody() {
+        const std::string body = "{\"model\":12}";  // 12 bytes, as kHead declares
+        CPPUNIT_ASSERT(wholeRequest(kHead + body, 65536, 1000));
+        CPPUNIT_ASSERT(wholeRequest(kHead + body + "GET / HTTP/1.1\r\n", 65536, 1000));  // the next one may follow
+        CPPUNIT_ASSERT(!wholeRequest(kHead + body.substr(0, 11), 65536, 1000));
+        CPPUNIT_ASSERT(!wholeRequest(kHead + body, 65536, 11));  // larger than the limit: not read here
+        CPPUNIT_ASSERT(!wholeRequest(kHead.substr(0, 20), 65536, 1000));
+        CPPUNIT_ASSERT(wholeRequest("GET /api/tags HTTP/1.1\r\nHost: x\r\n\r\n", 65536, 1000));
+        const std::string chunked = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+        CPPUNIT_ASSERT(wholeRequest(chunked + "3\r\nabc\r\n0\r\n\r\n", 65536, 1000));
+        CPPUNIT_ASSERT(!wholeRequest(chunked + "3\r\nabc\r\n", 65536, 1000));
+        CPPUNIT_ASSERT(!wholeRequest("POST / HTTP/1.1\r\nContent-Length: 0\r\nExpect: 100-continue\r\n\r\n", 65536, 1000));
     }
 
     void expectContinueIsNoted() {
