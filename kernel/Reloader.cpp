@@ -30,6 +30,7 @@ std::string restartOnlyChanges(const ServerSettings& running, const ServerSettin
     note(running.keepAlive != wanted.keepAlive, "server.keepalive_s");
     note(running.socketTimeout != wanted.socketTimeout, "server.timeout_s");
     note(running.maxHeaderBytes != wanted.maxHeaderBytes, "server.max_header_bytes");
+    note(running.readAheadBytes != wanted.readAheadBytes, "server.read_ahead_bytes");
     note(running.tlsCertificate != wanted.tlsCertificate || running.tlsKey != wanted.tlsKey, "server.tls.*");
     note(running.headerTimeout != wanted.headerTimeout, "server.header_timeout_s");
     note(running.bodyTimeout != wanted.bodyTimeout, "server.body_timeout_s");

@@ -77,6 +77,8 @@ ServerSettings readServerSettings(const Poco::Util::AbstractConfiguration& confi
     settings.idleThread = std::chrono::seconds(reader.integer("server.idle_thread_s", settings.idleThread.count(), 1, 86400));
     settings.maxHeaderBytes = static_cast<std::size_t>(
         reader.integer("server.max_header_bytes", static_cast<std::int64_t>(settings.maxHeaderBytes), 8192, 1 << 20));
+    settings.readAheadBytes = static_cast<std::size_t>(reader.integer(
+        "server.read_ahead_bytes", static_cast<std::int64_t>(settings.readAheadBytes), 1 << 20, std::int64_t{1} << 40));
     return settings;
 }
 
@@ -255,8 +257,22 @@ int SluiceServer::main(const std::vector<std::string>&) {
         const auto current = gateway.pipeline();
         return current ? current->settings().maxBodyBytes : std::size_t{0};
     };
+    front.readAheadBytes = server.readAheadBytes;
     front.tls = tlsContext;
     std::optional<IoThreads> io(std::in_place, socket, std::move(front), requests, *workers);
+    // However main() leaves (an exception included), the workers stop
+    // before the I/O threads go: a connection a worker still serves is
+    // deleted only once no worker can touch it, and a loop that hands a
+    // request over after that is told no (503).
+    struct StopFront {
+        std::optional<WorkerPool>& workers;
+        std::optional<IoThreads>& io;
+        ~StopFront() {
+            if (workers) workers->stop();
+            io.reset();
+            workers.reset();
+        }
+    } stopFront{workers, io};
     log.information("listening on %s://%s:%hu (%d I/O threads)", std::string(tlsContext ? "https" : "http"), server.host,
                     socket.address().port(), server.ioThreads);
 
@@ -285,8 +301,9 @@ int SluiceServer::main(const std::vector<std::string>&) {
         log.warning("stopping: %z connections still busy after server.drain_s; ending their requests", io->busy());
         drain::end();
     }
-    workers.reset();  // every request's work is done
+    workers->stop();  // every request's work is done; the loops close what is left
     io.reset();
+    workers.reset();
     // Every request has ended and handed over its audit record: the
     // pipelines let go of the audit writers, which flush (or spill) them
     // before the process exits.

@@ -37,7 +37,8 @@ struct ServerSettings {
     std::chrono::seconds keepAlive{60};
     std::chrono::seconds socketTimeout{60};
     bool reusePort = false;              // server.reuse_port: SO_REUSEPORT, several processes on one port
-    std::size_t maxHeaderBytes = 65536;  // a request's header fields together; larger is answered 431
+    std::size_t maxHeaderBytes = 65536;
+    std::size_t readAheadBytes = 256u << 20;  // request bytes the I/O threads hold for all connections together  // a request's header fields together; larger is answered 431
     std::chrono::seconds headerTimeout{10};  // the whole request head, once its first byte is in; else 408
     std::chrono::seconds bodyTimeout{60};    // the whole request body; else 408
     std::chrono::seconds writeTimeout{60};   // a client that takes no byte of its answer for this long is cut off

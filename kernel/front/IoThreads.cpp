@@ -53,9 +53,19 @@ struct IoThreads::Shared {
     int listener = -1;
     std::atomic<bool> stopping{false};
     std::atomic<std::size_t> busy{0};
+    std::atomic<std::size_t> readAhead{0};  // request bytes the loops hold, against settings.readAheadBytes
     std::shared_ptr<ClientConnections> clients = std::make_shared<ClientConnections>();
 
     const HeadLimits& limits() const { return server.limits(); }
+
+    // Under overload every refused request would log: once a second is enough.
+    void warnBusy() {
+        const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+        auto last = lastBusyWarning.load();
+        if (now - last < 1000 || !lastBusyWarning.compare_exchange_strong(last, now)) return;
+        Poco::Logger::get("sluice.kernel").warning("every worker busy and server.max_queued requests waiting: answering 503");
+    }
+    std::atomic<std::int64_t> lastBusyWarning{-1000};
     std::size_t headLimit() const { return limits().maxRequestLine + limits().maxHeaderBytes + 2; }
 };
 
@@ -67,6 +77,9 @@ using Clock = std::chrono::steady_clock;
 // long, up to this much, before the close (as drainUnreadInput did).
 constexpr auto kLinger = std::chrono::seconds(2);
 constexpr std::size_t kLingerBytes = 4 * 1024 * 1024;
+// Requests one worker serves in a row on a connection whose next request is
+// already in, before it gives the connection back (fairness to the others).
+constexpr int kServedInARow = 16;
 
 // An accepted TLS connection: Poco makes these only in its own accept, which
 // blocks; this is the same object over a socket the loop accepted.
@@ -179,7 +192,9 @@ private:
 
     void waitIdle() {
         setState(State::Idle);
+        _scanned = 0;
         std::string().swap(_in);  // an idle connection keeps no buffer
+        account();
         _decoder.reset();
         setTimer(Clock::now() + _shared.settings.keepAlive, &Connection::close);
     }
@@ -219,8 +234,16 @@ private:
             if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
             break;
         }
+        account();
         waitFor(next);
         return true;
+    }
+
+    // Keeps the front's count of bytes read ahead in step with _in.
+    void account() {
+        if (_in.size() >= _accounted) _shared.readAhead += _in.size() - _accounted;
+        else _shared.readAhead -= _accounted - _in.size();
+        _accounted = _in.size();
     }
 
     void readAndProgress() {
@@ -242,8 +265,11 @@ private:
             beginHead();
         }
         if (_state == State::Head) {
-            const auto head = scanHead(_in, _shared.headLimit());
-            if (head.kind == HeadScan::Kind::More) return;
+            const auto head = scanHead(_in, _shared.headLimit(), _scanned);
+            if (head.kind == HeadScan::Kind::More) {
+                _scanned = _in.size();
+                return;
+            }
             if (head.kind == HeadScan::Kind::Hand) return handOver();
             _headBytes = head.bytes;
             _headEnd = Clock::now();
@@ -252,18 +278,40 @@ private:
             if (_framing.kind == BodyFraming::Kind::None || _framing.kind == BodyFraming::Kind::Unsure ||
                 (_framing.kind == BodyFraming::Kind::Length && _framing.length > maxBody))
                 return handOver();  // nothing to wait for, or the answer is 413 without the body
+            // A client that expects `100 Continue` sends its body after it:
+            // said from here, the body is read here too.
+            if (_framing.expectContinue && !(_continued = sendNow("HTTP/1.1 100 Continue\r\n\r\n"))) return handOver();
             setState(State::Body);
             _fed = _headBytes;
             if (_framing.kind == BodyFraming::Kind::Chunked) _decoder.emplace();
             setTimer(*_headEnd + _shared.limits().bodyTimeout, &Connection::handOver);  // the worker says 408
         }
-        if (bodyIn()) handOver();
+        // Past server.read_ahead_bytes for all connections together, a body
+        // is left to a worker to read (as every body was before the loops):
+        // thousands of slow uploads cannot fill the memory.
+        if (bodyIn() || _shared.readAhead.load() > _shared.settings.readAheadBytes) handOver();
     }
 
     void beginHead() {
+        _scanned = 0;
         setState(State::Head);
         _headDeadline = Clock::now() + _shared.limits().headTimeout;
         setTimer(_headDeadline, &Connection::headTooSlow);
+    }
+
+    // Writes all of `bytes` at once if the socket takes them (a fresh
+    // request's socket has room for a line or two). False: not written; a
+    // part written cannot be taken back, so that connection is closed.
+    bool sendNow(std::string_view bytes) {
+        long n = 0;
+        try {
+            n = tls() ? _socket.sendBytes(bytes.data(), static_cast<int>(bytes.size()))
+                      : ::send(_fd, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        } catch (const Poco::Exception&) {
+            n = -1;
+        }
+        if (n > 0 && static_cast<std::size_t>(n) < bytes.size()) ::shutdown(_fd, SHUT_RDWR);  // the worker then finds it closed
+        return n > 0 && static_cast<std::size_t>(n) == bytes.size();
     }
 
     bool bodyIn() {
@@ -289,21 +337,55 @@ private:
         _loop.unwatch(_fd, *this);
         setBlocking(true);  // the worker's code reads and writes with deadlines
         setState(State::Working);
-        Arrival arrival{std::move(_in), _headDeadline, _headEnd};
+        Arrival arrival{std::move(_in), _headDeadline, _headEnd, _continued};
         _in = {};
+        account();
         _headEnd.reset();
         _decoder.reset();
+        _continued = false;
         const std::string target(requestTarget(arrival.bytes));
+        const bool head = requestMethod(arrival.bytes) == "HEAD";
         const bool queued = _shared.workers.submit([this, arrival = std::move(arrival)]() mutable {
-            auto served = _shared.server.serve(_socket, _info, std::move(arrival));
+            // The connection always comes back, however the request ended:
+            // one left with a worker would never close.
+            Served served;
+            try {
+                served = _shared.server.serve(_socket, _info, std::move(arrival));
+                for (int more = 0; more < kServedInARow && nextRequestIsIn(served); ++more)
+                    served = _shared.server.serve(_socket, _info, arrivalOf(std::move(served.unread)));
+            } catch (...) {
+                served = Served{};
+            }
             _loop.post([this, served = std::move(served)]() mutable { resume(std::move(served)); });
         });
         if (queued) return;
         setBlocking(false);
         _loop.watch(_fd, kReading, *this);
         _events = kReading;
-        Poco::Logger::get("sluice.kernel").warning("every worker busy and server.max_queued requests waiting: answered 503");
-        refuse(closingAnswer(503, "server_busy", "the gateway is busy; try again", target, false, {{"Retry-After", "1"}}));
+        _shared.warnBusy();
+        refuse(closingAnswer(503, "server_busy", "the gateway is busy; try again", target, head, {{"Retry-After", "1"}}));
+    }
+
+    // On the worker, after an answer: whether the client's next request is
+    // all here already (a busy client sends it while the last answer is
+    // being finished). One read that does not wait; then the worker serves
+    // it too and the connection skips the trip to its loop and back. A
+    // request not whole goes to the loop as ever: a worker never waits for
+    // a client. Plain connections only (the TLS socket is blocking here),
+    // and not while other work waits for a worker.
+    bool nextRequestIsIn(Served& served) {
+        if (served.next != Served::Next::KeepAlive || tls() || _shared.stopping || _shared.workers.queued()) return false;
+        constexpr std::size_t kStep = 16384;
+        const auto had = served.unread.size();
+        served.unread.resize(had + kStep);
+        const auto n = ::recv(_fd, served.unread.data() + had, kStep, MSG_DONTWAIT);
+        served.unread.resize(had + (n > 0 ? static_cast<std::size_t>(n) : 0));
+        return !served.unread.empty() && wholeRequest(served.unread, _shared.headLimit(), _shared.settings.maxBodyBytes());
+    }
+
+    Arrival arrivalOf(std::string bytes) const {
+        const auto now = Clock::now();
+        return Arrival{std::move(bytes), now + _shared.limits().headTimeout, now, false};
     }
 
     // A worker is done with the connection (on the loop thread).
@@ -319,6 +401,7 @@ private:
         if (served.next == Served::Next::Close || _shared.stopping) return close();
         waitIdle();
         _in = std::move(served.unread);
+        account();
         // Decrypted bytes the TLS layer holds show on no descriptor: take them now.
         if (tls() && _socket.impl()->available() > 0 && !readIn()) return close();
         progress();  // a pipelined request, maybe whole already
@@ -348,18 +431,20 @@ private:
             }
             return close();  // the client is gone
         }
-        if (tls()) {
-            try {
-                _socket.shutdownSend();  // TLS's close_notify
-            } catch (const Poco::Exception&) {
-            }
-        }
-        ::shutdown(_fd, SHUT_WR);
         waitFor(kReading);
         linger();
     }
 
+    // Ends our side (TLS's close_notify, then a FIN), then reads and drops
+    // what the client still sends until it closes, for a while, then closes.
     void linger() {
+        if (tls()) {
+            try {
+                _socket.impl()->shutdown();  // over a non-blocking socket: the close_notify alone
+            } catch (const Poco::Exception&) {
+            }
+        }
+        ::shutdown(_fd, SHUT_WR);
         setState(State::Lingering);
         _lingered = 0;
         setTimer(Clock::now() + kLinger, &Connection::close);
@@ -391,6 +476,8 @@ private:
             _socket.close();
         } catch (const Poco::Exception&) {
         }
+        _in.clear();
+        account();
         _all.erase(this);
         _loop.post([this] { delete this; });
     }
@@ -413,6 +500,9 @@ private:
     Clock::time_point _headDeadline;
     std::optional<Clock::time_point> _headEnd;
     std::size_t _headBytes = 0;
+    std::size_t _scanned = 0;   // bytes of _in the head scan found no end in
+    std::size_t _accounted = 0;  // bytes of _in counted in the front's read-ahead
+    bool _continued = false;    // `100 Continue` was sent for the request being read
     BodyFraming _framing;
     std::size_t _fed = 0;  // bytes of _in the chunked decoder has seen
     std::optional<ChunkedDecoder> _decoder;
@@ -442,7 +532,10 @@ struct IoThreads::Loop final : EventLoop::Watcher {
                 adopt(fd);
                 continue;
             }
-            if (errno == EINTR || errno == ECONNABORTED) continue;
+            // The connection's own trouble (accept(2) says to retry on these).
+            if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO || errno == ENETDOWN || errno == ENOPROTOOPT ||
+                errno == EHOSTDOWN || errno == ENONET || errno == EHOSTUNREACH || errno == EOPNOTSUPP || errno == ENETUNREACH)
+                continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) return;
             // Out of descriptors or memory: the connection stays queued. Stop
             // looking for a moment instead of spinning on it.

@@ -63,6 +63,9 @@ struct FrontSettings {
     std::function<bool(const Poco::Net::IPAddress&)> exempt;
     // The largest body read ahead for a worker (the current limits.max_body_bytes).
     std::function<std::size_t()> maxBodyBytes;
+    // All connections together read ahead at most about this much; past it a
+    // body is left to its worker to read (server.read_ahead_bytes).
+    std::size_t readAheadBytes = 256u << 20;
     Poco::Net::Context::Ptr tls;  // set: every connection speaks TLS
 };
 

@@ -1,8 +1,12 @@
 #include "RequestScan.h"
 
+#include <algorithm>
 #include <charconv>
+#include <utility>
 
 #include <Poco/String.h>
+
+#include "../http/ChunkedDecoder.h"
 
 namespace sluice::kernel {
 
@@ -20,7 +24,7 @@ bool namedAs(std::string_view name, std::string_view wanted) {
 }
 } // namespace
 
-HeadScan scanHead(std::string_view input, std::size_t limit) {
+HeadScan scanHead(std::string_view input, std::size_t limit, std::size_t scanned) {
     // Empty lines before the request line are skipped, as the parser does.
     std::size_t start = 0;
     for (int skipped = 0;; ++skipped) {
@@ -29,8 +33,10 @@ HeadScan scanHead(std::string_view input, std::size_t limit) {
         else break;
         if (skipped == kMaxLeadingEmptyLines) return {HeadScan::Kind::Hand, 0};
     }
-    // The head ends at its first empty line: LF LF or LF CR LF.
-    for (auto at = input.find('\n', start); at != std::string_view::npos; at = input.find('\n', at + 1)) {
+    // The head ends at its first empty line: LF LF or LF CR LF. An end may
+    // straddle what was scanned before and what is new: look 2 bytes back.
+    const auto from = std::max(start, scanned >= 2 ? scanned - 2 : std::size_t{0});
+    for (auto at = input.find('\n', from); at != std::string_view::npos; at = input.find('\n', at + 1)) {
         if (input.substr(at + 1, 1) == "\n") return {HeadScan::Kind::Head, at + 2};
         if (input.substr(at + 1, 2) == "\r\n") return {HeadScan::Kind::Head, at + 3};
     }
@@ -61,23 +67,51 @@ BodyFraming framingOf(std::string_view head) {
             if (chunked || !namedAs(value, "chunked")) return {BodyFraming::Kind::Unsure, 0};
             chunked = true;
         } else if (namedAs(name, "expect")) {
-            return {BodyFraming::Kind::Unsure, 0};  // the body comes after our 100 Continue: a worker sends it
+            if (framing.expectContinue || !namedAs(value, "100-continue")) return {BodyFraming::Kind::Unsure, 0};
+            framing.expectContinue = true;
         }
     }
-    if (haveLength && chunked) return {BodyFraming::Kind::Unsure, 0};
+    if (haveLength && chunked) return {BodyFraming::Kind::Unsure, 0, false};
     if (chunked) framing.kind = BodyFraming::Kind::Chunked;
     else if (haveLength) framing.kind = BodyFraming::Kind::Length;
     return framing;
 }
 
-std::string_view requestTarget(std::string_view head) {
+bool wholeRequest(std::string_view bytes, std::size_t headLimit, std::size_t maxBody) {
+    const auto head = scanHead(bytes, headLimit);
+    if (head.kind != HeadScan::Kind::Head) return false;
+    const auto framing = framingOf(bytes.substr(0, head.bytes));
+    if (framing.expectContinue) return false;
+    const auto body = bytes.substr(head.bytes);
+    switch (framing.kind) {
+    case BodyFraming::Kind::None: return true;
+    case BodyFraming::Kind::Length: return framing.length <= maxBody && body.size() >= framing.length;
+    case BodyFraming::Kind::Chunked: {
+        ChunkedDecoder decoder;
+        std::string payload;
+        decoder.feed(body, payload);
+        return decoder.done();
+    }
+    case BodyFraming::Kind::Unsure: return false;
+    }
+    return false;
+}
+
+namespace {
+// The request line's first two words.
+std::pair<std::string_view, std::string_view> requestLineStart(std::string_view head) {
     while (!head.empty() && (head.front() == '\r' || head.front() == '\n')) head.remove_prefix(1);
     const auto line = head.substr(0, head.find('\n'));
     const auto first = line.find(' ');
     if (first == std::string_view::npos) return {};
     const auto second = line.find(' ', first + 1);
     if (second == std::string_view::npos) return {};
-    return line.substr(first + 1, second - first - 1);
+    return {line.substr(0, first), line.substr(first + 1, second - first - 1)};
 }
+} // namespace
+
+std::string_view requestMethod(std::string_view head) { return requestLineStart(head).first; }
+
+std::string_view requestTarget(std::string_view head) { return requestLineStart(head).second; }
 
 } // namespace sluice::kernel

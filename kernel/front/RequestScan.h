@@ -23,23 +23,32 @@ struct HeadScan {
 };
 
 // `limit`: the most a head may take (request line, fields and line ends).
-HeadScan scanHead(std::string_view input, std::size_t limit);
+// `scanned`: how much of `input` an earlier call looked at and found no end
+// in, so a head that comes a byte at a time is not scanned again from its start.
+HeadScan scanHead(std::string_view input, std::size_t limit, std::size_t scanned = 0);
 
 struct BodyFraming {
     enum class Kind {
         None,     // no body: neither Content-Length nor Transfer-Encoding
         Length,   // `length` bytes
         Chunked,  // chunked, to be decoded to its end
-        Unsure,   // both, several lengths, another coding, Expect: 100-continue
+        Unsure,   // both, several lengths, another coding, another expectation
     };
     Kind kind = Kind::None;
     std::uint64_t length = 0;
+    bool expectContinue = false;  // Expect: 100-continue: the client waits for it before its body
 };
 
 // The framing `head` (as scanHead found it) declares.
 BodyFraming framingOf(std::string_view head);
 
-// The request target of `head`'s request line, "" when there is none yet.
+// Whether `bytes` begin with a whole request: its head, and all of a body
+// of at most `maxBody` bytes (a Content-Length, or chunks to the last one).
+// False when unsure (odd framing, Expect: 100-continue): the I/O thread then reads it.
+bool wholeRequest(std::string_view bytes, std::size_t headLimit, std::size_t maxBody);
+
+// The method and the request target of `head`'s request line, "" when there is none yet.
+std::string_view requestMethod(std::string_view head);
 std::string_view requestTarget(std::string_view head);
 
 } // namespace sluice::kernel

@@ -55,27 +55,25 @@ RequestServer::RequestServer(Poco::Net::HTTPServerParams::Ptr params, Poco::Net:
 }
 
 Served RequestServer::serve(Poco::Net::StreamSocket& socket, const ConnectionInfo& connection, Arrival arrival) {
-    ClientSession session(socket, _params, std::move(arrival.bytes));
-    bool linger = false;
-    Served served;
+    Served served;  // Close, unless the request ends in a way that keeps the connection
     try {
+        ClientSession session(socket, _params, std::move(arrival.bytes));
+        bool linger = false;
         if (!serveOne(session, connection, arrival, linger)) {
-            if (!linger) return served;
-            // Our side ends here (a FIN, or TLS's close_notify); the I/O
-            // thread reads and drops what still comes, then closes.
-            socket.shutdownSend();
-            served.next = Served::Next::LingerThenClose;
+            // After a refusal the I/O thread ends our side, then reads and
+            // drops what still comes before it closes.
+            if (linger) served.next = Served::Next::LingerThenClose;
             return served;
         }
+        served.next = Served::Next::KeepAlive;
+        served.unread = session.takeUnread();
     } catch (const Poco::Exception& e) {
         Poco::Logger::get("sluice.kernel").debug("a client connection ended: %s", e.displayText());
-        return served;
     } catch (const std::exception& e) {
         Poco::Logger::get("sluice.kernel").error("a request failed: %s", std::string(e.what()));
-        return served;
+    } catch (...) {
+        Poco::Logger::get("sluice.kernel").error("a request failed");
     }
-    served.next = Served::Next::KeepAlive;
-    served.unread = session.takeUnread();
     return served;
 }
 
@@ -122,7 +120,8 @@ bool RequestServer::serveOne(ClientSession& session, const ConnectionInfo& conne
             sendError(session, 501, "not_implemented", "not implemented", request->getMethod(), request->getURI());
             return false;
         }
-        if (request->getExpectContinue() && response.getStatus() == HTTPResponse::HTTP_OK) response.sendContinue();
+        if (request->getExpectContinue() && !arrival.continued && response.getStatus() == HTTPResponse::HTTP_OK)
+            response.sendContinue();
         handler->handleRequest(*request, response);
         linger = request->lingersBeforeClose();
         // A body not read to its end would be parsed as the next request:

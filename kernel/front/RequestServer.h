@@ -37,6 +37,7 @@ struct Arrival {
     std::string bytes;                        // of it, read so far (the head, maybe the body)
     Clock::time_point headDeadline;           // the head must be in by then (server.header_timeout_s)
     std::optional<Clock::time_point> headEnd;  // when its head was in, if the I/O thread saw that
+    bool continued = false;                   // the I/O thread sent `100 Continue` already
 };
 
 // How a served request leaves its connection.
@@ -51,7 +52,7 @@ public:
     RequestServer(Poco::Net::HTTPServerParams::Ptr params, Poco::Net::HTTPRequestHandlerFactory::Ptr handlers,
                   const HeadLimits& limits);
 
-    // Serves the next request on `socket`.
+    // Serves the next request on `socket`. Never throws: a failure closes the connection.
     Served serve(Poco::Net::StreamSocket& socket, const ConnectionInfo& connection, Arrival arrival);
 
     const HeadLimits& limits() const { return _limits; }

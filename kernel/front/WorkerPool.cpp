@@ -1,5 +1,6 @@
 #include "WorkerPool.h"
 
+#include <algorithm>
 #include <thread>
 
 #include <pthread.h>
@@ -11,7 +12,9 @@ namespace sluice::kernel {
 WorkerPool::WorkerPool(std::size_t maxThreads, std::size_t maxQueued, std::chrono::seconds idle)
     : _maxThreads(maxThreads == 0 ? 1 : maxThreads), _maxQueued(maxQueued), _idle(idle) {}
 
-WorkerPool::~WorkerPool() {
+WorkerPool::~WorkerPool() { stop(); }
+
+void WorkerPool::stop() {
     std::unique_lock lock(_mutex);
     _stopping = true;
     _available.notify_all();
@@ -23,7 +26,8 @@ bool WorkerPool::submit(std::function<void()> work) {
     if (_stopping) return false;
     const bool spawn = _waiting <= _queue.size() && _threads < _maxThreads;
     if (!spawn && _waiting <= _queue.size() && _queue.size() >= _maxQueued) return false;
-    _queue.push_back(std::move(work));
+    const auto id = _nextId++;
+    _queue.push_back({id, std::move(work)});
     if (!spawn) {
         _available.notify_one();
         return true;
@@ -32,22 +36,30 @@ bool WorkerPool::submit(std::function<void()> work) {
     lock.unlock();
     try {
         std::thread(&WorkerPool::work, this).detach();
+        return true;
     } catch (const std::system_error&) {
-        // No thread to be had (a ulimit): the queued work waits for a running one.
+        // No thread to be had (a ulimit). The work waits for a running
+        // thread, if there is one; else it is taken back (by its id: other
+        // submits may have queued since) and the caller answers for it.
         lock.lock();
         --_threads;
         _ended.notify_all();
-        if (_threads == 0) {
-            _queue.pop_back();
-            return false;
-        }
+        if (_threads > 0) return true;
+        const auto mine = std::find_if(_queue.begin(), _queue.end(), [id](const Queued& queued) { return queued.id == id; });
+        if (mine == _queue.end()) return true;  // a thread that has since ended took it
+        _queue.erase(mine);
+        return false;
     }
-    return true;
 }
 
 std::size_t WorkerPool::threads() const {
     std::lock_guard lock(_mutex);
     return _threads;
+}
+
+bool WorkerPool::queued() const {
+    std::lock_guard lock(_mutex);
+    return !_queue.empty();
 }
 
 std::size_t WorkerPool::busy() const {
@@ -67,7 +79,7 @@ void WorkerPool::work() {
             if (!woken) break;  // idle for server.idle_thread_s: give the thread back
             continue;
         }
-        auto item = std::move(_queue.front());
+        auto item = std::move(_queue.front().work);
         _queue.pop_front();
         lock.unlock();
         try {

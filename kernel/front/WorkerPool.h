@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -19,17 +20,24 @@ namespace sluice::kernel {
 class WorkerPool {
 public:
     WorkerPool(std::size_t maxThreads, std::size_t maxQueued, std::chrono::seconds idle);
-    // Runs what is queued, then waits for every thread to end.
+    // stop().
     ~WorkerPool();
     WorkerPool(const WorkerPool&) = delete;
     WorkerPool& operator=(const WorkerPool&) = delete;
 
-    // False: every thread is busy and the queue is full.
+    // False: every thread is busy and the queue is full, no thread could be
+    // made, or the pool is stopped.
     bool submit(std::function<void()> work);
+
+    // Runs what is queued, then waits for every thread to end. From then on
+    // submit() says no; the object stays usable for those who still call it.
+    void stop();
 
     // Threads alive, and those running work now.
     std::size_t threads() const;
     std::size_t busy() const;
+    // Whether work waits for a thread.
+    bool queued() const;
 
 private:
     void work();
@@ -40,7 +48,12 @@ private:
     mutable std::mutex _mutex;
     std::condition_variable _available;  // work queued, or stopping
     std::condition_variable _ended;      // a thread ended
-    std::deque<std::function<void()>> _queue;
+    struct Queued {
+        std::uint64_t id;
+        std::function<void()> work;
+    };
+    std::deque<Queued> _queue;
+    std::uint64_t _nextId = 0;
     std::size_t _threads = 0;
     std::size_t _waiting = 0;  // threads waiting for work
     bool _stopping = false;

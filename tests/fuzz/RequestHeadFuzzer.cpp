@@ -372,6 +372,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(!upToScan.askedPastEnd, "a head the scan calls whole needs no more bytes");
     }
     if (scan.kind == HeadScan::Kind::More) check(whole.kind != Outcome::Kind::Accepted, "no head is accepted before the scan sees its end");
+    // Scanned as it arrives, each scan resuming where the last found no end,
+    // the scan says what one scan of it all says (or hands it over sooner,
+    // when a piece without an end is already past the limit).
+    {
+        PieceSizes sizes(seed);
+        const auto headLimit = limits.maxRequestLine + limits.maxHeaderBytes + 2;
+        HeadScan piecewise = scanHead(input.substr(0, 0), headLimit);
+        for (std::size_t have = 0, scanned = 0; have < input.size() && piecewise.kind == HeadScan::Kind::More; scanned = have) {
+            have += sizes.next(input.size() - have);
+            piecewise = scanHead(input.substr(0, have), headLimit, scanned);
+        }
+        if (piecewise.kind == HeadScan::Kind::Hand) check(scan.kind != HeadScan::Kind::More, "a scan in pieces hands over only what one scan would not wait for");
+        else check(piecewise.kind == scan.kind && piecewise.bytes == scan.bytes, "a scan in pieces finds what one scan finds");
+    }
 
     // A read that fails at the end instead: only a reader that needed more
     // bytes sees it, and it leaves as itself.
