@@ -74,7 +74,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // After a refusal: what the client still sends is read and dropped for this
-// long, up to this much, before the close (as drainUnreadInput did).
+// long, up to this much, before the close: closing a socket with unread bytes
+// makes the kernel send a reset, which can destroy the answer.
 constexpr auto kLinger = std::chrono::seconds(2);
 constexpr std::size_t kLingerBytes = 4 * 1024 * 1024;
 // Requests one worker serves in a row on a connection whose next request is
@@ -305,13 +306,20 @@ private:
     bool sendNow(std::string_view bytes) {
         long n = 0;
         try {
-            n = tls() ? _socket.sendBytes(bytes.data(), static_cast<int>(bytes.size()))
-                      : ::send(_fd, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+            n = sendSome(bytes);
         } catch (const Poco::Exception&) {
             n = -1;
         }
         if (n > 0 && static_cast<std::size_t>(n) < bytes.size()) ::shutdown(_fd, SHUT_RDWR);  // the worker then finds it closed
         return n > 0 && static_cast<std::size_t>(n) == bytes.size();
+    }
+
+    // One write that does not wait: bytes taken (> 0), or under TLS
+    // ERR_SSL_WANT_READ/WRITE, or -1 with errno. Throws Poco's exceptions
+    // for a TLS connection that broke.
+    long sendSome(std::string_view bytes) {
+        return tls() ? _socket.sendBytes(bytes.data(), static_cast<int>(bytes.size()))
+                     : ::send(_fd, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     }
 
     bool bodyIn() {
@@ -411,8 +419,7 @@ private:
         while (!_out.empty()) {
             long n = 0;
             try {
-                n = tls() ? _socket.sendBytes(_out.data(), static_cast<int>(_out.size()))
-                          : ::send(_fd, _out.data(), _out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+                n = sendSome(_out);
             } catch (const Poco::Exception&) {
                 return close();  // the client is gone, or its handshake failed
             }

@@ -82,9 +82,11 @@ bool RequestServer::serveOne(ClientSession& session, const ConnectionInfo& conne
     // Ownership: both live until the request is answered; the request refers to the response.
     ServerResponse response(session);
     std::optional<ServerRequest> request;
-    // The head's first byte is here: all of it must follow in time. Usually
-    // it is all in `arrival` already and this deadline has nothing to do.
-    auto headDeadline = ReadDeadlines::instance().arm(session.socket().impl()->sockfd(), arrival.headDeadline);
+    // The head's first byte is here: all of it must follow in time. When the
+    // I/O thread saw the head's end, all of it is in `arrival` and no read
+    // of the head can wait: no deadline to watch (arming one costs a lock).
+    auto headDeadline = arrival.headEnd ? ReadDeadlines::Guard{}
+                                        : ReadDeadlines::instance().arm(session.socket().impl()->sockfd(), arrival.headDeadline);
     try {
         request.emplace(response, session, _params.get(), _limits, connection, arrival.headEnd);
         headDeadline.disarm();

@@ -5,7 +5,6 @@
 
 #include <cppunit/extensions/HelperMacros.h>
 
-#include <fstream>
 #include <thread>
 #include <vector>
 

@@ -5,9 +5,7 @@
 // the record (the figure in docs/architecture.md), not asserted.
 
 #include <poll.h>
-#include <sys/resource.h>
 
-#include <fstream>
 #include <iostream>
 
 #include <cppunit/extensions/HelperMacros.h>
