@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "StreamPump.h"
+
 namespace sluice::kernel {
 
 class ClientChannel {
@@ -21,6 +23,12 @@ public:
     // Sends bytes as one chunk. False: the client is gone.
     virtual bool writeStream(std::string_view bytes) = 0;
     virtual void endStream() = 0;
+    // Hands the rest of a started stream to the client's I/O thread, which
+    // drives `pump` until the relay is over, and returns then: meanwhile the
+    // calling request holds no thread. False, with nothing done: this
+    // channel cannot (TLS to the client, a capture of the answer, no I/O
+    // thread), and the caller relays the rest itself.
+    virtual bool relayParked(StreamPump& /*pump*/) { return false; }
 };
 
 } // namespace sluice::kernel

@@ -5,7 +5,7 @@
 
 #include "AnswerBudget.h"
 #include "DeclinedRequest.h"
-#include "DrainDeadline.h"
+#include "net/DrainDeadline.h"
 #include "audit/AnswerCapture.h"
 #include "dialect/Usage.h"
 #include "http/TraceContext.h"

@@ -8,7 +8,7 @@
 #include <Poco/Logger.h>
 
 #include "Attempt.h"
-#include "DrainDeadline.h"
+#include "net/DrainDeadline.h"
 #include "FailureTable.h"
 #include "RetryWait.h"
 #include "dialect/ErrorBody.h"

@@ -37,6 +37,10 @@ public:
     // ended cleanly (nothing appended then). Throws UpstreamError when the
     // body breaks off, or Timeout when nothing arrives by `deadline`.
     bool readBody(std::string& out, Clock::time_point deadline);
+    // readBody that never waits (plain connections): Data appended, the
+    // body's clean End, or Wait: nothing more until the socket is readable.
+    enum class Now { Data, End, Wait };
+    Now readBodyNow(std::string& out);
     // Whether the whole response was read, nothing extra came with it, and the
     // connection may serve another.
     bool reusable() const { return _ended && _head.keepAlive && _buffer.empty(); }
@@ -49,6 +53,10 @@ public:
 
 private:
     std::size_t fill(Clock::time_point deadline);
+    // Moves the body bytes _buffer holds to `out`: true when some moved.
+    bool takeBuffered(std::string& out);
+    // After the connection closed: the end of a body read until close, else a break.
+    void closedMidBody();
 
     UpstreamConnection& _connection;
     int _clientFd;

@@ -10,7 +10,7 @@
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeParser.h>
 
-#include "DrainDeadline.h"
+#include "net/DrainDeadline.h"
 
 namespace sluice::kernel {
 

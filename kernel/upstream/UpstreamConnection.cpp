@@ -5,7 +5,7 @@
 
 #include <poll.h>
 
-#include "DrainDeadline.h"
+#include "net/DrainDeadline.h"
 #include <sys/socket.h>
 
 #include <Poco/Net/Context.h>
@@ -136,6 +136,18 @@ std::size_t UpstreamConnection::readSome(char* buffer, std::size_t capacity, Clo
         throw UpstreamError(UpstreamError::Kind::Closed, "read failed: " + e.displayText());
     }
 }
+
+std::optional<std::size_t> UpstreamConnection::readNow(char* buffer, std::size_t capacity) {
+    for (;;) {
+        const auto n = ::recv(fd(), buffer, capacity, MSG_DONTWAIT);
+        if (n >= 0) return static_cast<std::size_t>(n);
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return std::nullopt;
+        throw UpstreamError(UpstreamError::Kind::Closed, std::string("read failed: ") + std::strerror(errno));
+    }
+}
+
+int UpstreamConnection::fd() const { return _socket->impl()->sockfd(); }
 
 bool UpstreamConnection::closedWhileIdle() {
     pollfd fd{_socket->impl()->sockfd(), POLLIN, 0};

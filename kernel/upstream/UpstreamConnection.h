@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,12 @@ public:
     // Returns 0 on orderly close. Throws UpstreamError: Timeout, Closed, or
     // ClientGone when `clientFd` (>= 0) shows the client hung up.
     std::size_t readSome(char* buffer, std::size_t capacity, Clock::time_point deadline, int clientFd);
+    // Plain connections only: reads what is there without waiting. nullopt:
+    // nothing yet; 0: orderly close. Throws UpstreamError(Closed).
+    std::optional<std::size_t> readNow(char* buffer, std::size_t capacity);
+    // The socket's descriptor, for an I/O thread to watch (plain connections).
+    int fd() const;
+    bool secure() const { return _secure; }
 
     // An idle pooled connection that turned readable was closed by the
     // backend (or sent junk): it must not be reused.
