@@ -141,9 +141,10 @@ public:
         if (_state == State::Idle) close();
     }
 
-    // The drain's end: a relayed stream ends now, with its protocol's error frame.
+    // The drain's end: a relayed stream ends now, with its protocol's error
+    // frame; one still writing its last bytes to a slow client is cut off.
     void cutIfRelaying() {
-        if (_state == State::Relaying && !_relay->over) cutRelay(StreamPump::Cut::Draining);
+        if (_state == State::Relaying) cutRelay(_relay->over ? StreamPump::Cut::ClientGone : StreamPump::Cut::Draining);
     }
 
     // On a worker, inside the request's fiber: the rest of the stream is
@@ -151,7 +152,9 @@ public:
     bool relayParked(StreamPump& pump) override {
         if (tls() || pump.upstreamFd < 0 || !Fiber::current()) return false;
         auto requestId = takeRequestLogId();  // it goes with the request, not with this thread
-        Fiber::park([this, &pump](Fiber& fiber) { _loop.post([this, &pump, &fiber] { startRelay(pump, fiber); }); });
+        Fiber::park([this, &pump, &requestId](Fiber& fiber) {
+            _loop.post([this, &pump, &fiber, &requestId] { startRelay(pump, fiber, requestId); });
+        });
         putRequestLogId(std::move(requestId));
         return true;
     }
@@ -388,9 +391,11 @@ private:
         const bool head = requestMethod(arrival.bytes) == "HEAD";
         const bool queued = _shared.workers.submit([this, arrival = std::move(arrival)]() mutable {
             // On a stack of its own, which a stream's rest parks (relayParked).
+            // The fiber takes the arrival by reference: its first run is
+            // now, on this thread, and moves it out before any park.
             Fiber* fiber = nullptr;
             try {
-                fiber = new Fiber([this, arrival = std::move(arrival)]() mutable { serve(std::move(arrival)); });
+                fiber = new Fiber([this, &arrival] { serve(std::move(arrival)); });
             } catch (const std::exception&) {
                 return serve(std::move(arrival));  // no stack to be had: served on this thread's own
             }
@@ -525,9 +530,11 @@ private:
             void onReady(std::uint32_t) override { owner.pumpRelay(); }
             Connection& owner;
         };
-        Relay(Connection& connection, StreamPump& pump_, Fiber& fiber_) : pump(pump_), fiber(fiber_), upstream(connection) {}
+        Relay(Connection& connection, StreamPump& pump_, Fiber& fiber_, std::string& requestId_)
+            : pump(pump_), fiber(fiber_), requestId(requestId_), upstream(connection) {}
         StreamPump& pump;
         Fiber& fiber;
+        std::string& requestId;  // on the parked stack: the relay's log lines name the request
         UpstreamSide upstream;
         std::string out;            // for the client, not yet written
         bool reading = false;       // the backend's socket is watched
@@ -535,8 +542,8 @@ private:
         std::optional<EventLoop::TimerId> writeTimer;  // server.write_timeout_s without progress to the client
     };
 
-    void startRelay(StreamPump& pump, Fiber& fiber) {
-        _relay = std::make_unique<Relay>(*this, pump, fiber);
+    void startRelay(StreamPump& pump, Fiber& fiber, std::string& requestId) {
+        _relay = std::make_unique<Relay>(*this, pump, fiber, requestId);
         setState(State::Relaying);
         // A client that hangs up (or half-closes, as a cancel does) ends it.
         _loop.watch(_fd, EPOLLRDHUP, *this);
@@ -556,12 +563,9 @@ private:
     void pumpRelay() {
         auto& relay = *_relay;
         if (relay.over) return;
-        bool more = false;
-        try {
-            more = relay.pump.pump(relay.out);
-        } catch (const std::exception& e) {
-            Poco::Logger::get("sluice.kernel").error("a stream's relay failed: %s", std::string(e.what()));
-        }
+        putRequestLogId(std::move(relay.requestId));
+        const bool more = relay.pump.pump(relay.out);  // never throws: a failure ends the relay
+        relay.requestId = takeRequestLogId();
         if (!more) relay.over = true;
         if (!flushRelay()) return;
         if (relay.over) return endRelay();
@@ -575,8 +579,19 @@ private:
     }
 
     void relayDeadline() {
-        if (_relay->over) return;
-        if (Clock::now() < _relay->pump.deadline()) return armRelayDeadline();
+        auto& relay = *_relay;
+        if (relay.over) return;
+        // Held back for a slow client: the backend is not waited on, and
+        // server.write_timeout_s watches the client.
+        if (!relay.reading) return setTimer(Clock::now() + std::chrono::seconds(1), &Connection::relayDeadline);
+        if (Clock::now() < relay.pump.deadline()) return armRelayDeadline();
+        // Bytes already here win over a deadline that passed with them.
+        pumpRelay();
+        if (!_relay || _relay.get() != &relay || relay.over) return;
+        if (Clock::now() < relay.pump.deadline()) {
+            if (!_timer) armRelayDeadline();
+            return;
+        }
         cutRelay(StreamPump::Cut::Deadline);
     }
 
@@ -619,9 +634,14 @@ private:
 
     void cutRelay(StreamPump::Cut why) {
         auto& relay = *_relay;
-        if (!relay.over) relay.pump.cut(why);
+        // A client gone is news to the request even when the pump was over.
+        if (!relay.over || why == StreamPump::Cut::ClientGone) relay.pump.cut(why);
         relay.over = true;
-        if (why == StreamPump::Cut::ClientGone) relay.out.clear();
+        if (why == StreamPump::Cut::ClientGone) {
+            relay.out.clear();
+            // What was cut may be half a chunk: nothing more may follow it.
+            ::shutdown(_fd, SHUT_RDWR);
+        }
         endRelay();
     }
 

@@ -8,18 +8,24 @@
 // Neutral ground, like ClientChannel: upstream/ makes one, front/ drives it.
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <string>
+#include <string_view>
 
 namespace sluice::kernel {
 
 struct StreamPump {
     enum class Cut { Deadline, ClientGone, Draining };
+    // A pump returns (true) once it added this much for the client, and is
+    // called again when the backend's socket is readable: bytes it leaves
+    // unread stay there, so the loop is told of them again.
+    static constexpr std::size_t kTurnBytes = 64 * 1024;
 
     int upstreamFd = -1;
     // Reads what the upstream has, without waiting, and appends what the
     // client is to be sent to `toClient`, framed for the wire (HTTP chunks).
-    // False: the relay is over (the stream ended, broke, or erred).
+    // False: the relay is over (the stream ended, broke, or erred). Never throws.
     std::function<bool(std::string& toClient)> pump;
     // Until when the relay waits for the upstream (an idle stream's stall,
     // timeout.max_stream_s). Asked again whenever that time comes.

@@ -15,8 +15,8 @@
 // and one function must not ask for thread-local things on both sides of a
 // park: pthread_self() and errno's address are declared const, and the
 // compiler may keep the first answer (FiberTest shows it does).
-// Stacks come from a pool (1 MiB of address space each, a guard page below;
-// only the pages touched cost memory) and what lies below a parked fiber's
+// Stacks come from a pool (8 MiB of address space each, as a thread's, a
+// guard page below; only the pages touched cost memory) and what lies below a parked fiber's
 // stack pointer is given back to the system.
 // Thread: run() on one thread at a time; park() from inside the fiber only.
 

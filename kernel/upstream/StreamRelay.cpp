@@ -124,24 +124,33 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, StreamPlan& 
     StreamPump pump;
     pump.upstreamFd = _connection->secure() ? -1 : _connection->fd();
     pump.pump = [&](std::string& toClient) {
-        while (!over()) {
-            ResponseReader::Now read;
-            try {
-                payload.clear();
-                read = reader.readBodyNow(payload);
-            } catch (const UpstreamError& error) {
-                failure = midStreamFailureOf(error);
-                break;
+        const auto had = toClient.size();
+        try {
+            while (!over()) {
+                // One turn takes a bounded share: the loop's other connections wait meanwhile.
+                if (toClient.size() - had >= StreamPump::kTurnBytes) return true;
+                ResponseReader::Now read;
+                try {
+                    payload.clear();
+                    read = reader.readBodyNow(payload);
+                } catch (const UpstreamError& error) {
+                    failure = midStreamFailureOf(error);
+                    break;
+                }
+                if (read == ResponseReader::Now::Wait) return true;
+                if (read == ResponseReader::Now::Data) {
+                    splitter.append(payload);
+                    feed(splitter.complete());
+                    splitter.takeComplete();
+                }
+                afterRead(read == ResponseReader::Now::Data);
+                if (!failure.empty()) break;
+                deliverTo(toClient);
             }
-            if (read == ResponseReader::Now::Wait) return true;
-            if (read == ResponseReader::Now::Data) {
-                splitter.append(payload);
-                feed(splitter.complete());
-                splitter.takeComplete();
-            }
-            afterRead(read == ResponseReader::Now::Data);
-            if (!failure.empty()) break;
-            deliverTo(toClient);
+        } catch (const std::exception& e) {
+            // A filter that threw, memory that ran out: the stream ends with an error, never as a whole answer.
+            _services.log.error("request %s: the stream's relay failed: %s", _ctx.requestId, std::string(e.what()));
+            failure = "the gateway could not relay the stream";
         }
         return false;
     };
@@ -152,7 +161,7 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, StreamPlan& 
         // The stall or timeout.max_stream_s: the deadline was asked again just before.
         else failure = midStreamFailureOf(UpstreamError(UpstreamError::Kind::Timeout, ""));
     };
-    if (pump.upstreamFd >= 0 && _client.relayParked(pump)) {
+    if (!over() && pump.upstreamFd >= 0 && _client.relayParked(pump)) {
         if (clientGone) return clientWentAway();
     } else {
         while (!over()) {
