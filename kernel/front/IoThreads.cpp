@@ -142,9 +142,25 @@ public:
     }
 
     // The drain's end: a relayed stream ends now, with its protocol's error
-    // frame; one still writing its last bytes to a slow client is cut off.
+    // frame; one still writing its last bytes to a slow client is cut off;
+    // a parked wait ends.
     void cutIfRelaying() {
         if (_state == State::Relaying) cutRelay(_relay->over ? StreamPump::Cut::ClientGone : StreamPump::Cut::Draining);
+        else if (_state == State::Waiting) endWait(WaitEnd::Draining);
+    }
+
+    // On a worker, inside the request's fiber: waits for `fd` (a backend's
+    // answer, -1 for time alone) with the request parked while the loop watches.
+    std::optional<WaitEnd> waitParked(int fd, Clock::time_point deadline) override {
+        if (!Fiber::current()) return std::nullopt;
+        ParkedWait wait{fd, deadline};
+        auto requestId = takeRequestLogId();
+        Fiber::park([this, &wait](Fiber& fiber) {
+            wait.fiber = &fiber;
+            _loop.post([this, &wait] { startWait(wait); });
+        });
+        putRequestLogId(std::move(requestId));
+        return wait.end;
     }
 
     // On a worker, inside the request's fiber: the rest of the stream is
@@ -172,6 +188,8 @@ public:
             return drop();
         case State::Relaying:
             return clientReadyWhileRelaying(events);
+        case State::Waiting:
+            return endWait(WaitEnd::ClientGone);  // only a hang-up is watched for
         case State::Working:
         case State::Closed:
             return;
@@ -179,8 +197,9 @@ public:
     }
 
 private:
-    // Relaying: a worker's request is parked while the loop relays its stream's rest.
-    enum class State { Idle, Head, Body, Working, Relaying, Answering, Lingering, Closed };
+    // Relaying: a worker's request is parked while the loop relays its
+    // stream's rest. Waiting: parked while the loop waits for its backend.
+    enum class State { Idle, Head, Body, Working, Relaying, Waiting, Answering, Lingering, Closed };
     static constexpr std::uint32_t kReading = EPOLLIN | EPOLLRDHUP;
 
     bool tls() const { return _plain; }
@@ -205,7 +224,8 @@ private:
     }
 
     static bool busyIn(State state) {
-        return state == State::Head || state == State::Body || state == State::Working || state == State::Relaying;
+        return state == State::Head || state == State::Body || state == State::Working || state == State::Relaying ||
+               state == State::Waiting;
     }
 
     void setState(State next) {
@@ -645,6 +665,56 @@ private:
         endRelay();
     }
 
+    // A parked wait, as the worker's side holds it on the request's stack.
+    struct ParkedWait {
+        int fd;
+        Clock::time_point deadline;
+        Fiber* fiber = nullptr;
+        WaitEnd end = WaitEnd::Timeout;
+    };
+    // The loop's side of it: the backend's socket watched beside the client's.
+    struct Wait {
+        struct UpstreamSide final : EventLoop::Watcher {
+            explicit UpstreamSide(Connection& connection) : owner(connection) {}
+            void onReady(std::uint32_t) override { owner.endWait(WaitEnd::Ready); }
+            Connection& owner;
+        };
+        Wait(Connection& connection, ParkedWait& parked_) : parked(parked_), upstream(connection) {}
+        ParkedWait& parked;
+        UpstreamSide upstream;
+    };
+
+    void startWait(ParkedWait& parked) {
+        _wait = std::make_unique<Wait>(*this, parked);
+        setState(State::Waiting);
+        _loop.watch(_fd, EPOLLRDHUP, *this);  // a hang-up ends the wait
+        _events = EPOLLRDHUP;
+        if (parked.fd >= 0) _loop.watch(parked.fd, EPOLLIN | EPOLLRDHUP, _wait->upstream);
+        setTimer(parked.deadline, &Connection::waitTimedOut);
+        if (drain::ended()) endWait(WaitEnd::Draining);
+    }
+
+    void waitTimedOut() { endWait(WaitEnd::Timeout); }
+
+    void endWait(WaitEnd end) {
+        if (_state != State::Waiting) return;
+        auto& parked = _wait->parked;
+        if (parked.fd >= 0) _loop.unwatch(parked.fd, _wait->upstream);
+        cancelTimer();
+        _loop.unwatch(_fd, *this);
+        _events = 0;
+        setState(State::Working);
+        parked.end = end;
+        _wait.reset();
+        goOnOnAWorker(*parked.fiber);
+    }
+
+    // A parked request goes on on a worker; with no worker left (the
+    // process is stopping), here.
+    void goOnOnAWorker(Fiber& fiber) {
+        if (!_shared.workers.resume([&fiber] { runFiber(fiber); })) runFiber(fiber);
+    }
+
     // Once what waits for the client is out (or the client is gone), the
     // request goes on on a worker, and the connection is the worker's again.
     void endRelay() {
@@ -661,8 +731,7 @@ private:
         setState(State::Working);
         Fiber& fiber = relay.fiber;
         _relay.reset();
-        // No worker left (the process is stopping): it goes on here.
-        if (!_shared.workers.resume([&fiber] { runFiber(fiber); })) runFiber(fiber);
+        goOnOnAWorker(fiber);
     }
 
     // Closes; the object goes once the loop's current round is over, so a
@@ -708,6 +777,7 @@ private:
     std::optional<ChunkedDecoder> _decoder;
     std::size_t _lingered = 0;
     std::unique_ptr<Relay> _relay;  // while Relaying
+    std::unique_ptr<Wait> _wait;    // while Waiting
 };
 
 } // namespace

@@ -33,6 +33,9 @@ public:
     void endStream() override;
     // Plain connections with an I/O thread, an open chunked stream, not HEAD.
     bool relayParked(StreamPump& pump) override;
+    std::optional<WaitEnd> waitParked(int fd, std::chrono::steady_clock::time_point deadline) override {
+        return _relays ? _relays->waitParked(fd, deadline) : std::nullopt;
+    }
 
     // Whether an answer's head went out.
     bool sent() const { return _sent; }

@@ -24,7 +24,7 @@
 #include <Poco/Net/SocketAddress.h>
 
 #include "RequestBody.h"
-#include "http/StreamPump.h"
+#include "http/ClientChannel.h"
 
 namespace Poco::Net {
 class StreamSocket;
@@ -68,6 +68,7 @@ private:
 class ParkedRelays {
 public:
     virtual bool relayParked(StreamPump& pump) = 0;
+    virtual std::optional<WaitEnd> waitParked(int fd, std::chrono::steady_clock::time_point deadline) = 0;
 
 protected:
     ~ParkedRelays() = default;

@@ -4,12 +4,17 @@
 // stream. Neutral ground: front/ implements it, upstream/ and the audit's
 // capture decorator use it, and neither includes the other.
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "StreamPump.h"
 
 namespace sluice::kernel {
+
+// How a parked wait ended (ClientChannel::waitParked).
+enum class WaitEnd { Ready, Timeout, ClientGone, Draining };
 
 class ClientChannel {
 public:
@@ -29,6 +34,14 @@ public:
     // channel cannot (TLS to the client, a capture of the answer, no I/O
     // thread), and the caller relays the rest itself.
     virtual bool relayParked(StreamPump& /*pump*/) { return false; }
+    // Waits with the request parked until `fd` is readable (-1: no
+    // descriptor, only the time), `deadline` passes, the client hangs up or
+    // the drain ends: the client's I/O thread watches, and the request holds
+    // no thread meanwhile. nullopt, with nothing done: this channel cannot,
+    // and the caller waits itself.
+    virtual std::optional<WaitEnd> waitParked(int /*fd*/, std::chrono::steady_clock::time_point /*deadline*/) {
+        return std::nullopt;
+    }
 };
 
 } // namespace sluice::kernel

@@ -171,7 +171,7 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
     _connection->sendAll(requestHead(_backend, _ctx, request, sent.size()) + std::string(sent),
                          Clock::now() + _backend.connectTimeout + std::chrono::seconds(10));
 
-    ResponseReader reader(*_connection, _client.socketFd());
+    ResponseReader reader(*_connection, _client.socketFd(), &_client);
     try {
         reader.readHead(firstByteDeadline());
     } catch (const UpstreamError&) {

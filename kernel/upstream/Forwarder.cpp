@@ -136,7 +136,7 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
                              {{"backend", backend.name}, {"reason", std::string(outcomeLabel(failure->kind))}})
                 .inc();
             ctx.retries++;
-            const auto paused = pauseBeforeRetry(client.socketFd(), *wait);
+            const auto paused = pauseBeforeRetry(client, *wait);
             if (paused == PauseEnd::ClientGone) {
                 ctx.outcome = Outcome::ClientCancel;
                 ctx.status = 499;

@@ -94,7 +94,7 @@ std::size_t parseResponseHead(std::string_view bytes, ResponseHead& head) {
 
 std::size_t ResponseReader::fill(Clock::time_point deadline) {
     char chunk[kReadSize];
-    const auto n = _connection.readSome(chunk, sizeof chunk, deadline, _clientFd);
+    const auto n = _connection.readSome(chunk, sizeof chunk, deadline, _clientFd, _parkVia);
     _buffer.append(chunk, n);
     _receivedAny = _receivedAny || n > 0;
     return n;

@@ -29,7 +29,9 @@ std::size_t parseResponseHead(std::string_view bytes, ResponseHead& head);
 
 class ResponseReader {
 public:
-    ResponseReader(UpstreamConnection& connection, int clientFd) : _connection(connection), _clientFd(clientFd) {}
+    // `parkVia`: long waits park the request (UpstreamConnection::readSome).
+    ResponseReader(UpstreamConnection& connection, int clientFd, ClientChannel* parkVia = nullptr)
+        : _connection(connection), _clientFd(clientFd), _parkVia(parkVia) {}
 
     // Reads until the head is complete. Throws UpstreamError.
     const ResponseHead& readHead(Clock::time_point deadline, bool headRequest = false);
@@ -60,6 +62,7 @@ private:
 
     UpstreamConnection& _connection;
     int _clientFd;
+    ClientChannel* _parkVia;
     ResponseHead _head;
     std::string _buffer;  // received, not yet consumed
     ChunkedDecoder _decoder;

@@ -70,7 +70,7 @@ std::unique_ptr<UpstreamConnection> UpstreamConnection::open(const Backend&, con
     return std::unique_ptr<UpstreamConnection>(new UpstreamConnection(nullptr, false));
 }
 
-std::size_t UpstreamConnection::readSome(char* buffer, std::size_t capacity, Clock::time_point, int) {
+std::size_t UpstreamConnection::readSome(char* buffer, std::size_t capacity, Clock::time_point, int, ClientChannel*) {
     const auto left = wire.bytes.size() - wire.delivered;
     const auto size = std::min(capacity, wire.sizes->next(left));
     std::copy_n(wire.bytes.data() + wire.delivered, size, buffer);
