@@ -1,7 +1,8 @@
 #include "BackendHealth.h"
 
 #include <algorithm>
-#include <regex>
+#include <cctype>
+#include <string_view>
 
 namespace sluice::kernel {
 
@@ -14,12 +15,42 @@ std::string_view circuitName(CircuitState state) {
     return "closed";
 }
 
+namespace {
+bool isDigit(char c) { return c >= '0' && c <= '9'; }
+
+// Whether `text` holds an IPv4 address (four groups of 1-3 digits joined by
+// dots) or a bracketed IPv6 one. A scan, not std::regex: libstdc++'s regex
+// recurses once per character, and a backend's message of a few thousand
+// hex digits overflowed a request's stack with it.
+bool holdsAddress(std::string_view text) {
+    for (std::size_t start = 0; start < text.size(); ++start) {
+        if (text[start] == '[') {
+            std::size_t at = start + 1;
+            while (at < text.size() && (std::isxdigit(static_cast<unsigned char>(text[at])) || text[at] == ':' || text[at] == '.')) ++at;
+            if (at > start + 1 && at < text.size() && text[at] == ']') return true;
+            continue;
+        }
+        std::size_t at = start;
+        int groups = 0;
+        for (; groups < 4; ++groups) {
+            std::size_t digits = 0;
+            while (digits < 3 && at < text.size() && isDigit(text[at])) ++at, ++digits;
+            if (digits == 0) break;
+            if (groups == 3) continue;
+            if (at >= text.size() || text[at] != '.') break;
+            ++at;
+        }
+        if (groups == 4) return true;
+    }
+    return false;
+}
+} // namespace
+
 bool revealsBackend(const std::string& text, const Backend& backend) {
     // Poco puts the resolved address ("10.1.2.3:11434", "[fd00::1]:11434")
     // into some connect errors, so the host name alone is not enough.
-    static const std::regex address(R"((\d{1,3}\.){3}\d{1,3}|\[[0-9A-Fa-f:.]+\])");
     return text.find("://") != std::string::npos || (!backend.host.empty() && text.find(backend.host) != std::string::npos) ||
-           std::regex_search(text, address);
+           holdsAddress(text);
 }
 
 std::string healthSafe(const std::string& text, const Backend& backend, const std::string& fallback) {

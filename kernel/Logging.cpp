@@ -228,6 +228,9 @@ void logAccess(const AuditRecord& record, const std::string& scheme,
     log.log(message);
 }
 
+std::string takeRequestLogId() { return std::exchange(currentRequestId, std::string()); }
+void putRequestLogId(std::string id) { currentRequestId = std::move(id); }
+
 RequestLogScope::RequestLogScope(std::string_view requestId) { currentRequestId.assign(requestId); }
 RequestLogScope::~RequestLogScope() { currentRequestId.clear(); }
 

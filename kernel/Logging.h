@@ -48,6 +48,11 @@ void appendLogValue(std::string_view value, std::string& out);
 
 // Names the request whose thread this is, for every line logged until the
 // scope ends. Thread: the request's own.
+// A request that goes on on another thread (a parked stream, net/Fiber)
+// takes its log id along: taken off the thread it leaves, put on the next.
+std::string takeRequestLogId();
+void putRequestLogId(std::string id);
+
 class RequestLogScope {
 public:
     explicit RequestLogScope(std::string_view requestId);

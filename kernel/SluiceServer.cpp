@@ -24,7 +24,7 @@
 #include "front/IoThreads.h"
 #include "front/RequestServer.h"
 #include "front/WorkerPool.h"
-#include "upstream/DrainDeadline.h"
+#include "net/DrainDeadline.h"
 #include "sluice/Abi.h"
 #include "sluice/ConfigReader.h"
 
@@ -287,7 +287,7 @@ int SluiceServer::main(const std::vector<std::string>&) {
 
     // Drain: no new connections; idle keep-alive ones close now, busy ones
     // after their answer. What still runs at server.drain_s is ended with
-    // the protocol's error (see upstream/DrainDeadline.h).
+    // the protocol's error (see net/DrainDeadline.h).
     const auto drainEnd = std::chrono::steady_clock::now() + server.drain;
     log.information("stopping: draining %z connections for up to %ds", io->busy(), static_cast<int>(server.drain.count()));
     io->stopAccepting();
@@ -300,6 +300,7 @@ int SluiceServer::main(const std::vector<std::string>&) {
     if (io->busy() > 0) {
         log.warning("stopping: %z connections still busy after server.drain_s; ending their requests", io->busy());
         drain::end();
+        io->endStreams();  // those the loops relay; the others see drain::end() themselves
     }
     workers->stop();  // every request's work is done; the loops close what is left
     io.reset();

@@ -28,6 +28,11 @@ public:
         return _inner.writeStream(bytes);
     }
     void endStream() override { _inner.endStream(); }
+    // A wait sends nothing: nothing to capture. (A parked relay would write
+    // past the capture, so relayParked stays refused.)
+    std::optional<WaitEnd> waitParked(int fd, std::chrono::steady_clock::time_point deadline) override {
+        return _inner.waitParked(fd, deadline);
+    }
 
     // The bytes captured, given up to the audit record.
     std::string take() { return std::move(_capture.bytes); }

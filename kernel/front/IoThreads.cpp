@@ -19,8 +19,11 @@
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/Net/StreamSocketImpl.h>
 
+#include "../Logging.h"
 #include "../http/ChunkedDecoder.h"
 #include "../net/EventLoop.h"
+#include "../net/Fiber.h"
+#include "../net/DrainDeadline.h"
 #include "RequestScan.h"
 #include "WorkerPool.h"
 
@@ -81,6 +84,15 @@ constexpr std::size_t kLingerBytes = 4 * 1024 * 1024;
 // Requests one worker serves in a row on a connection whose next request is
 // already in, before it gives the connection back (fairness to the others).
 constexpr int kServedInARow = 16;
+// A parked relay stops reading its backend while this much waits for a
+// slow client, and reads again once the client has taken it all.
+constexpr std::size_t kRelayBacklog = 256 * 1024;
+
+// Runs a request's fiber until it ends or parks; one that ended is deleted
+// (a parked one belongs to whoever its park handed it to).
+void runFiber(Fiber& fiber) {
+    if (fiber.run()) delete &fiber;
+}
 
 // An accepted TLS connection: Poco makes these only in its own accept, which
 // blocks; this is the same object over a socket the loop accepted.
@@ -94,13 +106,14 @@ public:
 
 // One client connection, owned by its loop; while a worker serves a request
 // on it the loop does not touch it.
-class Connection final : public EventLoop::Watcher {
+class Connection final : public EventLoop::Watcher, public ParkedRelays {
 public:
     // `plain`: under TLS, the TCP socket beneath `socket`; null without TLS.
     Connection(IoThreads::Shared& shared, EventLoop& loop, std::unordered_set<Connection*>& all, Poco::Net::StreamSocket socket,
                Poco::AutoPtr<Poco::Net::StreamSocketImpl> plain, ConnectionInfo info, std::shared_ptr<void> place)
         : _shared(shared), _loop(loop), _all(all), _socket(std::move(socket)), _plain(std::move(plain)),
           _fd(_socket.impl()->sockfd()), _info(std::move(info)), _place(std::move(place)) {
+        _info.relays = this;
         _all.insert(this);
         // The loop never waits on a read or a write. Under TLS it is the TCP
         // socket's own mode that Poco's TLS reads look at: set on the
@@ -128,6 +141,40 @@ public:
         if (_state == State::Idle) close();
     }
 
+    // The drain's end: a relayed stream ends now, with its protocol's error
+    // frame; one still writing its last bytes to a slow client is cut off;
+    // a parked wait ends.
+    void cutIfRelaying() {
+        if (_state == State::Relaying) cutRelay(_relay->over ? StreamPump::Cut::ClientGone : StreamPump::Cut::Draining);
+        else if (_state == State::Waiting) endWait(WaitEnd::Draining);
+    }
+
+    // On a worker, inside the request's fiber: waits for `fd` (a backend's
+    // answer, -1 for time alone) with the request parked while the loop watches.
+    std::optional<WaitEnd> waitParked(int fd, Clock::time_point deadline) override {
+        if (!Fiber::current()) return std::nullopt;
+        ParkedWait wait{fd, deadline};
+        auto requestId = takeRequestLogId();
+        Fiber::park([this, &wait](Fiber& fiber) {
+            wait.fiber = &fiber;
+            _loop.post([this, &wait] { startWait(wait); });
+        });
+        putRequestLogId(std::move(requestId));
+        return wait.end;
+    }
+
+    // On a worker, inside the request's fiber: the rest of the stream is
+    // relayed by this connection's loop while the request is parked.
+    bool relayParked(StreamPump& pump) override {
+        if (tls() || pump.upstreamFd < 0 || !Fiber::current()) return false;
+        auto requestId = takeRequestLogId();  // it goes with the request, not with this thread
+        Fiber::park([this, &pump, &requestId](Fiber& fiber) {
+            _loop.post([this, &pump, &fiber, &requestId] { startRelay(pump, fiber, requestId); });
+        });
+        putRequestLogId(std::move(requestId));
+        return true;
+    }
+
     void onReady(std::uint32_t events) override {
         switch (_state) {
         case State::Idle:
@@ -139,6 +186,10 @@ public:
             return writeOut();
         case State::Lingering:
             return drop();
+        case State::Relaying:
+            return clientReadyWhileRelaying(events);
+        case State::Waiting:
+            return endWait(WaitEnd::ClientGone);  // only a hang-up is watched for
         case State::Working:
         case State::Closed:
             return;
@@ -146,7 +197,9 @@ public:
     }
 
 private:
-    enum class State { Idle, Head, Body, Working, Answering, Lingering, Closed };
+    // Relaying: a worker's request is parked while the loop relays its
+    // stream's rest. Waiting: parked while the loop waits for its backend.
+    enum class State { Idle, Head, Body, Working, Relaying, Waiting, Answering, Lingering, Closed };
     static constexpr std::uint32_t kReading = EPOLLIN | EPOLLRDHUP;
 
     bool tls() const { return _plain; }
@@ -170,7 +223,10 @@ private:
         _events = events;
     }
 
-    static bool busyIn(State state) { return state == State::Head || state == State::Body || state == State::Working; }
+    static bool busyIn(State state) {
+        return state == State::Head || state == State::Body || state == State::Working || state == State::Relaying ||
+               state == State::Waiting;
+    }
 
     void setState(State next) {
         if (busyIn(next) && !busyIn(_state)) ++_shared.busy;
@@ -354,17 +410,16 @@ private:
         const std::string target(requestTarget(arrival.bytes));
         const bool head = requestMethod(arrival.bytes) == "HEAD";
         const bool queued = _shared.workers.submit([this, arrival = std::move(arrival)]() mutable {
-            // The connection always comes back, however the request ended:
-            // one left with a worker would never close.
-            Served served;
+            // On a stack of its own, which a stream's rest parks (relayParked).
+            // The fiber takes the arrival by reference: its first run is
+            // now, on this thread, and moves it out before any park.
+            Fiber* fiber = nullptr;
             try {
-                served = _shared.server.serve(_socket, _info, std::move(arrival));
-                for (int more = 0; more < kServedInARow && nextRequestIsIn(served); ++more)
-                    served = _shared.server.serve(_socket, _info, arrivalOf(std::move(served.unread)));
-            } catch (...) {
-                served = Served{};
+                fiber = new Fiber([this, &arrival] { serve(std::move(arrival)); });
+            } catch (const std::exception&) {
+                return serve(std::move(arrival));  // no stack to be had: served on this thread's own
             }
-            _loop.post([this, served = std::move(served)]() mutable { resume(std::move(served)); });
+            runFiber(*fiber);
         });
         if (queued) return;
         setBlocking(false);
@@ -372,6 +427,21 @@ private:
         _events = kReading;
         _shared.warnBusy();
         refuse(closingAnswer(503, "server_busy", "the gateway is busy; try again", target, head, {{"Retry-After", "1"}}));
+    }
+
+    // On the worker: serves the request, and those behind it that are in,
+    // then gives the connection back to the loop. It always comes back,
+    // however the request ended: one left with a worker would never close.
+    void serve(Arrival arrival) {
+        Served served;
+        try {
+            served = _shared.server.serve(_socket, _info, std::move(arrival));
+            for (int more = 0; more < kServedInARow && nextRequestIsIn(served); ++more)
+                served = _shared.server.serve(_socket, _info, arrivalOf(std::move(served.unread)));
+        } catch (...) {
+            served = Served{};
+        }
+        _loop.post([this, served = std::move(served)]() mutable { resume(std::move(served)); });
     }
 
     // On the worker, after an answer: whether the client's next request is
@@ -472,6 +542,198 @@ private:
         }
     }
 
+    // The parked relay of a stream's rest (relayParked), on the loop.
+    struct Relay {
+        // The backend's socket, watched beside the client's.
+        struct UpstreamSide final : EventLoop::Watcher {
+            explicit UpstreamSide(Connection& connection) : owner(connection) {}
+            void onReady(std::uint32_t) override { owner.pumpRelay(); }
+            Connection& owner;
+        };
+        Relay(Connection& connection, StreamPump& pump_, Fiber& fiber_, std::string& requestId_)
+            : pump(pump_), fiber(fiber_), requestId(requestId_), upstream(connection) {}
+        StreamPump& pump;
+        Fiber& fiber;
+        std::string& requestId;  // on the parked stack: the relay's log lines name the request
+        UpstreamSide upstream;
+        std::string out;            // for the client, not yet written
+        bool reading = false;       // the backend's socket is watched
+        bool over = false;          // nothing more is pumped; what is in `out` still goes out
+        std::optional<EventLoop::TimerId> writeTimer;  // server.write_timeout_s without progress to the client
+    };
+
+    void startRelay(StreamPump& pump, Fiber& fiber, std::string& requestId) {
+        _relay = std::make_unique<Relay>(*this, pump, fiber, requestId);
+        setState(State::Relaying);
+        // A client that hangs up (or half-closes, as a cancel does) ends it.
+        _loop.watch(_fd, EPOLLRDHUP, *this);
+        _events = EPOLLRDHUP;
+        readUpstream(true);
+        if (drain::ended()) return cutRelay(StreamPump::Cut::Draining);
+        pumpRelay();  // what the reader already holds goes first
+    }
+
+    void readUpstream(bool on) {
+        if (on == _relay->reading) return;
+        if (on) _loop.watch(_relay->pump.upstreamFd, EPOLLIN | EPOLLRDHUP, _relay->upstream);
+        else _loop.unwatch(_relay->pump.upstreamFd, _relay->upstream);
+        _relay->reading = on;
+    }
+
+    void pumpRelay() {
+        auto& relay = *_relay;
+        if (relay.over) return;
+        putRequestLogId(std::move(relay.requestId));
+        const bool more = relay.pump.pump(relay.out);  // never throws: a failure ends the relay
+        relay.requestId = takeRequestLogId();
+        if (!more) relay.over = true;
+        if (!flushRelay()) return;
+        if (relay.over) return endRelay();
+        if (!_timer) armRelayDeadline();
+    }
+
+    // The stream's own deadline (a stall, timeout.max_stream_s), asked again
+    // when it comes: it only moves later, so one timer serves many frames.
+    void armRelayDeadline() {
+        setTimer(_relay->pump.deadline(), &Connection::relayDeadline);
+    }
+
+    void relayDeadline() {
+        auto& relay = *_relay;
+        if (relay.over) return;
+        // Held back for a slow client: the backend is not waited on, and
+        // server.write_timeout_s watches the client.
+        if (!relay.reading) return setTimer(Clock::now() + std::chrono::seconds(1), &Connection::relayDeadline);
+        if (Clock::now() < relay.pump.deadline()) return armRelayDeadline();
+        // Bytes already here win over a deadline that passed with them.
+        pumpRelay();
+        if (!_relay || _relay.get() != &relay || relay.over) return;
+        if (Clock::now() < relay.pump.deadline()) {
+            if (!_timer) armRelayDeadline();
+            return;
+        }
+        cutRelay(StreamPump::Cut::Deadline);
+    }
+
+    // Writes what waits for the client. False: the relay ended (the client went).
+    bool flushRelay() {
+        auto& relay = *_relay;
+        std::size_t written = 0;
+        while (written < relay.out.size()) {
+            const auto n = ::send(_fd, relay.out.data() + written, relay.out.size() - written, MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (n > 0) {
+                written += static_cast<std::size_t>(n);
+                continue;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+            cutRelay(StreamPump::Cut::ClientGone);
+            return false;
+        }
+        relay.out.erase(0, written);
+        if (written > 0 && relay.writeTimer) {
+            _loop.cancel(*relay.writeTimer);
+            relay.writeTimer.reset();
+        }
+        if (!relay.out.empty() && !relay.writeTimer)
+            relay.writeTimer = _loop.at(Clock::now() + _shared.limits().writeTimeout, [this] {
+                _relay->writeTimer.reset();
+                cutRelay(StreamPump::Cut::ClientGone);  // as a blocking send past server.write_timeout_s fails
+            });
+        waitFor(relay.out.empty() ? EPOLLRDHUP : EPOLLRDHUP | EPOLLOUT);
+        // A client slower than its backend: the backend waits (TCP holds it back).
+        if (!relay.over) readUpstream(relay.out.size() < kRelayBacklog);
+        return true;
+    }
+
+    void clientReadyWhileRelaying(std::uint32_t events) {
+        if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) return cutRelay(StreamPump::Cut::ClientGone);
+        if (!flushRelay()) return;
+        if (_relay->over && _relay->out.empty()) endRelay();
+    }
+
+    void cutRelay(StreamPump::Cut why) {
+        auto& relay = *_relay;
+        // A client gone is news to the request even when the pump was over.
+        if (!relay.over || why == StreamPump::Cut::ClientGone) relay.pump.cut(why);
+        relay.over = true;
+        if (why == StreamPump::Cut::ClientGone) {
+            relay.out.clear();
+            // What was cut may be half a chunk: nothing more may follow it.
+            ::shutdown(_fd, SHUT_RDWR);
+        }
+        endRelay();
+    }
+
+    // A parked wait, as the worker's side holds it on the request's stack.
+    struct ParkedWait {
+        int fd;
+        Clock::time_point deadline;
+        Fiber* fiber = nullptr;
+        WaitEnd end = WaitEnd::Timeout;
+    };
+    // The loop's side of it: the backend's socket watched beside the client's.
+    struct Wait {
+        struct UpstreamSide final : EventLoop::Watcher {
+            explicit UpstreamSide(Connection& connection) : owner(connection) {}
+            void onReady(std::uint32_t) override { owner.endWait(WaitEnd::Ready); }
+            Connection& owner;
+        };
+        Wait(Connection& connection, ParkedWait& parked_) : parked(parked_), upstream(connection) {}
+        ParkedWait& parked;
+        UpstreamSide upstream;
+    };
+
+    void startWait(ParkedWait& parked) {
+        _wait = std::make_unique<Wait>(*this, parked);
+        setState(State::Waiting);
+        _loop.watch(_fd, EPOLLRDHUP, *this);  // a hang-up ends the wait
+        _events = EPOLLRDHUP;
+        if (parked.fd >= 0) _loop.watch(parked.fd, EPOLLIN | EPOLLRDHUP, _wait->upstream);
+        setTimer(parked.deadline, &Connection::waitTimedOut);
+        if (drain::ended()) endWait(WaitEnd::Draining);
+    }
+
+    void waitTimedOut() { endWait(WaitEnd::Timeout); }
+
+    void endWait(WaitEnd end) {
+        if (_state != State::Waiting) return;
+        auto& parked = _wait->parked;
+        if (parked.fd >= 0) _loop.unwatch(parked.fd, _wait->upstream);
+        cancelTimer();
+        _loop.unwatch(_fd, *this);
+        _events = 0;
+        setState(State::Working);
+        parked.end = end;
+        _wait.reset();
+        goOnOnAWorker(*parked.fiber);
+    }
+
+    // A parked request goes on on a worker; with no worker left (the
+    // process is stopping), here.
+    void goOnOnAWorker(Fiber& fiber) {
+        if (!_shared.workers.resume([&fiber] { runFiber(fiber); })) runFiber(fiber);
+    }
+
+    // Once what waits for the client is out (or the client is gone), the
+    // request goes on on a worker, and the connection is the worker's again.
+    void endRelay() {
+        auto& relay = *_relay;
+        readUpstream(false);
+        cancelTimer();
+        if (!relay.out.empty()) {
+            waitFor(EPOLLRDHUP | EPOLLOUT);
+            return;
+        }
+        if (relay.writeTimer) _loop.cancel(*relay.writeTimer);
+        _loop.unwatch(_fd, *this);
+        _events = 0;
+        setState(State::Working);
+        Fiber& fiber = relay.fiber;
+        _relay.reset();
+        goOnOnAWorker(fiber);
+    }
+
     // Closes; the object goes once the loop's current round is over, so a
     // caller may still look at its state.
     void close() {
@@ -495,7 +757,7 @@ private:
     Poco::Net::StreamSocket _socket;
     Poco::AutoPtr<Poco::Net::StreamSocketImpl> _plain;  // under TLS: the TCP socket beneath
     const int _fd;
-    const ConnectionInfo _info;
+    ConnectionInfo _info;
     std::shared_ptr<void> _place;  // the client address's place among its connections, if counted
 
     State _state = State::Idle;
@@ -514,6 +776,8 @@ private:
     std::size_t _fed = 0;  // bytes of _in the chunked decoder has seen
     std::optional<ChunkedDecoder> _decoder;
     std::size_t _lingered = 0;
+    std::unique_ptr<Relay> _relay;  // while Relaying
+    std::unique_ptr<Wait> _wait;    // while Waiting
 };
 
 } // namespace
@@ -619,6 +883,21 @@ void IoThreads::stopAccepting() {
             each->loop.unwatch(each->shared->listener, *each);
             std::vector<Connection*> open(each->connections.begin(), each->connections.end());
             for (auto* connection : open) connection->closeIfIdle();
+            promise->set_value();
+        });
+    }
+    for (auto& each : done) each.wait();
+}
+
+void IoThreads::endStreams() {
+    std::vector<std::future<void>> done;
+    for (auto& loop : _loops) {
+        auto promise = std::make_shared<std::promise<void>>();
+        done.push_back(promise->get_future());
+        Loop* each = loop.get();
+        each->loop.post([each, promise] {
+            std::vector<Connection*> open(each->connections.begin(), each->connections.end());
+            for (auto* connection : open) connection->cutIfRelaying();
             promise->set_value();
         });
     }

@@ -81,6 +81,10 @@ public:
     // Accept no new connection; idle ones close now, others after their
     // answer. Returns once every loop has done so.
     void stopAccepting();
+    // The drain's end (drain::end() was called): streams relayed by the
+    // loops end now with their protocol's error frame, and their requests
+    // go on to a worker. Returns once every loop has done so.
+    void endStreams();
     // Connections with a request under way (its head begun, read or being served).
     std::size_t busy() const;
 

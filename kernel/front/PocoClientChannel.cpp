@@ -9,7 +9,7 @@
 namespace sluice::kernel {
 
 PocoClientChannel::PocoClientChannel(ServerRequest& request, Poco::Net::HTTPServerResponse& response, RequestContext& ctx)
-    : _response(response), _ctx(ctx) {
+    : _response(response), _ctx(ctx), _relays(request.parkedRelays()) {
     try {
         _fd = request.socket().impl()->sockfd();
     } catch (...) {
@@ -45,6 +45,15 @@ bool PocoClientChannel::writeStream(std::string_view bytes) {
 
 void PocoClientChannel::endStream() {
     if (_out && !_out->bad()) _out->flush();
+}
+
+bool PocoClientChannel::relayParked(StreamPump& pump) {
+    // The relay writes HTTP chunks to the socket itself, after the ones this
+    // stream wrote (flushed: Poco's chunked stream holds none back), and
+    // Poco's stream writes the last chunk after it, as ever.
+    if (!_relays || !_out || _out->bad() || !_response.getChunkedTransferEncoding() || _ctx.method == "HEAD") return false;
+    _out->flush();
+    return _relays->relayParked(pump);
 }
 
 void PocoClientChannel::replyError(int status, const std::string& message, const std::string& code) {

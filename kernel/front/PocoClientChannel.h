@@ -31,6 +31,11 @@ public:
     bool startStream(int status, const std::string& contentType) override;
     bool writeStream(std::string_view bytes) override;
     void endStream() override;
+    // Plain connections with an I/O thread, an open chunked stream, not HEAD.
+    bool relayParked(StreamPump& pump) override;
+    std::optional<WaitEnd> waitParked(int fd, std::chrono::steady_clock::time_point deadline) override {
+        return _relays ? _relays->waitParked(fd, deadline) : std::nullopt;
+    }
 
     // Whether an answer's head went out.
     bool sent() const { return _sent; }
@@ -46,6 +51,7 @@ private:
     std::function<void()> _beforeAnswer;
     std::function<void()> _beforeWhole;
     int _fd = -1;
+    ParkedRelays* _relays = nullptr;
     std::ostream* _out = nullptr;
     bool _sent = false;
 };

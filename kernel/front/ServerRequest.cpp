@@ -123,6 +123,7 @@ ServerRequest::ServerRequest(ServerResponse& response, ClientSession& session, P
     _secure = connection.secure;
     _clientAddress = connection.peer;
     _serverAddress = connection.local;
+    _relays = connection.relays;
 }
 
 ServerRequest::~ServerRequest() = default;

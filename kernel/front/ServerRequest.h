@@ -24,6 +24,7 @@
 #include <Poco/Net/SocketAddress.h>
 
 #include "RequestBody.h"
+#include "http/ClientChannel.h"
 
 namespace Poco::Net {
 class StreamSocket;
@@ -62,11 +63,23 @@ private:
     std::string _uri;
 };
 
+// What relays a stream's rest on the client's connection without a thread
+// (its I/O thread, front/IoThreads): ClientChannel::relayParked's far end.
+class ParkedRelays {
+public:
+    virtual bool relayParked(StreamPump& pump) = 0;
+    virtual std::optional<WaitEnd> waitParked(int fd, std::chrono::steady_clock::time_point deadline) = 0;
+
+protected:
+    ~ParkedRelays() = default;
+};
+
 // What a connection knows of itself, read once when it opens.
 struct ConnectionInfo {
     Poco::Net::SocketAddress peer;
     Poco::Net::SocketAddress local;
     bool secure = false;
+    ParkedRelays* relays = nullptr;  // null: a stream's rest is relayed by its worker
 };
 
 class ServerRequest final : public Poco::Net::HTTPServerRequest {
@@ -103,6 +116,8 @@ public:
     // bytes makes the kernel send a reset that can destroy the answer.
     void lingerBeforeClose() { _linger = true; }
     bool lingersBeforeClose() const { return _linger; }
+    // What can relay a stream's rest without this request's thread, if anything.
+    ParkedRelays* parkedRelays() const { return _relays; }
 
 private:
     void readHead(const HeadLimits& limits);
@@ -111,6 +126,7 @@ private:
     std::chrono::steady_clock::time_point _bodyDeadline;
     bool _secure = false;
     bool _linger = false;
+    ParkedRelays* _relays = nullptr;
 
     ServerResponse& _response;
     ClientSession& _session;

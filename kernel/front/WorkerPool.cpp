@@ -21,13 +21,20 @@ void WorkerPool::stop() {
     _ended.wait(lock, [this] { return _threads == 0; });
 }
 
-bool WorkerPool::submit(std::function<void()> work) {
+bool WorkerPool::submit(std::function<void()> work) { return enqueue(std::move(work), false); }
+
+bool WorkerPool::resume(std::function<void()> work) { return enqueue(std::move(work), true); }
+
+bool WorkerPool::enqueue(std::function<void()> work, bool resumed) {
     std::unique_lock lock(_mutex);
-    if (_stopping) return false;
-    const bool spawn = _waiting <= _queue.size() && _threads < _maxThreads;
-    if (!spawn && _waiting <= _queue.size() && _queue.size() >= _maxQueued) return false;
+    // While stopping, threads still alive run what is queued before they
+    // end: a parked request's rest may still join them.
+    if (_stopping && (!resumed || _threads == 0)) return false;
+    const bool spawn = !_stopping && _waiting <= _queue.size() && _threads < _maxThreads;
+    if (!resumed && !spawn && _waiting <= _queue.size() && _queue.size() >= _maxQueued) return false;
     const auto id = _nextId++;
-    _queue.push_back({id, std::move(work)});
+    if (resumed) _queue.push_front({id, std::move(work)});
+    else _queue.push_back({id, std::move(work)});
     if (!spawn) {
         _available.notify_one();
         return true;

@@ -28,6 +28,10 @@ public:
     // False: every thread is busy and the queue is full, no thread could be
     // made, or the pool is stopped.
     bool submit(std::function<void()> work);
+    // Work that holds a connection already (the rest of a parked request,
+    // net/Fiber): taken past `maxQueued`, ahead of new work. False only
+    // when no thread can run it (stopped, or none could be made).
+    bool resume(std::function<void()> work);
 
     // Runs what is queued, then waits for every thread to end. From then on
     // submit() says no; the object stays usable for those who still call it.
@@ -41,6 +45,7 @@ public:
 
 private:
     void work();
+    bool enqueue(std::function<void()> work, bool resumed);
 
     const std::size_t _maxThreads;
     const std::size_t _maxQueued;

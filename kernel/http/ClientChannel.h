@@ -4,10 +4,17 @@
 // stream. Neutral ground: front/ implements it, upstream/ and the audit's
 // capture decorator use it, and neither includes the other.
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "StreamPump.h"
+
 namespace sluice::kernel {
+
+// How a parked wait ended (ClientChannel::waitParked).
+enum class WaitEnd { Ready, Timeout, ClientGone, Draining };
 
 class ClientChannel {
 public:
@@ -21,6 +28,20 @@ public:
     // Sends bytes as one chunk. False: the client is gone.
     virtual bool writeStream(std::string_view bytes) = 0;
     virtual void endStream() = 0;
+    // Hands the rest of a started stream to the client's I/O thread, which
+    // drives `pump` until the relay is over, and returns then: meanwhile the
+    // calling request holds no thread. False, with nothing done: this
+    // channel cannot (TLS to the client, a capture of the answer, no I/O
+    // thread), and the caller relays the rest itself.
+    virtual bool relayParked(StreamPump& /*pump*/) { return false; }
+    // Waits with the request parked until `fd` is readable (-1: no
+    // descriptor, only the time), `deadline` passes, the client hangs up or
+    // the drain ends: the client's I/O thread watches, and the request holds
+    // no thread meanwhile. nullopt, with nothing done: this channel cannot,
+    // and the caller waits itself.
+    virtual std::optional<WaitEnd> waitParked(int /*fd*/, std::chrono::steady_clock::time_point /*deadline*/) {
+        return std::nullopt;
+    }
 };
 
 } // namespace sluice::kernel

@@ -5,7 +5,7 @@
 
 #include "AnswerBudget.h"
 #include "DeclinedRequest.h"
-#include "DrainDeadline.h"
+#include "net/DrainDeadline.h"
 #include "audit/AnswerCapture.h"
 #include "dialect/Usage.h"
 #include "http/TraceContext.h"
@@ -171,7 +171,7 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
     _connection->sendAll(requestHead(_backend, _ctx, request, sent.size()) + std::string(sent),
                          Clock::now() + _backend.connectTimeout + std::chrono::seconds(10));
 
-    ResponseReader reader(*_connection, _client.socketFd());
+    ResponseReader reader(*_connection, _client.socketFd(), &_client);
     try {
         reader.readHead(firstByteDeadline());
     } catch (const UpstreamError&) {

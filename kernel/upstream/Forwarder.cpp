@@ -8,7 +8,7 @@
 #include <Poco/Logger.h>
 
 #include "Attempt.h"
-#include "DrainDeadline.h"
+#include "net/DrainDeadline.h"
 #include "FailureTable.h"
 #include "RetryWait.h"
 #include "dialect/ErrorBody.h"
@@ -136,7 +136,7 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
                              {{"backend", backend.name}, {"reason", std::string(outcomeLabel(failure->kind))}})
                 .inc();
             ctx.retries++;
-            const auto paused = pauseBeforeRetry(client.socketFd(), *wait);
+            const auto paused = pauseBeforeRetry(client, *wait);
             if (paused == PauseEnd::ClientGone) {
                 ctx.outcome = Outcome::ClientCancel;
                 ctx.status = 499;

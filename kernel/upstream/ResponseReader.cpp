@@ -94,7 +94,7 @@ std::size_t parseResponseHead(std::string_view bytes, ResponseHead& head) {
 
 std::size_t ResponseReader::fill(Clock::time_point deadline) {
     char chunk[kReadSize];
-    const auto n = _connection.readSome(chunk, sizeof chunk, deadline, _clientFd);
+    const auto n = _connection.readSome(chunk, sizeof chunk, deadline, _clientFd, _parkVia);
     _buffer.append(chunk, n);
     _receivedAny = _receivedAny || n > 0;
     return n;
@@ -130,37 +130,52 @@ const ResponseHead& ResponseReader::readHead(Clock::time_point deadline, bool he
     return _head;
 }
 
+bool ResponseReader::takeBuffered(std::string& out) {
+    if (_buffer.empty()) return false;
+    const auto before = out.size();
+    if (_head.chunked) {
+        const auto used = _decoder.feed(_buffer, out);
+        _buffer.erase(0, used);
+        if (_decoder.failed()) protocolError("bad chunked framing: " + _decoder.error());
+        if (_decoder.done()) _ended = true;
+    } else if (_untilClose) {
+        out.append(_buffer);
+        _buffer.clear();
+    } else {
+        const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(_remaining, _buffer.size()));
+        out.append(_buffer, 0, take);
+        _buffer.erase(0, take);
+        _remaining -= take;
+        if (_remaining == 0) _ended = true;
+    }
+    return out.size() > before;
+}
+
+void ResponseReader::closedMidBody() {
+    if (!_untilClose) throw UpstreamError(UpstreamError::Kind::Closed, "connection closed mid-body");
+    _ended = true;
+}
+
 bool ResponseReader::readBody(std::string& out, Clock::time_point deadline) {
     while (!_ended) {
-        if (!_buffer.empty()) {
-            const auto before = out.size();
-            if (_head.chunked) {
-                const auto used = _decoder.feed(_buffer, out);
-                _buffer.erase(0, used);
-                if (_decoder.failed()) protocolError("bad chunked framing: " + _decoder.error());
-                if (_decoder.done()) _ended = true;
-            } else if (_untilClose) {
-                out.append(_buffer);
-                _buffer.clear();
-            } else {
-                const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(_remaining, _buffer.size()));
-                out.append(_buffer, 0, take);
-                _buffer.erase(0, take);
-                _remaining -= take;
-                if (_remaining == 0) _ended = true;
-            }
-            if (out.size() > before) return true;
-            if (_ended) break;
-        }
-        if (fill(deadline) == 0) {
-            if (_untilClose) {
-                _ended = true;
-                break;
-            }
-            throw UpstreamError(UpstreamError::Kind::Closed, "connection closed mid-body");
-        }
+        if (takeBuffered(out)) return true;
+        if (_ended) break;
+        if (fill(deadline) == 0) closedMidBody();
     }
     return false;
+}
+
+ResponseReader::Now ResponseReader::readBodyNow(std::string& out) {
+    while (!_ended) {
+        if (takeBuffered(out)) return Now::Data;
+        if (_ended) break;
+        char chunk[kReadSize];
+        const auto n = _connection.readNow(chunk, sizeof chunk);
+        if (!n) return Now::Wait;
+        _buffer.append(chunk, *n);
+        if (*n == 0) closedMidBody();
+    }
+    return Now::End;
 }
 
 } // namespace sluice::kernel

@@ -29,7 +29,9 @@ std::size_t parseResponseHead(std::string_view bytes, ResponseHead& head);
 
 class ResponseReader {
 public:
-    ResponseReader(UpstreamConnection& connection, int clientFd) : _connection(connection), _clientFd(clientFd) {}
+    // `parkVia`: long waits park the request (UpstreamConnection::readSome).
+    ResponseReader(UpstreamConnection& connection, int clientFd, ClientChannel* parkVia = nullptr)
+        : _connection(connection), _clientFd(clientFd), _parkVia(parkVia) {}
 
     // Reads until the head is complete. Throws UpstreamError.
     const ResponseHead& readHead(Clock::time_point deadline, bool headRequest = false);
@@ -37,6 +39,10 @@ public:
     // ended cleanly (nothing appended then). Throws UpstreamError when the
     // body breaks off, or Timeout when nothing arrives by `deadline`.
     bool readBody(std::string& out, Clock::time_point deadline);
+    // readBody that never waits (plain connections): Data appended, the
+    // body's clean End, or Wait: nothing more until the socket is readable.
+    enum class Now { Data, End, Wait };
+    Now readBodyNow(std::string& out);
     // Whether the whole response was read, nothing extra came with it, and the
     // connection may serve another.
     bool reusable() const { return _ended && _head.keepAlive && _buffer.empty(); }
@@ -49,9 +55,14 @@ public:
 
 private:
     std::size_t fill(Clock::time_point deadline);
+    // Moves the body bytes _buffer holds to `out`: true when some moved.
+    bool takeBuffered(std::string& out);
+    // After the connection closed: the end of a body read until close, else a break.
+    void closedMidBody();
 
     UpstreamConnection& _connection;
     int _clientFd;
+    ClientChannel* _parkVia;
     ResponseHead _head;
     std::string _buffer;  // received, not yet consumed
     ChunkedDecoder _decoder;

@@ -10,7 +10,8 @@
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeParser.h>
 
-#include "DrainDeadline.h"
+#include "http/ClientChannel.h"
+#include "net/DrainDeadline.h"
 
 namespace sluice::kernel {
 
@@ -64,6 +65,14 @@ PauseEnd pauseBeforeRetry(int clientFd, std::chrono::milliseconds wait) {
         if (ready > 0 && clientFd >= 0 && (fds[0].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))) return PauseEnd::ClientGone;
         if (ready > 0 && fds[1].revents != 0) return PauseEnd::Draining;
     }
+}
+
+PauseEnd pauseBeforeRetry(ClientChannel& client, std::chrono::milliseconds wait) {
+    const auto end = client.waitParked(-1, std::chrono::steady_clock::now() + wait);
+    if (!end) return pauseBeforeRetry(client.socketFd(), wait);
+    if (*end == WaitEnd::ClientGone) return PauseEnd::ClientGone;
+    if (*end == WaitEnd::Draining) return PauseEnd::Draining;
+    return PauseEnd::Waited;
 }
 
 } // namespace sluice::kernel

@@ -12,6 +12,8 @@
 
 namespace sluice::kernel {
 
+class ClientChannel;
+
 // A Retry-After value (delay-seconds or an HTTP-date) as a wait from `now`;
 // nullopt when it is neither. A date in the past is no wait.
 std::optional<std::chrono::milliseconds> parseRetryAfter(std::string_view value, std::chrono::system_clock::time_point now);
@@ -32,5 +34,8 @@ enum class PauseEnd { Waited, ClientGone, Draining };
 // Waits `wait`, unless the client hangs up (`clientFd` >= 0) or the drain
 // deadline passes first.
 PauseEnd pauseBeforeRetry(int clientFd, std::chrono::milliseconds wait);
+// The same pause with the request parked when its channel can
+// (ClientChannel::waitParked: no thread held meanwhile), else as above.
+PauseEnd pauseBeforeRetry(ClientChannel& client, std::chrono::milliseconds wait);
 
 } // namespace sluice::kernel

@@ -64,15 +64,24 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, StreamPlan& 
     };
     // A continuation's counts include the parts before it (addEarlierUsage).
     const bool ndjsonClient = _ctx.route.protocol == Protocol::Ollama;
-    auto deliver = [&] {
+    // Takes what the filter made for the client: counted, and given to `send`.
+    auto handOut = [&](auto&& send) {
         if (fresh) _lastFrameAt = Clock::now();
         fresh = false;
         if (out.empty()) return true;
         if (_continuing) addEarlierUsage(out, ndjsonClient, _continuing->usage);
         countDelivered(out);
-        const bool written = _client.writeStream(out);
+        const bool written = send(out);
         out.clear();
         return written;
+    };
+    auto deliver = [&] { return handOut([&](const std::string& bytes) { return _client.writeStream(bytes); }); };
+    // The parked relay's delivery: chunks for the I/O thread to write.
+    auto deliverTo = [&](std::string& wire) {
+        handOut([&](const std::string& bytes) {
+            appendChunk(wire, bytes);
+            return true;
+        });
     };
 
     bool ended = false;
@@ -98,23 +107,74 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, StreamPlan& 
     fresh = true;
     if (!deliver()) return clientWentAway();
 
+    // The rest of the stream, relayed until it ends, breaks or errs: by the
+    // client's I/O thread with this request parked (no thread held) when
+    // the client's channel and the backend's connection allow it, else here.
     std::string failure;
-    while (!ended && step != Step::Done && step != Step::Error) {
+    const auto over = [&] { return ended || step == Step::Done || step == Step::Error || !failure.empty(); };
+    // After each read: a clean end's verdict, an oversized frame's failure.
+    const auto afterRead = [&](bool more) {
+        if (!more) {
+            ended = true;
+            whole = takeEnd();
+        }
+        if (splitter.oversized()) failure = "the backend sent an oversized frame";
+    };
+    bool clientGone = false;
+    StreamPump pump;
+    pump.upstreamFd = _connection->secure() ? -1 : _connection->fd();
+    pump.pump = [&](std::string& toClient) {
+        const auto had = toClient.size();
         try {
-            if (!readMore(streamDeadline())) {
-                ended = true;
-                whole = takeEnd();
+            while (!over()) {
+                // One turn takes a bounded share: the loop's other connections wait meanwhile.
+                if (toClient.size() - had >= StreamPump::kTurnBytes) return true;
+                ResponseReader::Now read;
+                try {
+                    payload.clear();
+                    read = reader.readBodyNow(payload);
+                } catch (const UpstreamError& error) {
+                    failure = midStreamFailureOf(error);
+                    break;
+                }
+                if (read == ResponseReader::Now::Wait) return true;
+                if (read == ResponseReader::Now::Data) {
+                    splitter.append(payload);
+                    feed(splitter.complete());
+                    splitter.takeComplete();
+                }
+                afterRead(read == ResponseReader::Now::Data);
+                if (!failure.empty()) break;
+                deliverTo(toClient);
             }
-        } catch (const UpstreamError& error) {
-            if (error.kind() == UpstreamError::Kind::ClientGone) return clientWentAway();
-            failure = midStreamFailureOf(error);
-            break;
+        } catch (const std::exception& e) {
+            // A filter that threw, memory that ran out: the stream ends with an error, never as a whole answer.
+            _services.log.error("request %s: the stream's relay failed: %s", _ctx.requestId, std::string(e.what()));
+            failure = "the gateway could not relay the stream";
         }
-        if (splitter.oversized()) {
-            failure = "the backend sent an oversized frame";
-            break;
+        return false;
+    };
+    pump.deadline = [&] { return streamDeadline(); };
+    pump.cut = [&](StreamPump::Cut why) {
+        if (why == StreamPump::Cut::ClientGone) clientGone = true;
+        else if (why == StreamPump::Cut::Draining) failure = midStreamFailureOf(UpstreamError(UpstreamError::Kind::Draining, ""));
+        // The stall or timeout.max_stream_s: the deadline was asked again just before.
+        else failure = midStreamFailureOf(UpstreamError(UpstreamError::Kind::Timeout, ""));
+    };
+    if (!over() && pump.upstreamFd >= 0 && _client.relayParked(pump)) {
+        if (clientGone) return clientWentAway();
+    } else {
+        while (!over()) {
+            try {
+                afterRead(readMore(streamDeadline()));
+            } catch (const UpstreamError& error) {
+                if (error.kind() == UpstreamError::Kind::ClientGone) return clientWentAway();
+                failure = midStreamFailureOf(error);
+                break;
+            }
+            if (!failure.empty()) break;
+            if (!deliver()) return clientWentAway();
         }
-        if (!deliver()) return clientWentAway();
     }
     if (failure.empty() && step == Step::Error) failure = clientSafeMessage(filter.error());
     if (failure.empty() && ended && !whole) failure = "the backend's stream broke off";

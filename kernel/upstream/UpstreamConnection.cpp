@@ -5,7 +5,7 @@
 
 #include <poll.h>
 
-#include "DrainDeadline.h"
+#include "net/DrainDeadline.h"
 #include <sys/socket.h>
 
 #include <Poco/Net/Context.h>
@@ -21,6 +21,10 @@ namespace {
 
 // Milliseconds left until `deadline`, rounded up so a wait never ends early
 // and spins on a zero timeout.
+// How long a worker waits for a backend itself before parking the request
+// (docs/architecture.md, "Decision: threading model").
+constexpr auto kParkAfter = std::chrono::milliseconds(20);
+
 int millisUntil(Clock::time_point deadline) {
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
     return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 1000LL * 3600));
@@ -104,16 +108,20 @@ void UpstreamConnection::sendPlain(std::string_view data, Clock::time_point dead
     }
 }
 
-std::size_t UpstreamConnection::readSome(char* buffer, std::size_t capacity, Clock::time_point deadline, int clientFd) {
+std::size_t UpstreamConnection::readSome(char* buffer, std::size_t capacity, Clock::time_point deadline, int clientFd,
+                                         ClientChannel* parkVia) {
     try {
         // TLS may hold decrypted bytes the kernel's socket does not show;
         // a plain socket's bytes are seen by poll itself (no FIONREAD first).
         while (!_secure || _socket->available() <= 0) {
+            // Most answers come within a moment: waited for here, they cost
+            // no trip through the I/O thread; a longer wait parks the request.
+            const auto waitUntil = parkVia ? std::min(deadline, Clock::now() + kParkAfter) : deadline;
             // A client that shuts down its sending side is taken as gone, as
             // nginx does by default: HTTP clients close fully when they cancel.
             // A negative fd is skipped by poll: no client socket, or no drain eventfd.
             pollfd fds[3] = {{_socket->impl()->sockfd(), POLLIN, 0}, {clientFd, POLLRDHUP, 0}, {drain::fd(), POLLIN, 0}};
-            const int ready = ::poll(fds, 3, millisUntil(deadline));
+            const int ready = ::poll(fds, 3, millisUntil(waitUntil));
             if (ready < 0 && errno != EINTR) throw UpstreamError(UpstreamError::Kind::Closed, "poll failed");
             // Bytes that are already here win over a hang-up seen at the same time.
             if (ready > 0 && fds[0].revents != 0) break;
@@ -122,6 +130,13 @@ std::size_t UpstreamConnection::readSome(char* buffer, std::size_t capacity, Clo
             if (ready > 0 && fds[2].revents != 0)
                 throw UpstreamError(UpstreamError::Kind::Draining, "the gateway is shutting down");
             if (Clock::now() >= deadline) throw UpstreamError(UpstreamError::Kind::Timeout, "upstream timed out");
+            if (!parkVia || ready != 0) continue;
+            const auto end = parkVia->waitParked(_socket->impl()->sockfd(), deadline);
+            if (!end) parkVia = nullptr;  // it cannot park: wait here
+            else if (*end == WaitEnd::Timeout) throw UpstreamError(UpstreamError::Kind::Timeout, "upstream timed out");
+            else if (*end == WaitEnd::ClientGone) throw UpstreamError(UpstreamError::Kind::ClientGone, "client went away");
+            else if (*end == WaitEnd::Draining) throw UpstreamError(UpstreamError::Kind::Draining, "the gateway is shutting down");
+            // Ready: the next poll sees it.
         }
         // A readable TLS socket may hold only part of a record: bound the wait
         // inside SSL_read by the same deadline.
@@ -136,6 +151,18 @@ std::size_t UpstreamConnection::readSome(char* buffer, std::size_t capacity, Clo
         throw UpstreamError(UpstreamError::Kind::Closed, "read failed: " + e.displayText());
     }
 }
+
+std::optional<std::size_t> UpstreamConnection::readNow(char* buffer, std::size_t capacity) {
+    for (;;) {
+        const auto n = ::recv(fd(), buffer, capacity, MSG_DONTWAIT);
+        if (n >= 0) return static_cast<std::size_t>(n);
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return std::nullopt;
+        throw UpstreamError(UpstreamError::Kind::Closed, std::string("read failed: ") + std::strerror(errno));
+    }
+}
+
+int UpstreamConnection::fd() const { return _socket->impl()->sockfd(); }
 
 bool UpstreamConnection::closedWhileIdle() {
     pollfd fd{_socket->impl()->sockfd(), POLLIN, 0};

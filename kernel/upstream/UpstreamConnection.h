@@ -5,12 +5,14 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include <Poco/Net/Context.h>
 #include <Poco/Net/StreamSocket.h>
 
+#include "http/ClientChannel.h"
 #include "sluice/Backend.h"
 
 namespace sluice::kernel {
@@ -28,8 +30,17 @@ public:
     void sendAll(std::string_view data, Clock::time_point deadline);
     // Reads what is there (at most `capacity`), waiting until `deadline`.
     // Returns 0 on orderly close. Throws UpstreamError: Timeout, Closed, or
-    // ClientGone when `clientFd` (>= 0) shows the client hung up.
-    std::size_t readSome(char* buffer, std::size_t capacity, Clock::time_point deadline, int clientFd);
+    // ClientGone when `clientFd` (>= 0) shows the client hung up. With
+    // `parkVia`, a wait longer than a moment parks the request there
+    // (ClientChannel::waitParked): a slow first byte holds no thread.
+    std::size_t readSome(char* buffer, std::size_t capacity, Clock::time_point deadline, int clientFd,
+                         ClientChannel* parkVia = nullptr);
+    // Plain connections only: reads what is there without waiting. nullopt:
+    // nothing yet; 0: orderly close. Throws UpstreamError(Closed).
+    std::optional<std::size_t> readNow(char* buffer, std::size_t capacity);
+    // The socket's descriptor, for an I/O thread to watch (plain connections).
+    int fd() const;
+    bool secure() const { return _secure; }
 
     // An idle pooled connection that turned readable was closed by the
     // backend (or sent junk): it must not be reused.

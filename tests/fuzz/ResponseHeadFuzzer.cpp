@@ -15,6 +15,10 @@
 // body is exactly what the framing says; a connection called reusable has
 // no byte past the answer; only UpstreamError leaves the reader.
 //
+// The body is read by readBody (waiting) or, when byte 0 bit 1 says so, by
+// readBodyNow (the parked relay's way), over a connection that has nothing
+// ready every other time: both must read the same body the same way.
+//
 // Input layout: byte 0 bit 0 makes it the answer to a HEAD request; bytes
 // 1-2 seed where the bytes are cut; the rest is what the backend sent.
 #include <algorithm>
@@ -49,6 +53,7 @@ struct Wire {
     std::string_view bytes;
     std::size_t delivered = 0;
     PieceSizes* sizes = nullptr;
+    bool nothingReady = false;  // readNow's turn to say nothing is there yet
 };
 Wire wire;
 
@@ -65,12 +70,18 @@ std::unique_ptr<UpstreamConnection> UpstreamConnection::open(const Backend&, con
     return std::unique_ptr<UpstreamConnection>(new UpstreamConnection(nullptr, false));
 }
 
-std::size_t UpstreamConnection::readSome(char* buffer, std::size_t capacity, Clock::time_point, int) {
+std::size_t UpstreamConnection::readSome(char* buffer, std::size_t capacity, Clock::time_point, int, ClientChannel*) {
     const auto left = wire.bytes.size() - wire.delivered;
     const auto size = std::min(capacity, wire.sizes->next(left));
     std::copy_n(wire.bytes.data() + wire.delivered, size, buffer);
     wire.delivered += size;
     return size;
+}
+
+std::optional<std::size_t> UpstreamConnection::readNow(char* buffer, std::size_t capacity) {
+    wire.nothingReady = !wire.nothingReady;
+    if (wire.nothingReady) return std::nullopt;
+    return readSome(buffer, capacity, Clock::now(), -1);
 }
 
 } // namespace sluice::kernel
@@ -175,7 +186,7 @@ void checkSameHead(const ResponseHead& a, const ResponseHead& b) {
           "the reader's head is the head in the whole bytes");
 }
 
-void readAnswer(std::string_view bytes, bool headRequest, PieceSizes& sizes) {
+void readAnswer(std::string_view bytes, bool headRequest, bool withoutWaiting, PieceSizes& sizes) {
     const auto expected = expectedHead(bytes, sizes);
 
     wire = Wire{bytes, 0, &sizes};
@@ -231,12 +242,22 @@ void readAnswer(std::string_view bytes, bool headRequest, PieceSizes& sizes) {
     auto ending = Expected::Ending::Head;
     try {
         std::string piece;
-        while (reader.readBody(piece, sluice::kernel::Clock::now())) {
-            check(!piece.empty(), "readBody() true means bytes were appended");
-            body += piece;
-            piece.clear();
+        if (withoutWaiting) {
+            for (;;) {
+                const auto read = reader.readBodyNow(piece);
+                if (read == ResponseReader::Now::End) break;
+                check(piece.empty() == (read == ResponseReader::Now::Wait), "readBodyNow() appends exactly when it says Data");
+                body += piece;
+                piece.clear();
+            }
+        } else {
+            while (reader.readBody(piece, sluice::kernel::Clock::now())) {
+                check(!piece.empty(), "readBody() true means bytes were appended");
+                body += piece;
+                piece.clear();
+            }
         }
-        check(piece.empty(), "readBody() false appends nothing");
+        check(piece.empty(), "the end of the body appends nothing");
     } catch (const UpstreamError& error) {
         ending = error.kind() == UpstreamError::Kind::Protocol ? Expected::Ending::Protocol : Expected::Ending::Closed;
         check(error.kind() == UpstreamError::Kind::Protocol || error.kind() == UpstreamError::Kind::Closed,
@@ -261,6 +282,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size < kHeaderBytes) return 0;
     const std::string_view all(reinterpret_cast<const char*>(data), size);
     PieceSizes sizes(sluice::fuzz::seedFrom(all.substr(1), 2));
-    readAnswer(all.substr(kHeaderBytes), data[0] & 1, sizes);
+    readAnswer(all.substr(kHeaderBytes), data[0] & 1, data[0] & 2, sizes);
     return 0;
 }

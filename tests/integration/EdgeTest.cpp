@@ -64,6 +64,7 @@ class EdgeTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(slowClientsCannotPinTheThreads);
     CPPUNIT_TEST(aBodyThatTricklesIsCutOff);
     CPPUNIT_TEST(twoThousandSlowClientsDoNotStarveOthers);
+    CPPUNIT_TEST(aSlowBackendHoldsNoWorker);
     CPPUNIT_TEST(forwardedProtoIsBelievedFromTrustedProxiesOnly);
     CPPUNIT_TEST_SUITE_END();
 
@@ -248,6 +249,32 @@ public:
             }
             CPPUNIT_ASSERT_EQUAL(0, slow[i].available());
             slow[i].close();
+        }
+    }
+
+    void aSlowBackendHoldsNoWorker() {
+        // A backend that takes seconds to answer (a model loading) and 4
+        // workers: 40 requests wait for it at once, each parked while the
+        // I/O threads watch its backend (a worker held per wait, as before,
+        // let no more than 4 reach it), and all are answered.
+        OneBackendGateway setup("server.max_threads = 4\n");
+        setup.backend.setRules({{{"delay_first_byte_ms", 3000}, {"times", 40}}});
+        const int port = setup.gateway.port();
+        const auto body = ollamaChat("llama3.2", false);
+        const auto request = "POST /api/chat HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " +
+                             std::to_string(body.size()) + "\r\n\r\n" + body;
+        std::vector<Poco::Net::StreamSocket> clients(40);
+        for (auto& client : clients) {
+            client.connect(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)));
+            client.sendBytes(request.data(), static_cast<int>(request.size()));
+        }
+        CPPUNIT_ASSERT(eventually([&] { return setup.backend.stats()["in_flight"].get<int>() == 40; }, std::chrono::seconds(20)));
+        for (auto& client : clients) {
+            client.setReceiveTimeout(Poco::Timespan(30, 0));
+            std::string answer;
+            char buffer[4096];
+            while (const int n = client.receiveBytes(buffer, sizeof buffer)) answer.append(buffer, static_cast<std::size_t>(n));
+            CPPUNIT_ASSERT_MESSAGE(answer.substr(0, 200), answer.rfind("HTTP/1.1 200", 0) == 0);
         }
     }
 

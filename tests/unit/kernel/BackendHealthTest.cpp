@@ -221,6 +221,13 @@ public:
                                       "see https://example.com/status", ""})
             CPPUNIT_ASSERT_EQUAL_MESSAGE(revealing, fallback, sluice::kernel::healthSafe(revealing, backend, fallback));
         CPPUNIT_ASSERT_EQUAL(std::size_t{200}, sluice::kernel::healthSafe(std::string(500, 'x'), backend, fallback).size());
+        // An address inside longer digits, and what only looks like one.
+        CPPUNIT_ASSERT(sluice::kernel::revealsBackend("at 1234.5.6.789:80", backend));
+        CPPUNIT_ASSERT(!sluice::kernel::revealsBackend("version 1.2.3, [not-hex], []", backend));
+        // A backend's message of 200,000 characters is looked through, not
+        // recursed through (a regex did once: a crash on a request's stack).
+        CPPUNIT_ASSERT(!sluice::kernel::revealsBackend("[" + std::string(200000, 'a'), backend));
+        CPPUNIT_ASSERT(sluice::kernel::revealsBackend(std::string(200000, '1') + ".2.3.4", backend));
     }
 
     void countsInFlight() {

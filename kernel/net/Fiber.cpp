@@ -1,0 +1,173 @@
+#include "Fiber.h"
+
+#include <cstdint>
+#include <mutex>
+#include <new>
+#include <stdexcept>
+#include <vector>
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <Poco/Logger.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#define SLUICE_ASAN_FIBERS 1
+#endif
+
+namespace sluice::kernel {
+
+namespace {
+
+// Address space, not memory: only the pages a request touches are backed.
+// As much as a thread's stack: a request runs plugins' code, whose depth
+// the kernel does not know, and 8 MiB of reserved address space costs
+// nothing resident (10,000 parked requests: 80 GiB of the 128 TiB).
+constexpr std::size_t kStackSize = 8 * 1024 * 1024;
+// Stacks kept for the next fibers, beyond those in use. Each keeps the pages
+// its deepest request touched, so the pool stays small.
+constexpr std::size_t kPooledStacks = 64;
+
+std::size_t pageSize() {
+    static const auto size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    return size;
+}
+
+// The pool of stacks: a fiber per request would otherwise cost an mmap, an
+// mprotect and a munmap, and fresh pages to fault in, every time.
+class Stacks {
+public:
+    void* take() {
+        {
+            std::lock_guard lock(_mutex);
+            if (!_free.empty()) {
+                void* stack = _free.back();
+                _free.pop_back();
+                return stack;
+            }
+        }
+        const auto guard = pageSize();
+        void* area = ::mmap(nullptr, kStackSize + guard, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+        if (area == MAP_FAILED) throw std::bad_alloc();
+        // A stack that overflows hits this page and crashes, rather than
+        // writing over whatever lies below.
+        ::mprotect(area, guard, PROT_NONE);
+        return static_cast<char*>(area) + guard;
+    }
+
+    void give(void* stack) {
+        {
+            std::lock_guard lock(_mutex);
+            if (_free.size() < kPooledStacks) {
+                _free.push_back(stack);
+                return;
+            }
+        }
+        const auto guard = pageSize();
+        ::munmap(static_cast<char*>(stack) - guard, kStackSize + guard);
+    }
+
+private:
+    std::mutex _mutex;
+    std::vector<void*> _free;  // guarded by _mutex
+};
+
+Stacks& stacks() {
+    static auto* pool = new Stacks;  // never destroyed: fibers may end during static destruction
+    return *pool;
+}
+
+thread_local Fiber* running = nullptr;
+
+} // namespace
+
+Fiber::Fiber(std::function<void()> body) : _body(std::move(body)), _stack(stacks().take()) {
+    if (::getcontext(&_context) != 0) {
+        stacks().give(_stack);
+        throw std::runtime_error("getcontext failed");
+    }
+    _context.uc_stack.ss_sp = _stack;
+    _context.uc_stack.ss_size = kStackSize;
+    _context.uc_link = nullptr;  // entry() never returns: it switches back itself
+    const auto self = reinterpret_cast<std::uintptr_t>(this);
+    ::makecontext(&_context, reinterpret_cast<void (*)()>(&Fiber::entry), 2, static_cast<unsigned int>(self >> 32),
+                  static_cast<unsigned int>(self & 0xffffffffu));
+}
+
+Fiber::~Fiber() { stacks().give(_stack); }
+
+Fiber* Fiber::current() { return running; }
+
+bool Fiber::run() {
+    Fiber* outer = running;
+    running = this;
+#ifdef SLUICE_ASAN_FIBERS
+    void* fake = nullptr;
+    __sanitizer_start_switch_fiber(&fake, _stack, kStackSize);
+#endif
+    ::swapcontext(&_caller, &_context);
+#ifdef SLUICE_ASAN_FIBERS
+    __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
+#endif
+    running = outer;
+    if (_finished) return true;
+    // Parked: from here another thread may run it once `then` has handed it on.
+    auto then = std::move(_then);
+    _then = nullptr;
+    then(*this);
+    return false;
+}
+
+void Fiber::park(std::function<void(Fiber&)> then) {
+    Fiber* self = running;
+    if (!self) throw std::logic_error("Fiber::park outside a fiber");
+    self->_then = std::move(then);
+    // The stack below this frame is dead while parked: a thousand parked
+    // streams keep only the pages they stand on. The frame's address, not a
+    // local's: under AddressSanitizer a local may live on a heap "fake stack".
+    self->trimBelow(__builtin_frame_address(0));
+    self->leave();
+}
+
+void Fiber::leave() {
+#ifdef SLUICE_ASAN_FIBERS
+    __sanitizer_start_switch_fiber(_finished ? nullptr : &_fakeStack, _callerBottom, _callerSize);
+#endif
+    ::swapcontext(&_context, &_caller);
+    // Run again, maybe on another thread: that thread's run() set `running`.
+#ifdef SLUICE_ASAN_FIBERS
+    __sanitizer_finish_switch_fiber(_fakeStack, &_callerBottom, &_callerSize);
+#endif
+}
+
+void Fiber::trimBelow(const void* depth) const {
+    const auto page = pageSize();
+    const auto low = reinterpret_cast<std::uintptr_t>(_stack);
+    const auto at = reinterpret_cast<std::uintptr_t>(depth);
+    if (at <= low || at >= low + kStackSize) return;  // not on this stack: touch nothing
+    // Four pages of margin under the frame: the caller's locals, this call,
+    // madvise's and the switch's own frames are still below it.
+    const auto top = (at & ~(page - 1)) - 4 * page;
+    if (top > low) ::madvise(_stack, top - low, MADV_DONTNEED);
+}
+
+void Fiber::entry(unsigned int high, unsigned int low) {
+    auto* self = reinterpret_cast<Fiber*>((static_cast<std::uintptr_t>(high) << 32) | low);
+#ifdef SLUICE_ASAN_FIBERS
+    __sanitizer_finish_switch_fiber(nullptr, &self->_callerBottom, &self->_callerSize);
+#endif
+    try {
+        self->_body();
+    } catch (const std::exception& e) {
+        Poco::Logger::get("sluice.kernel").error("a fiber's work failed: %s", std::string(e.what()));
+    } catch (...) {
+        Poco::Logger::get("sluice.kernel").error("a fiber's work failed");
+    }
+    self->_body = nullptr;  // what it holds goes on this stack, before the switch
+    self->_finished = true;
+    self->leave();
+}
+
+} // namespace sluice::kernel
