@@ -147,9 +147,10 @@ void Fiber::trimBelow(const void* depth) const {
     const auto low = reinterpret_cast<std::uintptr_t>(_stack);
     const auto at = reinterpret_cast<std::uintptr_t>(depth);
     if (at <= low || at >= low + kStackSize) return;  // not on this stack: touch nothing
-    // Four pages of margin under the frame: the caller's locals, this call,
-    // madvise's and the switch's own frames are still below it.
-    const auto top = (at & ~(page - 1)) - 4 * page;
+    // Below the frame's page, one more page is kept (4 KiB or more below
+    // the frame): the caller's locals, this call, madvise's and the
+    // switch's own frames are still there, a few hundred bytes.
+    const auto top = (at & ~(page - 1)) - page;
     if (top > low) ::madvise(_stack, top - low, MADV_DONTNEED);
 }
 
