@@ -874,30 +874,28 @@ IoThreads::IoThreads(Poco::Net::ServerSocket& listener, FrontSettings settings, 
 
 void IoThreads::stopAccepting() {
     _shared->stopping = true;
-    std::vector<std::future<void>> done;
-    for (auto& loop : _loops) {
-        auto promise = std::make_shared<std::promise<void>>();
-        done.push_back(promise->get_future());
-        Loop* each = loop.get();
-        each->loop.post([each, promise] {
-            each->loop.unwatch(each->shared->listener, *each);
-            std::vector<Connection*> open(each->connections.begin(), each->connections.end());
-            for (auto* connection : open) connection->closeIfIdle();
-            promise->set_value();
-        });
-    }
-    for (auto& each : done) each.wait();
+    onEveryLoop([](Loop& each) {
+        each.loop.unwatch(each.shared->listener, each);
+        std::vector<Connection*> open(each.connections.begin(), each.connections.end());
+        for (auto* connection : open) connection->closeIfIdle();
+    });
 }
 
 void IoThreads::endStreams() {
+    onEveryLoop([](Loop& each) {
+        std::vector<Connection*> open(each.connections.begin(), each.connections.end());
+        for (auto* connection : open) connection->cutIfRelaying();
+    });
+}
+
+void IoThreads::onEveryLoop(const std::function<void(Loop&)>& work) {
     std::vector<std::future<void>> done;
     for (auto& loop : _loops) {
         auto promise = std::make_shared<std::promise<void>>();
         done.push_back(promise->get_future());
         Loop* each = loop.get();
-        each->loop.post([each, promise] {
-            std::vector<Connection*> open(each->connections.begin(), each->connections.end());
-            for (auto* connection : open) connection->cutIfRelaying();
+        each->loop.post([each, promise, &work] {
+            work(*each);
             promise->set_value();
         });
     }

@@ -92,6 +92,9 @@ public:
 
 private:
     struct Loop;
+    // Runs `work` on every loop's thread; returns once all have.
+    void onEveryLoop(const std::function<void(Loop&)>& work);
+
     std::shared_ptr<Shared> _shared;
     std::vector<std::unique_ptr<Loop>> _loops;
 };
