@@ -545,17 +545,10 @@ private:
     // The parked relay of a stream's rest (relayParked), on the loop.
     struct Relay {
         // The backend's socket, watched beside the client's.
-        struct UpstreamSide final : EventLoop::Watcher {
-            explicit UpstreamSide(Connection& connection) : owner(connection) {}
-            void onReady(std::uint32_t) override { owner.pumpRelay(); }
-            Connection& owner;
-        };
-        Relay(Connection& connection, StreamPump& pump_, Fiber& fiber_, std::string& requestId_)
-            : pump(pump_), fiber(fiber_), requestId(requestId_), upstream(connection) {}
+        Relay(StreamPump& pump_, Fiber& fiber_, std::string& requestId_) : pump(pump_), fiber(fiber_), requestId(requestId_) {}
         StreamPump& pump;
         Fiber& fiber;
         std::string& requestId;  // on the parked stack: the relay's log lines name the request
-        UpstreamSide upstream;
         std::string out;            // for the client, not yet written
         bool reading = false;       // the backend's socket is watched
         bool over = false;          // nothing more is pumped; what is in `out` still goes out
@@ -563,7 +556,7 @@ private:
     };
 
     void startRelay(StreamPump& pump, Fiber& fiber, std::string& requestId) {
-        _relay = std::make_unique<Relay>(*this, pump, fiber, requestId);
+        _relay = std::make_unique<Relay>(pump, fiber, requestId);
         setState(State::Relaying);
         // A client that hangs up (or half-closes, as a cancel does) ends it.
         _loop.watch(_fd, EPOLLRDHUP, *this);
@@ -575,8 +568,8 @@ private:
 
     void readUpstream(bool on) {
         if (on == _relay->reading) return;
-        if (on) _loop.watch(_relay->pump.upstreamFd, EPOLLIN | EPOLLRDHUP, _relay->upstream);
-        else _loop.unwatch(_relay->pump.upstreamFd, _relay->upstream);
+        if (on) _loop.watch(_relay->pump.upstreamFd, EPOLLIN | EPOLLRDHUP, _upstream);
+        else _loop.unwatch(_relay->pump.upstreamFd, _upstream);
         _relay->reading = on;
     }
 
@@ -672,24 +665,12 @@ private:
         Fiber* fiber = nullptr;
         WaitEnd end = WaitEnd::Timeout;
     };
-    // The loop's side of it: the backend's socket watched beside the client's.
-    struct Wait {
-        struct UpstreamSide final : EventLoop::Watcher {
-            explicit UpstreamSide(Connection& connection) : owner(connection) {}
-            void onReady(std::uint32_t) override { owner.endWait(WaitEnd::Ready); }
-            Connection& owner;
-        };
-        Wait(Connection& connection, ParkedWait& parked_) : parked(parked_), upstream(connection) {}
-        ParkedWait& parked;
-        UpstreamSide upstream;
-    };
-
     void startWait(ParkedWait& parked) {
-        _wait = std::make_unique<Wait>(*this, parked);
+        _wait = &parked;
         setState(State::Waiting);
         _loop.watch(_fd, EPOLLRDHUP, *this);  // a hang-up ends the wait
         _events = EPOLLRDHUP;
-        if (parked.fd >= 0) _loop.watch(parked.fd, EPOLLIN | EPOLLRDHUP, _wait->upstream);
+        if (parked.fd >= 0) _loop.watch(parked.fd, EPOLLIN | EPOLLRDHUP, _upstream);
         setTimer(parked.deadline, &Connection::waitTimedOut);
         if (drain::ended()) endWait(WaitEnd::Draining);
     }
@@ -698,14 +679,14 @@ private:
 
     void endWait(WaitEnd end) {
         if (_state != State::Waiting) return;
-        auto& parked = _wait->parked;
-        if (parked.fd >= 0) _loop.unwatch(parked.fd, _wait->upstream);
+        auto& parked = *_wait;
+        if (parked.fd >= 0) _loop.unwatch(parked.fd, _upstream);
         cancelTimer();
         _loop.unwatch(_fd, *this);
         _events = 0;
         setState(State::Working);
         parked.end = end;
-        _wait.reset();
+        _wait = nullptr;
         goOnOnAWorker(*parked.fiber);
     }
 
@@ -777,7 +758,17 @@ private:
     std::optional<ChunkedDecoder> _decoder;
     std::size_t _lingered = 0;
     std::unique_ptr<Relay> _relay;  // while Relaying
-    std::unique_ptr<Wait> _wait;    // while Waiting
+    ParkedWait* _wait = nullptr;    // while Waiting: on the parked stack
+    // A parked request's backend socket, watched beside the client's: its
+    // readiness pumps a relay or ends a wait.
+    struct UpstreamSide final : EventLoop::Watcher {
+        explicit UpstreamSide(Connection& connection) : owner(connection) {}
+        void onReady(std::uint32_t) override {
+            if (owner._state == State::Relaying) owner.pumpRelay();
+            else if (owner._state == State::Waiting) owner.endWait(WaitEnd::Ready);
+        }
+        Connection& owner;
+    } _upstream{*this};
 };
 
 } // namespace

@@ -42,12 +42,16 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, StreamPlan& 
         if (filter.usage().reported) _ctx.usage = filter.usage();
     };
     // Reads the next bytes and feeds the frames they complete. False: the body ended cleanly.
-    auto readMore = [&](Clock::time_point deadline) {
-        payload.clear();
-        if (!reader.readBody(payload, deadline)) return false;
+    // Feeds the frames `payload`'s bytes complete.
+    auto takeIn = [&] {
         splitter.append(payload);
         feed(splitter.complete());
         splitter.takeComplete();
+    };
+    auto readMore = [&](Clock::time_point deadline) {
+        payload.clear();
+        if (!reader.readBody(payload, deadline)) return false;
+        takeIn();
         return true;
     };
     // After a clean end of the body: a last frame without its delimiter still
@@ -138,11 +142,7 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, StreamPlan& 
                     break;
                 }
                 if (read == ResponseReader::Now::Wait) return true;
-                if (read == ResponseReader::Now::Data) {
-                    splitter.append(payload);
-                    feed(splitter.complete());
-                    splitter.takeComplete();
-                }
+                if (read == ResponseReader::Now::Data) takeIn();
                 afterRead(read == ResponseReader::Now::Data);
                 if (!failure.empty()) break;
                 deliverTo(toClient);

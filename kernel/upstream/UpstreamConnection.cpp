@@ -19,12 +19,12 @@ namespace sluice::kernel {
 
 namespace {
 
-// Milliseconds left until `deadline`, rounded up so a wait never ends early
-// and spins on a zero timeout.
 // How long a worker waits for a backend itself before parking the request
 // (docs/architecture.md, "Decision: threading model").
 constexpr auto kParkAfter = std::chrono::milliseconds(20);
 
+// Milliseconds left until `deadline`, rounded up so a wait never ends early
+// and spins on a zero timeout.
 int millisUntil(Clock::time_point deadline) {
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
     return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 1000LL * 3600));
