@@ -164,12 +164,12 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
     auto& pool = _upstream.pool;
     _connection = allowReuse ? pool.takeIdle() : nullptr;
     _reused = _connection != nullptr;
-    if (!_connection) _connection = pool.open();
+    if (!_connection) _connection = pool.open(&_client);
 
     const auto request = _dialect.request(call());
     const std::string_view sent = request.body ? std::string_view(*request.body) : body;
     _connection->sendAll(requestHead(_backend, _ctx, request, sent.size()) + std::string(sent),
-                         Clock::now() + _backend.connectTimeout + std::chrono::seconds(10));
+                         Clock::now() + _backend.connectTimeout + std::chrono::seconds(10), &_client);
 
     ResponseReader reader(*_connection, _client.socketFd(), &_client);
     try {

@@ -94,13 +94,23 @@ ApiKeyAuth::ApiKeyAuth(const StageSetup& setup)
 
 ApiKeyAuth::~ApiKeyAuth() { _changes.reset(); }
 
+namespace {
+// A malformed credential may carry a valid key's text (`Authorization:
+// <key>` without "Bearer"): it gets its own digest, so its cached failure
+// never answers for the well-formed key.
+Digest cacheDigestOf(const Credential& credential) {
+    return digestOf(credential.kind == Credential::Kind::WellFormed ? credential.text : "malformed:" + credential.text);
+}
+} // namespace
+
+bool ApiKeyAuth::mayBlock(const RequestContext& ctx) const {
+    const auto credential = readCredential(ctx.headers);
+    return credential.kind != Credential::Kind::Missing && !_cache.find(cacheDigestOf(credential));
+}
+
 Verdict ApiKeyAuth::authenticate(RequestContext& ctx) {
     const auto credential = readCredential(ctx.headers);
-    // A malformed credential may carry a valid key's text (`Authorization:
-    // <key>` without "Bearer"): it gets its own digest, so its cached failure
-    // never answers for the well-formed key.
-    const auto digest = digestOf(credential.kind == Credential::Kind::WellFormed ? credential.text
-                                                                                  : "malformed:" + credential.text);
+    const auto digest = cacheDigestOf(credential);
 
     const auto cached =
         credential.kind == Credential::Kind::Missing ? std::optional<CachedResult>() : _cache.find(digest);
