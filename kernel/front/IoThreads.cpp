@@ -1,5 +1,6 @@
 #include "IoThreads.h"
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <future>
@@ -289,22 +290,24 @@ private:
         constexpr std::size_t kStep = 16384;
         const std::size_t cap = _shared.headLimit() + _shared.settings.maxBodyBytes() + kStep;
         auto next = std::uint32_t{kReading};
+        // Read into the loop's own buffer, then kept at the size that came:
+        // read into `_in` grown by a step, a request of a hundred bytes held
+        // 16 KiB for as long as it was served (a stream: its whole length).
+        // Never on a fiber (the loop's own stack), so the thread's buffer is this loop's.
+        thread_local std::array<char, kStep> scratch;
         for (;;) {
-            const auto had = _in.size();
-            _in.resize(had + kStep);
             long n = 0;
             try {
-                n = tls() ? _socket.receiveBytes(_in.data() + had, static_cast<int>(kStep))
-                          : ::recv(_fd, _in.data() + had, kStep, MSG_DONTWAIT);
+                n = tls() ? _socket.receiveBytes(scratch.data(), static_cast<int>(kStep))
+                          : ::recv(_fd, scratch.data(), kStep, MSG_DONTWAIT);
             } catch (const Poco::Exception&) {
                 n = 0;  // a failed handshake (plain HTTP to a TLS port), a reset
             }
             if (tls() && n < 0) {
-                _in.resize(had);
                 if (n == Poco::Net::SecureStreamSocket::ERR_SSL_WANT_WRITE) next = EPOLLOUT;
                 break;
             }
-            _in.resize(had + (n > 0 ? static_cast<std::size_t>(n) : 0));
+            if (n > 0) _in.append(scratch.data(), static_cast<std::size_t>(n));
             if (n > 0) {
                 _heard = true;
                 if (_in.size() >= cap) break;
@@ -510,6 +513,7 @@ private:
         served.unread.resize(had + kStep);
         const auto n = ::recv(_fd, served.unread.data() + had, kStep, MSG_DONTWAIT);
         served.unread.resize(had + (n > 0 ? static_cast<std::size_t>(n) : 0));
+        served.unread.shrink_to_fit();  // it is the next request's buffer for as long as that is served
         return !served.unread.empty() && wholeRequest(served.unread, _shared.headLimit(), _shared.settings.maxBodyBytes());
     }
 
