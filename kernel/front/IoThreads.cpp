@@ -148,7 +148,7 @@ public:
     // a parked wait ends.
     void cutIfRelaying() {
         if (_state == State::Relaying) cutRelay(_relay->over ? StreamPump::Cut::ClientGone : StreamPump::Cut::Draining);
-        else if (_state == State::Waiting) endWait(WaitEnd::Draining);
+        else if (_state == State::Waiting && !writesToClient(*_wait)) endWait(WaitEnd::Draining);
     }
 
     // Inside the request's fiber (on a worker or on this loop): waits for
@@ -176,12 +176,24 @@ public:
 
     // Inside the request's fiber on this loop: `work` runs on a worker (a
     // stage thread), then the request comes back here.
+    // In line behind other work (FIFO), and bounded by server.max_queued
+    // as a new request is: refused, the request goes on here at once.
     void offLoop(const std::function<void()>& work) override {
         if (!_onLoop || !Fiber::current()) return work();
         auto requestId = takeRequestLogId();
         _onLoop = false;
-        Fiber::park([this](Fiber& fiber) { goOnOnAWorker(fiber); });
+        bool refused = false;
+        Fiber::park([this, &refused](Fiber& fiber) {
+            if (_shared.workers.submit([&fiber] { runFiber(fiber); })) return;
+            refused = true;
+            _onLoop = true;
+            runFiber(fiber);
+        });
         putRequestLogId(std::move(requestId));
+        if (refused) {
+            _shared.warnBusy();
+            throw StageThreadsBusy();
+        }
         std::exception_ptr failed;
         try {
             work();
@@ -613,6 +625,7 @@ private:
 
     void startRelay(StreamPump& pump, Fiber& fiber, std::string& requestId) {
         _relay = std::make_unique<Relay>(pump, fiber, requestId);
+        ++_relays;
         setState(State::Relaying);
         // A client that hangs up (or half-closes, as a cancel does) ends it.
         _loop.watch(_fd, EPOLLRDHUP, *this);
@@ -655,8 +668,10 @@ private:
         if (!relay.reading) return setTimer(Clock::now() + std::chrono::seconds(1), &Connection::relayDeadline);
         if (Clock::now() < relay.pump.deadline()) return armRelayDeadline();
         // Bytes already here win over a deadline that passed with them.
+        const auto relayed = _relays;
         pumpRelay();
-        if (!_relay || _relay.get() != &relay || relay.over) return;
+        // Over: its request may have gone on (on this loop) to another relay.
+        if (_relays != relayed || relay.over) return;
         if (Clock::now() < relay.pump.deadline()) {
             if (!_timer) armRelayDeadline();
             return;
@@ -734,8 +749,12 @@ private:
         }
         _loop.watch(_fd, _events, *this);
         setTimer(parked.deadline, &Connection::waitTimedOut);
-        if (drain::ended()) endWait(WaitEnd::Draining);
+        if (drain::ended() && !writesToClient(parked)) endWait(WaitEnd::Draining);
     }
+
+    // A write of the answer (its last bytes, or the drain's closing frame)
+    // is not cut by the drain's end: server.write_timeout_s bounds it.
+    bool writesToClient(const ParkedWait& parked) const { return parked.fd == _fd && parked.what == Await::Writable; }
 
     void waitTimedOut() { endWait(WaitEnd::Timeout); }
 
@@ -847,6 +866,7 @@ private:
     bool _whole = false;        // the request being read is all in _in
     bool _onLoop = false;       // the request is served by this loop (else by a worker), set on the loop
     std::unique_ptr<Relay> _relay;  // while Relaying
+    std::uint64_t _relays = 0;      // relays started on this connection
     ParkedWait* _wait = nullptr;    // while Waiting: on the parked stack
     // A parked request's backend socket, watched beside the client's: its
     // readiness pumps a relay or ends a wait.

@@ -4,15 +4,31 @@
 
 namespace sluice::kernel {
 
+// A stage's mayBlock(); one that throws is taken at its default: it may block.
+template <class MayBlock>
+bool StageDriver::mayBlockFor(const char* stage, MayBlock& mayBlock) {
+    try {
+        return mayBlock();
+    } catch (...) {
+        _pipeline.logger("kernel").error("request %s: %s stage's mayBlock threw", _ctx.requestId, std::string(stage));
+        return true;
+    }
+}
+
 template <class MayBlock, class Call>
 bool StageDriver::guarded(const char* stage, MayBlock&& mayBlock, Call&& call) {
     try {
         // A call that may block is made off the I/O thread (a stage thread);
         // the request comes back to its loop after.
-        if (!_client.servedOnLoop() || !mayBlock()) return call();
+        if (!_client.servedOnLoop() || !mayBlockFor(stage, mayBlock)) return call();
         bool passed = false;
         _client.offLoop([&] { passed = call(); });
         return passed;
+    } catch (const StageThreadsBusy&) {
+        _ctx.outcome = Outcome::InternalError;
+        _ctx.responseHeaders.emplace_back("Retry-After", "1");
+        _client.replyError(503, "the gateway is busy; try again", "server_busy");
+        return false;
     } catch (const std::exception& e) {
         _pipeline.logger("kernel").error("request %s: %s stage threw: %s", _ctx.requestId, std::string(stage), std::string(e.what()));
     } catch (...) {
@@ -80,14 +96,14 @@ void StageDriver::releaseLimits() {
     _admitted = false;
     auto* limits = _pipeline.limits();
     if (!limits) return;
-    bool offLoop = _client.servedOnLoop();
+    auto mayBlock = [&] { return limits->mayBlock(_ctx); };
+    if (!_client.servedOnLoop() || !mayBlockFor("limits", mayBlock)) return limits->complete(_ctx);
     try {
-        offLoop = offLoop && limits->mayBlock(_ctx);
-    } catch (...) {
-        // a stage that cannot say is taken at its default: it may block
+        _client.offLoop([&] { limits->complete(_ctx); });
+    } catch (const StageThreadsBusy&) {
+        // A lease must come back however busy the gateway is: here, then.
+        limits->complete(_ctx);
     }
-    if (offLoop) _client.offLoop([&] { limits->complete(_ctx); });
-    else limits->complete(_ctx);
 }
 
 } // namespace sluice::kernel

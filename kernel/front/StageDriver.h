@@ -24,6 +24,8 @@ public:
 private:
     // Runs a stage's call, off the I/O thread when `mayBlock()` says it may
     // block; an exception is logged and answered 500 (false).
+    template <class MayBlock>
+    bool mayBlockFor(const char* stage, MayBlock& mayBlock);
     template <class MayBlock, class Call>
     bool guarded(const char* stage, MayBlock&& mayBlock, Call&& call);
     template <class MayBlock, class Call>

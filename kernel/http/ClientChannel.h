@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,14 @@ namespace sluice::kernel {
 
 // How a parked wait ended (ClientChannel::waitParked).
 enum class WaitEnd { Ready, Timeout, ClientGone, Draining };
+// ClientChannel::offLoop found every stage thread busy and
+// server.max_queued calls waiting: the request is answered 503, as one
+// that found no thread at its arrival.
+class StageThreadsBusy : public std::runtime_error {
+public:
+    StageThreadsBusy() : std::runtime_error("every stage thread is busy and server.max_queued calls wait") {}
+};
+
 // What a parked wait waits for on its descriptor.
 enum class Await { Readable, Writable };
 
@@ -52,7 +61,9 @@ public:
     virtual bool servedOnLoop() const { return false; }
     // Runs `work`, which may block (a plugin's store, a TLS backend's
     // records, a connect): off the I/O thread when the request runs on one
-    // (on a stage thread, and back after), else here. Exceptions pass through.
+    // (on a stage thread, and back after), else here. Exceptions pass
+    // through; throws StageThreadsBusy, with `work` not run, when the stage
+    // threads' queue is full.
     virtual void offLoop(const std::function<void()>& work) { work(); }
 };
 

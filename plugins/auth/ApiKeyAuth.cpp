@@ -104,8 +104,13 @@ Digest cacheDigestOf(const Credential& credential) {
 } // namespace
 
 bool ApiKeyAuth::mayBlock(const RequestContext& ctx) const {
+    // An entry about to expire counts as gone: authenticate() comes right
+    // after, and must find what this found. (One revoked or evicted in
+    // between is looked up the slow way, where the request runs; rare.)
+    constexpr auto kMargin = std::chrono::seconds(1);
     const auto credential = readCredential(ctx.headers);
-    return credential.kind != Credential::Kind::Missing && !_cache.find(cacheDigestOf(credential));
+    return credential.kind != Credential::Kind::Missing &&
+           !_cache.find(cacheDigestOf(credential), std::chrono::steady_clock::now() + kMargin);
 }
 
 Verdict ApiKeyAuth::authenticate(RequestContext& ctx) {

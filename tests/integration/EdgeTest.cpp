@@ -293,7 +293,7 @@ public:
         TestGateway gateway(baseConfig() + "plugins.path = " SLUICE_TEST_PLUGIN_DIR "\n" +
                             "plugins.load = blocking, " SLUICE_PLUGIN_DIR "/router.so, " SLUICE_PLUGIN_DIR "/discovery.so\n" +
                             "pipeline.auth = blocking\nauth.blocking.gate = " + gate.path() +
-                            "\nserver.stage_threads = 2\nserver.io_threads = 1\nbackends = gpu\n" + backendConfig("gpu", backend.url()));
+                            "\nserver.stage_threads = 2\nserver.max_queued = 1\nserver.io_threads = 1\nbackends = gpu\n" + backendConfig("gpu", backend.url()));
         const auto body = ollamaChat("llama3.2", false);
         const auto request = [&](const std::string& extra) {
             return "POST /api/chat HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + extra +
@@ -314,14 +314,34 @@ public:
         const auto free = httpPost(gateway.port(), "/api/chat", body);
         CPPUNIT_ASSERT_EQUAL_MESSAGE(free.body.substr(0, 200), 200, free.status);
 
-        std::ofstream(gate.path()) << "go\n";
-        for (auto& client : blocked) {
+        // Both stage threads are held and server.max_queued is 1: of two
+        // more calls that may block, one waits in line and the other's
+        // request is answered 503 at once, as a request finding no thread is.
+        std::vector<Poco::Net::StreamSocket> more(2);
+        for (auto& client : more) {
+            client.connect(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(gateway.port())));
+            const auto bytes = request("X-Test-Block: 1\r\n");
+            client.sendBytes(bytes.data(), static_cast<int>(bytes.size()));
+        }
+        const auto answerOf = [](Poco::Net::StreamSocket& client) {
             client.setReceiveTimeout(Poco::Timespan(30, 0));
             std::string answer;
             char buffer[4096];
             while (const int n = client.receiveBytes(buffer, sizeof buffer)) answer.append(buffer, static_cast<std::size_t>(n));
+            return answer;
+        };
+        std::ofstream(gate.path()) << "go\n";
+        for (auto& client : blocked) {
+            const auto answer = answerOf(client);
             CPPUNIT_ASSERT_MESSAGE(answer.substr(0, 200), answer.rfind("HTTP/1.1 200", 0) == 0);
         }
+        std::vector<std::string> answers;
+        for (auto& client : more) answers.push_back(answerOf(client));
+        std::sort(answers.begin(), answers.end());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), answers.size());
+        CPPUNIT_ASSERT_MESSAGE(answers[0].substr(0, 200), answers[0].rfind("HTTP/1.1 200", 0) == 0);
+        CPPUNIT_ASSERT_MESSAGE(answers[1].substr(0, 200), answers[1].rfind("HTTP/1.1 503", 0) == 0);
+        CPPUNIT_ASSERT(answers[1].find("Retry-After: 1") != std::string::npos);
         Poco::File(gate.path() + ".entered").remove();
     }
 
