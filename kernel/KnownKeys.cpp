@@ -55,7 +55,7 @@ const std::vector<std::string>& KnownKeys::kernelPatterns() {
     static const std::vector<std::string> patterns{
         "include", "config.dir",
         // Server and logs (SluiceServer, Logging).
-        "server.host", "server.port", "server.reuse_port", "server.io_threads", "server.read_ahead_bytes", "server.max_threads", "server.max_queued", "server.backlog",
+        "server.host", "server.port", "server.reuse_port", "server.io_threads", "server.read_ahead_bytes", "server.stage_threads", "server.max_threads", "server.max_queued", "server.backlog",
         "server.keepalive_s", "server.timeout_s", "server.max_header_bytes", "server.header_timeout_s",
         "server.body_timeout_s", "server.write_timeout_s", "server.idle_thread_s", "server.max_connections_per_client", "server.tls.cert",
         "server.tls.key", "server.trusted_proxies", "server.cors.origins", "server.drain_s",

@@ -24,7 +24,7 @@ std::string restartOnlyChanges(const ServerSettings& running, const ServerSettin
     note(running.host != wanted.host, "server.host");
     note(running.port != wanted.port, "server.port");
     note(running.ioThreads != wanted.ioThreads, "server.io_threads");
-    note(running.maxThreads != wanted.maxThreads, "server.max_threads");
+    note(running.maxThreads != wanted.maxThreads, "server.stage_threads");
     note(running.maxQueued != wanted.maxQueued, "server.max_queued");
     note(running.backlog != wanted.backlog, "server.backlog");
     note(running.keepAlive != wanted.keepAlive, "server.keepalive_s");

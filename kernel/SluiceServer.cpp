@@ -50,7 +50,11 @@ ServerSettings readServerSettings(const Poco::Util::AbstractConfiguration& confi
     ServerSettings settings;
     settings.host = reader.text("server.host", settings.host);
     settings.port = static_cast<int>(reader.integer("server.port", settings.port, 0, 65535));
-    settings.maxThreads = static_cast<int>(reader.integer("server.max_threads", settings.maxThreads, 2, 65536));
+    // server.max_threads is the older name, from when every request had a
+    // worker; read when the new one is absent.
+    const char* stageThreads = reader.has("server.stage_threads") || !reader.has("server.max_threads") ? "server.stage_threads"
+                                                                                                       : "server.max_threads";
+    settings.maxThreads = static_cast<int>(reader.integer(stageThreads, settings.maxThreads, 2, 65536));
     settings.maxQueued = static_cast<int>(reader.integer("server.max_queued", settings.maxQueued, 1, 1 << 20));
     settings.ioThreads = static_cast<int>(reader.integer("server.io_threads", settings.ioThreads, 1, 256));
     settings.backlog = static_cast<int>(reader.integer("server.backlog", settings.backlog, 1, 65535));

@@ -30,9 +30,11 @@ public:
     void endStream() override { _inner.endStream(); }
     // A wait sends nothing: nothing to capture. (A parked relay would write
     // past the capture, so relayParked stays refused.)
-    std::optional<WaitEnd> waitParked(int fd, std::chrono::steady_clock::time_point deadline) override {
-        return _inner.waitParked(fd, deadline);
+    std::optional<WaitEnd> waitParked(int fd, Await what, std::chrono::steady_clock::time_point deadline) override {
+        return _inner.waitParked(fd, what, deadline);
     }
+    bool servedOnLoop() const override { return _inner.servedOnLoop(); }
+    void offLoop(const std::function<void()>& work) override { _inner.offLoop(work); }
 
     // The bytes captured, given up to the audit record.
     std::string take() { return std::move(_capture.bytes); }

@@ -1,13 +1,24 @@
 #include "ClientSession.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <optional>
+
+#include <sys/socket.h>
+
+#include <Poco/Exception.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/StreamSocket.h>
+
+#include "../net/Errno.h"
+#include "ServerRequest.h"
 
 namespace sluice::kernel {
 
 ClientSession::ClientSession(const Poco::Net::StreamSocket& socket, const Poco::Net::HTTPServerParams::Ptr& params,
-                             std::string received)
-    : HTTPServerSession(socket, params), _received(std::move(received)) {}
+                             std::string received, ParkedRelays* parking, std::chrono::seconds writeTimeout)
+    : HTTPServerSession(socket, params), _received(std::move(received)), _parking(parking), _writeTimeout(writeTimeout) {}
 
 ClientSession::~ClientSession() {
     try {
@@ -23,7 +34,66 @@ int ClientSession::read(char* buffer, std::streamsize length) {
         _receivedAt += n;
         return static_cast<int>(n);
     }
-    return HTTPServerSession::read(buffer, length);
+    if (buffered() > 0 || !onLoop()) return HTTPServerSession::read(buffer, length);
+    return receiveParked(buffer, static_cast<std::size_t>(length));
+}
+
+bool ClientSession::onLoop() const { return _parking && _parking->servedOnLoop(); }
+
+bool ClientSession::receiveMore() {
+    constexpr std::size_t kStep = 16384;
+    _received.resize(kStep);
+    _receivedAt = 0;
+    const auto n = receiveParked(_received.data(), kStep);
+    _received.resize(static_cast<std::size_t>(n));
+    return n > 0;
+}
+
+int ClientSession::receiveParked(char* buffer, std::size_t length) {
+    const int fd = socket().impl()->sockfd();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(getTimeout().totalMicroseconds());
+    for (;;) {
+        const auto n = ::recv(fd, buffer, length, MSG_DONTWAIT);
+        if (n >= 0) return static_cast<int>(n);
+        const int error = lastErrno();
+        if (error == EINTR) continue;
+        if (error != EAGAIN && error != EWOULDBLOCK) throw Poco::Net::ConnectionResetException(std::strerror(error));
+        const auto end = _parking->waitParked(fd, Await::Readable, deadline);
+        if (!end || *end == WaitEnd::Timeout) throw Poco::TimeoutException("the client sent nothing in time");
+        if (*end == WaitEnd::Draining) throw Poco::Net::NetException("the gateway is shutting down");
+        // Ready, or the client hung up: the next receive says which.
+    }
+}
+
+int ClientSession::write(const char* buffer, std::streamsize length) {
+    if (!_parking) return HTTPServerSession::write(buffer, length);
+    const int fd = socket().impl()->sockfd();
+    const auto size = static_cast<std::size_t>(length);
+    std::size_t sent = 0;
+    std::optional<std::chrono::steady_clock::time_point> deadline;  // server.write_timeout_s without progress
+    while (sent < size) {
+        const auto n = ::send(fd, buffer + sent, size - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+        const int error = n < 0 ? lastErrno() : 0;
+        if (n > 0) {
+            sent += static_cast<std::size_t>(n);
+            deadline.reset();
+            continue;
+        }
+        if (n < 0 && error == EINTR) continue;
+        if (n == 0 || (error != EAGAIN && error != EWOULDBLOCK))
+            throw Poco::Net::ConnectionResetException(n == 0 ? "the client is gone" : std::strerror(error));
+        if (!deadline) deadline = std::chrono::steady_clock::now() + _writeTimeout;
+        const auto end = _parking->waitParked(fd, Await::Writable, *deadline);
+        if (!end) {
+            // No fiber to park (a worker's request without one): the blocking
+            // write, bound by the socket's send time-out, does the rest.
+            return static_cast<int>(sent) + HTTPServerSession::write(buffer + sent, static_cast<std::streamsize>(size - sent));
+        }
+        if (*end == WaitEnd::Timeout) throw Poco::TimeoutException("the client took no byte of its answer in time");
+        if (*end == WaitEnd::Draining) throw Poco::Net::NetException("the gateway is shutting down");
+        // Ready, or the client hung up: the next send says which.
+    }
+    return static_cast<int>(size);
 }
 
 std::string ClientSession::takeUnread() {

@@ -9,19 +9,29 @@
 //   request is never taken as part of this one.
 // - takeUnread(): what was read past the request, for the I/O thread to
 //   start the next one with.
-// Thread: one worker thread at a time.
+// - Over a plain connection with an I/O thread (`parking`), a write that
+//   would wait parks the request (ClientChannel::waitParked) instead of a
+//   thread, and so does a read while the request runs on its I/O thread.
+// Thread: one thread at a time (a worker, or the connection's I/O thread).
 
+#include <chrono>
 #include <string>
+#include <string_view>
 
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerSession.h>
 
 namespace sluice::kernel {
 
+class ParkedRelays;
+
 class ClientSession final : public Poco::Net::HTTPServerSession {
 public:
-    // `received`: the request's bytes the I/O thread has read.
-    ClientSession(const Poco::Net::StreamSocket& socket, const Poco::Net::HTTPServerParams::Ptr& params, std::string received);
+    // `received`: the request's bytes the I/O thread has read. `parking`:
+    // what parks this plain connection's waits (null: none, or TLS).
+    // `writeTimeout`: server.write_timeout_s, a write's longest wait without progress.
+    ClientSession(const Poco::Net::StreamSocket& socket, const Poco::Net::HTTPServerParams::Ptr& params, std::string received,
+                  ParkedRelays* parking = nullptr, std::chrono::seconds writeTimeout = std::chrono::seconds(60));
     // Leaves the socket open: the connection outlives its requests' sessions
     // (Poco's session closes its socket when it goes).
     ~ClientSession() override;
@@ -36,19 +46,33 @@ public:
     // one byte from an empty buffer would).
     int nextByte() {
         if (_receivedAt < _received.size()) return static_cast<unsigned char>(_received[_receivedAt++]);
-        if (buffered() == 0) refill();
+        if (buffered() == 0) {
+            if (onLoop()) return receiveMore() ? static_cast<unsigned char>(_received[_receivedAt++]) : std::char_traits<char>::eof();
+            refill();  // Poco's, which blocks: never on an I/O thread
+        }
         return buffered() > 0 ? static_cast<unsigned char>(get()) : std::char_traits<char>::eof();
     }
 
     // The bytes read and not taken by the request; the session holds none after.
     std::string takeUnread();
+    // Writes all of `bytes` (an answer made outside Poco's response).
+    void sendAll(std::string_view bytes) { write(bytes.data(), static_cast<std::streamsize>(bytes.size())); }
 
 protected:
     int read(char* buffer, std::streamsize length) override;
+    int write(const char* buffer, std::streamsize length) override;
 
 private:
+    bool onLoop() const;
+    // On the I/O thread: one receive into `_received`, parked until bytes
+    // come. False at the end.
+    bool receiveMore();
+    int receiveParked(char* buffer, std::size_t length);
+
     std::string _received;
     std::size_t _receivedAt = 0;
+    ParkedRelays* _parking;
+    std::chrono::seconds _writeTimeout;
 };
 
 } // namespace sluice::kernel

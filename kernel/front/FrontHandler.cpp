@@ -43,7 +43,12 @@ enum class BodyRead { Whole, TooLarge, TooSlow, Truncated, Malformed };
 // Reads the body into `out` (or drops it when `out` is null), up to `limit`
 // bytes and within server.body_timeout_s.
 BodyRead readBody(ServerRequest& request, std::size_t limit, std::string* out) {
-    auto deadline = ReadDeadlines::instance().arm(request.socket().impl()->sockfd(), request.bodyDeadline());
+    // A request served on its I/O thread is all in (front/IoThreads): no
+    // read can wait, and none is watched (arming a deadline costs a lock).
+    const auto* parking = request.parkedRelays();
+    auto deadline = parking && parking->servedOnLoop()
+                        ? ReadDeadlines::Guard{}
+                        : ReadDeadlines::instance().arm(request.socket().impl()->sockfd(), request.bodyDeadline());
     RequestBody::Status status = RequestBody::Status::Whole;
     try {
         status = out ? request.body().readAll(*out, limit) : request.body().discard(limit);

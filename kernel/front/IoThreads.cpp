@@ -1,9 +1,11 @@
 #include "IoThreads.h"
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <future>
 #include <optional>
+#include <type_traits>
 #include <unordered_set>
 
 #include <fcntl.h>
@@ -146,33 +148,67 @@ public:
     // a parked wait ends.
     void cutIfRelaying() {
         if (_state == State::Relaying) cutRelay(_relay->over ? StreamPump::Cut::ClientGone : StreamPump::Cut::Draining);
-        else if (_state == State::Waiting) endWait(WaitEnd::Draining);
+        else if (_state == State::Waiting && !writesToClient(*_wait)) endWait(WaitEnd::Draining);
     }
 
-    // On a worker, inside the request's fiber: waits for `fd` (a backend's
-    // answer, -1 for time alone) with the request parked while the loop watches.
-    std::optional<WaitEnd> waitParked(int fd, Clock::time_point deadline) override {
+    // Inside the request's fiber (on a worker or on this loop): waits for
+    // `fd` (a backend's socket, this client's own, -1 for time alone) with
+    // the request parked while the loop watches.
+    std::optional<WaitEnd> waitParked(int fd, Await what, Clock::time_point deadline) override {
         if (!Fiber::current()) return std::nullopt;
-        ParkedWait wait{fd, deadline};
-        auto requestId = takeRequestLogId();
-        Fiber::park([this, &wait](Fiber& fiber) {
+        ParkedWait wait{fd, what, deadline};
+        parkWith([this, &wait](Fiber& fiber) {
             wait.fiber = &fiber;
-            _loop.post([this, &wait] { startWait(wait); });
+            startWait(wait);
         });
-        putRequestLogId(std::move(requestId));
         return wait.end;
     }
 
-    // On a worker, inside the request's fiber: the rest of the stream is
-    // relayed by this connection's loop while the request is parked.
+    // Inside the request's fiber: the rest of the stream is relayed by this
+    // connection's loop while the request is parked.
     bool relayParked(StreamPump& pump) override {
         if (tls() || pump.upstreamFd < 0 || !Fiber::current()) return false;
-        auto requestId = takeRequestLogId();  // it goes with the request, not with this thread
-        Fiber::park([this, &pump, &requestId](Fiber& fiber) {
-            _loop.post([this, &pump, &fiber, &requestId] { startRelay(pump, fiber, requestId); });
+        parkWith([this, &pump](Fiber& fiber, std::string& requestId) { startRelay(pump, fiber, requestId); });
+        return true;
+    }
+
+    bool servedOnLoop() const override { return _onLoop; }
+
+    // Inside the request's fiber on this loop: `work` runs on a worker (a
+    // stage thread), then the request comes back here.
+    // In line behind other work (FIFO), and bounded by server.max_queued
+    // as a new request is: refused, the request goes on here at once.
+    void offLoop(const std::function<void()>& work) override {
+        if (!_onLoop || !Fiber::current()) return work();
+        auto requestId = takeRequestLogId();
+        _onLoop = false;
+        bool refused = false;
+        Fiber::park([this, &refused](Fiber& fiber) {
+            if (_shared.workers.submit([&fiber] { runFiber(fiber); })) return;
+            refused = true;
+            _onLoop = true;
+            runFiber(fiber);
         });
         putRequestLogId(std::move(requestId));
-        return true;
+        if (refused) {
+            _shared.warnBusy();
+            throw StageThreadsBusy();
+        }
+        std::exception_ptr failed;
+        try {
+            work();
+        } catch (...) {
+            failed = std::current_exception();
+        }
+        requestId = takeRequestLogId();
+        Fiber::park([this](Fiber& fiber) {
+            _loop.post([this, &fiber] {
+                _onLoop = true;
+                runFiber(fiber);
+            });
+        });
+        putRequestLogId(std::move(requestId));
+        if (failed) std::rethrow_exception(failed);
     }
 
     void onReady(std::uint32_t events) override {
@@ -189,7 +225,9 @@ public:
         case State::Relaying:
             return clientReadyWhileRelaying(events);
         case State::Waiting:
-            return endWait(WaitEnd::ClientGone);  // only a hang-up is watched for
+            // A wait on the client's own socket ends at any event (its read
+            // or write says what came); on another's, only a hang-up is watched for.
+            return endWait(_wait->fd == _fd ? WaitEnd::Ready : WaitEnd::ClientGone);
         case State::Working:
         case State::Closed:
             return;
@@ -264,22 +302,24 @@ private:
         constexpr std::size_t kStep = 16384;
         const std::size_t cap = _shared.headLimit() + _shared.settings.maxBodyBytes() + kStep;
         auto next = std::uint32_t{kReading};
+        // Read into the loop's own buffer, then kept at the size that came:
+        // read into `_in` grown by a step, a request of a hundred bytes held
+        // 16 KiB for as long as it was served (a stream: its whole length).
+        // Never on a fiber (the loop's own stack), so the thread's buffer is this loop's.
+        thread_local std::array<char, kStep> scratch;
         for (;;) {
-            const auto had = _in.size();
-            _in.resize(had + kStep);
             long n = 0;
             try {
-                n = tls() ? _socket.receiveBytes(_in.data() + had, static_cast<int>(kStep))
-                          : ::recv(_fd, _in.data() + had, kStep, MSG_DONTWAIT);
+                n = tls() ? _socket.receiveBytes(scratch.data(), static_cast<int>(kStep))
+                          : ::recv(_fd, scratch.data(), kStep, MSG_DONTWAIT);
             } catch (const Poco::Exception&) {
                 n = 0;  // a failed handshake (plain HTTP to a TLS port), a reset
             }
             if (tls() && n < 0) {
-                _in.resize(had);
                 if (n == Poco::Net::SecureStreamSocket::ERR_SSL_WANT_WRITE) next = EPOLLOUT;
                 break;
             }
-            _in.resize(had + (n > 0 ? static_cast<std::size_t>(n) : 0));
+            if (n > 0) _in.append(scratch.data(), static_cast<std::size_t>(n));
             if (n > 0) {
                 _heard = true;
                 if (_in.size() >= cap) break;
@@ -332,6 +372,7 @@ private:
             _headEnd = Clock::now();
             _framing = framingOf(std::string_view(_in).substr(0, _headBytes));
             const auto maxBody = _shared.settings.maxBodyBytes();
+            _whole = _framing.kind == BodyFraming::Kind::None;
             if (_framing.kind == BodyFraming::Kind::None || _framing.kind == BodyFraming::Kind::Unsure ||
                 (_framing.kind == BodyFraming::Kind::Length && _framing.length > maxBody))
                 return handOver();  // nothing to wait for, or the answer is 413 without the body
@@ -351,6 +392,7 @@ private:
 
     void beginHead() {
         _scanned = 0;
+        _whole = false;
         setState(State::Head);
         _headDeadline = Clock::now() + _shared.limits().headTimeout;
         setTimer(_headDeadline, &Connection::headTooSlow);
@@ -378,12 +420,15 @@ private:
                      : ::send(_fd, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     }
 
+    // Whether the body's end is here (then `_whole`), or it cannot be read
+    // here (broken chunk framing, or too long): its worker says so.
     bool bodyIn() {
         const auto have = _in.size() - _headBytes;
-        if (_framing.kind == BodyFraming::Kind::Length) return have >= _framing.length;
+        if (_framing.kind == BodyFraming::Kind::Length) return _whole = have >= _framing.length;
         // Chunked: decoded as it comes, only to learn where it ends.
         std::string payload;
         _fed += _decoder->feed(std::string_view(_in).substr(_fed), payload);
+        _whole = _decoder->done();
         return _decoder->done() || _decoder->failed() || have > _shared.settings.maxBodyBytes() + 65536;
     }
 
@@ -407,6 +452,10 @@ private:
         _headEnd.reset();
         _decoder.reset();
         _continued = false;
+        // A plain request that is all here is served on this loop: it parks
+        // on every wait, and only a stage call that may block goes to a
+        // worker. Others (TLS, a body still coming) are served by a worker.
+        if (_whole && !tls() && serveOnLoop(arrival)) return;
         const std::string target(requestTarget(arrival.bytes));
         const bool head = requestMethod(arrival.bytes) == "HEAD";
         const bool queued = _shared.workers.submit([this, arrival = std::move(arrival)]() mutable {
@@ -429,6 +478,20 @@ private:
         refuse(closingAnswer(503, "server_busy", "the gateway is busy; try again", target, head, {{"Retry-After", "1"}}));
     }
 
+    // Serves `arrival` in a fiber that starts now, on this thread. False:
+    // no fiber could be made (the arrival is untouched).
+    bool serveOnLoop(Arrival& arrival) {
+        Fiber* fiber = nullptr;
+        try {
+            fiber = new Fiber([this, &arrival] { serve(std::move(arrival)); });
+        } catch (const std::exception&) {
+            return false;
+        }
+        _onLoop = true;
+        runFiber(*fiber);  // its first run takes the arrival before any park
+        return true;
+    }
+
     // On the worker: serves the request, and those behind it that are in,
     // then gives the connection back to the loop. It always comes back,
     // however the request ended: one left with a worker would never close.
@@ -441,7 +504,10 @@ private:
         } catch (...) {
             served = Served{};
         }
-        _loop.post([this, served = std::move(served)]() mutable { resume(std::move(served)); });
+        _loop.post([this, served = std::move(served)]() mutable {
+            _onLoop = false;
+            resume(std::move(served));
+        });
     }
 
     // On the worker, after an answer: whether the client's next request is
@@ -452,12 +518,14 @@ private:
     // a client. Plain connections only (the TLS socket is blocking here),
     // and not while other work waits for a worker.
     bool nextRequestIsIn(Served& served) {
-        if (served.next != Served::Next::KeepAlive || tls() || _shared.stopping || _shared.workers.queued()) return false;
+        if (served.next != Served::Next::KeepAlive || tls() || _shared.stopping || (!_onLoop && _shared.workers.queued()))
+            return false;
         constexpr std::size_t kStep = 16384;
         const auto had = served.unread.size();
         served.unread.resize(had + kStep);
         const auto n = ::recv(_fd, served.unread.data() + had, kStep, MSG_DONTWAIT);
         served.unread.resize(had + (n > 0 ? static_cast<std::size_t>(n) : 0));
+        served.unread.shrink_to_fit();  // it is the next request's buffer for as long as that is served
         return !served.unread.empty() && wholeRequest(served.unread, _shared.headLimit(), _shared.settings.maxBodyBytes());
     }
 
@@ -557,6 +625,7 @@ private:
 
     void startRelay(StreamPump& pump, Fiber& fiber, std::string& requestId) {
         _relay = std::make_unique<Relay>(pump, fiber, requestId);
+        ++_relays;
         setState(State::Relaying);
         // A client that hangs up (or half-closes, as a cancel does) ends it.
         _loop.watch(_fd, EPOLLRDHUP, *this);
@@ -599,8 +668,10 @@ private:
         if (!relay.reading) return setTimer(Clock::now() + std::chrono::seconds(1), &Connection::relayDeadline);
         if (Clock::now() < relay.pump.deadline()) return armRelayDeadline();
         // Bytes already here win over a deadline that passed with them.
+        const auto relayed = _relays;
         pumpRelay();
-        if (!_relay || _relay.get() != &relay || relay.over) return;
+        // Over: its request may have gone on (on this loop) to another relay.
+        if (_relays != relayed || relay.over) return;
         if (Clock::now() < relay.pump.deadline()) {
             if (!_timer) armRelayDeadline();
             return;
@@ -658,9 +729,10 @@ private:
         endRelay();
     }
 
-    // A parked wait, as the worker's side holds it on the request's stack.
+    // A parked wait, as the request's side holds it on its stack.
     struct ParkedWait {
         int fd;
+        Await what;
         Clock::time_point deadline;
         Fiber* fiber = nullptr;
         WaitEnd end = WaitEnd::Timeout;
@@ -668,26 +740,60 @@ private:
     void startWait(ParkedWait& parked) {
         _wait = &parked;
         setState(State::Waiting);
-        _loop.watch(_fd, EPOLLRDHUP, *this);  // a hang-up ends the wait
-        _events = EPOLLRDHUP;
-        if (parked.fd >= 0) _loop.watch(parked.fd, EPOLLIN | EPOLLRDHUP, _upstream);
+        const bool reading = parked.what == Await::Readable;
+        if (parked.fd == _fd) {
+            _events = reading ? kReading : EPOLLOUT;
+        } else {
+            _events = EPOLLRDHUP;  // a hang-up ends the wait
+            if (parked.fd >= 0) _loop.watch(parked.fd, reading ? EPOLLIN | EPOLLRDHUP : EPOLLOUT, _upstream);
+        }
+        _loop.watch(_fd, _events, *this);
         setTimer(parked.deadline, &Connection::waitTimedOut);
-        if (drain::ended()) endWait(WaitEnd::Draining);
+        if (drain::ended() && !writesToClient(parked)) endWait(WaitEnd::Draining);
     }
+
+    // A write of the answer (its last bytes, or the drain's closing frame)
+    // is not cut by the drain's end: server.write_timeout_s bounds it.
+    bool writesToClient(const ParkedWait& parked) const { return parked.fd == _fd && parked.what == Await::Writable; }
 
     void waitTimedOut() { endWait(WaitEnd::Timeout); }
 
     void endWait(WaitEnd end) {
         if (_state != State::Waiting) return;
         auto& parked = *_wait;
-        if (parked.fd >= 0) _loop.unwatch(parked.fd, _upstream);
+        if (parked.fd >= 0 && parked.fd != _fd) _loop.unwatch(parked.fd, _upstream);
         cancelTimer();
         _loop.unwatch(_fd, *this);
         _events = 0;
         setState(State::Working);
         parked.end = end;
         _wait = nullptr;
-        goOnOnAWorker(*parked.fiber);
+        goOn(*parked.fiber);
+    }
+
+    // Parks the running request's fiber; `start` then runs on this loop
+    // with it (and the request's log id, which goes with the request, not
+    // with the thread it ran on).
+    template <class Start>
+    void parkWith(Start start) {
+        auto requestId = takeRequestLogId();
+        Fiber::park([this, &start, &requestId](Fiber& fiber) {
+            // Parked from this loop's own thread: started here and now.
+            if (_onLoop) return call(start, fiber, requestId);
+            _loop.post([this, &start, &fiber, &requestId] { call(start, fiber, requestId); });
+        });
+        putRequestLogId(std::move(requestId));
+    }
+    template <class Start>
+    static void call(Start& start, Fiber& fiber, std::string& requestId) {
+        if constexpr (std::is_invocable_v<Start&, Fiber&, std::string&>) start(fiber, requestId);
+        else start(fiber);
+    }
+
+    // A parked request goes on where it ran: on this loop, or a worker.
+    void goOn(Fiber& fiber) {
+        if (_onLoop) runFiber(fiber);
+        else goOnOnAWorker(fiber);
     }
 
     // A parked request goes on on a worker; with no worker left (the
@@ -712,7 +818,7 @@ private:
         setState(State::Working);
         Fiber& fiber = relay.fiber;
         _relay.reset();
-        goOnOnAWorker(fiber);
+        goOn(fiber);
     }
 
     // Closes; the object goes once the loop's current round is over, so a
@@ -757,7 +863,10 @@ private:
     std::size_t _fed = 0;  // bytes of _in the chunked decoder has seen
     std::optional<ChunkedDecoder> _decoder;
     std::size_t _lingered = 0;
+    bool _whole = false;        // the request being read is all in _in
+    bool _onLoop = false;       // the request is served by this loop (else by a worker), set on the loop
     std::unique_ptr<Relay> _relay;  // while Relaying
+    std::uint64_t _relays = 0;      // relays started on this connection
     ParkedWait* _wait = nullptr;    // while Waiting: on the parked stack
     // A parked request's backend socket, watched beside the client's: its
     // readiness pumps a relay or ends a wait.

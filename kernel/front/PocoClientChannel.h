@@ -33,8 +33,13 @@ public:
     void endStream() override;
     // Plain connections with an I/O thread, an open chunked stream, not HEAD.
     bool relayParked(StreamPump& pump) override;
-    std::optional<WaitEnd> waitParked(int fd, std::chrono::steady_clock::time_point deadline) override {
-        return _relays ? _relays->waitParked(fd, deadline) : std::nullopt;
+    std::optional<WaitEnd> waitParked(int fd, Await what, std::chrono::steady_clock::time_point deadline) override {
+        return _relays ? _relays->waitParked(fd, what, deadline) : std::nullopt;
+    }
+    bool servedOnLoop() const override { return _relays && _relays->servedOnLoop(); }
+    void offLoop(const std::function<void()>& work) override {
+        if (_relays) _relays->offLoop(work);
+        else work();
     }
 
     // Whether an answer's head went out.

@@ -37,13 +37,11 @@ std::string closingAnswer(int status, const std::string& code, const std::string
 
 namespace {
 using Poco::Net::HTTPResponse;
-using Poco::Net::HTTPServerSession;
 
 // An error answer outside any handler; the connection closes after it.
-void sendError(HTTPServerSession& session, int status, const std::string& code, const std::string& message,
+void sendError(ClientSession& session, int status, const std::string& code, const std::string& message,
                const std::string& method, const std::string& uri) {
-    const auto answer = closingAnswer(status, code, message, uri, method == Poco::Net::HTTPRequest::HTTP_HEAD);
-    session.socket().sendBytes(answer.data(), static_cast<int>(answer.size()));
+    session.sendAll(closingAnswer(status, code, message, uri, method == Poco::Net::HTTPRequest::HTTP_HEAD));
     session.setKeepAlive(false);
 }
 } // namespace
@@ -57,7 +55,10 @@ RequestServer::RequestServer(Poco::Net::HTTPServerParams::Ptr params, Poco::Net:
 Served RequestServer::serve(Poco::Net::StreamSocket& socket, const ConnectionInfo& connection, Arrival arrival) {
     Served served;  // Close, unless the request ends in a way that keeps the connection
     try {
-        ClientSession session(socket, _params, std::move(arrival.bytes));
+        // A plain connection's waits for its client park (TLS records are
+        // written and read by Poco's blocking calls, on a worker).
+        ClientSession session(socket, _params, std::move(arrival.bytes), connection.secure ? nullptr : connection.relays,
+                              _limits.writeTimeout);
         bool linger = false;
         if (!serveOne(session, connection, arrival, linger)) {
             // After a refusal the I/O thread ends our side, then reads and
@@ -148,7 +149,7 @@ RequestHeadError RequestServer::headTimedOut() const {
                             "the request head did not arrive within " + std::to_string(_limits.headTimeout.count()) + " s");
 }
 
-void RequestServer::refuseHead(HTTPServerSession& session, const RequestHeadError& error) const {
+void RequestServer::refuseHead(ClientSession& session, const RequestHeadError& error) const {
     std::string peer;
     try {
         peer = session.clientAddress().toString();

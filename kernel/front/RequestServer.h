@@ -59,7 +59,7 @@ public:
 
 private:
     bool serveOne(ClientSession& session, const ConnectionInfo& connection, const Arrival& arrival, bool& linger);
-    void refuseHead(Poco::Net::HTTPServerSession& session, const RequestHeadError& error) const;
+    void refuseHead(ClientSession& session, const RequestHeadError& error) const;
     RequestHeadError headTimedOut() const;
 
     Poco::Net::HTTPServerParams::Ptr _params;

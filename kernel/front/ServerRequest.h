@@ -63,12 +63,15 @@ private:
     std::string _uri;
 };
 
-// What relays a stream's rest on the client's connection without a thread
-// (its I/O thread, front/IoThreads): ClientChannel::relayParked's far end.
+// What parks a request on the client's connection, its I/O thread
+// (front/IoThreads): the far end of ClientChannel's relayParked,
+// waitParked, servedOnLoop and offLoop, which say what each does.
 class ParkedRelays {
 public:
     virtual bool relayParked(StreamPump& pump) = 0;
-    virtual std::optional<WaitEnd> waitParked(int fd, std::chrono::steady_clock::time_point deadline) = 0;
+    virtual std::optional<WaitEnd> waitParked(int fd, Await what, std::chrono::steady_clock::time_point deadline) = 0;
+    virtual bool servedOnLoop() const = 0;
+    virtual void offLoop(const std::function<void()>& work) = 0;
 
 protected:
     ~ParkedRelays() = default;

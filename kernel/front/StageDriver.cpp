@@ -4,10 +4,31 @@
 
 namespace sluice::kernel {
 
-template <class Call>
-bool StageDriver::guarded(const char* stage, Call&& call) {
+// A stage's mayBlock(); one that throws is taken at its default: it may block.
+template <class MayBlock>
+bool StageDriver::mayBlockFor(const char* stage, MayBlock& mayBlock) {
     try {
-        return call();
+        return mayBlock();
+    } catch (...) {
+        _pipeline.logger("kernel").error("request %s: %s stage's mayBlock threw", _ctx.requestId, std::string(stage));
+        return true;
+    }
+}
+
+template <class MayBlock, class Call>
+bool StageDriver::guarded(const char* stage, MayBlock&& mayBlock, Call&& call) {
+    try {
+        // A call that may block is made off the I/O thread (a stage thread);
+        // the request comes back to its loop after.
+        if (!_client.servedOnLoop() || !mayBlockFor(stage, mayBlock)) return call();
+        bool passed = false;
+        _client.offLoop([&] { passed = call(); });
+        return passed;
+    } catch (const StageThreadsBusy&) {
+        _ctx.outcome = Outcome::InternalError;
+        _ctx.responseHeaders.emplace_back("Retry-After", "1");
+        _client.replyError(503, "the gateway is busy; try again", "server_busy");
+        return false;
     } catch (const std::exception& e) {
         _pipeline.logger("kernel").error("request %s: %s stage threw: %s", _ctx.requestId, std::string(stage), std::string(e.what()));
     } catch (...) {
@@ -18,9 +39,10 @@ bool StageDriver::guarded(const char* stage, Call&& call) {
     return false;
 }
 
-template <class Call>
-bool StageDriver::runStage(const char* stage, Outcome refusal, int fallbackStatus, const char* fallbackMessage, Call&& call) {
-    if (guarded(stage, std::forward<Call>(call))) return true;
+template <class MayBlock, class Call>
+bool StageDriver::runStage(const char* stage, Outcome refusal, int fallbackStatus, const char* fallbackMessage,
+                           MayBlock&& mayBlock, Call&& call) {
+    if (guarded(stage, std::forward<MayBlock>(mayBlock), std::forward<Call>(call))) return true;
     // A stage that refused set ctx.reply; one that threw was answered by guarded().
     if (!_client.sent()) {
         _ctx.outcome = refusal;
@@ -32,7 +54,8 @@ bool StageDriver::runStage(const char* stage, Outcome refusal, int fallbackStatu
 
 bool StageDriver::authenticate() {
     auto& auth = _pipeline.auth();
-    if (!runStage("auth", Outcome::RefusedAuth, 401, "unauthorized", [&] { return auth.authenticate(_ctx) == Verdict::Continue; }))
+    if (!runStage("auth", Outcome::RefusedAuth, 401, "unauthorized", [&] { return auth.mayBlock(_ctx); },
+                  [&] { return auth.authenticate(_ctx) == Verdict::Continue; }))
         return false;
     if (_ctx.principal) return true;
     _pipeline.logger("kernel").error("auth stage continued without setting a principal");
@@ -44,7 +67,7 @@ bool StageDriver::authenticate() {
 bool StageDriver::run() {
     if (!authenticate()) return false;
     if (auto* limits = _pipeline.limits()) {
-        if (!runStage("limits", Outcome::RefusedLimit, 429, "rate limit exceeded",
+        if (!runStage("limits", Outcome::RefusedLimit, 429, "rate limit exceeded", [&] { return limits->mayBlock(_ctx); },
                       [&] { return limits->admit(_ctx) == Verdict::Continue; }))
             return false;
         _admitted = true;
@@ -56,7 +79,8 @@ bool StageDriver::run() {
         return false;
     }
     auto& router = _pipeline.router();
-    if (!runStage("router", Outcome::RefusedPolicy, 403, "model not allowed",
+    // A router must not block (sluice/Stages.h): it runs where the request does.
+    if (!runStage("router", Outcome::RefusedPolicy, 403, "model not allowed", [] { return false; },
                   [&] { return router.route(_ctx) == Verdict::Continue; }))
         return false;
     if (_ctx.plan.candidates.empty()) {
@@ -70,7 +94,16 @@ bool StageDriver::run() {
 void StageDriver::releaseLimits() {
     if (!_admitted) return;
     _admitted = false;
-    if (auto* limits = _pipeline.limits()) limits->complete(_ctx);
+    auto* limits = _pipeline.limits();
+    if (!limits) return;
+    auto mayBlock = [&] { return limits->mayBlock(_ctx); };
+    if (!_client.servedOnLoop() || !mayBlockFor("limits", mayBlock)) return limits->complete(_ctx);
+    try {
+        _client.offLoop([&] { limits->complete(_ctx); });
+    } catch (const StageThreadsBusy&) {
+        // A lease must come back however busy the gateway is: here, then.
+        limits->complete(_ctx);
+    }
 }
 
 } // namespace sluice::kernel

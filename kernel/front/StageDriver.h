@@ -22,11 +22,15 @@ public:
     void releaseLimits();
 
 private:
-    // Runs a stage's call; an exception is logged and answered 500 (false).
-    template <class Call>
-    bool guarded(const char* stage, Call&& call);
-    template <class Call>
-    bool runStage(const char* stage, Outcome refusal, int fallbackStatus, const char* fallbackMessage, Call&& call);
+    // Runs a stage's call, off the I/O thread when `mayBlock()` says it may
+    // block; an exception is logged and answered 500 (false).
+    template <class MayBlock>
+    bool mayBlockFor(const char* stage, MayBlock& mayBlock);
+    template <class MayBlock, class Call>
+    bool guarded(const char* stage, MayBlock&& mayBlock, Call&& call);
+    template <class MayBlock, class Call>
+    bool runStage(const char* stage, Outcome refusal, int fallbackStatus, const char* fallbackMessage, MayBlock&& mayBlock,
+                  Call&& call);
 
     Pipeline& _pipeline;
     RequestContext& _ctx;

@@ -5,7 +5,9 @@
 // capture decorator use it, and neither includes the other.
 
 #include <chrono>
+#include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -15,6 +17,16 @@ namespace sluice::kernel {
 
 // How a parked wait ended (ClientChannel::waitParked).
 enum class WaitEnd { Ready, Timeout, ClientGone, Draining };
+// ClientChannel::offLoop found every stage thread busy and
+// server.max_queued calls waiting: the request is answered 503, as one
+// that found no thread at its arrival.
+class StageThreadsBusy : public std::runtime_error {
+public:
+    StageThreadsBusy() : std::runtime_error("every stage thread is busy and server.max_queued calls wait") {}
+};
+
+// What a parked wait waits for on its descriptor.
+enum class Await { Readable, Writable };
 
 class ClientChannel {
 public:
@@ -34,14 +46,25 @@ public:
     // channel cannot (TLS to the client, a capture of the answer, no I/O
     // thread), and the caller relays the rest itself.
     virtual bool relayParked(StreamPump& /*pump*/) { return false; }
-    // Waits with the request parked until `fd` is readable (-1: no
-    // descriptor, only the time), `deadline` passes, the client hangs up or
-    // the drain ends: the client's I/O thread watches, and the request holds
-    // no thread meanwhile. nullopt, with nothing done: this channel cannot,
-    // and the caller waits itself.
-    virtual std::optional<WaitEnd> waitParked(int /*fd*/, std::chrono::steady_clock::time_point /*deadline*/) {
+    // Waits with the request parked until `fd` is readable or writable as
+    // `what` says (-1: no descriptor, only the time), `deadline` passes, the
+    // client hangs up or the drain ends: the client's I/O thread watches,
+    // and the request holds no thread meanwhile. nullopt, with nothing
+    // done: this channel cannot, and the caller waits itself.
+    virtual std::optional<WaitEnd> waitParked(int /*fd*/, Await /*what*/, std::chrono::steady_clock::time_point /*deadline*/) {
         return std::nullopt;
     }
+    // Whether the request runs on its I/O thread: then nothing may block,
+    // not even briefly (every other connection of that thread would wait);
+    // a wait parks at once (waitParked), and work that may block goes
+    // through offLoop().
+    virtual bool servedOnLoop() const { return false; }
+    // Runs `work`, which may block (a plugin's store, a TLS backend's
+    // records, a connect): off the I/O thread when the request runs on one
+    // (on a stage thread, and back after), else here. Exceptions pass
+    // through; throws StageThreadsBusy, with `work` not run, when the stage
+    // threads' queue is full.
+    virtual void offLoop(const std::function<void()>& work) { work(); }
 };
 
 } // namespace sluice::kernel

@@ -67,6 +67,12 @@ void EventLoop::stop() {
 }
 
 void EventLoop::post(std::function<void()> work) {
+    // From the loop itself (a request served on it posts its own end): no
+    // lock and no wake-up, the round's end runs it.
+    if (onLoopThread()) {
+        _local.push_back(std::move(work));
+        return;
+    }
     bool first = false;
     {
         std::lock_guard lock(_postedMutex);
@@ -118,6 +124,7 @@ void EventLoop::cancel(TimerId timer) {
 }
 
 int EventLoop::waitMillis() const {
+    if (!_local.empty()) return 0;
     if (_timers.empty()) return -1;
     const auto left = _timers.begin()->first - Clock::now();
     if (left <= Clock::duration::zero()) return 0;
@@ -142,6 +149,13 @@ void EventLoop::runPosted() {
         std::lock_guard lock(_postedMutex);
         work.swap(_posted);
     }
+    for (auto& item : work) guarded(item);
+}
+
+void EventLoop::runLocal() {
+    // What these post runs in the next round, after the descriptors' news.
+    std::vector<std::function<void()>> work;
+    work.swap(_local);
     for (auto& item : work) guarded(item);
 }
 
@@ -172,14 +186,16 @@ void EventLoop::run() {
             runPosted();
         }
         runTimers();
+        runLocal();
     }
     // Work posted before stop() still runs, and what it posts: it may release what it holds.
     for (;;) {
         {
             std::lock_guard lock(_postedMutex);
-            if (_posted.empty()) break;
+            if (_posted.empty() && _local.empty()) break;
         }
         runPosted();
+        runLocal();
     }
 }
 

@@ -44,7 +44,8 @@ public:
     // Runs handlers, timers and posted work until stop().
     void run();
     void stop();
-    // Runs `work` on the loop's thread, soon, in the order posted.
+    // Runs `work` on the loop's thread, soon: after the current handler,
+    // in the order posted from one thread.
     void post(std::function<void()> work);
     bool onLoopThread() const;
 
@@ -63,6 +64,7 @@ private:
     int waitMillis() const;
     void runTimers();
     void runPosted();
+    void runLocal();
 
     int _epoll = -1;
     int _wakeFd = -1;  // an eventfd: post() and stop() write it
@@ -71,6 +73,7 @@ private:
 
     std::mutex _postedMutex;
     std::vector<std::function<void()>> _posted;  // guarded by _postedMutex
+    std::vector<std::function<void()>> _local;   // posted by the loop's own thread
 
     std::multimap<Clock::time_point, TimerId> _timers;
     std::unordered_map<TimerId, std::pair<std::multimap<Clock::time_point, TimerId>::iterator, std::function<void()>>> _timerWork;

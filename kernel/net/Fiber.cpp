@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include <cxxabi.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -81,6 +82,20 @@ Stacks& stacks() {
 
 thread_local Fiber* running = nullptr;
 
+// The C++ runtime's exception state is the thread's (the Itanium ABI's
+// __cxa_eh_globals: the exceptions being handled, and how many are in
+// flight). A fiber that parks inside a catch block and goes on on another
+// thread, or while another fiber throws on this one, would end its handler
+// against the wrong list. So each fiber has its own, swapped in and out
+// with the fiber as folly's fibers do; the layout is the ABI's, fixed.
+struct ExceptionState {
+    void* caughtExceptions;
+    unsigned int uncaughtExceptions;
+};
+ExceptionState& threadExceptionState() {
+    return *reinterpret_cast<ExceptionState*>(abi::__cxa_get_globals());
+}
+
 } // namespace
 
 Fiber::Fiber(std::function<void()> body) : _body(std::move(body)), _stack(stacks().take()) {
@@ -103,6 +118,9 @@ Fiber* Fiber::current() { return running; }
 bool Fiber::run() {
     Fiber* outer = running;
     running = this;
+    auto& exceptions = threadExceptionState();
+    const ExceptionState threads = exceptions;
+    exceptions = {_caughtExceptions, _uncaughtExceptions};
 #ifdef SLUICE_ASAN_FIBERS
     void* fake = nullptr;
     __sanitizer_start_switch_fiber(&fake, _stack, kStackSize);
@@ -112,6 +130,9 @@ bool Fiber::run() {
     __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
 #endif
     running = outer;
+    _caughtExceptions = exceptions.caughtExceptions;
+    _uncaughtExceptions = exceptions.uncaughtExceptions;
+    exceptions = threads;
     if (_finished) return true;
     // Parked: from here another thread may run it once `then` has handed it on.
     auto then = std::move(_then);

@@ -60,6 +60,9 @@ private:
     ucontext_t _context{};               // the fiber's, while it is not running
     ucontext_t _caller{};                // the thread's that runs it, while it runs
     bool _finished = false;
+    // The C++ runtime's exception state while the fiber is off its thread (Fiber.cpp).
+    void* _caughtExceptions = nullptr;
+    unsigned int _uncaughtExceptions = 0;
     // AddressSanitizer's view of the switches (unused without it).
     void* _fakeStack = nullptr;
     const void* _callerBottom = nullptr;

@@ -115,6 +115,12 @@ std::optional<Failure> Attempt::run(std::string_view body) {
             // Served, whole or cut mid-stream: the tokens were spent either way.
             if (!failure && _ctx.status >= 200 && _ctx.status < 300) estimateUsageIfUnreported();
             return failure;
+        } catch (const StageThreadsBusy& busy) {
+            // A connect or a TLS backend's records found no stage thread
+            // (ClientChannel::offLoop): the next backend would fare no better.
+            if (_continuing) return Failure{UpstreamOutcome::Broken, busy.what(), {}};
+            answerBusy("the gateway is busy; try again", "server_busy");
+            return std::nullopt;
         } catch (const UpstreamError& error) {
             if (error.kind() == UpstreamError::Kind::ClientGone) {
                 _ctx.outcome = Outcome::ClientCancel;
@@ -144,32 +150,33 @@ std::optional<Failure> Attempt::run(std::string_view body) {
 }
 
 void Attempt::answerGatewayBusy(UpstreamError::Kind kind) {
-    // Not the backend's fault, and another backend would fare no better: answer now.
-    if (_connection) _connection->abort();
     const bool draining = kind == UpstreamError::Kind::Draining;
     if (!draining)
         _services.log.warning("request %s: backend %s: its whole answer does not fit in "
                               "limits.answer_buffer_bytes; answered 503", _ctx.requestId, _backend.name);
+    if (draining) answerBusy("the gateway is shutting down", "shutting_down");
+    else answerBusy("the gateway holds too many large answers at once; retry shortly", "gateway_busy");
+}
+
+void Attempt::answerBusy(const std::string& message, const std::string& code) {
+    // Not the backend's fault, and another backend would fare no better: answer now.
+    if (_connection) _connection->abort();
     _ctx.outcome = Outcome::UpstreamError;
     _ctx.status = 503;
     _ctx.responseHeaders.emplace_back("Retry-After", "1");
-    _client.sendWhole(503, "application/json",
-                      _dialect.errorBody(503,
-                                         draining ? "the gateway is shutting down"
-                                                  : "the gateway holds too many large answers at once; retry shortly",
-                                         draining ? "shutting_down" : "gateway_busy"));
+    _client.sendWhole(503, "application/json", _dialect.errorBody(503, message, code));
 }
 
 std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse) {
     auto& pool = _upstream.pool;
     _connection = allowReuse ? pool.takeIdle() : nullptr;
     _reused = _connection != nullptr;
-    if (!_connection) _connection = pool.open();
+    if (!_connection) _connection = pool.open(&_client);
 
     const auto request = _dialect.request(call());
     const std::string_view sent = request.body ? std::string_view(*request.body) : body;
     _connection->sendAll(requestHead(_backend, _ctx, request, sent.size()) + std::string(sent),
-                         Clock::now() + _backend.connectTimeout + std::chrono::seconds(10));
+                         Clock::now() + _backend.connectTimeout + std::chrono::seconds(10), &_client);
 
     ResponseReader reader(*_connection, _client.socketFd(), &_client);
     try {

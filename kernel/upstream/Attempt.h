@@ -43,6 +43,8 @@ private:
     // Answers the client itself when the failure is nobody's to fail over
     // (the gateway is draining, or holds too many whole answers).
     void answerGatewayBusy(UpstreamError::Kind kind);
+    // 503 with Retry-After: 1, in the dialect's shape.
+    void answerBusy(const std::string& message, const std::string& code);
     std::optional<Failure> relayWhole(ResponseReader& reader);
     // The one stream relay, for every dialect (StreamRelay.cpp).
     std::optional<Failure> relayStream(ResponseReader& reader, StreamPlan& plan);

@@ -27,7 +27,9 @@ std::unique_ptr<UpstreamConnection> ConnectionPool::takeIdle() {
     }
 }
 
-std::unique_ptr<UpstreamConnection> ConnectionPool::open() const { return UpstreamConnection::open(*_backend, _tls); }
+std::unique_ptr<UpstreamConnection> ConnectionPool::open(ClientChannel* parkVia) const {
+    return UpstreamConnection::open(*_backend, _tls, parkVia);
+}
 
 void ConnectionPool::giveBack(std::unique_ptr<UpstreamConnection> connection) {
     connection->idleSince = Clock::now();

@@ -17,8 +17,9 @@ public:
 
     // An idle connection that still looks open, or nullptr.
     std::unique_ptr<UpstreamConnection> takeIdle();
-    // Opens a new connection. Throws UpstreamError(Connect).
-    std::unique_ptr<UpstreamConnection> open() const;
+    // Opens a new connection (UpstreamConnection::open, `parkVia` as there).
+    // Throws UpstreamError(Connect).
+    std::unique_ptr<UpstreamConnection> open(ClientChannel* parkVia = nullptr) const;
     // Keeps a connection that finished a response cleanly for the next request.
     void giveBack(std::unique_ptr<UpstreamConnection> connection);
 

@@ -68,7 +68,7 @@ PauseEnd pauseBeforeRetry(int clientFd, std::chrono::milliseconds wait) {
 }
 
 PauseEnd pauseBeforeRetry(ClientChannel& client, std::chrono::milliseconds wait) {
-    const auto end = client.waitParked(-1, std::chrono::steady_clock::now() + wait);
+    const auto end = client.waitParked(-1, Await::Readable, std::chrono::steady_clock::now() + wait);
     if (!end) return pauseBeforeRetry(client.socketFd(), wait);
     if (*end == WaitEnd::ClientGone) return PauseEnd::ClientGone;
     if (*end == WaitEnd::Draining) return PauseEnd::Draining;

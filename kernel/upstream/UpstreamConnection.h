@@ -22,17 +22,23 @@ using Clock = std::chrono::steady_clock;
 class UpstreamConnection {
 public:
     // Connects within the backend's connect timeout; `tls` is the context for
-    // https backends (null for http). Throws UpstreamError(Connect).
-    static std::unique_ptr<UpstreamConnection> open(const Backend& backend, const Poco::Net::Context::Ptr& tls);
+    // https backends (null for http). Throws UpstreamError(Connect). With
+    // `parkVia` a request served on its I/O thread waits for the connect
+    // parked (and does what may block, a name's lookup or a TLS handshake,
+    // off the loop: ClientChannel::offLoop).
+    static std::unique_ptr<UpstreamConnection> open(const Backend& backend, const Poco::Net::Context::Ptr& tls,
+                                                    ClientChannel* parkVia = nullptr);
     ~UpstreamConnection();
 
-    // Throws UpstreamError(Closed) if the connection broke.
-    void sendAll(std::string_view data, Clock::time_point deadline);
+    // Throws UpstreamError(Closed) if the connection broke, Timeout past
+    // `deadline`. With `parkVia`, a full socket buffer parks the request.
+    void sendAll(std::string_view data, Clock::time_point deadline, ClientChannel* parkVia = nullptr);
     // Reads what is there (at most `capacity`), waiting until `deadline`.
     // Returns 0 on orderly close. Throws UpstreamError: Timeout, Closed, or
     // ClientGone when `clientFd` (>= 0) shows the client hung up. With
     // `parkVia`, a wait longer than a moment parks the request there
-    // (ClientChannel::waitParked): a slow first byte holds no thread.
+    // (ClientChannel::waitParked): a slow first byte holds no thread; a
+    // request served on its I/O thread parks at once.
     std::size_t readSome(char* buffer, std::size_t capacity, Clock::time_point deadline, int clientFd,
                          ClientChannel* parkVia = nullptr);
     // Plain connections only: reads what is there without waiting. nullopt:
@@ -51,7 +57,8 @@ public:
     Clock::time_point idleSince;
 
 private:
-    void sendPlain(std::string_view data, Clock::time_point deadline);
+    void sendPlain(std::string_view data, Clock::time_point deadline, ClientChannel* parkVia);
+    std::size_t readParked(char* buffer, std::size_t capacity, Clock::time_point deadline, ClientChannel& parkVia);
     UpstreamConnection(std::unique_ptr<Poco::Net::StreamSocket> socket, bool secure);
     std::unique_ptr<Poco::Net::StreamSocket> _socket;
     bool _secure;

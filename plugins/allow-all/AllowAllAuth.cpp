@@ -21,6 +21,7 @@ public:
         ctx.principal = _principal;
         return sluice::Verdict::Continue;
     }
+    bool mayBlock(const sluice::RequestContext&) const override { return false; }
 
 private:
     sluice::Principal _principal;

@@ -94,13 +94,28 @@ ApiKeyAuth::ApiKeyAuth(const StageSetup& setup)
 
 ApiKeyAuth::~ApiKeyAuth() { _changes.reset(); }
 
+namespace {
+// A malformed credential may carry a valid key's text (`Authorization:
+// <key>` without "Bearer"): it gets its own digest, so its cached failure
+// never answers for the well-formed key.
+Digest cacheDigestOf(const Credential& credential) {
+    return digestOf(credential.kind == Credential::Kind::WellFormed ? credential.text : "malformed:" + credential.text);
+}
+} // namespace
+
+bool ApiKeyAuth::mayBlock(const RequestContext& ctx) const {
+    // An entry about to expire counts as gone: authenticate() comes right
+    // after, and must find what this found. (One revoked or evicted in
+    // between is looked up the slow way, where the request runs; rare.)
+    constexpr auto kMargin = std::chrono::seconds(1);
+    const auto credential = readCredential(ctx.headers);
+    return credential.kind != Credential::Kind::Missing &&
+           !_cache.find(cacheDigestOf(credential), std::chrono::steady_clock::now() + kMargin);
+}
+
 Verdict ApiKeyAuth::authenticate(RequestContext& ctx) {
     const auto credential = readCredential(ctx.headers);
-    // A malformed credential may carry a valid key's text (`Authorization:
-    // <key>` without "Bearer"): it gets its own digest, so its cached failure
-    // never answers for the well-formed key.
-    const auto digest = digestOf(credential.kind == Credential::Kind::WellFormed ? credential.text
-                                                                                  : "malformed:" + credential.text);
+    const auto digest = cacheDigestOf(credential);
 
     const auto cached =
         credential.kind == Credential::Kind::Missing ? std::optional<CachedResult>() : _cache.find(digest);

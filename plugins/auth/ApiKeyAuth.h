@@ -38,6 +38,9 @@ public:
     ~ApiKeyAuth() override;
 
     Verdict authenticate(RequestContext& ctx) override;
+    // A key whose answer is cached (valid or not) is answered from memory;
+    // any other needs the store, the shared cache or argon2.
+    bool mayBlock(const RequestContext& ctx) const override;
 
 private:
     enum class Checked { Valid, Invalid, Unavailable };
@@ -58,7 +61,7 @@ private:
     Poco::Logger& _log;
     std::unique_ptr<store::Database> _database;
     std::unique_ptr<store::AuthStore> _store;
-    KeyCache _cache;
+    mutable KeyCache _cache;  // mayBlock() looks keys up too
     std::unique_ptr<SharedKeyCache> _shared;
     FailureLimiter _failures;
     std::counting_semaphore<256> _verifySlots;

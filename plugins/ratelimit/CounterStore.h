@@ -90,6 +90,8 @@ public:
 
     // Leases held now in a scope (tests and /metrics); 0 if none.
     virtual std::uint64_t leasesHeld(const std::string& scope) = 0;
+    // Whether admit() and release() may wait on anything but memory (a Redis round trip).
+    virtual bool remote() const = 0;
 };
 
 } // namespace sluice::ratelimit

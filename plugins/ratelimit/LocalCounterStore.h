@@ -27,6 +27,7 @@ public:
     Admission admit(const Ticket& ticket) override;
     void release(const Ticket& ticket, std::uint64_t tokens) noexcept override;
     std::uint64_t leasesHeld(const std::string& scope) override;
+    bool remote() const override { return false; }
     std::size_t scopesTracked();
 
 private:

@@ -36,6 +36,8 @@ public:
 
     Verdict admit(RequestContext& ctx) override;
     void complete(RequestContext& ctx) noexcept override;
+    // In-process counters never block; Redis's round trips may.
+    bool mayBlock(const RequestContext&) const override { return _store->remote(); }
 
     // The scopes and limits a principal is held to (tests).
     std::vector<ScopeLimits> scopesFor(const Principal& principal) const;

@@ -39,6 +39,7 @@ public:
     void release(const Ticket& ticket, std::uint64_t tokens) noexcept override;
     // Live leases by the Redis clock. Throws redis::RedisError when Redis cannot be asked.
     std::uint64_t leasesHeld(const std::string& scope) override;
+    bool remote() const override { return true; }
 
     // Releases that did not reach Redis since start, for the caller's log and /metrics.
     std::uint64_t releaseFailures() const { return _releaseFailures.load(std::memory_order_relaxed); }

@@ -9,7 +9,9 @@
 namespace sluice {
 
 AuthStage::~AuthStage() = default;
+bool AuthStage::mayBlock(const RequestContext&) const { return true; }
 LimitsStage::~LimitsStage() = default;
+bool LimitsStage::mayBlock(const RequestContext&) const { return true; }
 RouterStage::~RouterStage() = default;
 AuditSink::~AuditSink() = default;
 void AuditSink::maintain(std::chrono::system_clock::time_point) {}

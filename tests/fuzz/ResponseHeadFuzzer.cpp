@@ -66,7 +66,7 @@ UpstreamConnection::UpstreamConnection(std::unique_ptr<Poco::Net::StreamSocket> 
 
 UpstreamConnection::~UpstreamConnection() = default;
 
-std::unique_ptr<UpstreamConnection> UpstreamConnection::open(const Backend&, const Poco::Net::Context::Ptr&) {
+std::unique_ptr<UpstreamConnection> UpstreamConnection::open(const Backend&, const Poco::Net::Context::Ptr&, ClientChannel*) {
     return std::unique_ptr<UpstreamConnection>(new UpstreamConnection(nullptr, false));
 }
 

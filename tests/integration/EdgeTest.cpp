@@ -6,10 +6,15 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include <cppunit/extensions/HelperMacros.h>
+#include <Poco/File.h>
 #include <Poco/Net/SocketAddress.h>
+#include <Poco/TemporaryFile.h>
+#include <poll.h>
 #include <Poco/Net/StreamSocket.h>
 
 #include "AuthDeployment.h"
@@ -65,6 +70,7 @@ class EdgeTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aBodyThatTricklesIsCutOff);
     CPPUNIT_TEST(twoThousandSlowClientsDoNotStarveOthers);
     CPPUNIT_TEST(aSlowBackendHoldsNoWorker);
+    CPPUNIT_TEST(aBlockingStageHoldsNoLoop);
     CPPUNIT_TEST(forwardedProtoIsBelievedFromTrustedProxiesOnly);
     CPPUNIT_TEST_SUITE_END();
 
@@ -276,6 +282,72 @@ public:
             while (const int n = client.receiveBytes(buffer, sizeof buffer)) answer.append(buffer, static_cast<std::size_t>(n));
             CPPUNIT_ASSERT_MESSAGE(answer.substr(0, 200), answer.rfind("HTTP/1.1 200", 0) == 0);
         }
+    }
+
+    void aBlockingStageHoldsNoLoop() {
+        // Two requests whose auth call blocks (and says so: mayBlock) hold
+        // both of the 2 stage threads; a request whose call does not block is
+        // served meanwhile, on its I/O thread. When every request needed a
+        // thread of its own it waited behind the blocked two and timed out.
+        Poco::TemporaryFile gate;  // the stage waits until this file exists
+        FakeBackend backend("ollama", "gpu-box");
+        TestGateway gateway(baseConfig() + "plugins.path = " SLUICE_TEST_PLUGIN_DIR "\n" +
+                            "plugins.load = blocking, " SLUICE_PLUGIN_DIR "/router.so, " SLUICE_PLUGIN_DIR "/discovery.so\n" +
+                            "pipeline.auth = blocking\nauth.blocking.gate = " + gate.path() +
+                            "\nserver.stage_threads = 2\nserver.max_queued = 1\nserver.io_threads = 1\nbackends = gpu\n" + backendConfig("gpu", backend.url()));
+        const auto body = ollamaChat("llama3.2", false);
+        const auto request = [&](const std::string& extra) {
+            return "POST /api/chat HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + extra +
+                   "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+        };
+        std::vector<Poco::Net::StreamSocket> blocked(2);
+        for (auto& client : blocked) {
+            client.connect(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(gateway.port())));
+            const auto bytes = request("X-Test-Block: 1\r\n");
+            client.sendBytes(bytes.data(), static_cast<int>(bytes.size()));
+        }
+        const auto entered = [&] {
+            std::ifstream in(gate.path() + ".entered");
+            return static_cast<int>(std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n'));
+        };
+        CPPUNIT_ASSERT(eventually([&] { return entered() == 2; }, std::chrono::seconds(20)));
+
+        const auto free = httpPost(gateway.port(), "/api/chat", body);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(free.body.substr(0, 200), 200, free.status);
+
+        // Both stage threads are held and server.max_queued is 1: of two
+        // more calls that may block, one waits in line and the other's
+        // request is answered 503 at once, as a request finding no thread is.
+        std::vector<Poco::Net::StreamSocket> more(2);
+        for (auto& client : more) {
+            client.connect(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(gateway.port())));
+            const auto bytes = request("X-Test-Block: 1\r\n");
+            client.sendBytes(bytes.data(), static_cast<int>(bytes.size()));
+        }
+        const auto answerOf = [](Poco::Net::StreamSocket& client) {
+            client.setReceiveTimeout(Poco::Timespan(30, 0));
+            std::string answer;
+            char buffer[4096];
+            while (const int n = client.receiveBytes(buffer, sizeof buffer)) answer.append(buffer, static_cast<std::size_t>(n));
+            return answer;
+        };
+        // The refused one is answered while the gate is still shut (the
+        // 30 s only bounds a failure): by then the other waits in line.
+        pollfd ready[2] = {{more[0].impl()->sockfd(), POLLIN, 0}, {more[1].impl()->sockfd(), POLLIN, 0}};
+        CPPUNIT_ASSERT(::poll(ready, 2, 30000) > 0);
+        const std::size_t refused = ready[0].revents ? 0 : 1;
+        const auto busy = answerOf(more[refused]);
+        CPPUNIT_ASSERT_MESSAGE(busy.substr(0, 200), busy.rfind("HTTP/1.1 503", 0) == 0);
+        CPPUNIT_ASSERT(busy.find("Retry-After: 1") != std::string::npos);
+
+        std::ofstream(gate.path()) << "go\n";
+        for (auto& client : blocked) {
+            const auto answer = answerOf(client);
+            CPPUNIT_ASSERT_MESSAGE(answer.substr(0, 200), answer.rfind("HTTP/1.1 200", 0) == 0);
+        }
+        const auto queued = answerOf(more[1 - refused]);
+        CPPUNIT_ASSERT_MESSAGE(queued.substr(0, 200), queued.rfind("HTTP/1.1 200", 0) == 0);
+        Poco::File(gate.path() + ".entered").remove();
     }
 
     void forwardedProtoIsBelievedFromTrustedProxiesOnly() {

@@ -4,6 +4,13 @@
 // Discovery runs in the background. Each stage is created once per pipeline
 // by its factory and shared by all request threads: it must be thread-safe
 // and keep per-request state in the RequestContext only.
+//
+// Where the calls run: a request is served on its connection's I/O thread,
+// which serves many connections; a call that may block (a store read, a
+// Redis round trip, an argon2 verify) is made on a stage thread instead
+// (server.stage_threads), and the request comes back after. A stage says
+// which calls may block with mayBlock(); one request's calls may come from
+// different threads (docs/plugins.md, "Threads").
 
 #include <chrono>
 #include <string>
@@ -25,6 +32,11 @@ class SLUICE_API AuthStage {
 public:
     virtual ~AuthStage();
     virtual Verdict authenticate(RequestContext& ctx) = 0;
+    // Whether authenticate() may block for this request. Say false only
+    // when the call returns at once (a key found in a cache): a call that
+    // blocks on an I/O thread stalls every connection that thread serves.
+    // Default: true. Called just before authenticate(); must not block.
+    virtual bool mayBlock(const RequestContext& ctx) const;
 };
 
 // Admits or refuses (429 with Retry-After in ctx.responseHeaders).
@@ -38,12 +50,16 @@ public:
     virtual ~LimitsStage();
     virtual Verdict admit(RequestContext& ctx) = 0;
     virtual void complete(RequestContext& ctx) noexcept = 0;
+    // Whether admit() and complete() may block for this request (as
+    // AuthStage::mayBlock says). Default: true. Must not block.
+    virtual bool mayBlock(const RequestContext& ctx) const;
 };
 
 // Turns ctx.model into ctx.plan: candidates in the order to try them.
 // An empty plan means no backend can serve it (the kernel answers 403
 // "model not allowed", the same body as a policy refusal). Thread: request
-// threads. Must not block: read snapshots (catalog, health) only.
+// threads, an I/O thread among them. Must not block: read snapshots
+// (catalog, health) only.
 class SLUICE_API RouterStage {
 public:
     virtual ~RouterStage();

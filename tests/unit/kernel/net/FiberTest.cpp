@@ -3,6 +3,7 @@
 // fiber's own stack, and many fibers parked at once.
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <exception>
 #include <future>
 #include <memory>
 #include <stdexcept>
@@ -29,6 +30,7 @@ class FiberTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aBodyRunsToItsEnd);
     CPPUNIT_TEST(aParkedFiberGoesOnOnAnotherThreadWithItsStack);
     CPPUNIT_TEST(anExceptionIsCaughtOnTheFibersOwnStack);
+    CPPUNIT_TEST(aParkInsideACatchBlockKeepsItsException);
     CPPUNIT_TEST(manyFibersParkAtOnce);
     CPPUNIT_TEST(parkOutsideAFiberIsRefused);
     CPPUNIT_TEST_SUITE_END();
@@ -85,6 +87,41 @@ public:
         // One that escapes the body ends the fiber, not the process.
         Fiber escaping([] { throw std::runtime_error("escaped"); });
         CPPUNIT_ASSERT(escaping.run());
+    }
+
+    void aParkInsideACatchBlockKeepsItsException() {
+        // Fiber A parks inside its handler; fiber B throws and parks inside
+        // its own on the same thread; A goes on on another thread, rethrows
+        // and ends its handler; then B. The runtime's list of exceptions
+        // being handled is the thread's: without each fiber's own, A's
+        // `throw;` found B's exception (or none, on the other thread).
+        std::string seenByA, seenByB;
+        const auto body = [](const char* what, std::string& seen) {
+            return [what, &seen] {
+                try {
+                    try {
+                        throw std::runtime_error(what);
+                    } catch (const std::exception&) {
+                        Fiber::park([](Fiber&) {});
+                        CPPUNIT_ASSERT_EQUAL(0, std::uncaught_exceptions());  // being handled, not in flight
+                        throw;
+                    }
+                } catch (const std::exception& e) {
+                    seen = e.what();
+                }
+            };
+        };
+        auto a = std::make_unique<Fiber>(body("a's", seenByA));
+        auto b = std::make_unique<Fiber>(body("b's", seenByB));
+        CPPUNIT_ASSERT(!a->run());
+        CPPUNIT_ASSERT(!b->run());
+        bool aFinished = false;
+        std::thread([&] { aFinished = a->run(); }).join();
+        CPPUNIT_ASSERT(aFinished);
+        CPPUNIT_ASSERT(b->run());
+        CPPUNIT_ASSERT_EQUAL(std::string("a's"), seenByA);
+        CPPUNIT_ASSERT_EQUAL(std::string("b's"), seenByB);
+        CPPUNIT_ASSERT_EQUAL(0, std::uncaught_exceptions());
     }
 
     void manyFibersParkAtOnce() {
