@@ -80,6 +80,10 @@ public:
             throw sluice::ConfigError("auth.header.tenant", "must be a name of 1 to 256 printable characters, without a comma");
     }
 
+    // Headers and memory only: the kernel may call it on the connection's
+    // I/O thread, with no hop to a stage thread (sluice/Stages.h).
+    bool mayBlock(const sluice::RequestContext&) const override { return false; }
+
     sluice::Verdict authenticate(sluice::RequestContext& ctx) override {
         if (!_proxies.contains(ctx.peerAddress)) {
             _untrustedPeer.inc();
