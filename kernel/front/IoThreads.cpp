@@ -68,7 +68,7 @@ struct IoThreads::Shared {
         const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
         auto last = lastBusyWarning.load();
         if (now - last < 1000 || !lastBusyWarning.compare_exchange_strong(last, now)) return;
-        Poco::Logger::get("sluice.kernel").warning("every worker busy and server.max_queued requests waiting: answering 503");
+        Poco::Logger::get("sluice.kernel").warning("every stage thread busy and server.max_queued calls waiting: answering 503");
     }
     std::atomic<std::int64_t> lastBusyWarning{-1000};
     std::size_t headLimit() const { return limits().maxRequestLine + limits().maxHeaderBytes + 2; }
