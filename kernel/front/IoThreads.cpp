@@ -319,8 +319,8 @@ private:
                 if (n == Poco::Net::SecureStreamSocket::ERR_SSL_WANT_WRITE) next = EPOLLOUT;
                 break;
             }
-            if (n > 0) _in.append(scratch.data(), static_cast<std::size_t>(n));
             if (n > 0) {
+                _in.append(scratch.data(), static_cast<std::size_t>(n));
                 _heard = true;
                 if (_in.size() >= cap) break;
                 if (!tls() && static_cast<std::size_t>(n) < kStep) break;
@@ -520,12 +520,11 @@ private:
     bool nextRequestIsIn(Served& served) {
         if (served.next != Served::Next::KeepAlive || tls() || _shared.stopping || (!_onLoop && _shared.workers.queued()))
             return false;
-        constexpr std::size_t kStep = 16384;
-        const auto had = served.unread.size();
-        served.unread.resize(had + kStep);
-        const auto n = ::recv(_fd, served.unread.data() + had, kStep, MSG_DONTWAIT);
-        served.unread.resize(had + (n > 0 ? static_cast<std::size_t>(n) : 0));
-        served.unread.shrink_to_fit();  // it is the next request's buffer for as long as that is served
+        // Into the stack, then kept at its size (it is the next request's
+        // buffer for as long as that is served); most looks find nothing.
+        char chunk[16384];
+        const auto n = ::recv(_fd, chunk, sizeof chunk, MSG_DONTWAIT);
+        if (n > 0) served.unread.append(chunk, static_cast<std::size_t>(n));
         return !served.unread.empty() && wholeRequest(served.unread, _shared.headLimit(), _shared.settings.maxBodyBytes());
     }
 

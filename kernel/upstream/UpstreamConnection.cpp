@@ -31,21 +31,6 @@ int millisUntil(Clock::time_point deadline) {
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
     return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 1000LL * 3600));
 }
-} // namespace
-
-
-UpstreamConnection::UpstreamConnection(std::unique_ptr<Poco::Net::StreamSocket> socket, bool secure)
-    : idleSince(Clock::now()), _socket(std::move(socket)), _secure(secure) {}
-
-UpstreamConnection::~UpstreamConnection() {
-    try {
-        _socket->close();
-    } catch (...) {
-        // Closing a broken socket may throw; nothing is left to do with it.
-    }
-}
-
-namespace {
 
 // A parked wait's end other than Ready, as the error the caller's failover knows.
 void throwUnlessReady(WaitEnd end, const char* timedOut) {
@@ -73,6 +58,17 @@ void connectParked(Poco::Net::StreamSocket& socket, const Poco::Net::SocketAddre
 }
 
 } // namespace
+
+UpstreamConnection::UpstreamConnection(std::unique_ptr<Poco::Net::StreamSocket> socket, bool secure)
+    : idleSince(Clock::now()), _socket(std::move(socket)), _secure(secure) {}
+
+UpstreamConnection::~UpstreamConnection() {
+    try {
+        _socket->close();
+    } catch (...) {
+        // Closing a broken socket may throw; nothing is left to do with it.
+    }
+}
 
 std::unique_ptr<UpstreamConnection> UpstreamConnection::open(const Backend& backend, const Poco::Net::Context::Ptr& tls,
                                                              ClientChannel* parkVia) {
