@@ -9,7 +9,7 @@ if(NOT TARGET PostgreSQL::client)
 endif()
 
 find_package(Poco REQUIRED COMPONENTS Foundation Net NetSSL Util Data DataSQLite DataPostgreSQL Redis)
-find_package(Boost 1.74 REQUIRED COMPONENTS filesystem)
+find_package(Boost 1.74 REQUIRED COMPONENTS filesystem context)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)

@@ -1,5 +1,6 @@
 #include "Logging.h"
 
+#include <algorithm>
 #include <iostream>
 #include <iterator>
 #include <mutex>
@@ -27,8 +28,23 @@ namespace {
 
 thread_local std::string currentRequestId;
 
-// The message parameter that carries a line's extra fields, as a JSON object.
-constexpr const char* kFieldsParameter = "fields";
+// A line's extra fields (the access line's), set on the logging thread for
+// the length of its log() call: the formatting channel formats on that
+// thread, before log() returns (there is no asynchronous channel). Handed
+// over as the object itself, because a message parameter is a string, and
+// writing the fields out and parsing them back cost as much as the rest of
+// the line.
+thread_local const nlohmann::ordered_json* lineFields = nullptr;
+
+// The fields in alphabetical order, as lines have always had them.
+std::vector<std::pair<const std::string*, const nlohmann::ordered_json*>> sortedFields() {
+    std::vector<std::pair<const std::string*, const nlohmann::ordered_json*>> sorted;
+    if (lineFields == nullptr || !lineFields->is_object()) return sorted;
+    sorted.reserve(lineFields->size());
+    for (const auto& [key, value] : lineFields->items()) sorted.emplace_back(&key, &value);
+    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
+    return sorted;
+}
 
 // A level's name in JSON lines and in text lines, indexed by Poco's
 // priority (PRIO_FATAL = 1 … PRIO_TRACE = 8); 0 stands for anything else.
@@ -67,14 +83,12 @@ public:
         if (!currentRequestId.empty()) text += " [" + currentRequestId + "]";
         text += ": ";
         appendLogText(message.getText(), text);
-        if (!message.has(kFieldsParameter)) return;
-        const auto fields = nlohmann::json::parse(message.get(kFieldsParameter), nullptr, false);
-        if (!fields.is_object()) return;
-        for (const auto& [key, value] : fields.items()) {
+        for (const auto& [key, value] : sortedFields()) {
             text += ' ';
-            appendLogText(key, text);
+            appendLogText(*key, text);
             text += '=';
-            appendLogValue(value.is_string() ? value.get<std::string>() : value.dump(), text);
+            if (value->is_string()) appendLogValue(value->get_ref<const std::string&>(), text);
+            else appendLogValue(value->dump(), text);
         }
     }
 };
@@ -88,12 +102,8 @@ public:
                                     {"logger", message.getSource()}};
         if (!currentRequestId.empty()) line["request_id"] = currentRequestId;
         line["message"] = message.getText();
-        if (message.has(kFieldsParameter)) {
-            auto fields = nlohmann::ordered_json::parse(message.get(kFieldsParameter), nullptr, false);
-            if (fields.is_object())
-                for (auto& [key, value] : fields.items())
-                    if (!line.contains(key)) line[key] = std::move(value);
-        }
+        for (const auto& [key, value] : sortedFields())
+            if (!line.contains(*key)) line[*key] = *value;
         text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
 };
@@ -218,14 +228,20 @@ void logAccess(const AuditRecord& record, const std::string& scheme,
     // The audit record's fields (never its prompt or answer) but the request
     // id (on every line already) and its time (the line's own), in
     // alphabetical order as text lines have them.
-    nlohmann::json fields(auditRecordJson(record));
+    auto fields = auditRecordJson(record);
     for (const char* left : {"request_id", "time", "at_ms"}) fields.erase(left);
     fields["scheme"] = scheme;
     for (const auto& [name, value] : trace) fields[name] = value;
     const auto text = record.route + " " + std::to_string(record.status) + " " + outcomeName(record.outcome);
-    Poco::Message message(log.name(), text, Poco::Message::PRIO_INFORMATION);
-    message.set(kFieldsParameter, fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    log.log(message);
+    const Poco::Message message(log.name(), text, Poco::Message::PRIO_INFORMATION);
+    lineFields = &fields;
+    try {
+        log.log(message);
+    } catch (...) {
+        lineFields = nullptr;
+        throw;
+    }
+    lineFields = nullptr;
 }
 
 std::string takeRequestLogId() { return std::exchange(currentRequestId, std::string()); }

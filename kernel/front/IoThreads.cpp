@@ -124,8 +124,7 @@ public:
     }
 
     void open() {
-        _loop.watch(_fd, kReading, *this);
-        _events = kReading;
+        waitFor(kReading);
         waitIdle();
     }
 
@@ -226,9 +225,15 @@ public:
             return clientReadyWhileRelaying(events);
         case State::Waiting:
             // A wait on the client's own socket ends at any event (its read
-            // or write says what came); on another's, only a hang-up is watched for.
-            return endWait(_wait->fd == _fd ? WaitEnd::Ready : WaitEnd::ClientGone);
+            // or write says what came); on another's, a hang-up ends it, and
+            // bytes that came (the next request, sent early) are left for later.
+            if (_wait->fd == _fd) return endWait(WaitEnd::Ready);
+            if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) return endWait(WaitEnd::ClientGone);
+            return waitFor(EPOLLRDHUP);
         case State::Working:
+            // Nothing listens while a request is served: out of the set
+            // until it is answered (see waitFor).
+            return unwatch();
         case State::Closed:
             return;
         }
@@ -255,10 +260,30 @@ private:
     }
 
     // Waits for `events` (kReading, or EPOLLOUT while TLS or a refusal must write).
+    // The client's socket stays in the loop's set from its first wait to its
+    // close, through the requests served on it: out and back in again for
+    // each was two system calls a request. What comes while a request is
+    // served and nothing listens (State::Working) takes it out then.
     void waitFor(std::uint32_t events) {
-        if (events == _events) return;
-        _loop.change(_fd, events, *this);
+        if (!_watched) {
+            _loop.watch(_fd, events, *this);
+            _watched = true;
+        } else if (events != _events) {
+            _loop.change(_fd, events, *this);
+        }
         _events = events;
+    }
+
+    void unwatch() {
+        if (_watched) _loop.unwatch(_fd, *this);
+        _watched = false;
+        _events = 0;
+    }
+
+    // A request goes on and nothing listens: a wait for the socket's room
+    // would fire at once, a hang-up or the next request may stay.
+    void rest() {
+        if (_events & EPOLLOUT) unwatch();
     }
 
     static bool busyIn(State state) {
@@ -443,7 +468,7 @@ private:
 
     void handOver() {
         cancelTimer();
-        _loop.unwatch(_fd, *this);
+        rest();
         setBlocking(true);  // the worker's code reads and writes with deadlines
         setState(State::Working);
         Arrival arrival{std::move(_in), _headDeadline, _headEnd, _continued};
@@ -472,8 +497,7 @@ private:
         });
         if (queued) return;
         setBlocking(false);
-        _loop.watch(_fd, kReading, *this);
-        _events = kReading;
+        waitFor(kReading);
         _shared.warnBusy();
         refuse(closingAnswer(503, "server_busy", "the gateway is busy; try again", target, head, {{"Retry-After", "1"}}));
     }
@@ -516,9 +540,12 @@ private:
     // it too and the connection skips the trip to its loop and back. A
     // request not whole goes to the loop as ever: a worker never waits for
     // a client. Plain connections only (the TLS socket is blocking here),
-    // and not while other work waits for a worker.
+    // and not while other work waits for a worker. Not on the loop either:
+    // there the trip costs nothing, and the loop's set, which still holds
+    // the socket, says whether anything came (the look was a read that
+    // found nothing, a system call a request).
     bool nextRequestIsIn(Served& served) {
-        if (served.next != Served::Next::KeepAlive || tls() || _shared.stopping || (!_onLoop && _shared.workers.queued()))
+        if (served.next != Served::Next::KeepAlive || tls() || _shared.stopping || _onLoop || _shared.workers.queued())
             return false;
         // Into the stack, then kept at its size (it is the next request's
         // buffer for as long as that is served); most looks find nothing.
@@ -536,8 +563,7 @@ private:
     // A worker is done with the connection (on the loop thread).
     void resume(Served served) {
         try {
-            _loop.watch(_fd, kReading, *this);
-            _events = kReading;
+            waitFor(kReading);
         } catch (const std::system_error&) {
             return close();  // the worker closed it (an exception on the way out)
         }
@@ -627,8 +653,7 @@ private:
         ++_relays;
         setState(State::Relaying);
         // A client that hangs up (or half-closes, as a cancel does) ends it.
-        _loop.watch(_fd, EPOLLRDHUP, *this);
-        _events = EPOLLRDHUP;
+        waitFor(EPOLLRDHUP);
         readUpstream(true);
         if (drain::ended()) return cutRelay(StreamPump::Cut::Draining);
         pumpRelay();  // what the reader already holds goes first
@@ -741,12 +766,13 @@ private:
         setState(State::Waiting);
         const bool reading = parked.what == Await::Readable;
         if (parked.fd == _fd) {
-            _events = reading ? kReading : EPOLLOUT;
+            waitFor(reading ? kReading : EPOLLOUT);
         } else {
-            _events = EPOLLRDHUP;  // a hang-up ends the wait
+            // A hang-up ends the wait. Watched as for the next request, so
+            // a request served on the loop keeps the set as it is.
+            waitFor(_events == EPOLLRDHUP ? EPOLLRDHUP : kReading);
             if (parked.fd >= 0) _loop.watch(parked.fd, reading ? EPOLLIN | EPOLLRDHUP : EPOLLOUT, _upstream);
         }
-        _loop.watch(_fd, _events, *this);
         setTimer(parked.deadline, &Connection::waitTimedOut);
         if (drain::ended() && !writesToClient(parked)) endWait(WaitEnd::Draining);
     }
@@ -762,8 +788,7 @@ private:
         auto& parked = *_wait;
         if (parked.fd >= 0 && parked.fd != _fd) _loop.unwatch(parked.fd, _upstream);
         cancelTimer();
-        _loop.unwatch(_fd, *this);
-        _events = 0;
+        rest();
         setState(State::Working);
         parked.end = end;
         _wait = nullptr;
@@ -812,8 +837,7 @@ private:
             return;
         }
         if (relay.writeTimer) _loop.cancel(*relay.writeTimer);
-        _loop.unwatch(_fd, *this);
-        _events = 0;
+        rest();
         setState(State::Working);
         Fiber& fiber = relay.fiber;
         _relay.reset();
@@ -826,7 +850,7 @@ private:
         if (_state == State::Closed) return;
         cancelTimer();
         setState(State::Closed);
-        _loop.unwatch(_fd, *this);
+        unwatch();
         try {
             _socket.close();
         } catch (const Poco::Exception&) {
@@ -847,7 +871,8 @@ private:
     std::shared_ptr<void> _place;  // the client address's place among its connections, if counted
 
     State _state = State::Idle;
-    std::uint32_t _events = 0;  // what the loop waits for on _fd
+    bool _watched = false;      // _fd is in the loop's set
+    std::uint32_t _events = 0;  // what the loop waits for on _fd, while _watched
     bool _heard = false;        // a byte of a request has come (under TLS: the handshake is done)
     std::optional<EventLoop::TimerId> _timer;
     std::string _in;   // read and not yet handed over

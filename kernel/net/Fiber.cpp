@@ -1,12 +1,14 @@
 #include "Fiber.h"
 
 #include <cstdint>
+#include <cstdlib>
 #include <mutex>
 #include <new>
 #include <stdexcept>
 #include <vector>
 
 #include <cxxabi.h>
+#include <boost/context/detail/fcontext.hpp>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -18,6 +20,8 @@
 #endif
 
 namespace sluice::kernel {
+
+namespace context = boost::context::detail;
 
 namespace {
 
@@ -99,16 +103,10 @@ ExceptionState& threadExceptionState() {
 } // namespace
 
 Fiber::Fiber(std::function<void()> body) : _body(std::move(body)), _stack(stacks().take()) {
-    if (::getcontext(&_context) != 0) {
-        stacks().give(_stack);
-        throw std::runtime_error("getcontext failed");
-    }
-    _context.uc_stack.ss_sp = _stack;
-    _context.uc_stack.ss_size = kStackSize;
-    _context.uc_link = nullptr;  // entry() never returns: it switches back itself
-    const auto self = reinterpret_cast<std::uintptr_t>(this);
-    ::makecontext(&_context, reinterpret_cast<void (*)()>(&Fiber::entry), 2, static_cast<unsigned int>(self >> 32),
-                  static_cast<unsigned int>(self & 0xffffffffu));
+    // The stack grows down from its top. The first switch hands the entry
+    // the fiber (a captureless lambda: a plain function that may call start).
+    _context = context::make_fcontext(static_cast<char*>(_stack) + kStackSize, kStackSize,
+                                      [](context::transfer_t from) { static_cast<Fiber*>(from.data)->start(from.fctx); });
 }
 
 Fiber::~Fiber() { stacks().give(_stack); }
@@ -125,7 +123,7 @@ bool Fiber::run() {
     void* fake = nullptr;
     __sanitizer_start_switch_fiber(&fake, _stack, kStackSize);
 #endif
-    ::swapcontext(&_caller, &_context);
+    _context = context::jump_fcontext(_context, this).fctx;  // back: where the fiber left
 #ifdef SLUICE_ASAN_FIBERS
     __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
 #endif
@@ -156,8 +154,9 @@ void Fiber::leave() {
 #ifdef SLUICE_ASAN_FIBERS
     __sanitizer_start_switch_fiber(_finished ? nullptr : &_fakeStack, _callerBottom, _callerSize);
 #endif
-    ::swapcontext(&_context, &_caller);
-    // Run again, maybe on another thread: that thread's run() set `running`.
+    _caller = context::jump_fcontext(_caller, nullptr).fctx;
+    // Run again, maybe on another thread: that thread's run() set `running`,
+    // and `_caller` is now that thread's context.
 #ifdef SLUICE_ASAN_FIBERS
     __sanitizer_finish_switch_fiber(_fakeStack, &_callerBottom, &_callerSize);
 #endif
@@ -175,21 +174,22 @@ void Fiber::trimBelow(const void* depth) const {
     if (top > low) ::madvise(_stack, top - low, MADV_DONTNEED);
 }
 
-void Fiber::entry(unsigned int high, unsigned int low) {
-    auto* self = reinterpret_cast<Fiber*>((static_cast<std::uintptr_t>(high) << 32) | low);
+void Fiber::start(void* caller) {
+    _caller = caller;
 #ifdef SLUICE_ASAN_FIBERS
-    __sanitizer_finish_switch_fiber(nullptr, &self->_callerBottom, &self->_callerSize);
+    __sanitizer_finish_switch_fiber(nullptr, &_callerBottom, &_callerSize);
 #endif
     try {
-        self->_body();
+        _body();
     } catch (const std::exception& e) {
         Poco::Logger::get("sluice.kernel").error("a fiber's work failed: %s", std::string(e.what()));
     } catch (...) {
         Poco::Logger::get("sluice.kernel").error("a fiber's work failed");
     }
-    self->_body = nullptr;  // what it holds goes on this stack, before the switch
-    self->_finished = true;
-    self->leave();
+    _body = nullptr;  // what it holds goes on this stack, before the switch
+    _finished = true;
+    leave();
+    std::abort();  // a finished fiber is never run again
 }
 
 } // namespace sluice::kernel

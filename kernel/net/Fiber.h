@@ -18,11 +18,13 @@
 // Stacks come from a pool (8 MiB of address space each, as a thread's, a
 // guard page below; only the pages touched cost memory) and what lies below a parked fiber's
 // stack pointer is given back to the system.
+// The switch is Boost.Context's (fcontext): a few registers saved and
+// restored, no system call, where ucontext's swapcontext also saved and set
+// the signal mask, a system call every way, three per request served.
 // Thread: run() on one thread at a time; park() from inside the fiber only.
 
+#include <cstddef>
 #include <functional>
-
-#include <ucontext.h>
 
 namespace sluice::kernel {
 
@@ -48,7 +50,9 @@ public:
     static Fiber* current();
 
 private:
-    static void entry(unsigned int high, unsigned int low);
+    // The fiber's first code, on its own stack; `caller` is the context of
+    // the thread that ran it. Never returns: it switches back itself.
+    [[noreturn]] void start(void* caller);
     // Switches from the fiber back to the thread that ran it.
     void leave();
     // Gives the system back the pages of the stack below the current depth.
@@ -57,8 +61,8 @@ private:
     std::function<void()> _body;
     std::function<void(Fiber&)> _then;  // set while parking
     void* _stack = nullptr;              // the usable stack's lowest address (the guard page lies below)
-    ucontext_t _context{};               // the fiber's, while it is not running
-    ucontext_t _caller{};                // the thread's that runs it, while it runs
+    void* _context = nullptr;            // the fiber's (an fcontext_t), while it is not running
+    void* _caller = nullptr;             // the thread's that runs it, while it runs
     bool _finished = false;
     // The C++ runtime's exception state while the fiber is off its thread (Fiber.cpp).
     void* _caughtExceptions = nullptr;

@@ -1,6 +1,8 @@
 #include "sluice/store/AuditStore.h"
 
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Statement.h>
@@ -32,6 +34,49 @@ std::string text(RecordSet& rows, std::size_t column) {
     return value.isEmpty() ? std::string() : value.convert<std::string>();
 }
 
+// A batch of rows as the columns the insert statements bind.
+struct Columns {
+    std::vector<std::string> requestId, tenant, keyId, clientAddress, route, requestedModel, servedBackend,
+        servedModel, alias, outcome, continuedBy;
+    std::vector<Poco::Int64> at, promptTokens, completionTokens, firstByte, latency, bytesIn, bytesOut;
+    std::vector<int> status, failovers, estimated, retries;
+    struct Prompts {
+        std::vector<std::string> requestId, tenant, prompt, answer;
+        std::vector<Poco::Int64> at;
+    } prompts;
+
+    void add(const AuditRow& r) {
+        requestId.push_back(r.requestId);
+        at.push_back(r.atMs);
+        tenant.push_back(r.tenant);
+        keyId.push_back(r.keyId);
+        clientAddress.push_back(r.clientAddress);
+        route.push_back(r.route);
+        requestedModel.push_back(r.requestedModel);
+        servedBackend.push_back(r.servedBackend);
+        servedModel.push_back(r.servedModel);
+        alias.push_back(r.alias);
+        status.push_back(r.status);
+        failovers.push_back(r.failovers);
+        promptTokens.push_back(r.promptTokens);
+        completionTokens.push_back(r.completionTokens);
+        firstByte.push_back(r.firstByteMs);
+        latency.push_back(r.latencyMs);
+        bytesIn.push_back(r.bytesIn);
+        bytesOut.push_back(r.bytesOut);
+        outcome.push_back(r.outcome);
+        estimated.push_back(r.tokensEstimated ? 1 : 0);
+        retries.push_back(r.retries);
+        continuedBy.push_back(r.continuedBy);
+        if (!r.promptLogged) return;
+        prompts.requestId.push_back(r.requestId);
+        prompts.at.push_back(r.atMs);
+        prompts.tenant.push_back(r.tenant);
+        prompts.prompt.push_back(r.prompt);
+        prompts.answer.push_back(r.answer);
+    }
+};
+
 } // namespace
 
 void AuditStore::write(const std::vector<AuditRow>& rows) {
@@ -45,21 +90,26 @@ void AuditStore::write(const std::vector<AuditRow>& rows) {
         _db.sql(std::string(sqlite ? "INSERT OR IGNORE" : "INSERT") +
                 " INTO audit_prompts (request_id, at_ms, tenant, prompt, answer) VALUES (?, ?, ?, ?, ?)" +
                 (sqlite ? "" : " ON CONFLICT (request_id) DO NOTHING"));
+    // Column by column, so each statement is prepared once per batch and run
+    // once per row (Poco binds a vector an element per execution), not
+    // prepared again for every row. The binders keep pointers to the
+    // values until a row runs, so every value lives in a vector here.
+    Columns c;
+    for (const auto& row : rows) c.add(row);
     _db.guarded("cannot write audit records", [&] {
         _db.transaction([&](Session& session) {
-            for (const auto& row : rows) {
-                auto r = row;  // Poco binds references to mutable values
-                Poco::Int64 at = r.atMs, promptTokens = r.promptTokens, completionTokens = r.completionTokens;
-                Poco::Int64 firstByte = r.firstByteMs, latency = r.latencyMs, bytesIn = r.bytesIn, bytesOut = r.bytesOut;
-                int estimated = r.tokensEstimated ? 1 : 0;
-                session << insertRecord, use(r.requestId), use(at), use(r.tenant), use(r.keyId), use(r.clientAddress),
-                    use(r.route), use(r.requestedModel), use(r.servedBackend), use(r.servedModel), use(r.alias),
-                    use(r.status), use(r.failovers), use(promptTokens), use(completionTokens), use(firstByte),
-                    use(latency), use(bytesIn), use(bytesOut), use(r.outcome), use(estimated), use(r.retries),
-                    use(r.continuedBy), now;
-                if (r.promptLogged)
-                    session << insertPrompt, use(r.requestId), use(at), use(r.tenant), use(r.prompt), use(r.answer), now;
-            }
+            Statement records(session);
+            records << insertRecord, use(c.requestId), use(c.at), use(c.tenant), use(c.keyId), use(c.clientAddress),
+                use(c.route), use(c.requestedModel), use(c.servedBackend), use(c.servedModel), use(c.alias),
+                use(c.status), use(c.failovers), use(c.promptTokens), use(c.completionTokens), use(c.firstByte),
+                use(c.latency), use(c.bytesIn), use(c.bytesOut), use(c.outcome), use(c.estimated), use(c.retries),
+                use(c.continuedBy);
+            records.execute();
+            if (c.prompts.requestId.empty()) return;
+            Statement prompts(session);
+            auto& p = c.prompts;
+            prompts << insertPrompt, use(p.requestId), use(p.at), use(p.tenant), use(p.prompt), use(p.answer);
+            prompts.execute();
         });
         return 0;
     });

@@ -70,6 +70,7 @@ class EdgeTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aBodyThatTricklesIsCutOff);
     CPPUNIT_TEST(twoThousandSlowClientsDoNotStarveOthers);
     CPPUNIT_TEST(aSlowBackendHoldsNoWorker);
+    CPPUNIT_TEST(aRequestWaitingOnItsBackendStillHearsItsClient);
     CPPUNIT_TEST(aBlockingStageHoldsNoLoop);
     CPPUNIT_TEST(forwardedProtoIsBelievedFromTrustedProxiesOnly);
     CPPUNIT_TEST_SUITE_END();
@@ -282,6 +283,48 @@ public:
             while (const int n = client.receiveBytes(buffer, sizeof buffer)) answer.append(buffer, static_cast<std::size_t>(n));
             CPPUNIT_ASSERT_MESSAGE(answer.substr(0, 200), answer.rfind("HTTP/1.1 200", 0) == 0);
         }
+    }
+
+    void aRequestWaitingOnItsBackendStillHearsItsClient() {
+        // While a request waits for its backend's answer, its client's socket
+        // is still watched, as for the next request: a next request sent
+        // early waits its turn (it is no hang-up), and a hang-up ends the
+        // wait at once, well before the backend would answer.
+        OneBackendGateway setup;
+        const int port = setup.gateway.port();
+        const auto body = ollamaChat("llama3.2", false);
+        const auto request = [&](const std::string& connection) {
+            return "POST /api/chat HTTP/1.1\r\nHost: x\r\nConnection: " + connection +
+                   "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+        };
+        const auto inFlight = [&](int n) {
+            return eventually([&] { return setup.backend.stats()["in_flight"].get<int>() == n; });
+        };
+
+        setup.backend.setRules({{{"delay_first_byte_ms", 1500}, {"times", 1}}});
+        Poco::Net::StreamSocket client(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)));
+        client.setReceiveTimeout(Poco::Timespan(20, 0));
+        const auto first = request("keep-alive");
+        client.sendBytes(first.data(), static_cast<int>(first.size()));
+        CPPUNIT_ASSERT(inFlight(1));
+        const auto second = request("close");
+        client.sendBytes(second.data(), static_cast<int>(second.size()));
+        std::string answers;
+        char buffer[4096];
+        while (const int n = client.receiveBytes(buffer, sizeof buffer)) answers.append(buffer, static_cast<std::size_t>(n));
+        const auto next = answers.find("HTTP/1.1 ", 1);
+        CPPUNIT_ASSERT_MESSAGE(answers, answers.rfind("HTTP/1.1 200", 0) == 0 && next != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(answers, answers.compare(next, 12, "HTTP/1.1 200") == 0);
+
+        setup.backend.setRules({{{"delay_first_byte_ms", 60000}, {"times", 1}}});
+        {
+            Poco::Net::StreamSocket leaving(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)));
+            const auto asked = request("keep-alive");
+            leaving.sendBytes(asked.data(), static_cast<int>(asked.size()));
+            CPPUNIT_ASSERT(inFlight(1));
+        }  // closed
+        CPPUNIT_ASSERT(inFlight(0));
+        CPPUNIT_ASSERT(setup.backend.stats()["cancelled"].get<int>() >= 1);
     }
 
     void aBlockingStageHoldsNoLoop() {

@@ -69,10 +69,14 @@ public:
                               {"--config", configFile.string(), "--daemon", "--pidfile=" + pidFile.string()});
         // The launching process returns at once; the daemon goes on.
         CPPUNIT_ASSERT_EQUAL_MESSAGE(launcher.output(), 0, launcher.waitForExit(15s).value_or(-1));
-        CPPUNIT_ASSERT(eventually([&] { return std::filesystem::exists(pidFile); }));
+        // The file may be there before its number is (created, then written).
         pid_t pid = 0;
-        std::ifstream(pidFile) >> pid;
-        CPPUNIT_ASSERT(pid > 1 && alive(pid));
+        CPPUNIT_ASSERT(eventually([&] {
+            pid = 0;
+            std::ifstream(pidFile) >> pid;
+            return pid > 1;
+        }));
+        CPPUNIT_ASSERT(alive(pid));
         struct Reaper {  // a failing assertion must not leave the daemon running
             pid_t pid;
             ~Reaper() {
