@@ -29,6 +29,10 @@ namespace sluice::kernel {
 // to stdout, so a check never writes into a running daemon's log file.
 void configureLogging(const Poco::Util::AbstractConfiguration& config, bool checkOnly = false);
 
+// Lines reach the log within 100 ms (a warning or worse at once, with
+// every line before it): writes what still waits. Called before exit.
+void flushLogs();
+
 // log.access (default true).
 bool accessLogEnabled(const Poco::Util::AbstractConfiguration& config);
 

@@ -174,6 +174,11 @@ int SluiceServer::main(const std::vector<std::string>&) {
     Poco::Net::initializeSSL();
 
     static MetricsRegistry metrics;
+    // First, so it goes last: the log lines still held back (Logging.h) are
+    // written however main() ends, after what the rest logs as it goes.
+    struct LogsFlushedAtExit {
+        ~LogsFlushedAtExit() { flushLogs(); }
+    } logsFlushedAtExit;
     // Declared before the gateway and the pipelines: the writers outlive them.
     AuditWriters auditWriters(metrics);
     Gateway gateway(metrics);

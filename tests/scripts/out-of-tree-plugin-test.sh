@@ -71,8 +71,14 @@ start_fake box-b
 port_b=$fake_port
 
 # run_gateway FILE: the installed sluiced on a port of its own choosing; sets gateway_port.
+gateway_pid=""
 run_gateway() {
+  # One gateway at a time: the one before stops first, its log lines
+  # written (it holds them back up to 100 ms), before a new one truncates
+  # the log file it may share.
+  if [[ -n "$gateway_pid" ]]; then kill "$gateway_pid" 2>/dev/null || true; wait "$gateway_pid" 2>/dev/null || true; fi
   "$prefix/bin/sluiced" --config "$1" > "$1.log" 2>&1 &
+  gateway_pid=$!
   pids+=($!)
   for _ in $(seq 100); do grep -q 'listening on' "$1.log" && break; sleep 0.05; done
   gateway_port=$(grep -o 'listening on http://[^ ]*:[0-9]*' "$1.log" | grep -o '[0-9]*$' || true)
