@@ -213,9 +213,17 @@ public:
     }
     // `batching`: the channel beneath `next` that holds lines back, if any.
     void use(Poco::AutoPtr<Poco::Channel> next, Poco::AutoPtr<BatchingChannel> batching) {
-        std::lock_guard lock(_mutex);
-        _current = std::move(next);
-        _batching = std::move(batching);
+        Poco::AutoPtr<Poco::Channel> before = next;
+        Poco::AutoPtr<BatchingChannel> beforeBatching = batching;
+        {
+            std::lock_guard lock(_mutex);
+            before.swap(_current);
+            beforeBatching.swap(_batching);
+        }
+        // Outside the lock, which every logging thread takes: the old
+        // channel's last lines are written now (before the new one's), and
+        // if it goes here, its thread is joined here, not under the lock.
+        if (beforeBatching) beforeBatching->flush();
     }
     void flush() {
         Poco::AutoPtr<BatchingChannel> batching;
