@@ -9,9 +9,10 @@
 //   request is never taken as part of this one.
 // - takeUnread(): what was read past the request, for the I/O thread to
 //   start the next one with.
-// - Over a plain connection with an I/O thread (`parking`), a write that
-//   would wait parks the request (ClientChannel::waitParked) instead of a
-//   thread, and so does a read while the request runs on its I/O thread.
+// - With an I/O thread (`parking`), a write that would wait parks the
+//   request (ClientChannel::waitParked) instead of a thread, and so does a
+//   read while the request runs on its I/O thread; plain or TLS (a TLS
+//   socket on a worker is blocking, and its writes block there).
 // Thread: one thread at a time (a worker, or the connection's I/O thread).
 
 #include <chrono>
@@ -28,7 +29,7 @@ class ParkedRelays;
 class ClientSession final : public Poco::Net::HTTPServerSession {
 public:
     // `received`: the request's bytes the I/O thread has read. `parking`:
-    // what parks this plain connection's waits (null: none, or TLS).
+    // what parks this connection's waits (null: none).
     // `writeTimeout`: server.write_timeout_s, a write's longest wait without progress.
     ClientSession(const Poco::Net::StreamSocket& socket, const Poco::Net::HTTPServerParams::Ptr& params, std::string received,
                   ParkedRelays* parking = nullptr, std::chrono::seconds writeTimeout = std::chrono::seconds(60));

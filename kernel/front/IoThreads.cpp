@@ -469,7 +469,6 @@ private:
     void handOver() {
         cancelTimer();
         rest();
-        setBlocking(true);  // the worker's code reads and writes with deadlines
         setState(State::Working);
         Arrival arrival{std::move(_in), _headDeadline, _headEnd, _continued};
         _in = {};
@@ -477,10 +476,11 @@ private:
         _headEnd.reset();
         _decoder.reset();
         _continued = false;
-        // A plain request that is all here is served on this loop: it parks
-        // on every wait, and only a stage call that may block goes to a
-        // worker. Others (TLS, a body still coming) are served by a worker.
-        if (_whole && !tls() && serveOnLoop(arrival)) return;
+        // A request that is all here is served on this loop: it parks on
+        // every wait, and only a stage call that may block goes to a worker.
+        // Others (a body still coming) are served by a worker.
+        if (_whole && serveOnLoop(arrival)) return;
+        setBlocking(true);  // the worker's code reads and writes TLS with deadlines
         const std::string target(requestTarget(arrival.bytes));
         const bool head = requestMethod(arrival.bytes) == "HEAD";
         const bool queued = _shared.workers.submit([this, arrival = std::move(arrival)]() mutable {

@@ -55,9 +55,8 @@ RequestServer::RequestServer(Poco::Net::HTTPServerParams::Ptr params, Poco::Net:
 Served RequestServer::serve(Poco::Net::StreamSocket& socket, const ConnectionInfo& connection, Arrival arrival) {
     Served served;  // Close, unless the request ends in a way that keeps the connection
     try {
-        // A plain connection's waits for its client park (TLS records are
-        // written and read by Poco's blocking calls, on a worker).
-        ClientSession session(socket, _params, std::move(arrival.bytes), connection.secure ? nullptr : connection.relays,
+        // The request's waits for its client park (ClientSession).
+        ClientSession session(socket, _params, std::move(arrival.bytes), connection.relays,
                               _limits.writeTimeout);
         bool linger = false;
         if (!serveOne(session, connection, arrival, linger)) {
