@@ -18,8 +18,14 @@
 namespace sluice::kernel {
 
 ClientSession::ClientSession(const Poco::Net::StreamSocket& socket, const Poco::Net::HTTPServerParams::Ptr& params,
-                             std::string received, ParkedRelays* parking, std::chrono::seconds writeTimeout)
-    : HTTPServerSession(socket, params), _received(std::move(received)), _parking(parking), _writeTimeout(writeTimeout) {}
+                             ParkedRelays* parking, std::chrono::seconds writeTimeout)
+    : HTTPServerSession(socket, params), _keepAlive(params->getKeepAlive()), _parking(parking), _writeTimeout(writeTimeout) {}
+
+void ClientSession::begin(std::string received) {
+    _received = std::move(received);
+    _receivedAt = 0;
+    setKeepAlive(_keepAlive);  // a refusal of the last request turned it off
+}
 
 ClientSession::~ClientSession() {
     try {

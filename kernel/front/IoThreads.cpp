@@ -26,6 +26,7 @@
 #include "../net/EventLoop.h"
 #include "../net/Fiber.h"
 #include "../net/DrainDeadline.h"
+#include "ClientSession.h"
 #include "RequestScan.h"
 #include "WorkerPool.h"
 
@@ -522,9 +523,10 @@ private:
     void serve(Arrival arrival) {
         Served served;
         try {
-            served = _shared.server.serve(_socket, _info, std::move(arrival));
+            if (!_session) _session = _shared.server.openSession(_socket, _info);
+            served = _shared.server.serve(*_session, _info, std::move(arrival));
             for (int more = 0; more < kServedInARow && nextRequestIsIn(served); ++more)
-                served = _shared.server.serve(_socket, _info, arrivalOf(std::move(served.unread)));
+                served = _shared.server.serve(*_session, _info, arrivalOf(std::move(served.unread)));
         } catch (...) {
             served = Served{};
         }
@@ -868,6 +870,7 @@ private:
     Poco::AutoPtr<Poco::Net::StreamSocketImpl> _plain;  // under TLS: the TCP socket beneath
     const int _fd;
     ConnectionInfo _info;
+    std::unique_ptr<ClientSession> _session;  // made for the first request served, used by one at a time
     std::shared_ptr<void> _place;  // the client address's place among its connections, if counted
 
     State _state = State::Idle;

@@ -9,6 +9,13 @@ namespace {
 // Backends (Go's net/http in Ollama among them) drop idle connections after a
 // while; give them up before that rather than race the close.
 constexpr auto kMaxIdle = std::chrono::seconds(50);
+// A connection given back less than this long ago is taken without a look
+// (a poll(2), at every request under load): a backend that closed it since
+// is found by the request's first read, before any answer byte, and the
+// forwarder tries once more on a fresh connection (Attempt's stale-connection
+// retry), as it does when the look and the close cross. nginx and Envoy keep
+// idle connections in their event loops and so never look either.
+constexpr auto kLookAfter = std::chrono::seconds(1);
 } // namespace
 
 ConnectionPool::ConnectionPool(std::shared_ptr<const Backend> backend)
@@ -40,7 +47,8 @@ std::unique_ptr<UpstreamConnection> ConnectionPool::takeFrom(IdleList& idle, std
             idle.pop_back();
         }
         // Dropped outside the lock: closing a socket is a system call.
-        if (Clock::now() - connection->idleSince < kMaxIdle && !connection->closedWhileIdle()) return connection;
+        const auto idleFor = Clock::now() - connection->idleSince;
+        if (idleFor < kMaxIdle && (idleFor < kLookAfter || !connection->closedWhileIdle())) return connection;
     }
 }
 
