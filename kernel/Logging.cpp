@@ -8,6 +8,9 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <type_traits>
+#include <variant>
+#include <vector>
 
 #include <Poco/AutoPtr.h>
 #include <Poco/ConsoleChannel.h>
@@ -32,22 +35,46 @@ namespace {
 
 thread_local std::string currentRequestId;
 
-// A line's extra fields (the access line's), set on the logging thread for
-// the length of its log() call: the formatting channel formats on that
-// thread, before log() returns (there is no asynchronous channel). Handed
-// over as the object itself, because a message parameter is a string, and
-// writing the fields out and parsing them back cost as much as the rest of
-// the line.
-thread_local const nlohmann::ordered_json* lineFields = nullptr;
+// A field of a log line: a string, a number or a flag.
+using FieldValue = std::variant<std::string_view, std::int64_t, std::uint64_t, bool>;
+struct LineField {
+    std::string_view name;
+    FieldValue value;
+};
 
-// The fields in alphabetical order, as lines have always had them.
-std::vector<std::pair<const std::string*, const nlohmann::ordered_json*>> sortedFields() {
-    std::vector<std::pair<const std::string*, const nlohmann::ordered_json*>> sorted;
-    if (lineFields == nullptr || !lineFields->is_object()) return sorted;
-    sorted.reserve(lineFields->size());
-    for (const auto& [key, value] : lineFields->items()) sorted.emplace_back(&key, &value);
-    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
-    return sorted;
+// A line's extra fields (the access line's), in alphabetical order as lines
+// have always had them, set on the logging thread for the length of its
+// log() call: the formatting channel formats on that thread, before log()
+// returns (there is no asynchronous channel). Handed over as they are,
+// views of the audit record's own strings: built as a JSON object, then
+// formatted, they were most of the access line's cost (an allocation per
+// field, twice, and a search of the object per insert).
+thread_local const std::vector<LineField>* lineFields = nullptr;
+
+const std::vector<LineField>& fieldsOfLine() {
+    static const std::vector<LineField> none;
+    return lineFields ? *lineFields : none;
+}
+
+// A number or flag as a text line writes it (as JSON writes it).
+void appendFieldValue(const FieldValue& value, std::string& out) {
+    std::visit(
+        [&out](const auto& v) {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, std::string_view>) appendLogValue(v, out);
+            else if constexpr (std::is_same_v<T, bool>) out += v ? "true" : "false";
+            else out += std::to_string(v);
+        },
+        value);
+}
+
+nlohmann::ordered_json jsonOf(const FieldValue& value) {
+    return std::visit(
+        [](const auto& v) -> nlohmann::ordered_json {
+            if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::string_view>) return std::string(v);
+            else return v;
+        },
+        value);
 }
 
 // A level's name in JSON lines and in text lines, indexed by Poco's
@@ -87,12 +114,11 @@ public:
         if (!currentRequestId.empty()) text += " [" + currentRequestId + "]";
         text += ": ";
         appendLogText(message.getText(), text);
-        for (const auto& [key, value] : sortedFields()) {
+        for (const auto& [name, value] : fieldsOfLine()) {
             text += ' ';
-            appendLogText(*key, text);
+            appendLogText(name, text);
             text += '=';
-            if (value->is_string()) appendLogValue(value->get_ref<const std::string&>(), text);
-            else appendLogValue(value->dump(), text);
+            appendFieldValue(value, text);
         }
     }
 };
@@ -106,8 +132,10 @@ public:
                                     {"logger", message.getSource()}};
         if (!currentRequestId.empty()) line["request_id"] = currentRequestId;
         line["message"] = message.getText();
-        for (const auto& [key, value] : sortedFields())
-            if (!line.contains(*key)) line[*key] = *value;
+        for (const auto& [name, value] : fieldsOfLine()) {
+            const std::string key(name);
+            if (!line.contains(key)) line[key] = jsonOf(value);
+        }
         text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
 };
@@ -341,14 +369,26 @@ void logAccess(const AuditRecord& record, const std::string& scheme,
     static auto& log = Poco::Logger::get("sluice.access");
     if (!log.information()) return;
     // The audit record's fields (never its prompt or answer) but the request
-    // id (on every line already) and its time (the line's own), in
-    // alphabetical order as text lines have them.
-    auto fields = auditRecordJson(record);
-    for (const char* left : {"request_id", "time", "at_ms"}) fields.erase(left);
-    fields["scheme"] = scheme;
-    for (const auto& [name, value] : trace) fields[name] = value;
+    // id (on every line already) and its time (the line's own).
+    std::vector<LineField> fields;
+    fields.reserve(32);
+    visitAuditFields(record, [&fields](std::string_view name, const auto& value) {
+        if (name == "request_id" || name == "time" || name == "at_ms") return;
+        using T = std::decay_t<decltype(value)>;
+        if constexpr (std::is_same_v<T, std::string_view> || std::is_same_v<T, bool>) fields.push_back({name, value});
+        else if constexpr (std::is_signed_v<T>) fields.push_back({name, static_cast<std::int64_t>(value)});
+        else fields.push_back({name, static_cast<std::uint64_t>(value)});
+    });
+    fields.push_back({"scheme", std::string_view(scheme)});
+    for (const auto& [name, value] : trace) fields.push_back({name, std::string_view(value)});
+    std::sort(fields.begin(), fields.end(), [](const LineField& a, const LineField& b) { return a.name < b.name; });
     const auto text = record.route + " " + std::to_string(record.status) + " " + outcomeName(record.outcome);
-    const Poco::Message message(log.name(), text, Poco::Message::PRIO_INFORMATION);
+    // Copied from one made once per thread: Poco's constructor asks the
+    // process id of the kernel, a system call per line.
+    thread_local const Poco::Message made(log.name(), std::string(), Poco::Message::PRIO_INFORMATION);
+    Poco::Message message(made);
+    message.setText(text);
+    message.setTime(Poco::Timestamp());
     lineFields = &fields;
     try {
         log.log(message);

@@ -9,6 +9,7 @@
 
 #include <Poco/Exception.h>
 #include <Poco/Net/NetException.h>
+#include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Net/StreamSocket.h>
 
 #include "../net/Errno.h"
@@ -17,8 +18,14 @@
 namespace sluice::kernel {
 
 ClientSession::ClientSession(const Poco::Net::StreamSocket& socket, const Poco::Net::HTTPServerParams::Ptr& params,
-                             std::string received, ParkedRelays* parking, std::chrono::seconds writeTimeout)
-    : HTTPServerSession(socket, params), _received(std::move(received)), _parking(parking), _writeTimeout(writeTimeout) {}
+                             ParkedRelays* parking, std::chrono::seconds writeTimeout)
+    : HTTPServerSession(socket, params), _keepAlive(params->getKeepAlive()), _parking(parking), _writeTimeout(writeTimeout) {}
+
+void ClientSession::begin(std::string received) {
+    _received = std::move(received);
+    _receivedAt = 0;
+    setKeepAlive(_keepAlive);  // a refusal of the last request turned it off
+}
 
 ClientSession::~ClientSession() {
     try {
@@ -49,16 +56,55 @@ bool ClientSession::receiveMore() {
     return n > 0;
 }
 
+namespace {
+// One receive or send that does not wait, plain or TLS: the bytes it moved
+// (0 at the end), or, with none moved, what it waits for. Under TLS either
+// may wait for either: a record's rest to read, or a handshake's bytes to send.
+struct Transfer {
+    int bytes = 0;
+    std::optional<Await> waitsFor;
+};
+
+Transfer tlsTransfer(int n) {
+    if (n == Poco::Net::SecureStreamSocket::ERR_SSL_WANT_READ) return {0, Await::Readable};
+    if (n == Poco::Net::SecureStreamSocket::ERR_SSL_WANT_WRITE) return {0, Await::Writable};
+    return {n, std::nullopt};
+}
+
+// Errors of the plain calls as Poco's TLS ones report them: an exception.
+[[noreturn]] void throwBroken(int error) { throw Poco::Net::ConnectionResetException(std::strerror(error)); }
+
+Transfer receiveNow(Poco::Net::StreamSocket& socket, char* buffer, std::size_t length) {
+    if (socket.secure()) return tlsTransfer(socket.receiveBytes(buffer, static_cast<int>(length)));
+    for (;;) {
+        const auto n = ::recv(socket.impl()->sockfd(), buffer, length, MSG_DONTWAIT);
+        if (n >= 0) return {static_cast<int>(n), std::nullopt};
+        const int error = lastErrno();
+        if (error == EAGAIN || error == EWOULDBLOCK) return {0, Await::Readable};
+        if (error != EINTR) throwBroken(error);
+    }
+}
+
+Transfer sendNow(Poco::Net::StreamSocket& socket, const char* buffer, std::size_t length) {
+    if (socket.secure()) return tlsTransfer(socket.sendBytes(buffer, static_cast<int>(length)));
+    for (;;) {
+        const auto n = ::send(socket.impl()->sockfd(), buffer, length, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) return {static_cast<int>(n), std::nullopt};
+        if (n == 0) throw Poco::Net::ConnectionResetException("the client is gone");
+        const int error = lastErrno();
+        if (error == EAGAIN || error == EWOULDBLOCK) return {0, Await::Writable};
+        if (error != EINTR) throwBroken(error);
+    }
+}
+} // namespace
+
 int ClientSession::receiveParked(char* buffer, std::size_t length) {
     const int fd = socket().impl()->sockfd();
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(getTimeout().totalMicroseconds());
     for (;;) {
-        const auto n = ::recv(fd, buffer, length, MSG_DONTWAIT);
-        if (n >= 0) return static_cast<int>(n);
-        const int error = lastErrno();
-        if (error == EINTR) continue;
-        if (error != EAGAIN && error != EWOULDBLOCK) throw Poco::Net::ConnectionResetException(std::strerror(error));
-        const auto end = _parking->waitParked(fd, Await::Readable, deadline);
+        const auto done = receiveNow(socket(), buffer, length);
+        if (!done.waitsFor) return done.bytes;
+        const auto end = _parking->waitParked(fd, *done.waitsFor, deadline);
         if (!end || *end == WaitEnd::Timeout) throw Poco::TimeoutException("the client sent nothing in time");
         if (*end == WaitEnd::Draining) throw Poco::Net::NetException("the gateway is shutting down");
         // Ready, or the client hung up: the next receive says which.
@@ -66,24 +112,23 @@ int ClientSession::receiveParked(char* buffer, std::size_t length) {
 }
 
 int ClientSession::write(const char* buffer, std::streamsize length) {
-    if (!_parking) return HTTPServerSession::write(buffer, length);
+    // A worker's TLS socket blocks (its waits bounded by the socket's send
+    // time-out); a plain socket is written without waiting by both.
+    if (!_parking || (socket().secure() && !onLoop())) return HTTPServerSession::write(buffer, length);
     const int fd = socket().impl()->sockfd();
     const auto size = static_cast<std::size_t>(length);
     std::size_t sent = 0;
     std::optional<std::chrono::steady_clock::time_point> deadline;  // server.write_timeout_s without progress
     while (sent < size) {
-        const auto n = ::send(fd, buffer + sent, size - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
-        const int error = n < 0 ? lastErrno() : 0;
-        if (n > 0) {
-            sent += static_cast<std::size_t>(n);
+        // Under TLS a send that must wait is tried again with the same bytes, as OpenSSL requires.
+        const auto done = sendNow(socket(), buffer + sent, size - sent);
+        if (!done.waitsFor) {
+            sent += static_cast<std::size_t>(done.bytes);
             deadline.reset();
             continue;
         }
-        if (n < 0 && error == EINTR) continue;
-        if (n == 0 || (error != EAGAIN && error != EWOULDBLOCK))
-            throw Poco::Net::ConnectionResetException(n == 0 ? "the client is gone" : std::strerror(error));
         if (!deadline) deadline = std::chrono::steady_clock::now() + _writeTimeout;
-        const auto end = _parking->waitParked(fd, Await::Writable, *deadline);
+        const auto end = _parking->waitParked(fd, *done.waitsFor, *deadline);
         if (!end) {
             // No fiber to park (a worker's request without one): the blocking
             // write, bound by the socket's send time-out, does the rest.

@@ -1,7 +1,7 @@
 #pragma once
-// A client connection's HTTP session for one request: Poco's
-// HTTPServerSession (buffering, the writes of the answer) over the bytes the
-// I/O thread read already, then the socket.
+// A client connection's HTTP session, kept for its requests one after
+// another: Poco's HTTPServerSession (buffering, the writes of the answer)
+// over each request's bytes the I/O thread read already, then the socket.
 //
 // - readSome() and nextByte(): the session's buffered reads, which Poco opens
 //   only to its own body streams. ServerRequest reads a head and
@@ -9,9 +9,10 @@
 //   request is never taken as part of this one.
 // - takeUnread(): what was read past the request, for the I/O thread to
 //   start the next one with.
-// - Over a plain connection with an I/O thread (`parking`), a write that
-//   would wait parks the request (ClientChannel::waitParked) instead of a
-//   thread, and so does a read while the request runs on its I/O thread.
+// - With an I/O thread (`parking`), a write that would wait parks the
+//   request (ClientChannel::waitParked) instead of a thread, and so does a
+//   read while the request runs on its I/O thread; plain or TLS (a TLS
+//   socket on a worker is blocking, and its writes block there).
 // Thread: one thread at a time (a worker, or the connection's I/O thread).
 
 #include <chrono>
@@ -27,14 +28,18 @@ class ParkedRelays;
 
 class ClientSession final : public Poco::Net::HTTPServerSession {
 public:
-    // `received`: the request's bytes the I/O thread has read. `parking`:
-    // what parks this plain connection's waits (null: none, or TLS).
+    // `parking`: what parks this connection's waits (null: none).
     // `writeTimeout`: server.write_timeout_s, a write's longest wait without progress.
-    ClientSession(const Poco::Net::StreamSocket& socket, const Poco::Net::HTTPServerParams::Ptr& params, std::string received,
+    ClientSession(const Poco::Net::StreamSocket& socket, const Poco::Net::HTTPServerParams::Ptr& params,
                   ParkedRelays* parking = nullptr, std::chrono::seconds writeTimeout = std::chrono::seconds(60));
     // Leaves the socket open: the connection outlives its requests' sessions
     // (Poco's session closes its socket when it goes).
     ~ClientSession() override;
+
+    // Starts the next request: `received`, the bytes of it the I/O thread
+    // has read, are read before the socket. What the last one left unread
+    // was taken (takeUnread) and is in them.
+    void begin(std::string received);
 
     // Up to `length` bytes: received and buffered ones first, else one receive. 0 at the end.
     int readSome(char* buffer, std::streamsize length) { return read(buffer, length); }
@@ -71,6 +76,7 @@ private:
 
     std::string _received;
     std::size_t _receivedAt = 0;
+    bool _keepAlive;  // the server's keep-alive setting, each request's start
     ParkedRelays* _parking;
     std::chrono::seconds _writeTimeout;
 };

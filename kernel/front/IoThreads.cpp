@@ -26,6 +26,7 @@
 #include "../net/EventLoop.h"
 #include "../net/Fiber.h"
 #include "../net/DrainDeadline.h"
+#include "ClientSession.h"
 #include "RequestScan.h"
 #include "WorkerPool.h"
 
@@ -469,7 +470,6 @@ private:
     void handOver() {
         cancelTimer();
         rest();
-        setBlocking(true);  // the worker's code reads and writes with deadlines
         setState(State::Working);
         Arrival arrival{std::move(_in), _headDeadline, _headEnd, _continued};
         _in = {};
@@ -477,10 +477,11 @@ private:
         _headEnd.reset();
         _decoder.reset();
         _continued = false;
-        // A plain request that is all here is served on this loop: it parks
-        // on every wait, and only a stage call that may block goes to a
-        // worker. Others (TLS, a body still coming) are served by a worker.
-        if (_whole && !tls() && serveOnLoop(arrival)) return;
+        // A request that is all here is served on this loop: it parks on
+        // every wait, and only a stage call that may block goes to a worker.
+        // Others (a body still coming) are served by a worker.
+        if (_whole && serveOnLoop(arrival)) return;
+        setBlocking(true);  // the worker's code reads and writes TLS with deadlines
         const std::string target(requestTarget(arrival.bytes));
         const bool head = requestMethod(arrival.bytes) == "HEAD";
         const bool queued = _shared.workers.submit([this, arrival = std::move(arrival)]() mutable {
@@ -522,9 +523,10 @@ private:
     void serve(Arrival arrival) {
         Served served;
         try {
-            served = _shared.server.serve(_socket, _info, std::move(arrival));
+            if (!_session) _session = _shared.server.openSession(_socket, _info);
+            served = _shared.server.serve(*_session, _info, std::move(arrival));
             for (int more = 0; more < kServedInARow && nextRequestIsIn(served); ++more)
-                served = _shared.server.serve(_socket, _info, arrivalOf(std::move(served.unread)));
+                served = _shared.server.serve(*_session, _info, arrivalOf(std::move(served.unread)));
         } catch (...) {
             served = Served{};
         }
@@ -868,6 +870,7 @@ private:
     Poco::AutoPtr<Poco::Net::StreamSocketImpl> _plain;  // under TLS: the TCP socket beneath
     const int _fd;
     ConnectionInfo _info;
+    std::unique_ptr<ClientSession> _session;  // made for the first request served, used by one at a time
     std::shared_ptr<void> _place;  // the client address's place among its connections, if counted
 
     State _state = State::Idle;

@@ -10,12 +10,15 @@
 // - the linger after a refusal (reading and dropping what the client still
 //   sends, so the close does not reset the answer away).
 //
-// Once a request is in, a worker (front/WorkerPool) serves it with the
-// blocking code (front/RequestServer) and gives the connection back. So an
-// idle or slow client holds no thread: only a request being served does.
+// Once a request is all in, the loop serves it in a fiber (net/Fiber) with
+// the synchronous code (front/RequestServer), parking it on every wait; a
+// request whose body is still coming is served by a worker
+// (front/WorkerPool), which gives the connection back. So an idle or slow
+// client holds no thread, and neither does a request that waits.
 // TLS is the loop's too: the handshake and the request's records are read
-// without blocking (Poco's TLS socket over a non-blocking TCP socket), and
-// the socket is made blocking only while a worker has it.
+// without blocking (Poco's TLS socket over a non-blocking TCP socket), a
+// TLS request is served on the loop like a plain one, and the socket is
+// made blocking only while a worker has it.
 // Thread: the public calls from the main thread.
 
 #include <atomic>

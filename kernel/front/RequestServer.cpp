@@ -52,13 +52,16 @@ RequestServer::RequestServer(Poco::Net::HTTPServerParams::Ptr params, Poco::Net:
     poco_check_ptr(_handlers);
 }
 
-Served RequestServer::serve(Poco::Net::StreamSocket& socket, const ConnectionInfo& connection, Arrival arrival) {
+std::unique_ptr<ClientSession> RequestServer::openSession(const Poco::Net::StreamSocket& socket,
+                                                         const ConnectionInfo& connection) const {
+    // The requests' waits for their client park (ClientSession).
+    return std::make_unique<ClientSession>(socket, _params, connection.relays, _limits.writeTimeout);
+}
+
+Served RequestServer::serve(ClientSession& session, const ConnectionInfo& connection, Arrival arrival) {
     Served served;  // Close, unless the request ends in a way that keeps the connection
     try {
-        // A plain connection's waits for its client park (TLS records are
-        // written and read by Poco's blocking calls, on a worker).
-        ClientSession session(socket, _params, std::move(arrival.bytes), connection.secure ? nullptr : connection.relays,
-                              _limits.writeTimeout);
+        session.begin(std::move(arrival.bytes));
         bool linger = false;
         if (!serveOne(session, connection, arrival, linger)) {
             // After a refusal the I/O thread ends our side, then reads and

@@ -9,6 +9,7 @@
 // Thread: serve() on worker threads, each for one connection at a time.
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -52,8 +53,12 @@ public:
     RequestServer(Poco::Net::HTTPServerParams::Ptr params, Poco::Net::HTTPRequestHandlerFactory::Ptr handlers,
                   const HeadLimits& limits);
 
-    // Serves the next request on `socket`. Never throws: a failure closes the connection.
-    Served serve(Poco::Net::StreamSocket& socket, const ConnectionInfo& connection, Arrival arrival);
+    // A connection's session, made for its first request and kept for the
+    // rest: Poco's session constructor sets the socket's receive time-out,
+    // a system call per request when a session was made per request.
+    std::unique_ptr<ClientSession> openSession(const Poco::Net::StreamSocket& socket, const ConnectionInfo& connection) const;
+    // Serves the next request on `session`. Never throws: a failure closes the connection.
+    Served serve(ClientSession& session, const ConnectionInfo& connection, Arrival arrival);
 
     const HeadLimits& limits() const { return _limits; }
 

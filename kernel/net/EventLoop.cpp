@@ -19,6 +19,9 @@ std::uint64_t currentThread() {
     return id == 0 ? 1 : id;
 }
 
+std::atomic<int> loopsMade{0};
+thread_local int runningLoop = -1;
+
 [[noreturn]] void fail(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
 
 // A handler that throws loses its own work, never the loop: the loop serves
@@ -35,7 +38,7 @@ void guarded(Work&& work) {
 }
 } // namespace
 
-EventLoop::EventLoop() {
+EventLoop::EventLoop() : _number(loopsMade++) {
     _epoll = ::epoll_create1(EPOLL_CLOEXEC);
     if (_epoll < 0) fail("epoll_create1");
     _wakeFd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -159,8 +162,11 @@ void EventLoop::runLocal() {
     for (auto& item : work) guarded(item);
 }
 
+int EventLoop::currentNumber() { return runningLoop; }
+
 void EventLoop::run() {
     _thread = currentThread();
+    runningLoop = _number;
     constexpr int kBatch = 256;
     epoll_event events[kBatch];
     while (!_stopping) {
@@ -197,6 +203,7 @@ void EventLoop::run() {
         runPosted();
         runLocal();
     }
+    runningLoop = -1;
 }
 
 } // namespace sluice::kernel

@@ -48,6 +48,12 @@ public:
     // in the order posted from one thread.
     void post(std::function<void()> work);
     bool onLoopThread() const;
+    // This loop's number, from 0 in the order loops were made in the process.
+    int number() const { return _number; }
+    // The number of the loop running on the calling thread, or -1 off every
+    // loop (a stage thread). Out of line on purpose: a fiber that parks may
+    // go on on another thread, so no caller may keep the answer across a park.
+    static int currentNumber();
 
     // epoll events (EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLEXCLUSIVE...).
     // Level-triggered unless `events` says EPOLLET.
@@ -66,6 +72,7 @@ private:
     void runPosted();
     void runLocal();
 
+    const int _number;
     int _epoll = -1;
     int _wakeFd = -1;  // an eventfd: post() and stop() write it
     std::atomic<bool> _stopping{false};

@@ -1,5 +1,6 @@
 #include "ConnectionPool.h"
 
+#include "net/EventLoop.h"
 #include "sluice/BackendTls.h"
 
 namespace sluice::kernel {
@@ -8,22 +9,46 @@ namespace {
 // Backends (Go's net/http in Ollama among them) drop idle connections after a
 // while; give them up before that rather than race the close.
 constexpr auto kMaxIdle = std::chrono::seconds(50);
+// A connection given back less than this long ago is taken without a look
+// (a poll(2), at every request under load): a backend that closed it since
+// is found by the request's first read, before any answer byte, and the
+// forwarder tries once more on a fresh connection (Attempt's stale-connection
+// retry), as it does when the look and the close cross. nginx and Envoy keep
+// idle connections in their event loops and so never look either.
+constexpr auto kLookAfter = std::chrono::seconds(1);
 } // namespace
 
 ConnectionPool::ConnectionPool(std::shared_ptr<const Backend> backend)
     : _backend(std::move(backend)), _tls(_backend->scheme == "https" ? makeBackendTlsContext(*_backend) : nullptr) {}
 
+// Out of line: UpstreamConnection's destructor closes sockets.
+ConnectionPool::~ConnectionPool() = default;
+
+ConnectionPool::IdleList* ConnectionPool::loopList() {
+    const int loop = EventLoop::currentNumber();
+    if (loop < 0 || static_cast<std::size_t>(loop) >= kLoopLists) return nullptr;
+    auto& list = _perLoop[static_cast<std::size_t>(loop)];
+    if (!list) list = std::make_unique<IdleList>();
+    return list.get();
+}
+
 std::unique_ptr<UpstreamConnection> ConnectionPool::takeIdle() {
+    if (auto* own = loopList()) return takeFrom(*own, nullptr);
+    return takeFrom(_shared, &_sharedMutex);
+}
+
+std::unique_ptr<UpstreamConnection> ConnectionPool::takeFrom(IdleList& idle, std::mutex* lock) {
     while (true) {
         std::unique_ptr<UpstreamConnection> connection;
         {
-            std::lock_guard lock(_mutex);
-            if (_idle.empty()) return nullptr;
-            connection = std::move(_idle.back());
-            _idle.pop_back();
+            std::unique_lock guard = lock ? std::unique_lock(*lock) : std::unique_lock<std::mutex>();
+            if (idle.empty()) return nullptr;
+            connection = std::move(idle.back());
+            idle.pop_back();
         }
         // Dropped outside the lock: closing a socket is a system call.
-        if (Clock::now() - connection->idleSince < kMaxIdle && !connection->closedWhileIdle()) return connection;
+        const auto idleFor = Clock::now() - connection->idleSince;
+        if (idleFor < kMaxIdle && (idleFor < kLookAfter || !connection->closedWhileIdle())) return connection;
     }
 }
 
@@ -33,13 +58,13 @@ std::unique_ptr<UpstreamConnection> ConnectionPool::open(ClientChannel* parkVia)
 
 void ConnectionPool::giveBack(std::unique_ptr<UpstreamConnection> connection) {
     connection->idleSince = Clock::now();
-    std::lock_guard lock(_mutex);
-    if (_idle.size() < static_cast<std::size_t>(_backend->maxConnections)) _idle.push_back(std::move(connection));
-}
-
-std::size_t ConnectionPool::idleCount() const {
-    std::lock_guard lock(_mutex);
-    return _idle.size();
+    const auto limit = static_cast<std::size_t>(_backend->maxConnections);
+    if (auto* own = loopList()) {
+        if (own->size() < limit) own->push_back(std::move(connection));
+        return;
+    }
+    std::lock_guard lock(_sharedMutex);
+    if (_shared.size() < limit) _shared.push_back(std::move(connection));
 }
 
 } // namespace sluice::kernel

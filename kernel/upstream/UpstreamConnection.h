@@ -23,15 +23,15 @@ class UpstreamConnection {
 public:
     // Connects within the backend's connect timeout; `tls` is the context for
     // https backends (null for http). Throws UpstreamError(Connect). With
-    // `parkVia` a request served on its I/O thread waits for the connect
-    // parked (and does what may block, a name's lookup or a TLS handshake,
-    // off the loop: ClientChannel::offLoop).
+    // `parkVia` the request waits for the connect and a TLS handshake
+    // parked, and a name's lookup, which blocks, runs off its I/O thread
+    // (ClientChannel::offLoop). The socket is non-blocking from then on.
     static std::unique_ptr<UpstreamConnection> open(const Backend& backend, const Poco::Net::Context::Ptr& tls,
                                                     ClientChannel* parkVia = nullptr);
     ~UpstreamConnection();
 
     // Throws UpstreamError(Closed) if the connection broke, Timeout past
-    // `deadline`. With `parkVia`, a full socket buffer parks the request.
+    // `deadline`. With `parkVia`, a send that must wait parks the request.
     void sendAll(std::string_view data, Clock::time_point deadline, ClientChannel* parkVia = nullptr);
     // Reads what is there (at most `capacity`), waiting until `deadline`.
     // Returns 0 on orderly close. Throws UpstreamError: Timeout, Closed, or
@@ -41,8 +41,8 @@ public:
     // request served on its I/O thread parks at once.
     std::size_t readSome(char* buffer, std::size_t capacity, Clock::time_point deadline, int clientFd,
                          ClientChannel* parkVia = nullptr);
-    // Plain connections only: reads what is there without waiting. nullopt:
-    // nothing yet; 0: orderly close. Throws UpstreamError(Closed).
+    // Reads what is there without waiting. nullopt: nothing yet (or, under
+    // TLS, a record's rest); 0: orderly close. Throws UpstreamError(Closed).
     std::optional<std::size_t> readNow(char* buffer, std::size_t capacity);
     // The socket's descriptor, for an I/O thread to watch (plain connections).
     int fd() const;
@@ -57,7 +57,15 @@ public:
     Clock::time_point idleSince;
 
 private:
-    void sendPlain(std::string_view data, Clock::time_point deadline, ClientChannel* parkVia);
+    // One send or read that does not wait: the bytes it moved (a read's 0:
+    // orderly close), or, with none moved, what it waits for (under TLS a
+    // read may wait to write, and a send to read). Throws UpstreamError(Closed).
+    struct Transfer {
+        std::size_t bytes = 0;
+        std::optional<Await> waitsFor;
+    };
+    Transfer trySend(std::string_view data);
+    Transfer tryRead(char* buffer, std::size_t capacity);
     std::size_t readParked(char* buffer, std::size_t capacity, Clock::time_point deadline, ClientChannel& parkVia);
     UpstreamConnection(std::unique_ptr<Poco::Net::StreamSocket> socket, bool secure);
     std::unique_ptr<Poco::Net::StreamSocket> _socket;

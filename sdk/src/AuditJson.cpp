@@ -3,12 +3,11 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <type_traits>
 
 namespace sluice {
 
 namespace {
-
-long long wholeMillis(double ms) { return ms <= 0 ? 0 : std::llround(ms); }
 
 // A field by its name, else by the name spill files gave it before ABI 4.0.
 // Throws nlohmann::json::type_error when the value has the wrong type.
@@ -37,30 +36,13 @@ std::string isoTime(std::int64_t epochMs) {
 }
 
 nlohmann::ordered_json auditRecordJson(const AuditRecord& record, AuditText text) {
-    const auto atMs = epochMillis(record.time);
-    nlohmann::ordered_json json{{"time", isoTime(atMs)},
-                                {"request_id", record.requestId},
-                                {"at_ms", atMs},
-                                {"tenant", record.tenant},
-                                {"key_id", record.keyId},
-                                {"client_address", record.clientAddress},
-                                {"route", record.route},
-                                {"requested_model", record.requestedModel},
-                                {"served_backend", record.servedBackend},
-                                {"served_model", record.servedModel},
-                                {"alias", record.alias},
-                                {"status", record.status},
-                                {"failovers", record.failovers},
-                                {"prompt_tokens", record.tokensIn},
-                                {"completion_tokens", record.tokensOut},
-                                {"first_byte_ms", wholeMillis(record.timeToFirstByteMs)},
-                                {"latency_ms", wholeMillis(record.latencyMs)},
-                                {"bytes_in", record.bytesIn},
-                                {"bytes_out", record.bytesOut},
-                                {"outcome", outcomeName(record.outcome)},
-                                {"tokens_estimated", record.tokensEstimated},
-                                {"retries", record.retries},
-                                {"continued_by", record.continuedBy}};
+    auto json = nlohmann::ordered_json::object();
+    visitAuditFields(record, [&json](std::string_view name, const auto& value) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::string_view>)
+            json.emplace(std::string(name), std::string(value));
+        else
+            json.emplace(std::string(name), value);
+    });
     if (text == AuditText::Include && record.promptLogged) {
         json["prompt_logged"] = true;
         json["prompt"] = record.prompt;

@@ -21,6 +21,7 @@ AnswerPlan AnswerPlan::from(const std::optional<FaultRule>& rule) {
     plan.noUsage = rule->noUsage;
     plan.malformedAfterChunks = rule->malformedAfterChunks;
     plan.omitDone = rule->omitDone;
+    plan.closeWhenIdle = rule->closeWhenIdle;
     return plan;
 }
 
@@ -64,7 +65,8 @@ void Delivery::whole(const AnswerPlan& plan, const nlohmann::json& plainAnswer) 
         cancelled();
         return;
     }
-    _exchange.sendJson(200, answer);
+    if (plan.closeWhenIdle) _exchange.sendJsonThenClose(answer);
+    else _exchange.sendJson(200, answer);
 }
 
 void Delivery::stream(const AnswerPlan& plan, const StreamEvents& events) {

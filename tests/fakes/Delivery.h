@@ -34,6 +34,7 @@ struct AnswerPlan {
     bool noUsage = false;  // leave out token counts (Ollama's *eval_count, OpenAI's usage)
     std::optional<int> malformedAfterChunks;  // one non-JSON frame after N chunks (streams only)
     bool omitDone = false;                    // leave out the stream's end marker (streams only)
+    bool closeWhenIdle = false;               // close the connection right after a whole answer
 
     static AnswerPlan from(const std::optional<FaultRule>& rule);
 };

@@ -69,6 +69,19 @@ void Exchange::sendText(int status, const std::string& text, const std::string& 
     _response.sendBuffer(text.data(), text.size());
 }
 
+void Exchange::sendJsonThenClose(const nlohmann::json& value) {
+    const auto text = value.dump();
+    _response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_OK);
+    _response.setContentType("application/json; charset=utf-8");
+    _response.setContentLength64(static_cast<Poco::Int64>(text.size()));
+    if (_beforeWhole) std::exchange(_beforeWhole, nullptr)();
+    // Flushed here: Poco's sendBuffer would write it only after the handler,
+    // and the close would come first.
+    _out = &_response.send();
+    _out->write(text.data(), static_cast<std::streamsize>(text.size()));
+    closeGracefully();
+}
+
 void Exchange::beginStream(const std::string& contentType, bool closeDelimited) {
     _response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_OK);
     _response.setContentType(contentType);

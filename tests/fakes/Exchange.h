@@ -38,6 +38,9 @@ public:
     void setHeader(const std::string& name, const std::string& value);
     void sendJson(int status, const nlohmann::json& value, const HeaderList& extraHeaders = {});
     void sendText(int status, const std::string& text, const std::string& contentType = "text/plain; charset=utf-8");
+    // A whole keep-alive answer, written out, then the connection closed at
+    // once (fault rule close_when_idle).
+    void sendJsonThenClose(const nlohmann::json& value);
     // Runs once, just before a whole answer's bytes are written.
     void beforeWholeAnswer(std::function<void()> hook) { _beforeWhole = std::move(hook); }
 

@@ -12,7 +12,7 @@ const char* const knownFields[] = {"model",  "path",        "times",  "delay_fir
                                    "retry_after", "reset_before_first_byte", "chunks", "chunk_interval_ms",
                                    "die_after_chunks", "hang_after_chunks", "headers", "sse_comments", "comments_after_chunks", "pad_bytes", "stall_after_bytes", "message",
                                    "close_delimited", "cut_after_chunks", "raw_body", "no_usage", "code",
-                                   "reject_prefill", "malformed_after_chunks", "omit_done"};
+                                   "reject_prefill", "malformed_after_chunks", "omit_done", "close_when_idle"};
 
 int intField(const nlohmann::json& rule, const char* name, int minimum) {
     const auto& value = rule[name];
@@ -73,6 +73,10 @@ FaultRule FaultRule::fromJson(const nlohmann::json& rule) {
     if (rule.contains("close_delimited")) {
         if (!rule["close_delimited"].is_boolean()) throw std::invalid_argument("\"close_delimited\" must be a boolean");
         parsed.closeDelimited = rule["close_delimited"].get<bool>();
+    }
+    if (rule.contains("close_when_idle")) {
+        if (!rule["close_when_idle"].is_boolean()) throw std::invalid_argument("\"close_when_idle\" must be a boolean");
+        parsed.closeWhenIdle = rule["close_when_idle"].get<bool>();
     }
     if (rule.contains("no_usage")) {
         if (!rule["no_usage"].is_boolean()) throw std::invalid_argument("\"no_usage\" must be a boolean");
@@ -137,6 +141,7 @@ nlohmann::json FaultRule::toJson() const {
     if (noUsage) out["no_usage"] = true;
     if (malformedAfterChunks) out["malformed_after_chunks"] = *malformedAfterChunks;
     if (omitDone) out["omit_done"] = true;
+    if (closeWhenIdle) out["close_when_idle"] = true;
     if (!headers.empty()) {
         out["headers"] = nlohmann::json::object();
         for (const auto& [name, value] : headers) out["headers"][name] = value;

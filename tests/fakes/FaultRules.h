@@ -47,6 +47,9 @@ struct FaultRule {
     // ([DONE], the done line, message_stop, response.completed): truncated, yet no
     // transport error to show it.
     bool omitDone = false;
+    // A whole answer goes out as a keep-alive one, then the connection is
+    // closed at once: a backend that drops idle connections, met at its worst.
+    bool closeWhenIdle = false;
     // Extra headers on the answer (hop-by-hop or private ones), so a test can
     // prove the gateway never copies an upstream header blindly.
     std::vector<std::pair<std::string, std::string>> headers;

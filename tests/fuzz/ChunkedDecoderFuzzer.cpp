@@ -221,7 +221,7 @@ void checkRequestBody(std::uint8_t choice, std::string_view input, const Decoded
 
     ClientConnection connection(input);
     static const Poco::Net::HTTPServerParams::Ptr params(new Poco::Net::HTTPServerParams);
-    ClientSession session(connection.socket(), params, std::string{});
+    ClientSession session(connection.socket(), params);
     RequestBody body(session, framing, length);
 
     std::string out;

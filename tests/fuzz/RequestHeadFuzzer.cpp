@@ -125,7 +125,7 @@ Outcome readHead(std::string_view input, const HeadLimits& limits, Cut cut, std:
     static Poco::Net::HTTPServerParams::Ptr params(new Poco::Net::HTTPServerParams);
     auto* scripted = new ScriptedSocket(input, cut, seed, failAtEnd);
     const Poco::Net::StreamSocket socket(scripted);  // Ownership: the socket holds the impl
-    ClientSession session(socket, params, std::string{});
+    ClientSession session(socket, params);
     ServerResponse response(session);
     Outcome outcome;
     try {

@@ -26,6 +26,7 @@ class HttpsFrontTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(servesAnswersAndStreamsOverTls);
     CPPUNIT_TEST(refusesPlainHttpAndOldTls);
     CPPUNIT_TEST(slowTlsClientsHoldNoWorker);
+    CPPUNIT_TEST(tlsClientsThatStopReadingHoldNoWorker);
     CPPUNIT_TEST(unusableCertificateStopsTheStart);
     CPPUNIT_TEST_SUITE_END();
 
@@ -117,6 +118,32 @@ public:
             CPPUNIT_ASSERT_EQUAL(200, client.get("/api/tags").status);
         }
         for (auto& client : halfway) CPPUNIT_ASSERT_EQUAL(0, client.available());  // still waiting for their heads
+    }
+
+    void tlsClientsThatStopReadingHoldNoWorker() {
+        // Two stage threads, and four TLS clients that stop reading long
+        // streams. Their requests are served on the I/O thread, whose writes
+        // park once the socket is full, so another client is still served.
+        // Before, a TLS request went to a worker, whose blocking write held
+        // it until server.write_timeout_s: the next client got 503.
+        _backend->setRules(nlohmann::json::array({{{"path", "/api/chat"}, {"chunks", 300000}, {"times", 4}}}));
+        TestGateway gateway(config(tlsKeys() + "server.max_threads = 2\nserver.max_queued = 1\nserver.write_timeout_s = 120\n"
+                                                 "server.max_connections_per_client = 0\n"));
+        const Poco::Net::SocketAddress address("127.0.0.1", static_cast<Poco::UInt16>(gateway.port()));
+        Poco::Net::Context::Ptr context(new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", Poco::Net::Context::VERIFY_NONE));
+        const auto body = ollamaChat("llama3.2", true);
+        const auto request = "POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+        std::vector<Poco::Net::SecureStreamSocket> stalled;
+        for (int i = 0; i < 4; ++i) {
+            stalled.emplace_back(address, context);
+            stalled.back().setReceiveBufferSize(4096);
+            stalled.back().sendBytes(request.data(), static_cast<int>(request.size()));
+        }
+        // Each has its stream under way, and is stuck on a full socket.
+        CPPUNIT_ASSERT(eventually([&] { return _backend->stats()["in_flight"].get<int>() == 4; }, std::chrono::seconds(30)));
+        HttpClient client(gateway.port(), std::chrono::seconds(30), true);
+        CPPUNIT_ASSERT_EQUAL(200, client.post("/api/chat", ollamaChat("llama3.2", false)).status);
+        CPPUNIT_ASSERT_EQUAL(200, client.get("/api/tags").status);
     }
 
     void unusableCertificateStopsTheStart() {

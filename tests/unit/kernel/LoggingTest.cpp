@@ -1,9 +1,11 @@
 // Logging: lines held back for a batch are never lost or reordered. A
 // warning writes them at once, before itself; flushLogs() writes the rest.
+// An access line carries the audit record's fields, text and JSON alike.
 // (The 100 ms window itself is a timing, not asserted here.)
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -11,7 +13,10 @@
 #include <Poco/Logger.h>
 #include <Poco/Util/MapConfiguration.h>
 
+#include <nlohmann/json.hpp>
+
 #include "Logging.h"
+#include "sluice/AuditRecord.h"
 
 namespace {
 
@@ -19,6 +24,8 @@ class LoggingTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(LoggingTest);
     CPPUNIT_TEST(aWarningWritesTheLinesBeforeIt);
     CPPUNIT_TEST(flushWritesWhatWaits);
+    CPPUNIT_TEST(anAccessLineHasEveryFieldInOrder);
+    CPPUNIT_TEST(aJsonAccessLineHasTheFieldsTyped);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -56,7 +63,64 @@ public:
         CPPUNIT_ASSERT(fileText().find("a line held back") != std::string::npos);
     }
 
+    void anAccessLineHasEveryFieldInOrder() {
+        sluice::kernel::logAccess(sample(), "https", {{"traceparent", "00-abc-def-01"}});
+        sluice::kernel::flushLogs();
+        const auto text = fileText();
+        // The audit record's fields but request id and time, in alphabetical
+        // order, numbers and flags as JSON writes them, a value with a blank quoted.
+        const std::string fields =
+            "/api/chat 200 ok alias=\"\" bytes_in=120 bytes_out=18446744073709551615 client_address=10.0.0.7 "
+            "completion_tokens=9 continued_by=\"\" failovers=1 first_byte_ms=13 key_id=k-1 latency_ms=0 "
+            "outcome=ok prompt_tokens=4 requested_model=\"my model\" retries=2 route=/api/chat scheme=https "
+            "served_backend=gpu served_model=llama3.2 status=200 tenant=team tokens_estimated=true "
+            "traceparent=00-abc-def-01\n";
+        CPPUNIT_ASSERT_MESSAGE(text, text.size() >= fields.size() && text.compare(text.size() - fields.size(), fields.size(), fields) == 0);
+        CPPUNIT_ASSERT_MESSAGE(text, text.find("Information sluice.access") != std::string::npos);
+    }
+
+    void aJsonAccessLineHasTheFieldsTyped() {
+        Poco::AutoPtr<Poco::Util::MapConfiguration> config(new Poco::Util::MapConfiguration);
+        config->setString("log.path", _path.string());
+        config->setString("log.format", "json");
+        sluice::kernel::configureLogging(*config);
+        sluice::kernel::logAccess(sample(), "http", {});
+        sluice::kernel::flushLogs();
+        auto text = fileText();
+        const auto line = nlohmann::json::parse(text.substr(text.rfind('{')));
+        CPPUNIT_ASSERT_EQUAL(std::string("sluice.access"), line["logger"].get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(std::string("my model"), line["requested_model"].get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(200, line["status"].get<int>());
+        CPPUNIT_ASSERT_EQUAL(std::numeric_limits<std::uint64_t>::max(), line["bytes_out"].get<std::uint64_t>());
+        CPPUNIT_ASSERT(line["tokens_estimated"].get<bool>());
+        CPPUNIT_ASSERT_EQUAL(std::string("http"), line["scheme"].get<std::string>());
+        CPPUNIT_ASSERT(!line.contains("at_ms"));
+    }
+
 private:
+    static sluice::AuditRecord sample() {
+        sluice::AuditRecord record;
+        record.requestId = "r-1";
+        record.tenant = "team";
+        record.keyId = "k-1";
+        record.clientAddress = "10.0.0.7";
+        record.route = "/api/chat";
+        record.requestedModel = "my model";
+        record.servedBackend = "gpu";
+        record.servedModel = "llama3.2";
+        record.status = 200;
+        record.failovers = 1;
+        record.retries = 2;
+        record.tokensIn = 4;
+        record.tokensOut = 9;
+        record.tokensEstimated = true;
+        record.timeToFirstByteMs = 12.6;
+        record.latencyMs = -1;
+        record.bytesIn = 120;
+        record.bytesOut = std::numeric_limits<std::uint64_t>::max();
+        return record;
+    }
+
     std::string fileText() const {
         std::ifstream in(_path);
         std::stringstream text;
