@@ -143,7 +143,10 @@ int ClientSession::write(const char* buffer, std::streamsize length) {
 
 std::string ClientSession::takeUnread() {
     std::string unread = _received.substr(_receivedAt);
-    _received.clear();
+    // Let go, not cleared: the session lives as long as its connection, and
+    // an idle connection keeps no buffer (a cleared string keeps its
+    // memory: a 250 KB prompt's, for as long as the client stays idle).
+    std::string().swap(_received);
     _receivedAt = 0;
     // Poco's buffer: read() serves it before touching the socket.
     while (buffered() > 0) {

@@ -58,8 +58,14 @@ public:
         return buffered() > 0 ? static_cast<unsigned char>(get()) : std::char_traits<char>::eof();
     }
 
-    // The bytes read and not taken by the request; the session holds none after.
+    // The bytes read and not taken by the request; the session holds none
+    // after, and no memory for them either (heldBytes() is 0).
     std::string takeUnread();
+    // Memory the session holds for request bytes: none between requests.
+    std::size_t heldBytes() const {
+        const std::size_t inside = std::string().capacity();  // the room a string has in itself
+        return _received.capacity() > inside ? _received.capacity() : 0;
+    }
     // Writes all of `bytes` (an answer made outside Poco's response).
     void sendAll(std::string_view bytes) { write(bytes.data(), static_cast<std::streamsize>(bytes.size())); }
 
