@@ -9,9 +9,9 @@
 
 #include <Poco/Exception.h>
 #include <Poco/Net/NetException.h>
-#include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Net/StreamSocket.h>
 
+#include "../http/Transfer.h"
 #include "../net/Errno.h"
 #include "ServerRequest.h"
 
@@ -57,28 +57,20 @@ bool ClientSession::receiveMore() {
 }
 
 namespace {
-// One receive or send that does not wait, plain or TLS: the bytes it moved
-// (0 at the end), or, with none moved, what it waits for. Under TLS either
-// may wait for either: a record's rest to read, or a handshake's bytes to send.
-struct Transfer {
-    int bytes = 0;
-    std::optional<Await> waitsFor;
-};
-
-Transfer tlsTransfer(int n) {
-    if (n == Poco::Net::SecureStreamSocket::ERR_SSL_WANT_READ) return {0, Await::Readable};
-    if (n == Poco::Net::SecureStreamSocket::ERR_SSL_WANT_WRITE) return {0, Await::Writable};
-    return {n, std::nullopt};
-}
-
 // Errors of the plain calls as Poco's TLS ones report them: an exception.
 [[noreturn]] void throwBroken(int error) { throw Poco::Net::ConnectionResetException(std::strerror(error)); }
+
+Transfer tlsTransfer(int n) {
+    if (const auto wants = tlsWants(n)) return {0, wants};
+    if (n < 0) throw Poco::Net::ConnectionResetException("the TLS connection broke");
+    return {static_cast<std::size_t>(n), std::nullopt};
+}
 
 Transfer receiveNow(Poco::Net::StreamSocket& socket, char* buffer, std::size_t length) {
     if (socket.secure()) return tlsTransfer(socket.receiveBytes(buffer, static_cast<int>(length)));
     for (;;) {
         const auto n = ::recv(socket.impl()->sockfd(), buffer, length, MSG_DONTWAIT);
-        if (n >= 0) return {static_cast<int>(n), std::nullopt};
+        if (n >= 0) return {static_cast<std::size_t>(n), std::nullopt};
         const int error = lastErrno();
         if (error == EAGAIN || error == EWOULDBLOCK) return {0, Await::Readable};
         if (error != EINTR) throwBroken(error);
@@ -89,7 +81,7 @@ Transfer sendNow(Poco::Net::StreamSocket& socket, const char* buffer, std::size_
     if (socket.secure()) return tlsTransfer(socket.sendBytes(buffer, static_cast<int>(length)));
     for (;;) {
         const auto n = ::send(socket.impl()->sockfd(), buffer, length, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n > 0) return {static_cast<int>(n), std::nullopt};
+        if (n > 0) return {static_cast<std::size_t>(n), std::nullopt};
         if (n == 0) throw Poco::Net::ConnectionResetException("the client is gone");
         const int error = lastErrno();
         if (error == EAGAIN || error == EWOULDBLOCK) return {0, Await::Writable};
@@ -103,7 +95,7 @@ int ClientSession::receiveParked(char* buffer, std::size_t length) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(getTimeout().totalMicroseconds());
     for (;;) {
         const auto done = receiveNow(socket(), buffer, length);
-        if (!done.waitsFor) return done.bytes;
+        if (!done.waitsFor) return static_cast<int>(done.bytes);
         const auto end = _parking->waitParked(fd, *done.waitsFor, deadline);
         if (!end || *end == WaitEnd::Timeout) throw Poco::TimeoutException("the client sent nothing in time");
         if (*end == WaitEnd::Draining) throw Poco::Net::NetException("the gateway is shutting down");
@@ -123,7 +115,7 @@ int ClientSession::write(const char* buffer, std::streamsize length) {
         // Under TLS a send that must wait is tried again with the same bytes, as OpenSSL requires.
         const auto done = sendNow(socket(), buffer + sent, size - sent);
         if (!done.waitsFor) {
-            sent += static_cast<std::size_t>(done.bytes);
+            sent += done.bytes;
             deadline.reset();
             continue;
         }

@@ -32,7 +32,7 @@ public:
     // `writeTimeout`: server.write_timeout_s, a write's longest wait without progress.
     ClientSession(const Poco::Net::StreamSocket& socket, const Poco::Net::HTTPServerParams::Ptr& params,
                   ParkedRelays* parking = nullptr, std::chrono::seconds writeTimeout = std::chrono::seconds(60));
-    // Leaves the socket open: the connection outlives its requests' sessions
+    // Leaves the socket open: the connection closes it, in its own time
     // (Poco's session closes its socket when it goes).
     ~ClientSession() override;
 

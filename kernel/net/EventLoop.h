@@ -48,11 +48,10 @@ public:
     // in the order posted from one thread.
     void post(std::function<void()> work);
     bool onLoopThread() const;
-    // This loop's number, from 0 in the order loops were made in the process.
-    int number() const { return _number; }
-    // The number of the loop running on the calling thread, or -1 off every
-    // loop (a stage thread). Out of line on purpose: a fiber that parks may
-    // go on on another thread, so no caller may keep the answer across a park.
+    // The number of the loop running on the calling thread (from 0, in the
+    // order loops were made in the process), or -1 off every loop (a stage
+    // thread). Out of line on purpose: a fiber that parks may go on on
+    // another thread, so no caller may keep the answer across a park.
     static int currentNumber();
 
     // epoll events (EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLEXCLUSIVE...).

@@ -24,24 +24,19 @@ ConnectionPool::ConnectionPool(std::shared_ptr<const Backend> backend)
 // Out of line: UpstreamConnection's destructor closes sockets.
 ConnectionPool::~ConnectionPool() = default;
 
-ConnectionPool::IdleList* ConnectionPool::loopList() {
+ConnectionPool::CallersList ConnectionPool::callersList() {
     const int loop = EventLoop::currentNumber();
-    if (loop < 0 || static_cast<std::size_t>(loop) >= kLoopLists) return nullptr;
+    if (loop < 0 || static_cast<std::size_t>(loop) >= kLoopLists) return {_shared, std::unique_lock(_sharedMutex)};
     auto& list = _perLoop[static_cast<std::size_t>(loop)];
     if (!list) list = std::make_unique<IdleList>();
-    return list.get();
+    return {*list, {}};
 }
 
 std::unique_ptr<UpstreamConnection> ConnectionPool::takeIdle() {
-    if (auto* own = loopList()) return takeFrom(*own, nullptr);
-    return takeFrom(_shared, &_sharedMutex);
-}
-
-std::unique_ptr<UpstreamConnection> ConnectionPool::takeFrom(IdleList& idle, std::mutex* lock) {
     while (true) {
         std::unique_ptr<UpstreamConnection> connection;
         {
-            std::unique_lock guard = lock ? std::unique_lock(*lock) : std::unique_lock<std::mutex>();
+            auto [idle, lock] = callersList();
             if (idle.empty()) return nullptr;
             connection = std::move(idle.back());
             idle.pop_back();
@@ -58,13 +53,9 @@ std::unique_ptr<UpstreamConnection> ConnectionPool::open(ClientChannel* parkVia)
 
 void ConnectionPool::giveBack(std::unique_ptr<UpstreamConnection> connection) {
     connection->idleSince = Clock::now();
-    const auto limit = static_cast<std::size_t>(_backend->maxConnections);
-    if (auto* own = loopList()) {
-        if (own->size() < limit) own->push_back(std::move(connection));
-        return;
-    }
-    std::lock_guard lock(_sharedMutex);
-    if (_shared.size() < limit) _shared.push_back(std::move(connection));
+    auto [idle, lock] = callersList();
+    // One past the bound is closed after the lock is let go, as the parameter goes.
+    if (idle.size() < static_cast<std::size_t>(_backend->maxConnections)) idle.push_back(std::move(connection));
 }
 
 } // namespace sluice::kernel

@@ -41,9 +41,13 @@ private:
     // tests that make many) uses the shared list.
     static constexpr std::size_t kLoopLists = 256;
 
-    // The calling loop's own list, made on its first use; null off the loops.
-    IdleList* loopList();
-    std::unique_ptr<UpstreamConnection> takeFrom(IdleList& idle, std::mutex* lock);
+    // The calling thread's list: its loop's own (made on first use, no
+    // lock), or off the loops the shared one, locked while this is held.
+    struct CallersList {
+        IdleList& idle;
+        std::unique_lock<std::mutex> lock;
+    };
+    CallersList callersList();
 
     std::shared_ptr<const Backend> _backend;
     Poco::Net::Context::Ptr _tls;  // one per backend, for https

@@ -51,22 +51,14 @@ void awaitReady(int fd, Await what, Clock::time_point deadline, ClientChannel* p
     if (wait == 0 || ::poll(&ready, 1, wait) == 0) throw UpstreamError(UpstreamError::Kind::Timeout, timedOut);
 }
 
-// What a TLS call that did not go on waits for (ERR_SSL_WANT_*), or nullopt.
-std::optional<Await> tlsWants(int n) {
-    if (n == Poco::Net::SecureStreamSocket::ERR_SSL_WANT_READ) return Await::Readable;
-    if (n == Poco::Net::SecureStreamSocket::ERR_SSL_WANT_WRITE) return Await::Writable;
-    return std::nullopt;
-}
-
 // Connects without waiting: the request parks (or polls) until the socket
 // is writable, and a TLS connection's handshake then goes the same way,
 // record by record, before its certificate is checked. No call here
 // blocks, so a connect on an I/O thread stays there.
 void connectWithoutBlocking(Poco::Net::StreamSocket& socket, const Poco::Net::SocketAddress& address,
                             Clock::time_point deadline, ClientChannel* parkVia) {
+    socket.connectNB(address);  // a TLS socket's sets its connection up too; the handshake is below
     auto* secure = dynamic_cast<Poco::Net::SecureStreamSocket*>(&socket);
-    if (secure) secure->connectNB(address);  // sets the TLS connection up; the handshake is below
-    else socket.connectNB(address);
     const int fd = socket.impl()->sockfd();
     awaitReady(fd, Await::Writable, deadline, parkVia, "connect timed out");
     if (const int error = socket.impl()->socketError()) throw Poco::Net::NetException(std::strerror(error));
@@ -128,7 +120,7 @@ std::unique_ptr<UpstreamConnection> UpstreamConnection::open(const Backend& back
     }
 }
 
-UpstreamConnection::Transfer UpstreamConnection::trySend(std::string_view data) {
+Transfer UpstreamConnection::trySend(std::string_view data) {
     if (_secure) {
         int n = 0;
         try {
@@ -151,7 +143,7 @@ UpstreamConnection::Transfer UpstreamConnection::trySend(std::string_view data) 
     }
 }
 
-UpstreamConnection::Transfer UpstreamConnection::tryRead(char* buffer, std::size_t capacity) {
+Transfer UpstreamConnection::tryRead(char* buffer, std::size_t capacity) {
     if (_secure) {
         int n = 0;
         try {

@@ -13,6 +13,7 @@
 #include <Poco/Net/StreamSocket.h>
 
 #include "http/ClientChannel.h"
+#include "http/Transfer.h"
 #include "sluice/Backend.h"
 
 namespace sluice::kernel {
@@ -57,13 +58,7 @@ public:
     Clock::time_point idleSince;
 
 private:
-    // One send or read that does not wait: the bytes it moved (a read's 0:
-    // orderly close), or, with none moved, what it waits for (under TLS a
-    // read may wait to write, and a send to read). Throws UpstreamError(Closed).
-    struct Transfer {
-        std::size_t bytes = 0;
-        std::optional<Await> waitsFor;
-    };
+    // One send or read that does not wait (http/Transfer.h). Throws UpstreamError(Closed).
     Transfer trySend(std::string_view data);
     Transfer tryRead(char* buffer, std::size_t capacity);
     std::size_t readParked(char* buffer, std::size_t capacity, Clock::time_point deadline, ClientChannel& parkVia);

@@ -80,6 +80,13 @@ void Exchange::sendJsonThenClose(const nlohmann::json& value) {
     _out = &_response.send();
     _out->write(text.data(), static_cast<std::streamsize>(text.size()));
     closeGracefully();
+    // Closed, not only shut: a request the gateway sends on this connection
+    // must never be read (after a shutdown Poco's server could still read
+    // one that came in time, and count it, though its answer could not go out).
+    try {
+        if (_socket) _socket->close();
+    } catch (...) {
+    }
 }
 
 void Exchange::beginStream(const std::string& contentType, bool closeDelimited) {
