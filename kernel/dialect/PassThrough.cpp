@@ -253,11 +253,11 @@ UpstreamRequest PassThrough::request(const DialectCall& call) const {
     return request;
 }
 
-std::optional<ClientAnswer> PassThrough::whole(const DialectCall&, const nlohmann::json& answer, std::string bytes,
-                                               const std::string& contentType, std::chrono::nanoseconds) const {
-    ClientAnswer out{200, contentType, std::move(bytes), {}};
-    readUsage(answer, out.usage);
-    return out;
+std::optional<ClientAnswer> PassThrough::whole(const DialectCall&, AnswerJson& answer, const std::string& contentType,
+                                               std::chrono::nanoseconds) const {
+    // Byte for byte: the answer is read only for its counts.
+    const auto usage = answer.usage();
+    return ClientAnswer{200, contentType, answer.takeBytes(), usage};
 }
 
 std::optional<StreamPlan> PassThrough::stream(const DialectCall& call, std::string_view contentType,

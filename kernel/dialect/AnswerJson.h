@@ -1,0 +1,48 @@
+#pragma once
+// A backend's whole answer: its bytes, checked once for being JSON, and read
+// only as far as its dialect needs.
+//
+// Why: a pass-through answer goes to the client byte for byte; the gateway
+// needs to know only that it is JSON and what tokens it reports. Building
+// nlohmann's tree of it cost more than the rest of a proxied request
+// together (44,000 instructions for a 276-byte answer; simdjson checks and
+// reads it in about 3,000). A translating dialect still asks for the tree,
+// built on first ask. docs/architecture.md, "Decision: two JSON parsers".
+//
+// Thread: one answer on one thread at a time.
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "sluice/RequestContext.h"
+
+namespace sluice::kernel {
+
+class AnswerJson {
+public:
+    explicit AnswerJson(std::string bytes);
+    AnswerJson(const AnswerJson&) = delete;
+    AnswerJson& operator=(const AnswerJson&) = delete;
+
+    // Whether the bytes are one JSON value nested at most kMaxJsonDepth deep,
+    // exactly as parseJson decides.
+    bool valid() const { return _valid; }
+    // The parsed value (a discarded one when not valid), built on first ask.
+    const nlohmann::json& tree();
+    // The token counts the answer reports, as readUsage reads them.
+    Usage usage();
+    // The bytes, for the client. Ask for the tree before: it is built from them.
+    std::string takeBytes() { return std::move(_bytes); }
+
+private:
+    std::string _bytes;
+    bool _valid = false;
+    // What readUsage reads (the fields that carry counts), copied out while
+    // simdjson's reading lasted: the constructor's, on a parser of the thread's.
+    std::optional<nlohmann::json> _countFields;
+    std::optional<nlohmann::json> _tree;  // on first ask, or at once when simdjson refused the bytes
+};
+
+} // namespace sluice::kernel
