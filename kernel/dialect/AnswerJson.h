@@ -5,9 +5,9 @@
 // Why: a pass-through answer goes to the client byte for byte; the gateway
 // needs to know only that it is JSON and what tokens it reports. Building
 // nlohmann's tree of it cost more than the rest of a proxied request
-// together (44,000 instructions for a 276-byte answer; simdjson checks and
-// reads it in about 3,000). A translating dialect still asks for the tree,
-// built on first ask. docs/architecture.md, "Decision: two JSON parsers".
+// together (44,000 instructions for a 276-byte answer; simdjson checks it
+// and reads the counts in about 3,000: parseJsonFields). A translating
+// dialect still asks for the tree, built on first ask.
 //
 // Thread: one answer on one thread at a time.
 
@@ -32,17 +32,15 @@ public:
     // The parsed value (a discarded one when not valid), built on first ask.
     const nlohmann::json& tree();
     // The token counts the answer reports, as readUsage reads them.
-    Usage usage();
+    Usage usage() const;
     // The bytes, for the client. Ask for the tree before: it is built from them.
     std::string takeBytes() { return std::move(_bytes); }
 
 private:
     std::string _bytes;
-    bool _valid = false;
-    // What readUsage reads (the fields that carry counts), copied out while
-    // simdjson's reading lasted: the constructor's, on a parser of the thread's.
-    std::optional<nlohmann::json> _countFields;
-    std::optional<nlohmann::json> _tree;  // on first ask, or at once when simdjson refused the bytes
+    nlohmann::json _countFields;  // the fields that carry counts, read at once (parseJsonFields)
+    bool _valid;
+    std::optional<nlohmann::json> _tree;  // on first ask
 };
 
 } // namespace sluice::kernel
