@@ -42,6 +42,7 @@ struct DialectCall {
     const RequestContext& ctx;
     const Backend& backend;
     const std::string& servedModel;  // the name the backend knows the model by
+    std::string_view clientBody = {};  // the body's bytes as the client sent them (for request())
 };
 
 struct UpstreamRequest {

@@ -90,11 +90,27 @@ nlohmann::json toTree(simdjson::dom::element element) {
     return nullptr;
 }
 
+// Whether `text` may hold the number -0: nlohmann makes it a signed zero,
+// simdjson an unsigned one (its reading keeps no sign of a zero). Looked for
+// cheaply and on the safe side ("-0" after a blank in a string counts too).
+bool mayHoldNegativeZero(std::string_view text) {
+    for (auto at = text.find("-0"); at != std::string_view::npos; at = text.find("-0", at + 2)) {
+        const char before = at > 0 ? text[at - 1] : ' ';
+        const char after = at + 2 < text.size() ? text[at + 2] : ' ';
+        const bool starts = before == ':' || before == '[' || before == ',' || before == ' ' || before == '\t' ||
+                            before == '\n' || before == '\r';
+        const bool integer = !(after >= '0' && after <= '9') && after != '.' && after != 'e' && after != 'E';
+        if (starts && integer) return true;
+    }
+    return false;
+}
+
 // Reads `text` with simdjson and gives its root to `read`; false when
-// simdjson refused it (or it is past kFastLimit): the slow way decides.
+// simdjson refused it (or it is past kFastLimit, or may hold a -0): the
+// slow way decides.
 template <typename Read>
 bool parseFast(std::string_view text, Read&& read) {
-    if (text.size() > kFastLimit) return false;
+    if (text.size() > kFastLimit || mayHoldNegativeZero(text)) return false;
     simdjson::dom::element root;
     if (text.size() <= kKeptCapacity) {
         auto* parser = threadParser();
@@ -122,6 +138,10 @@ JsonParse parseJson(std::string_view text, nlohmann::json& out, std::size_t maxD
     if (maxDepth == kMaxJsonDepth && parseFast(text, [&](simdjson::dom::element root) { out = toTree(root); }))
         return JsonParse::Ok;
     out = nlohmann::json(nlohmann::json::value_t::discarded);
+    // nlohmann's parser takes a NUL byte for the end of its input, and so
+    // took `{"model":"a"}\0anything` as valid, where the backend reads all
+    // of it. JSON has no raw NUL anywhere (found by fuzz.json-parsers).
+    if (text.find('\0') != std::string_view::npos) return JsonParse::Invalid;
     if (jsonDepth(text, maxDepth) > maxDepth) return JsonParse::TooDeep;
     out = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
     return out.is_discarded() ? JsonParse::Invalid : JsonParse::Ok;

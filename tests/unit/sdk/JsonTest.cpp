@@ -14,9 +14,11 @@ namespace {
 
 using nlohmann::json;
 
-// What parseJson gave before simdjson read for it: nlohmann's parser under the depth bound.
+// What parseJson gave before simdjson read for it: nlohmann's parser under
+// the depth bound, on text without a NUL (which nlohmann takes for the end).
 json reference(const std::string& text) {
-    if (sluice::jsonDepth(text) > sluice::kMaxJsonDepth) return json(json::value_t::discarded);
+    if (sluice::jsonDepth(text) > sluice::kMaxJsonDepth || text.find('\0') != std::string::npos)
+        return json(json::value_t::discarded);
     return json::parse(text, nullptr, false);
 }
 
@@ -97,6 +99,10 @@ public:
     }
 
     void invalidIsInvalid() {
+        // nlohmann's parser alone stops at a NUL and takes what came before.
+        CPPUNIT_ASSERT(!json::parse(std::string("{\"model\":\"a\"}\0x", 15), nullptr, false).is_discarded());
+        CPPUNIT_ASSERT(sluice::parseJson(std::string("{\"model\":\"a\"}\0{\"model\":\"b\"}", 27)).is_discarded());
+        CPPUNIT_ASSERT(sluice::parseJson(std::string("{\"model\":\"a\"}\0", 14)).is_discarded());
         nlohmann::json out;
         CPPUNIT_ASSERT(sluice::parseJson("{\"a\":", out) == sluice::JsonParse::Invalid);
         CPPUNIT_ASSERT(out.is_discarded());
@@ -109,6 +115,7 @@ public:
                  R"({"model":"m","model":"n","usage":1,"usage":{"a":[]}})",  // repeated keys: the last counts
                  R"([{"usage":{"prompt_tokens":1}}])", "42", "-7", "2.5", "\"text\"", "null", "true", "[]", "{}",
                  R"({"a":-1,"b":0,"c":9223372036854775807,"d":9223372036854775808,"e":18446744073709551615})",
+                 R"({"a":-0,"b":[-0],"c":-0.0,"d":"2024-05-01","e":-0e1})",  // nlohmann makes -0 signed
                  R"({"f":1.0,"g":-0.0,"h":1e300,"i":5E-324,"j":0.1})",
                  " {\"a\" : [1, 2.5e3, null, true, false, \"\\u00e9\\n\\ud83d\\ude00\"]}\n",
                  "", " ", "{", "{} x", "{}{}", "<html>502</html>", R"({"a":1,})", R"({"a":tru})",
