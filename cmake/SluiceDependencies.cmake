@@ -11,6 +11,8 @@ endif()
 find_package(Poco REQUIRED COMPONENTS Foundation Net NetSSL Util Data DataSQLite DataPostgreSQL Redis)
 find_package(Boost 1.74 REQUIRED COMPONENTS filesystem context)
 find_package(nlohmann_json 3.10 REQUIRED)
+# The kernel's fast reader of backends' whole answers (docs/architecture.md, "two JSON parsers").
+find_package(simdjson 3 REQUIRED)
 find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(ARGON2 REQUIRED IMPORTED_TARGET libargon2)

@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "AnswerJson.h"
 #include "http/FrameSplitter.h"
 #include "sluice/Backend.h"
 #include "sluice/RequestContext.h"
@@ -41,6 +42,7 @@ struct DialectCall {
     const RequestContext& ctx;
     const Backend& backend;
     const std::string& servedModel;  // the name the backend knows the model by
+    std::string_view clientBody = {};  // the body's bytes as the client sent them (for request())
 };
 
 struct UpstreamRequest {
@@ -111,10 +113,9 @@ public:
     virtual std::optional<ClientAnswer> ownAnswer(const DialectCall&) const { return std::nullopt; }
     // The request the backend is sent.
     virtual UpstreamRequest request(const DialectCall& call) const = 0;
-    // The backend's whole 2xx answer (parsed, and its bytes) as the client's,
-    // or nullopt when it is not an answer to this call: the backend failed.
-    virtual std::optional<ClientAnswer> whole(const DialectCall& call, const nlohmann::json& answer, std::string bytes,
-                                              const std::string& contentType,
+    // The backend's whole 2xx answer (valid JSON) as the client's, or
+    // nullopt when it is not an answer to this call: the backend failed.
+    virtual std::optional<ClientAnswer> whole(const DialectCall& call, AnswerJson& answer, const std::string& contentType,
                                               std::chrono::nanoseconds elapsed) const = 0;
     // How to relay a 2xx answer of this content type as a stream, or nullopt
     // when it is a whole answer. `started`: when the request went out.

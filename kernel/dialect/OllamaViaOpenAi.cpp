@@ -58,8 +58,9 @@ UpstreamRequest OllamaViaOpenAi::request(const DialectCall& call) const {
             {}};
 }
 
-std::optional<ClientAnswer> OllamaViaOpenAi::whole(const DialectCall& call, const nlohmann::json& answer, std::string,
-                                                   const std::string&, std::chrono::nanoseconds elapsed) const {
+std::optional<ClientAnswer> OllamaViaOpenAi::whole(const DialectCall& call, AnswerJson& parsed, const std::string&,
+                                                   std::chrono::nanoseconds elapsed) const {
+    const auto& answer = parsed.tree();
     auto translated = toOllamaAnswer(callOf(call.ctx), answer, call.servedModel, elapsed);
     if (!translated) return std::nullopt;
     ClientAnswer out{200, "application/json", std::move(*translated), {}};

@@ -19,7 +19,7 @@ public:
 
     std::optional<ClientAnswer> ownAnswer(const DialectCall& call) const override;
     UpstreamRequest request(const DialectCall& call) const override;
-    std::optional<ClientAnswer> whole(const DialectCall& call, const nlohmann::json& answer, std::string bytes,
+    std::optional<ClientAnswer> whole(const DialectCall& call, AnswerJson& answer,
                                       const std::string& contentType, std::chrono::nanoseconds elapsed) const override;
     std::optional<StreamPlan> stream(const DialectCall& call, std::string_view contentType,
                                      std::chrono::steady_clock::time_point started) const override;

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdint>
 
+#include "BodyEdits.h"
 #include "Usage.h"
 #include "sluice/Json.h"
 #include "translate/ChatEvents.h"
@@ -244,6 +245,19 @@ UpstreamRequest PassThrough::request(const DialectCall& call) const {
     if (client() == Protocol::Anthropic) request.headers = anthropicHeaders(ctx, call.backend);
     const bool renamed = call.servedModel != ctx.model;
     const bool askUsage = needsUsageAsked(ctx);
+    if (!ctx.bodyChanged && (renamed || askUsage)) {
+        // One member or two changed: on the client's bytes (BodyEdits).
+        std::optional<std::string> edited(std::in_place, call.clientBody);
+        if (renamed) edited = withStringMember(*edited, "model", call.servedModel);
+        if (edited && askUsage && !ctx.body.contains("stream_options"))
+            edited = withFirstMember(*edited, R"("stream_options":{"include_usage":true})");
+        else if (askUsage)
+            edited.reset();  // stream_options there already: the tree's edit below
+        if (edited) {
+            request.body = std::move(*edited);
+            return request;
+        }
+    }
     if (ctx.bodyChanged || renamed || askUsage) {
         auto rewritten = ctx.body;
         if (renamed) rewritten["model"] = call.servedModel;
@@ -253,11 +267,11 @@ UpstreamRequest PassThrough::request(const DialectCall& call) const {
     return request;
 }
 
-std::optional<ClientAnswer> PassThrough::whole(const DialectCall&, const nlohmann::json& answer, std::string bytes,
-                                               const std::string& contentType, std::chrono::nanoseconds) const {
-    ClientAnswer out{200, contentType, std::move(bytes), {}};
-    readUsage(answer, out.usage);
-    return out;
+std::optional<ClientAnswer> PassThrough::whole(const DialectCall&, AnswerJson& answer, const std::string& contentType,
+                                               std::chrono::nanoseconds) const {
+    // Byte for byte: the answer is read only for its counts.
+    const auto usage = answer.usage();
+    return ClientAnswer{200, contentType, answer.takeBytes(), usage};
 }
 
 std::optional<StreamPlan> PassThrough::stream(const DialectCall& call, std::string_view contentType,

@@ -41,8 +41,9 @@ UpstreamRequest ViaChatCompletions::request(const DialectCall& call) const {
     return {backendPath(call.backend, "/v1/chat/completions"), jsonText(chatRequest(call)), {}};
 }
 
-std::optional<ClientAnswer> ViaChatCompletions::whole(const DialectCall& call, const nlohmann::json& answer, std::string,
-                                                      const std::string&, std::chrono::nanoseconds) const {
+std::optional<ClientAnswer> ViaChatCompletions::whole(const DialectCall& call, AnswerJson& parsed, const std::string&,
+                                                      std::chrono::nanoseconds) const {
+    const auto& answer = parsed.tree();
     if (!answer.is_object() || !isChatCompletion(answer)) return std::nullopt;
     ClientAnswer out{200, "application/json", {}, {}};
     readUsage(answer, out.usage);

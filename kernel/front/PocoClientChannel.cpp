@@ -22,8 +22,7 @@ void PocoClientChannel::sendWhole(int status, const std::string& contentType, st
     // next request the moment it reads this answer must find it free.
     if (_beforeWhole) std::exchange(_beforeWhole, nullptr)();
     prepare(status, contentType);
-    _response.setContentLength64(static_cast<Poco::Int64>(body.size()));
-    _response.sendBuffer(body.data(), body.size());
+    _response.sendBuffer(body.data(), body.size());  // it sets the length
     _sent = true;
 }
 
@@ -65,15 +64,18 @@ void PocoClientChannel::prepare(int status, const std::string& contentType) {
     if (_beforeAnswer) std::exchange(_beforeAnswer, nullptr)();
     _response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
     _response.setContentType(contentType);
-    _response.set("X-Request-ID", _ctx.requestId);
+    // Added, not set: only this names them, once per answer, and set()
+    // searches the fields so far for each (a case-insensitive compare each).
+    _response.add("X-Request-ID", _ctx.requestId);
     if (!_ctx.servedBackend.empty()) {
-        _response.set("X-Sluice-Backend", _ctx.servedBackend);
-        _response.set("X-Sluice-Model", _ctx.servedModel);
+        _response.add("X-Sluice-Backend", _ctx.servedBackend);
+        _response.add("X-Sluice-Model", _ctx.servedModel);
         // How hard it was to get: an operator (or a client's log) sees a
         // provider that needed retries or a fallback without the audit trail.
-        _response.set("X-Sluice-Failovers", std::to_string(_ctx.failovers));
-        _response.set("X-Sluice-Retries", std::to_string(_ctx.retries));
+        _response.add("X-Sluice-Failovers", std::to_string(_ctx.failovers));
+        _response.add("X-Sluice-Retries", std::to_string(_ctx.retries));
     }
+    // The stages' and CORS's may name one twice: the last one stands.
     for (const auto& [name, value] : _ctx.responseHeaders) _response.set(name, value);
 }
 

@@ -1,5 +1,7 @@
 #include "ServerResponse.h"
 
+#include <string>
+
 #include <Poco/CountingStream.h>
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeFormatter.h>
@@ -13,9 +15,11 @@
 #include <Poco/Net/HTTPStream.h>
 #include <Poco/StreamCopier.h>
 
+#include "ClientSession.h"
+
 namespace sluice::kernel {
 
-ServerResponse::ServerResponse(Poco::Net::HTTPServerSession& session) : _session(session) {}
+ServerResponse::ServerResponse(ClientSession& session) : _session(session) {}
 
 ServerResponse::~ServerResponse() = default;
 
@@ -29,7 +33,7 @@ void ServerResponse::sendContinue() {
 }
 
 std::ostream& ServerResponse::send() {
-    poco_assert(!_stream);
+    poco_assert(!sent());
     if (bodyless()) {
         // A stream exactly as long as the head: whatever the handler writes after it is dropped.
         Poco::CountingOutputStream counter;
@@ -55,7 +59,7 @@ std::ostream& ServerResponse::send() {
 }
 
 void ServerResponse::sendFile(const std::string& path, const std::string& mediaType) {
-    poco_assert(!_stream);
+    poco_assert(!sent());
     Poco::File file(path);
     set("Last-Modified", Poco::DateTimeFormatter::format(file.getLastModified(), Poco::DateTimeFormat::HTTP_FORMAT));
     setContentLength64(static_cast<Poco::Int64>(file.getSize()));
@@ -69,17 +73,31 @@ void ServerResponse::sendFile(const std::string& path, const std::string& mediaT
 }
 
 void ServerResponse::sendBuffer(const void* buffer, std::size_t length) {
-    poco_assert(!_stream);
+    poco_assert(!sent());
     setContentLength64(static_cast<Poco::Int64>(length));
     setChunkedTransferEncoding(false);
-    _stream = std::make_unique<Poco::Net::HTTPHeaderOutputStream>(_session);
-    write(*_stream);
-    if (!bodyless()) _stream->write(static_cast<const char*>(buffer), static_cast<std::streamsize>(length));
-    _stream->flush();
+    // The head as HTTPResponse::write words it, and the body, in one string
+    // and one write: every whole answer comes here, and Poco's stream cost
+    // an allocation, a locale and a formatted insertion per field.
+    std::string wire;
+    wire.reserve(256 + length);
+    wire.append(getVersion()).append(" ").append(std::to_string(static_cast<int>(getStatus()))).append(" ").append(getReason());
+    wire.append("\r\n");
+    for (const auto& [name, value] : *this) wire.append(name).append(": ").append(value).append("\r\n");
+    wire.append("\r\n");
+    if (!bodyless()) wire.append(static_cast<const char*>(buffer), length);
+    _sentWhole = true;
+    try {
+        _session.sendAll(wire);
+    } catch (...) {
+        // As Poco's stream did: a client that is gone fails its write
+        // quietly; the request still ends (and is audited), and the
+        // connection's next read finds it closed.
+    }
 }
 
 void ServerResponse::redirect(const std::string& uri, HTTPStatus status) {
-    poco_assert(!_stream);
+    poco_assert(!sent());
     setContentLength(0);
     setChunkedTransferEncoding(false);
     setStatusAndReason(status);
@@ -89,7 +107,7 @@ void ServerResponse::redirect(const std::string& uri, HTTPStatus status) {
 }
 
 void ServerResponse::requireAuthentication(const std::string& realm) {
-    poco_assert(!_stream);
+    poco_assert(!sent());
     setStatusAndReason(HTTP_UNAUTHORIZED);
     set("WWW-Authenticate", "Basic realm=\"" + realm + "\"");
 }

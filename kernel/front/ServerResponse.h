@@ -13,16 +13,14 @@
 
 #include <Poco/Net/HTTPServerResponse.h>
 
-namespace Poco::Net {
-class HTTPServerSession;
-}
-
 namespace sluice::kernel {
+
+class ClientSession;
 
 class ServerResponse final : public Poco::Net::HTTPServerResponse {
 public:
     // Ownership: the session outlives the response (both live in RequestServer::serveOne).
-    explicit ServerResponse(Poco::Net::HTTPServerSession& session);
+    explicit ServerResponse(ClientSession& session);
     ~ServerResponse() override;
 
     // An answer to HEAD: headers only, whatever the handler writes.
@@ -34,13 +32,14 @@ public:
     void sendBuffer(const void* buffer, std::size_t length) override;
     void redirect(const std::string& uri, HTTPStatus status = HTTP_FOUND) override;
     void requireAuthentication(const std::string& realm) override;
-    bool sent() const override { return _stream != nullptr; }
+    bool sent() const override { return _stream != nullptr || _sentWhole; }
 
 private:
     bool bodyless() const;
 
-    Poco::Net::HTTPServerSession& _session;
+    ClientSession& _session;
     std::unique_ptr<std::ostream> _stream;  // set once the head is sent; flushed and ended on destruction
+    bool _sentWhole = false;                // sendBuffer wrote head and body
     bool _head = false;
 };
 

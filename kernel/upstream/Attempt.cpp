@@ -173,7 +173,7 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
     _reused = _connection != nullptr;
     if (!_connection) _connection = pool.open(&_client);
 
-    const auto request = _dialect.request(call());
+    const auto request = _dialect.request(DialectCall{_ctx, _backend, _servedModel, body});
     const std::string_view sent = request.body ? std::string_view(*request.body) : body;
     _connection->sendAll(requestHead(_backend, _ctx, request, sent.size()) + std::string(sent),
                          Clock::now() + _backend.connectTimeout + std::chrono::seconds(10), &_client);
@@ -235,12 +235,12 @@ std::optional<Failure> Attempt::relayWhole(ResponseReader& reader) {
 
     noteFirstByte();
     const auto* type = reader.head().header("content-type");
-    const auto parsed = parseJson(answer);
+    AnswerJson parsed(std::move(answer));
     // Every route the gateway forwards answers JSON: anything else (an HTML
     // error page with 200, a body cut off by the backend's close) is not an answer.
-    if (parsed.is_discarded())
+    if (!parsed.valid())
         return Failure{UpstreamOutcome::Broken, reader.closeDelimited() ? "answer cut off" : "the answer is not JSON", {}};
-    auto whole = _dialect.whole(call(), parsed, std::move(answer), type ? *type : "application/json", Clock::now() - _start);
+    auto whole = _dialect.whole(call(), parsed, type ? *type : "application/json", Clock::now() - _start);
     if (!whole) return Failure{UpstreamOutcome::Broken, "the answer is not an answer to the call", {}};
     if (whole->usage.reported) _ctx.usage = whole->usage;
     else _answerChars = codePoints(answerText(whole->body));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <string_view>
 
 namespace sluice {
 
@@ -33,15 +34,18 @@ std::vector<double> latencyBuckets() {
 }
 
 namespace {
-std::string escapeLabel(const std::string& value) {
-    std::string out;
-    for (char c : value) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '"') out += "\\\"";
-        else if (c == '\n') out += "\\n";
-        else out += c;
+// A label value as the exposition format quotes it, appended in runs: a
+// series is looked up by this rendering on every request.
+void appendLabelValue(std::string& out, std::string_view value) {
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        const char c = value[i];
+        const char* escaped = c == '\\' ? "\\\\" : c == '"' ? "\\\"" : c == '\n' ? "\\n" : nullptr;
+        if (!escaped) continue;
+        out.append(value.substr(run, i - run)).append(escaped);
+        run = i + 1;
     }
-    return out;
+    out.append(value.substr(run));
 }
 
 std::string escapeHelp(const std::string& value) {
@@ -56,16 +60,21 @@ std::string escapeHelp(const std::string& value) {
 
 std::string renderLabels(const MetricLabels& labels, const std::string& extra = {}) {
     if (labels.empty() && extra.empty()) return {};
-    std::string out = "{";
+    std::string out;
+    out.reserve(64);
+    out += '{';
     for (const auto& [name, value] : labels) {
         if (out.size() > 1) out += ',';
-        out += name + "=\"" + escapeLabel(value) + '"';
+        out.append(name).append("=\"");
+        appendLabelValue(out, value);
+        out += '"';
     }
     if (!extra.empty()) {
         if (out.size() > 1) out += ',';
         out += extra;
     }
-    return out + "}";
+    out += '}';
+    return out;
 }
 
 std::string formatNumber(double value) {

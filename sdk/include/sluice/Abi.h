@@ -11,7 +11,7 @@
 // interface, RequestContext, the descriptor's layout). Bump MINOR for
 // additions a newer kernel can serve to an older plugin.
 #define SLUICE_ABI_MAJOR 7
-#define SLUICE_ABI_MINOR 0
+#define SLUICE_ABI_MINOR 1
 
 #define SLUICE_STRINGIFY_IMPL(x) #x
 #define SLUICE_STRINGIFY(x) SLUICE_STRINGIFY_IMPL(x)

@@ -10,6 +10,7 @@
 // every later recursion safe, wherever it happens.
 
 #include <cstddef>
+#include <initializer_list>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -40,5 +41,11 @@ inline nlohmann::json parseJson(std::string_view text, std::size_t maxDepth = kM
     parseJson(text, out, maxDepth);
     return out;
 }
+
+// Only the top-level fields of `text` named in `keys`, as an object (a
+// repeated key keeps its last value, as in parseJson's tree): for a caller
+// that reads a few fields of a large value and passes the rest on. Null when
+// `text` is valid JSON but not an object; discarded when parseJson would be.
+SLUICE_API nlohmann::json parseJsonFields(std::string_view text, std::initializer_list<std::string_view> keys);
 
 } // namespace sluice

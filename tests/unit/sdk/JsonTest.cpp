@@ -1,11 +1,62 @@
 // sluice::parseJson: the depth bound holds for any text, and brackets inside
-// strings do not count.
+// strings do not count. Read by simdjson or by nlohmann's parser, a value
+// comes out as nlohmann's parser alone makes it (the reference below), and
+// parseJsonFields gives that value's named fields.
 
 #include <cppunit/extensions/HelperMacros.h>
+
+#include <string>
+#include <vector>
 
 #include "sluice/Json.h"
 
 namespace {
+
+using nlohmann::json;
+
+// What parseJson gave before simdjson read for it: nlohmann's parser under
+// the depth bound, on text without a NUL (which nlohmann takes for the end).
+json reference(const std::string& text) {
+    if (sluice::jsonDepth(text) > sluice::kMaxJsonDepth || text.find('\0') != std::string::npos)
+        return json(json::value_t::discarded);
+    return json::parse(text, nullptr, false);
+}
+
+std::string nested(std::size_t depth, const std::string& inside) {
+    return std::string(depth, '[') + inside + std::string(depth, ']');
+}
+
+// The value with every node's type spelled out: nlohmann's == takes 5 and
+// 5u as equal, and readers ask is_number_unsigned.
+std::string typed(const json& value) {
+    std::string out = value.type_name();
+    if (value.is_number_integer()) out += value.is_number_unsigned() ? "+" : "-";
+    if (value.is_structured()) {
+        out += "(";
+        for (const auto& [key, item] : value.items()) out += key + ":" + typed(item) + ",";
+        out += ")";
+    }
+    return out;
+}
+
+void agrees(const std::string& text) {
+    const std::string what = "text: " + text.substr(0, 100);
+    const auto expected = reference(text);
+    const auto tree = sluice::parseJson(text);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(what, expected.is_discarded(), tree.is_discarded());
+    if (!expected.is_discarded()) {
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(what, expected, tree);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(what, typed(expected), typed(tree));
+    }
+    const auto fields = sluice::parseJsonFields(text, {"usage", "model"});
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(what, expected.is_discarded(), fields.is_discarded());
+    if (expected.is_discarded()) return;
+    if (!expected.is_object()) return CPPUNIT_ASSERT_MESSAGE(what, fields.is_null());
+    json wanted = json::object();
+    for (const auto* key : {"usage", "model"})
+        if (expected.contains(key)) wanted[key] = expected[key];
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(what, wanted, fields);
+}
 
 class JsonTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(JsonTest);
@@ -13,6 +64,9 @@ class JsonTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(refusesPastTheBoundWithoutParsing);
     CPPUNIT_TEST(parsesWithinTheBound);
     CPPUNIT_TEST(invalidIsInvalid);
+    CPPUNIT_TEST(bothParsersAgreeOnEveryValue);
+    CPPUNIT_TEST(bothParsersAgreeOnHowDeep);
+    CPPUNIT_TEST(bigValuesAndBigNumbersAreReadTheSlowWay);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -45,10 +99,57 @@ public:
     }
 
     void invalidIsInvalid() {
+        // nlohmann's parser alone stops at a NUL and takes what came before.
+        CPPUNIT_ASSERT(!json::parse(std::string("{\"model\":\"a\"}\0x", 15), nullptr, false).is_discarded());
+        CPPUNIT_ASSERT(sluice::parseJson(std::string("{\"model\":\"a\"}\0{\"model\":\"b\"}", 27)).is_discarded());
+        CPPUNIT_ASSERT(sluice::parseJson(std::string("{\"model\":\"a\"}\0", 14)).is_discarded());
         nlohmann::json out;
         CPPUNIT_ASSERT(sluice::parseJson("{\"a\":", out) == sluice::JsonParse::Invalid);
         CPPUNIT_ASSERT(out.is_discarded());
         CPPUNIT_ASSERT(sluice::parseJson("").is_discarded());
+    }
+
+    void bothParsersAgreeOnEveryValue() {
+        for (const std::string& text : std::vector<std::string>{
+                 R"({"id":"c","choices":[{"message":{"content":"hi"},"finish_reason":null}],"usage":{"prompt_tokens":5}})",
+                 R"({"model":"m","model":"n","usage":1,"usage":{"a":[]}})",  // repeated keys: the last counts
+                 R"([{"usage":{"prompt_tokens":1}}])", "42", "-7", "2.5", "\"text\"", "null", "true", "[]", "{}",
+                 R"({"a":-1,"b":0,"c":9223372036854775807,"d":9223372036854775808,"e":18446744073709551615})",
+                 R"({"a":-0,"b":[-0],"c":-0.0,"d":"2024-05-01","e":-0e1})",  // nlohmann makes -0 signed
+                 R"({"f":1.0,"g":-0.0,"h":1e300,"i":5E-324,"j":0.1})",
+                 " {\"a\" : [1, 2.5e3, null, true, false, \"\\u00e9\\n\\ud83d\\ude00\"]}\n",
+                 "", " ", "{", "{} x", "{}{}", "<html>502</html>", R"({"a":1,})", R"({"a":tru})",
+                 "{\"a\":\"\xff\"}",                                  // not UTF-8
+                 "\xef\xbb\xbf{\"usage\":{\"prompt_tokens\":2}}",   // a byte-order mark
+                 "{\"a\":\"\\ud800\"}",                              // a lone surrogate
+                 R"({"a":1e999})", R"({"a":01})", "{\"a\":\"tab\tin\"}", "{\"a\":\"ctl\x01in\"}",
+             })
+            agrees(text);
+    }
+
+    // kMaxJsonDepth levels pass, one more does not, arrays or objects.
+    void bothParsersAgreeOnHowDeep() {
+        const auto limit = sluice::kMaxJsonDepth;
+        for (const auto depth : {limit - 1, limit, limit + 1}) {
+            agrees(nested(depth, ""));
+            agrees(nested(depth - 1, R"({"usage":{"prompt_tokens":1}})"));
+            agrees(nested(depth - 1, "{}"));
+            agrees(R"({"usage":)" + nested(depth - 1, "") + "}");
+        }
+    }
+
+    // Numbers past 64 bits (simdjson refuses them) and values past a
+    // thread parser's buffers are still read, as nlohmann reads them.
+    void bigValuesAndBigNumbersAreReadTheSlowWay() {
+        agrees(R"({"seed":123456789012345678901234567890,"usage":{"prompt_tokens":3}})");
+        for (const std::size_t size : {std::size_t{100} * 1024, std::size_t{2} * 1024 * 1024}) {
+            std::string big = R"({"model":"m","text":")" + std::string(size, 'a') + R"(","usage":{"prompt_tokens":6}})";
+            agrees(big);
+            big.pop_back();  // cut off
+            agrees(big);
+        }
+        // After big ones, a small one on the same thread still reads right.
+        agrees(R"({"usage":{"prompt_tokens":1,"completion_tokens":2}})");
     }
 };
 

@@ -20,6 +20,7 @@ using sluice::Backend;
 using sluice::BackendKind;
 using sluice::NativeApi;
 using sluice::RequestContext;
+using sluice::kernel::AnswerJson;
 using sluice::kernel::DialectCall;
 using sluice::kernel::dialectFor;
 using Step = sluice::kernel::StreamFilter::Step;
@@ -205,7 +206,8 @@ public:
         const auto& dialect = *dialectFor(ctx->route, provider);
         const auto completion = json::parse(R"({"id":"c1","choices":[{"index":0,"finish_reason":"stop",
             "message":{"role":"assistant","content":"Hello"}}],"usage":{"prompt_tokens":3,"completion_tokens":1}})");
-        const auto answer = dialect.whole(DialectCall{*ctx, provider, model}, completion, completion.dump(), "application/json", {});
+        AnswerJson parsed(completion.dump());
+        const auto answer = dialect.whole(DialectCall{*ctx, provider, model}, parsed, "application/json", {});
         CPPUNIT_ASSERT(answer);
         CPPUNIT_ASSERT_EQUAL(std::string("text/event-stream"), answer->contentType);
         CPPUNIT_ASSERT(answer->body.starts_with("event: message_start\n"));
@@ -213,7 +215,8 @@ public:
         CPPUNIT_ASSERT(answer->body.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"));
         CPPUNIT_ASSERT_EQUAL(std::uint64_t{1}, answer->usage.completionTokens);
         // Not a completion: the backend failed.
-        CPPUNIT_ASSERT(!dialect.whole(DialectCall{*ctx, provider, model}, json{{"error", "x"}}, "{}", "application/json", {}));
+        AnswerJson notACompletion(R"({"error":"x"})");
+        CPPUNIT_ASSERT(!dialect.whole(DialectCall{*ctx, provider, model}, notACompletion, "application/json", {}));
     }
 
     void continuingAResponseIsRefusedByTranslation() {

@@ -17,6 +17,7 @@ using nlohmann::json;
 using sluice::Backend;
 using sluice::BackendKind;
 using sluice::RequestContext;
+using sluice::kernel::AnswerJson;
 using sluice::kernel::DialectCall;
 using sluice::kernel::dialectFor;
 using sluice::kernel::Framing;
@@ -147,7 +148,8 @@ public:
         CPPUNIT_ASSERT(!dialect.stream(DialectCall{*ctx, backend, model}, "application/json", {}));
         // As parsed off the wire: counts are unsigned.
         const std::string answer = "{\"done\":true,\"eval_count\":4}";
-        const auto whole = dialect.whole(DialectCall{*ctx, backend, model}, json::parse(answer), answer, "application/json", {});
+        AnswerJson parsed(answer);
+        const auto whole = dialect.whole(DialectCall{*ctx, backend, model}, parsed, "application/json", {});
         CPPUNIT_ASSERT(whole);
         CPPUNIT_ASSERT_EQUAL(std::string("{\"done\":true,\"eval_count\":4}"), whole->body);
         CPPUNIT_ASSERT_EQUAL(std::uint64_t{4}, whole->usage.completionTokens);
@@ -170,7 +172,8 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("/v1/chat/completions"), request.path);
         CPPUNIT_ASSERT_EQUAL(model, json::parse(*request.body).at("model").get<std::string>());
         // Not a chat completion: the backend failed.
-        CPPUNIT_ASSERT(!dialect.whole(DialectCall{*chat, backend, model}, json{{"unexpected", 1}}, "{}", "application/json", {}));
+        AnswerJson unexpected(R"({"unexpected":1})");
+        CPPUNIT_ASSERT(!dialect.whole(DialectCall{*chat, backend, model}, unexpected, "application/json", {}));
         // Errors are Ollama's shape.
         CPPUNIT_ASSERT(json::parse(dialect.errorBody(502, "x", "y")).at("error").is_string());
     }
