@@ -18,6 +18,7 @@ namespace sluice::kernel {
 namespace {
 constexpr std::size_t kMaxWholeBody = 64 * 1024 * 1024;
 constexpr std::size_t kMaxErrorMessage = 300;
+constexpr const char* kAnswersFull = "the gateway holds too many large answers at once; retry shortly";
 
 // What a stream's error frame says when the backend's side ended it.
 const std::string kStreamTooLong = "the stream ran past timeout.max_stream_s";
@@ -134,7 +135,7 @@ std::optional<Failure> Attempt::run(std::string_view body) {
             if (_continuing && (error.kind() == UpstreamError::Kind::Draining || error.kind() == UpstreamError::Kind::Overloaded))
                 return Failure{UpstreamOutcome::Broken, error.what(), {}};
             if (error.kind() == UpstreamError::Kind::Draining || error.kind() == UpstreamError::Kind::Overloaded) {
-                answerGatewayBusy(error.kind());
+                answerGatewayBusy(error);
                 return std::nullopt;
             }
             // A pooled connection the backend closed while idle breaks before
@@ -149,13 +150,10 @@ std::optional<Failure> Attempt::run(std::string_view body) {
     }
 }
 
-void Attempt::answerGatewayBusy(UpstreamError::Kind kind) {
-    const bool draining = kind == UpstreamError::Kind::Draining;
-    if (!draining)
-        _services.log.warning("request %s: backend %s: its whole answer does not fit in "
-                              "limits.answer_buffer_bytes; answered 503", _ctx.requestId, _backend.name);
-    if (draining) answerBusy("the gateway is shutting down", "shutting_down");
-    else answerBusy("the gateway holds too many large answers at once; retry shortly", "gateway_busy");
+void Attempt::answerGatewayBusy(const UpstreamError& error) {
+    if (error.kind() == UpstreamError::Kind::Draining) return answerBusy("the gateway is shutting down", "shutting_down");
+    _services.log.warning("request %s: backend %s: %s; answered 503", _ctx.requestId, _backend.name, std::string(error.what()));
+    answerBusy(error.clientMessage().empty() ? "the gateway is busy; retry shortly" : error.clientMessage(), "gateway_busy");
 }
 
 void Attempt::answerBusy(const std::string& message, const std::string& code) {
@@ -224,13 +222,13 @@ std::optional<Failure> Attempt::relayWhole(ResponseReader& reader) {
     // hold (and count) up to twice that, depending on how the bytes arrived.
     if (const auto length = reader.head().contentLength) {
         if (*length > kMaxWholeBody) return Failure{UpstreamOutcome::Broken, "answer larger than 64 MiB", {}};
-        if (!hold.growTo(*length)) throw UpstreamError(UpstreamError::Kind::Overloaded, "limits.answer_buffer_bytes is spent");
+        if (!hold.growTo(*length)) throw UpstreamError(UpstreamError::Kind::Overloaded, "limits.answer_buffer_bytes is spent", kAnswersFull);
         answer.reserve(*length);
     }
     while (reader.readBody(answer, idleDeadline())) {
         if (answer.size() > kMaxWholeBody) return Failure{UpstreamOutcome::Broken, "answer larger than 64 MiB", {}};
         if (!hold.growTo(answer.capacity()))
-            throw UpstreamError(UpstreamError::Kind::Overloaded, "limits.answer_buffer_bytes is spent");
+            throw UpstreamError(UpstreamError::Kind::Overloaded, "limits.answer_buffer_bytes is spent", kAnswersFull);
     }
 
     noteFirstByte();

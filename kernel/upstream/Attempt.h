@@ -42,7 +42,7 @@ private:
     std::optional<Failure> exchange(std::string_view body, bool allowReuse);
     // Answers the client itself when the failure is nobody's to fail over
     // (the gateway is draining, or holds too many whole answers).
-    void answerGatewayBusy(UpstreamError::Kind kind);
+    void answerGatewayBusy(const UpstreamError& error);
     // 503 with Retry-After: 1, in the dialect's shape.
     void answerBusy(const std::string& message, const std::string& code);
     std::optional<Failure> relayWhole(ResponseReader& reader);

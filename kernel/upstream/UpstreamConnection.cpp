@@ -116,6 +116,12 @@ std::unique_ptr<UpstreamConnection> UpstreamConnection::open(const Backend& back
     } catch (const Poco::TimeoutException&) {
         throw UpstreamError(UpstreamError::Kind::Connect, "connect timed out");
     } catch (const Poco::Exception& e) {
+        // Out of descriptors or socket memory: the gateway's own shortage.
+        // The backend is not to blame (no failure counted, no failover: the
+        // next backend's socket would fail the same); the client gets 503.
+        if (e.code() == EMFILE || e.code() == ENFILE || e.code() == ENOBUFS || e.code() == ENOMEM)
+            throw UpstreamError(UpstreamError::Kind::Overloaded, "no socket for it: " + e.displayText(),
+                                "the gateway has too many connections open; retry shortly");
         throw UpstreamError(UpstreamError::Kind::Connect, "connect failed: " + e.displayText());
     }
 }

@@ -16,13 +16,18 @@ public:
         Protocol,    // the answer was not valid HTTP/1.1
         ClientGone,  // our client went away: stop the upstream request
         Draining,    // SIGTERM's drain time is over: end the request, fail nothing over
-        Overloaded,  // the whole-answer budget (AnswerBudget) has no room: 503, fail nothing over
+        Overloaded,  // the gateway itself is short (answer buffers, descriptors): 503, fail nothing over
     };
     UpstreamError(Kind kind, const std::string& what) : std::runtime_error(what), _kind(kind) {}
+    // An Overloaded error says what the client is told; what() is the operator's line.
+    UpstreamError(Kind kind, const std::string& what, std::string clientMessage)
+        : std::runtime_error(what), _kind(kind), _clientMessage(std::move(clientMessage)) {}
     Kind kind() const { return _kind; }
+    const std::string& clientMessage() const { return _clientMessage; }
 
 private:
     Kind _kind;
+    std::string _clientMessage;
 };
 
 } // namespace sluice::kernel
