@@ -20,22 +20,13 @@
 #include "FuzzSupport.h"
 #include "dialect/BodyEdits.h"
 #include "sluice/Json.h"
+#include "TypedJson.h"
 
 namespace {
 
 using nlohmann::json;
+using sluice::test::typedJson;
 using sluice::fuzz::check;
-
-std::string typed(const json& value) {
-    std::string out = value.type_name();
-    if (value.is_number_integer()) out += value.is_number_unsigned() ? "+" : "-";
-    if (value.is_structured()) {
-        out += "(";
-        for (const auto& [key, item] : value.items()) out += key + ":" + typed(item) + ",";
-        out += ")";
-    }
-    return out;
-}
 
 void checkParse(std::string_view text) {
     json expected(json::value_t::discarded);
@@ -48,13 +39,13 @@ void checkParse(std::string_view text) {
         check(sluice::parseJsonFields(text, {"model"}).is_discarded(), "parseJsonFields refuses what parseJson refuses", text);
         return;
     }
-    check(expected == tree && typed(expected) == typed(tree), "parseJson's tree is nlohmann's", text);
+    check(expected == tree && typedJson(expected) == typedJson(tree), "parseJson's tree is nlohmann's", text);
     const auto fields = sluice::parseJsonFields(text, {"model", "usage"});
     if (!expected.is_object()) return check(fields.is_null(), "parseJsonFields of a non-object is null", text);
     json wanted = json::object();
     for (const auto* key : {"model", "usage"})
         if (expected.contains(key)) wanted[key] = expected[key];
-    check(fields == wanted && typed(fields) == typed(wanted), "parseJsonFields gives the named fields", text);
+    check(fields == wanted && typedJson(fields) == typedJson(wanted), "parseJsonFields gives the named fields", text);
 
     const std::string served = "served:latest";
     if (const auto edited = sluice::kernel::withStringMember(text, "model", served)) {

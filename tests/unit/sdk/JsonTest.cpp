@@ -9,10 +9,12 @@
 #include <vector>
 
 #include "sluice/Json.h"
+#include "TypedJson.h"
 
 namespace {
 
 using nlohmann::json;
+using sluice::test::typedJson;
 
 // What parseJson gave before simdjson read for it: nlohmann's parser under
 // the depth bound, on text without a NUL (which nlohmann takes for the end).
@@ -26,19 +28,6 @@ std::string nested(std::size_t depth, const std::string& inside) {
     return std::string(depth, '[') + inside + std::string(depth, ']');
 }
 
-// The value with every node's type spelled out: nlohmann's == takes 5 and
-// 5u as equal, and readers ask is_number_unsigned.
-std::string typed(const json& value) {
-    std::string out = value.type_name();
-    if (value.is_number_integer()) out += value.is_number_unsigned() ? "+" : "-";
-    if (value.is_structured()) {
-        out += "(";
-        for (const auto& [key, item] : value.items()) out += key + ":" + typed(item) + ",";
-        out += ")";
-    }
-    return out;
-}
-
 void agrees(const std::string& text) {
     const std::string what = "text: " + text.substr(0, 100);
     const auto expected = reference(text);
@@ -46,7 +35,7 @@ void agrees(const std::string& text) {
     CPPUNIT_ASSERT_EQUAL_MESSAGE(what, expected.is_discarded(), tree.is_discarded());
     if (!expected.is_discarded()) {
         CPPUNIT_ASSERT_EQUAL_MESSAGE(what, expected, tree);
-        CPPUNIT_ASSERT_EQUAL_MESSAGE(what, typed(expected), typed(tree));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(what, typedJson(expected), typedJson(tree));
     }
     const auto fields = sluice::parseJsonFields(text, {"usage", "model"});
     CPPUNIT_ASSERT_EQUAL_MESSAGE(what, expected.is_discarded(), fields.is_discarded());
