@@ -25,6 +25,17 @@ bool needsUsageAsked(const RequestContext& ctx) {
     return !include.is_boolean() || !include.get<bool>();
 }
 
+// The client's bytes with the model renamed and the usage asked for, each
+// as asked (BodyEdits); nullopt when the tree must make the edit.
+std::optional<std::string> editedBytes(const DialectCall& call, bool renamed, bool askUsage) {
+    // stream_options is there without include_usage: a member's member to set.
+    if (askUsage && call.ctx.body.contains("stream_options")) return std::nullopt;
+    std::optional<std::string> edited(std::in_place, call.clientBody);
+    if (renamed) edited = withStringMember(*edited, "model", call.servedModel);
+    if (edited && askUsage) edited = withFirstMember(*edited, R"("stream_options":{"include_usage":true})");
+    return edited;
+}
+
 // The name of an SSE event: its `event:` line, or the "type" of its data
 // (the Anthropic and Responses APIs name every event both ways).
 std::string eventName(std::string_view frame) {
@@ -246,14 +257,7 @@ UpstreamRequest PassThrough::request(const DialectCall& call) const {
     const bool renamed = call.servedModel != ctx.model;
     const bool askUsage = needsUsageAsked(ctx);
     if (!ctx.bodyChanged && (renamed || askUsage)) {
-        // One member or two changed: on the client's bytes (BodyEdits).
-        std::optional<std::string> edited(std::in_place, call.clientBody);
-        if (renamed) edited = withStringMember(*edited, "model", call.servedModel);
-        if (edited && askUsage && !ctx.body.contains("stream_options"))
-            edited = withFirstMember(*edited, R"("stream_options":{"include_usage":true})");
-        else if (askUsage)
-            edited.reset();  // stream_options there already: the tree's edit below
-        if (edited) {
+        if (auto edited = editedBytes(call, renamed, askUsage)) {
             request.body = std::move(*edited);
             return request;
         }

@@ -171,7 +171,7 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
     _reused = _connection != nullptr;
     if (!_connection) _connection = pool.open(&_client);
 
-    const auto request = _dialect.request(DialectCall{_ctx, _backend, _servedModel, body});
+    const auto request = _dialect.request(call(body));
     const std::string_view sent = request.body ? std::string_view(*request.body) : body;
     _connection->sendAll(requestHead(_backend, _ctx, request, sent.size()) + std::string(sent),
                          Clock::now() + _backend.connectTimeout + std::chrono::seconds(10), &_client);

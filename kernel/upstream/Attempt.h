@@ -90,7 +90,7 @@ private:
     std::string midStreamFailureOf(const UpstreamError& error) const;
     // A backend's message as the client may see it (one line, no token, nothing that locates the backend).
     std::string clientSafeMessage(std::string message) const;
-    DialectCall call() const { return {_ctx, _backend, _servedModel}; }
+    DialectCall call(std::string_view clientBody = {}) const { return {_ctx, _backend, _servedModel, clientBody}; }
 
     const ForwardingServices& _services;
     Upstream& _upstream;

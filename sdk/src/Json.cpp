@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 
 #include <simdjson.h>
@@ -111,19 +112,28 @@ bool mayHoldNegativeZero(std::string_view text) {
 template <typename Read>
 bool parseFast(std::string_view text, Read&& read) {
     if (text.size() > kFastLimit || mayHoldNegativeZero(text)) return false;
-    simdjson::dom::element root;
-    if (text.size() <= kKeptCapacity) {
-        auto* parser = threadParser();
-        if (!parser || parser->parse(text.data(), text.size(), true).get(root) != simdjson::SUCCESS) return false;
-        read(root);
-        return true;
+    auto* parser = threadParser();
+    std::optional<simdjson::dom::parser> own;
+    if (text.size() > kKeptCapacity) {
+        own.emplace(text.size());
+        parser = own->allocate(text.size(), kMaxJsonDepth) == simdjson::SUCCESS ? &*own : nullptr;
     }
-    simdjson::dom::parser own(text.size());
-    if (own.allocate(text.size(), kMaxJsonDepth) != simdjson::SUCCESS ||
-        own.parse(text.data(), text.size(), true).get(root) != simdjson::SUCCESS)
-        return false;
+    simdjson::dom::element root;
+    if (!parser || parser->parse(text.data(), text.size(), true).get(root) != simdjson::SUCCESS) return false;
     read(root);
     return true;
+}
+
+// nlohmann's parser under the depth bound: what decides whatever simdjson refuses.
+JsonParse parseSlow(std::string_view text, nlohmann::json& out, std::size_t maxDepth) {
+    out = nlohmann::json(nlohmann::json::value_t::discarded);
+    // nlohmann's parser takes a NUL byte for the end of its input, and so
+    // took `{"model":"a"}\0anything` as valid, where the backend reads all
+    // of it. JSON has no raw NUL anywhere (found by fuzz.json-parsers).
+    if (text.find('\0') != std::string_view::npos) return JsonParse::Invalid;
+    if (jsonDepth(text, maxDepth) > maxDepth) return JsonParse::TooDeep;
+    out = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+    return out.is_discarded() ? JsonParse::Invalid : JsonParse::Ok;
 }
 
 bool named(std::string_view key, std::initializer_list<std::string_view> keys) {
@@ -137,14 +147,7 @@ bool named(std::string_view key, std::initializer_list<std::string_view> keys) {
 JsonParse parseJson(std::string_view text, nlohmann::json& out, std::size_t maxDepth) {
     if (maxDepth == kMaxJsonDepth && parseFast(text, [&](simdjson::dom::element root) { out = toTree(root); }))
         return JsonParse::Ok;
-    out = nlohmann::json(nlohmann::json::value_t::discarded);
-    // nlohmann's parser takes a NUL byte for the end of its input, and so
-    // took `{"model":"a"}\0anything` as valid, where the backend reads all
-    // of it. JSON has no raw NUL anywhere (found by fuzz.json-parsers).
-    if (text.find('\0') != std::string_view::npos) return JsonParse::Invalid;
-    if (jsonDepth(text, maxDepth) > maxDepth) return JsonParse::TooDeep;
-    out = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
-    return out.is_discarded() ? JsonParse::Invalid : JsonParse::Ok;
+    return parseSlow(text, out, maxDepth);
 }
 
 nlohmann::json parseJsonFields(std::string_view text, std::initializer_list<std::string_view> keys) {
@@ -156,7 +159,8 @@ nlohmann::json parseJsonFields(std::string_view text, std::initializer_list<std:
             if (named(field.key, keys)) fields[std::string(field.key)] = toTree(field.value);
     });
     if (fast) return fields;
-    auto tree = parseJson(text);
+    nlohmann::json tree;
+    parseSlow(text, tree, kMaxJsonDepth);  // simdjson has refused it already
     if (!tree.is_object()) return tree.is_discarded() ? tree : nlohmann::json();
     fields = nlohmann::json::object();
     for (auto& [key, value] : tree.items())
