@@ -697,7 +697,13 @@ private:
         putRequestLogId(std::move(relay.requestId));
         const bool more = relay.pump.pump(relay.out);  // never throws: a failure ends the relay
         relay.requestId = takeRequestLogId();
-        if (!more) relay.over = true;
+        if (!more) {
+            // The stream's last bytes go with the body's last chunk, which
+            // the request writes as it goes on: one send, not two.
+            relay.over = true;
+            relay.pump.unsent = std::exchange(relay.out, {});
+            return endRelay();
+        }
         if (!flushRelay()) return;
         if (relay.over) return endRelay();
         if (!_timer) armRelayDeadline();

@@ -8,7 +8,7 @@
 
 namespace sluice::kernel {
 
-PocoClientChannel::PocoClientChannel(ServerRequest& request, Poco::Net::HTTPServerResponse& response, RequestContext& ctx)
+PocoClientChannel::PocoClientChannel(ServerRequest& request, ServerResponse& response, RequestContext& ctx)
     : _response(response), _ctx(ctx), _relays(request.parkedRelays()) {
     try {
         _fd = request.socket().impl()->sockfd();
@@ -43,16 +43,20 @@ bool PocoClientChannel::writeStream(std::string_view bytes) {
 }
 
 void PocoClientChannel::endStream() {
-    if (_out && !_out->bad()) _out->flush();
+    // The last chunk goes now, with what is pending, in one write: the
+    // client's answer is over before the audit record and the log line.
+    _response.endBody();
 }
 
 bool PocoClientChannel::relayParked(StreamPump& pump) {
     // The relay writes HTTP chunks to the socket itself, after the ones this
-    // stream wrote (flushed: Poco's chunked stream holds none back), and
-    // Poco's stream writes the last chunk after it, as ever.
+    // stream wrote (flushed: the head too, if no chunk took it yet), and
+    // the stream writes the last chunk after it (endStream).
     if (!_relays || !_out || _out->bad() || !_response.getChunkedTransferEncoding() || _ctx.method == "HEAD") return false;
     _out->flush();
-    return _relays->relayParked(pump);
+    if (!_relays->relayParked(pump)) return false;
+    _response.holdChunks(std::move(pump.unsent));
+    return true;
 }
 
 void PocoClientChannel::replyError(int status, const std::string& message, const std::string& code) {

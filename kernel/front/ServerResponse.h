@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <ostream>
+#include <string>
 
 #include <Poco/Net/HTTPServerResponse.h>
 
@@ -33,12 +34,23 @@ public:
     void redirect(const std::string& uri, HTTPStatus status = HTTP_FOUND) override;
     void requireAuthentication(const std::string& realm) override;
     bool sent() const override { return _stream != nullptr || _sentWhole; }
+    // The body is written: a chunked one ends now (else when this goes),
+    // what is pending and its last chunk in one write, and nothing is
+    // written after; another is flushed.
+    void endBody();
+    // Bytes framed as chunks (a parked relay's last): they go out with the
+    // body's next chunk, or with its last. Dropped unless the body is chunked.
+    void holdChunks(std::string framed);
 
 private:
     bool bodyless() const;
+    // The head as HTTPResponse::write words it: status line, fields, blank line.
+    void appendHead(std::string& wire) const;
 
     ClientSession& _session;
-    std::unique_ptr<std::ostream> _stream;  // set once the head is sent; flushed and ended on destruction
+    std::unique_ptr<std::ostream> _stream;  // set once the head is made; flushed and ended on destruction
+    class ChunkedBodyStream;
+    ChunkedBodyStream* _chunkedBody = nullptr;  // _stream, while it is a chunked body not ended
     bool _sentWhole = false;                // sendBuffer wrote head and body
     bool _head = false;
 };
