@@ -87,11 +87,13 @@ constexpr std::size_t kLingerBytes = 4 * 1024 * 1024;
 // Requests one worker serves in a row on a connection whose next request is
 // already in, before it gives the connection back (fairness to the others).
 constexpr int kServedInARow = 16;
-// A park that lasts this long gives back the stack below it (Fiber::
-// trimParked): a stream's relay, a slow backend. A connect or a quick first
+// A wait parked this long gives back the stack below it (Fiber::
+// trimParked): a slow backend's first byte. A connect or a quick first
 // byte ends sooner, and would have paid a madvise with its TLB flush, and
 // the page faults after, for nothing (11% of 10,000 streams' CPU, perf).
-constexpr auto kTrimAfter = std::chrono::milliseconds(20);
+// Not less: under load every wait lasts some tens of milliseconds, the
+// loop's round. A stream's relay is long by nature: trimmed at once.
+constexpr auto kTrimAfter = std::chrono::seconds(1);
 // A parked relay stops reading its backend while this much waits for a
 // slow client, and reads again once the client has taken it all.
 constexpr std::size_t kRelayBacklog = 256 * 1024;
@@ -676,7 +678,7 @@ private:
         _relay = std::make_unique<Relay>(pump, fiber, requestId);
         ++_relays;
         setState(State::Relaying);
-        trimIfParkedLong(fiber);
+        fiber.trimParked();
         // A client that hangs up (or half-closes, as a cancel does) ends it.
         waitFor(EPOLLRDHUP);
         readUpstream(true);
@@ -828,8 +830,8 @@ private:
         goOn(*parked.fiber);
     }
 
-    // While the request is parked (relaying or waiting): its stack is
-    // trimmed once the park has lasted kTrimAfter; keepStack() as it ends.
+    // While the request waits parked: its stack is trimmed once the wait
+    // has lasted kTrimAfter; keepStack() as it ends.
     void trimIfParkedLong(const Fiber& fiber) {
         keepStack();
         _trimTimer = _loop.at(Clock::now() + kTrimAfter, [this, &fiber] {
@@ -885,7 +887,6 @@ private:
             return;
         }
         if (relay.writeTimer) _loop.cancel(*relay.writeTimer);
-        keepStack();
         rest();
         setState(State::Working);
         Fiber& fiber = relay.fiber;
@@ -900,7 +901,10 @@ private:
         cancelTimer();
         keepStack();
         setState(State::Closed);
-        unwatch();
+        // The close takes the socket out of the loop's set (it is not
+        // shared): an epoll_ctl per connection saved.
+        if (_watched) _loop.forget(*this);
+        _watched = false;
         try {
             _socket.close();
         } catch (const Poco::Exception&) {
