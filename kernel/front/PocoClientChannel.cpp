@@ -42,16 +42,12 @@ bool PocoClientChannel::writeStream(std::string_view bytes) {
     return !_out->bad();
 }
 
-void PocoClientChannel::endStream() {
-    // The last chunk goes now, with what is pending, in one write: the
-    // client's answer is over before the audit record and the log line.
-    _response.endBody();
-}
+void PocoClientChannel::endStream() { _response.finishBody(); }
 
 bool PocoClientChannel::relayParked(StreamPump& pump) {
     // The relay writes HTTP chunks to the socket itself, after the ones this
     // stream wrote (flushed: the head too, if no chunk took it yet), and
-    // the stream writes the last chunk after it (endStream).
+    // the stream writes the last chunk after it, as the response goes.
     if (!_relays || !_out || _out->bad() || !_response.getChunkedTransferEncoding() || _ctx.method == "HEAD") return false;
     _out->flush();
     if (!_relays->relayParked(pump)) return false;

@@ -2,7 +2,6 @@
 
 #include <streambuf>
 #include <string>
-#include <utility>
 
 #include <Poco/CountingStream.h>
 #include <Poco/DateTimeFormat.h>
@@ -94,12 +93,6 @@ public:
 
     void hold(std::string framed) { _body.hold(std::move(framed)); }
 
-    // The last chunk now; what is written after is dropped (the stream is bad).
-    void close() {
-        _body.close();
-        setstate(std::ios::badbit);
-    }
-
 private:
     ChunkedBody _body;
 };
@@ -180,9 +173,8 @@ void ServerResponse::sendBuffer(const void* buffer, std::size_t length) {
     }
 }
 
-void ServerResponse::endBody() {
-    if (_chunkedBody) return std::exchange(_chunkedBody, nullptr)->close();
-    if (_stream && !_stream->bad()) _stream->flush();
+void ServerResponse::finishBody() {
+    if (!_chunkedBody && _stream && !_stream->bad()) _stream->flush();
 }
 
 void ServerResponse::holdChunks(std::string framed) {

@@ -34,10 +34,11 @@ public:
     void redirect(const std::string& uri, HTTPStatus status = HTTP_FOUND) override;
     void requireAuthentication(const std::string& realm) override;
     bool sent() const override { return _stream != nullptr || _sentWhole; }
-    // The body is written: a chunked one ends now (else when this goes),
-    // what is pending and its last chunk in one write, and nothing is
-    // written after; another is flushed.
-    void endBody();
+    // The body is all written. A chunked one keeps what is pending for its
+    // last chunk, which goes when this response goes, in one write: after
+    // the request's limits are settled, so a client that reads the end and
+    // sends its next request at once finds them so. Another is flushed.
+    void finishBody();
     // Bytes framed as chunks (a parked relay's last): they go out with the
     // body's next chunk, or with its last. Dropped unless the body is chunked.
     void holdChunks(std::string framed);
@@ -50,7 +51,7 @@ private:
     ClientSession& _session;
     std::unique_ptr<std::ostream> _stream;  // set once the head is made; flushed and ended on destruction
     class ChunkedBodyStream;
-    ChunkedBodyStream* _chunkedBody = nullptr;  // _stream, while it is a chunked body not ended
+    ChunkedBodyStream* _chunkedBody = nullptr;  // _stream, when it is a chunked body
     bool _sentWhole = false;                // sendBuffer wrote head and body
     bool _head = false;
 };
