@@ -3,7 +3,6 @@
 #include <streambuf>
 #include <string>
 
-#include <Poco/CountingStream.h>
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeFormatter.h>
 #include <Poco/Exception.h>
@@ -114,10 +113,10 @@ std::ostream& ServerResponse::send() {
     poco_assert(!sent());
     if (bodyless()) {
         // A stream exactly as long as the head: whatever the handler writes after it is dropped.
-        Poco::CountingOutputStream counter;
-        write(counter);
-        _stream = std::make_unique<Poco::Net::HTTPFixedLengthOutputStream>(_session, counter.chars());
-        write(*_stream);
+        std::string head;
+        appendHead(head);
+        _stream = std::make_unique<Poco::Net::HTTPFixedLengthOutputStream>(_session, head.size());
+        *_stream << head;
     } else if (getChunkedTransferEncoding()) {
         std::string head;
         appendHead(head);
@@ -125,15 +124,15 @@ std::ostream& ServerResponse::send() {
         _chunkedBody = chunked.get();
         _stream = std::move(chunked);
     } else if (hasContentLength()) {
-        Poco::CountingOutputStream counter;
-        write(counter);
-        _stream = std::make_unique<Poco::Net::HTTPFixedLengthOutputStream>(_session, getContentLength64() + counter.chars());
-        write(*_stream);
+        std::string head;
+        appendHead(head);
+        _stream = std::make_unique<Poco::Net::HTTPFixedLengthOutputStream>(_session, getContentLength64() + head.size());
+        *_stream << head;
     } else {
         // No length and not chunked: the end of the body is the end of the connection.
         _stream = std::make_unique<Poco::Net::HTTPOutputStream>(_session);
         setKeepAlive(false);
-        write(*_stream);
+        writeHead(*_stream);
     }
     return *_stream;
 }
@@ -148,7 +147,7 @@ void ServerResponse::sendFile(const std::string& path, const std::string& mediaT
     Poco::FileInputStream in(path);
     if (!in.good()) throw Poco::OpenFileException(path);
     _stream = std::make_unique<Poco::Net::HTTPHeaderOutputStream>(_session);
-    write(*_stream);
+    writeHead(*_stream);
     if (!bodyless()) Poco::StreamCopier::copyStream(in, *_stream);
 }
 
@@ -181,11 +180,22 @@ void ServerResponse::holdChunks(std::string framed) {
     if (_chunkedBody && !framed.empty()) _chunkedBody->hold(std::move(framed));
 }
 
+void ServerResponse::addOwnField(std::string_view name, std::string_view value) {
+    _ownFields.append(name).append(": ").append(value).append("\r\n");
+}
+
 void ServerResponse::appendHead(std::string& wire) const {
     wire.append(getVersion()).append(" ").append(std::to_string(static_cast<int>(getStatus()))).append(" ").append(getReason());
     wire.append("\r\n");
     for (const auto& [name, value] : *this) wire.append(name).append(": ").append(value).append("\r\n");
+    wire.append(_ownFields);
     wire.append("\r\n");
+}
+
+void ServerResponse::writeHead(std::ostream& out) const {
+    std::string head;
+    appendHead(head);
+    out << head;
 }
 
 void ServerResponse::redirect(const std::string& uri, HTTPStatus status) {
@@ -195,7 +205,7 @@ void ServerResponse::redirect(const std::string& uri, HTTPStatus status) {
     setStatusAndReason(status);
     set("Location", uri);
     _stream = std::make_unique<Poco::Net::HTTPHeaderOutputStream>(_session);
-    write(*_stream);
+    writeHead(*_stream);
 }
 
 void ServerResponse::requireAuthentication(const std::string& realm) {

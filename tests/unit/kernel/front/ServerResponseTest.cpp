@@ -24,6 +24,7 @@ class ServerResponseTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aStreamsHeadLeavesWithItsFirstChunk);
     CPPUNIT_TEST(heldChunksLeaveWithTheLastOne);
     CPPUNIT_TEST(anEmptyFlushSendsAHeadStillHeld);
+    CPPUNIT_TEST(ownFieldsGoIntoEveryHead);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -81,6 +82,28 @@ public:
         response.setChunkedTransferEncoding(true);
         response.send().flush();
         CPPUNIT_ASSERT(waiting().ends_with("Transfer-Encoding: chunked\r\n\r\n"));
+    }
+
+    void ownFieldsGoIntoEveryHead() {
+        {
+            ServerResponse whole(*_session);
+            whole.setVersion(Poco::Net::HTTPMessage::HTTP_1_1);
+            whole.setContentType("application/json");
+            whole.addOwnField("X-Request-ID", "abc");
+            whole.sendBuffer("{}", 2);
+        }
+        CPPUNIT_ASSERT_EQUAL(std::string("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+                                         "X-Request-ID: abc\r\n\r\n{}"),
+                             waiting());
+        {
+            ServerResponse head(*_session);
+            head.setVersion(Poco::Net::HTTPMessage::HTTP_1_1);
+            head.setHeadRequest(true);
+            head.setContentLength(10);
+            head.addOwnField("X-Sluice-Backend", "a");
+            head.send() << "dropped";
+        }
+        CPPUNIT_ASSERT_EQUAL(std::string("HTTP/1.1 200 OK\r\nContent-Length: 10\r\nX-Sluice-Backend: a\r\n\r\n"), waiting());
     }
 
 private:
