@@ -9,6 +9,11 @@ if(NOT TARGET PostgreSQL::client)
 endif()
 
 find_package(Poco REQUIRED COMPONENTS Foundation Net NetSSL Util Data DataSQLite DataPostgreSQL Redis)
+# libcrypto: the auth plugin's SHA-256 of keys (NetSSL above needs OpenSSL already).
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)
+# libsqlite3 (Poco's SQLite connector's own): the audit store writes its rows
+# through SQLite's API (store/src/AuditStore.cpp says why).
+find_package(SQLite3 REQUIRED)
 find_package(Boost 1.74 REQUIRED COMPONENTS filesystem context)
 find_package(nlohmann_json 3.10 REQUIRED)
 # The kernel's fast reader of backends' whole answers (docs/architecture.md, "two JSON parsers").

@@ -68,7 +68,7 @@ BodyRead readBody(ServerRequest& request, std::size_t limit, std::string* out) {
 
 class RequestHandling {
 public:
-    RequestHandling(Gateway& gateway, ServerRequest& request, HTTPServerResponse& response)
+    RequestHandling(Gateway& gateway, ServerRequest& request, ServerResponse& response)
         : _gateway(gateway), _request(request), _response(response), _pipeline(gateway.pipeline()),
           _client(request, response, _ctx), _stages(*_pipeline, _ctx, _client) {
         _client.beforeAnswer([this] { settleBody(); });
@@ -99,7 +99,7 @@ private:
 
     Gateway& _gateway;
     ServerRequest& _request;
-    HTTPServerResponse& _response;
+    ServerResponse& _response;
     std::shared_ptr<Pipeline> _pipeline;
     RequestContext _ctx;
     PocoClientChannel _client;
@@ -334,8 +334,9 @@ std::string chooseRequestId(const std::string* offered) {
 void FrontHandler::handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) {
     // Sluice's own connections make only ServerRequests (RequestServer).
     auto* own = dynamic_cast<ServerRequest*>(&request);
-    if (!own) throw std::logic_error("FrontHandler serves ServerRequests only");
-    RequestHandling(_gateway, *own, response).run();
+    auto* ownResponse = dynamic_cast<ServerResponse*>(&response);
+    if (!own || !ownResponse) throw std::logic_error("FrontHandler serves ServerRequests only");
+    RequestHandling(_gateway, *own, *ownResponse).run();
 }
 
 } // namespace sluice::kernel

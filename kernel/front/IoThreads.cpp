@@ -87,6 +87,13 @@ constexpr std::size_t kLingerBytes = 4 * 1024 * 1024;
 // Requests one worker serves in a row on a connection whose next request is
 // already in, before it gives the connection back (fairness to the others).
 constexpr int kServedInARow = 16;
+// A wait parked this long gives back the stack below it (Fiber::
+// trimParked): a slow backend's first byte. A connect or a quick first
+// byte ends sooner, and would have paid a madvise with its TLB flush, and
+// the page faults after, for nothing (11% of 10,000 streams' CPU, perf).
+// Not less: under load every wait lasts some tens of milliseconds, the
+// loop's round. A stream's relay is long by nature: trimmed at once.
+constexpr auto kTrimAfter = std::chrono::seconds(1);
 // A parked relay stops reading its backend while this much waits for a
 // slow client, and reads again once the client has taken it all.
 constexpr std::size_t kRelayBacklog = 256 * 1024;
@@ -257,6 +264,22 @@ private:
             _plain->setBlocking(blocking);
         } catch (const Poco::Exception&) {
             // a socket already broken: its next read or write says so
+        }
+    }
+
+    // A worker's send to the client blocks (the loop's never do): one that
+    // moves no byte for server.write_timeout_s fails, and the relay then
+    // aborts the upstream. Set when a worker first serves the connection,
+    // not at accept: most are served on their loop only, and it was a
+    // system call each.
+    void boundWorkerSends() {
+        if (_workerSendsBounded) return;
+        try {
+            auto* tcp = _plain ? _plain.get() : _socket.impl();  // the TCP socket's own option
+            tcp->setSendTimeout(Poco::Timespan(_shared.limits().writeTimeout.count(), 0));
+            _workerSendsBounded = true;
+        } catch (const Poco::Exception&) {
+            // a socket already broken: the worker's first write says so
         }
     }
 
@@ -482,6 +505,7 @@ private:
         // Others (a body still coming) are served by a worker.
         if (_whole && serveOnLoop(arrival)) return;
         setBlocking(true);  // the worker's code reads and writes TLS with deadlines
+        boundWorkerSends();
         const std::string target(requestTarget(arrival.bytes));
         const bool head = requestMethod(arrival.bytes) == "HEAD";
         const bool queued = _shared.workers.submit([this, arrival = std::move(arrival)]() mutable {
@@ -654,6 +678,7 @@ private:
         _relay = std::make_unique<Relay>(pump, fiber, requestId);
         ++_relays;
         setState(State::Relaying);
+        fiber.trimParked();
         // A client that hangs up (or half-closes, as a cancel does) ends it.
         waitFor(EPOLLRDHUP);
         readUpstream(true);
@@ -674,7 +699,13 @@ private:
         putRequestLogId(std::move(relay.requestId));
         const bool more = relay.pump.pump(relay.out);  // never throws: a failure ends the relay
         relay.requestId = takeRequestLogId();
-        if (!more) relay.over = true;
+        if (!more) {
+            // The stream's last bytes go with the body's last chunk, which
+            // the request writes as it goes on: one send, not two.
+            relay.over = true;
+            relay.pump.unsent = std::exchange(relay.out, {});
+            return endRelay();
+        }
         if (!flushRelay()) return;
         if (relay.over) return endRelay();
         if (!_timer) armRelayDeadline();
@@ -776,6 +807,7 @@ private:
             if (parked.fd >= 0) _loop.watch(parked.fd, reading ? EPOLLIN | EPOLLRDHUP : EPOLLOUT, _upstream);
         }
         setTimer(parked.deadline, &Connection::waitTimedOut);
+        trimIfParkedLong(*parked.fiber);
         if (drain::ended() && !writesToClient(parked)) endWait(WaitEnd::Draining);
     }
 
@@ -790,11 +822,27 @@ private:
         auto& parked = *_wait;
         if (parked.fd >= 0 && parked.fd != _fd) _loop.unwatch(parked.fd, _upstream);
         cancelTimer();
+        keepStack();
         rest();
         setState(State::Working);
         parked.end = end;
         _wait = nullptr;
         goOn(*parked.fiber);
+    }
+
+    // While the request waits parked: its stack is trimmed once the wait
+    // has lasted kTrimAfter; keepStack() as it ends.
+    void trimIfParkedLong(const Fiber& fiber) {
+        keepStack();
+        _trimTimer = _loop.at(Clock::now() + kTrimAfter, [this, &fiber] {
+            _trimTimer.reset();
+            fiber.trimParked();
+        });
+    }
+
+    void keepStack() {
+        if (_trimTimer) _loop.cancel(*_trimTimer);
+        _trimTimer.reset();
     }
 
     // Parks the running request's fiber; `start` then runs on this loop
@@ -851,8 +899,12 @@ private:
     void close() {
         if (_state == State::Closed) return;
         cancelTimer();
+        keepStack();
         setState(State::Closed);
-        unwatch();
+        // The close takes the socket out of the loop's set (it is not
+        // shared): an epoll_ctl per connection saved.
+        if (_watched) _loop.forget(*this);
+        _watched = false;
         try {
             _socket.close();
         } catch (const Poco::Exception&) {
@@ -877,7 +929,9 @@ private:
     bool _watched = false;      // _fd is in the loop's set
     std::uint32_t _events = 0;  // what the loop waits for on _fd, while _watched
     bool _heard = false;        // a byte of a request has come (under TLS: the handshake is done)
+    bool _workerSendsBounded = false;  // boundWorkerSends() did its work
     std::optional<EventLoop::TimerId> _timer;
+    std::optional<EventLoop::TimerId> _trimTimer;  // while parked: trimIfParkedLong's
     std::string _in;   // read and not yet handed over
     std::string _out;  // a refusal not yet written
     Clock::time_point _headDeadline;
@@ -920,6 +974,15 @@ struct IoThreads::Loop final : EventLoop::Watcher {
         });
     }
 
+    // Every `period`, the pooled fiber stacks no request took since go back
+    // to the system (net/Fiber): a burst's serve the next burst, then go.
+    void releaseSpareStacksEvery(Clock::duration period) {
+        loop.at(Clock::now() + period, [this, period] {
+            Fiber::releaseSpareStacks();
+            releaseSpareStacksEvery(period);
+        });
+    }
+
     // Accepts what waits, a batch at a time so other loops get their share.
     void onReady(std::uint32_t) override {
         for (int i = 0; i < 64; ++i) {
@@ -927,7 +990,7 @@ struct IoThreads::Loop final : EventLoop::Watcher {
             socklen_t length = sizeof address;
             const int fd = ::accept4(shared->listener, reinterpret_cast<sockaddr*>(&address), &length, SOCK_CLOEXEC);
             if (fd >= 0) {
-                adopt(fd);
+                adopt(fd, Poco::Net::SocketAddress(reinterpret_cast<const sockaddr*>(&address), length));
                 continue;
             }
             // The connection's own trouble (accept(2) says to retry on these).
@@ -946,16 +1009,15 @@ struct IoThreads::Loop final : EventLoop::Watcher {
         }
     }
 
-    void adopt(int fd) {
+    // `peer`: as accept(2) gave it (asking the socket again was a system call).
+    void adopt(int fd, const Poco::Net::SocketAddress& peer) {
         Poco::Net::StreamSocket socket;
         Poco::AutoPtr<Poco::Net::StreamSocketImpl> plain;
         ConnectionInfo info;
         try {
             socket = Poco::Net::StreamSocket(new Poco::Net::StreamSocketImpl(fd));
-            info = {socket.peerAddress(), socket.address(), static_cast<bool>(shared->settings.tls)};
+            info = {peer, static_cast<bool>(shared->settings.tls)};
             socket.setNoDelay(true);
-            // A send that moves no byte for server.write_timeout_s fails; the relay then aborts the upstream.
-            socket.setSendTimeout(Poco::Timespan(shared->limits().writeTimeout.count(), 0));
             if (shared->settings.tls) {
                 plain = Poco::AutoPtr<Poco::Net::StreamSocketImpl>(static_cast<Poco::Net::StreamSocketImpl*>(socket.impl()), true);
                 Poco::AutoPtr<AcceptedTlsSocket> secure(new AcceptedTlsSocket(plain.get(), shared->settings.tls));
@@ -997,6 +1059,8 @@ IoThreads::IoThreads(Poco::Net::ServerSocket& listener, FrontSettings settings, 
     const auto count = std::max<std::size_t>(1, _shared->settings.ioThreads);
     for (std::size_t i = 0; i < count; ++i) _loops.push_back(std::make_unique<Loop>(_shared));
     for (auto& loop : _loops) loop->start();
+    Loop& first = *_loops.front();
+    first.loop.post([&first] { first.releaseSpareStacksEvery(std::chrono::seconds(10)); });
 }
 
 void IoThreads::stopAccepting() {

@@ -1,6 +1,9 @@
 #include "PocoClientChannel.h"
 
+#include <algorithm>
 #include <utility>
+
+#include <strings.h>
 
 #include <Poco/Net/StreamSocket.h>
 
@@ -8,7 +11,7 @@
 
 namespace sluice::kernel {
 
-PocoClientChannel::PocoClientChannel(ServerRequest& request, Poco::Net::HTTPServerResponse& response, RequestContext& ctx)
+PocoClientChannel::PocoClientChannel(ServerRequest& request, ServerResponse& response, RequestContext& ctx)
     : _response(response), _ctx(ctx), _relays(request.parkedRelays()) {
     try {
         _fd = request.socket().impl()->sockfd();
@@ -42,17 +45,17 @@ bool PocoClientChannel::writeStream(std::string_view bytes) {
     return !_out->bad();
 }
 
-void PocoClientChannel::endStream() {
-    if (_out && !_out->bad()) _out->flush();
-}
+void PocoClientChannel::endStream() { _response.finishBody(); }
 
 bool PocoClientChannel::relayParked(StreamPump& pump) {
     // The relay writes HTTP chunks to the socket itself, after the ones this
-    // stream wrote (flushed: Poco's chunked stream holds none back), and
-    // Poco's stream writes the last chunk after it, as ever.
+    // stream wrote (flushed: the head too, if no chunk took it yet), and
+    // the stream writes the last chunk after it, as the response goes.
     if (!_relays || !_out || _out->bad() || !_response.getChunkedTransferEncoding() || _ctx.method == "HEAD") return false;
     _out->flush();
-    return _relays->relayParked(pump);
+    if (!_relays->relayParked(pump)) return false;
+    _response.holdChunks(std::move(pump.unsent));
+    return true;
 }
 
 void PocoClientChannel::replyError(int status, const std::string& message, const std::string& code) {
@@ -64,19 +67,33 @@ void PocoClientChannel::prepare(int status, const std::string& contentType) {
     if (_beforeAnswer) std::exchange(_beforeAnswer, nullptr)();
     _response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
     _response.setContentType(contentType);
-    // Added, not set: only this names them, once per answer, and set()
-    // searches the fields so far for each (a case-insensitive compare each).
-    _response.add("X-Request-ID", _ctx.requestId);
+    // Only this names them, once per answer: straight into the head.
+    _response.addOwnField("X-Request-ID", _ctx.requestId);
     if (!_ctx.servedBackend.empty()) {
-        _response.add("X-Sluice-Backend", _ctx.servedBackend);
-        _response.add("X-Sluice-Model", _ctx.servedModel);
+        _response.addOwnField("X-Sluice-Backend", _ctx.servedBackend);
+        _response.addOwnField("X-Sluice-Model", _ctx.servedModel);
         // How hard it was to get: an operator (or a client's log) sees a
         // provider that needed retries or a fallback without the audit trail.
-        _response.add("X-Sluice-Failovers", std::to_string(_ctx.failovers));
-        _response.add("X-Sluice-Retries", std::to_string(_ctx.retries));
+        _response.addOwnField("X-Sluice-Failovers", std::to_string(_ctx.failovers));
+        _response.addOwnField("X-Sluice-Retries", std::to_string(_ctx.retries));
     }
-    // The stages' and CORS's may name one twice: the last one stands.
-    for (const auto& [name, value] : _ctx.responseHeaders) _response.set(name, value);
+    // The stages' and CORS's: of a name given twice the last stands, and
+    // one the answer has in Poco's fields already is replaced there; the
+    // rest go straight into the head. With the limits' six X-RateLimit-*
+    // fields, set() for each was 23,000 instructions a request.
+    const auto& fields = _ctx.responseHeaders;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        const auto& [name, value] = fields[i];
+        const auto sameName = [&name](const std::string& other) {
+            return other.size() == name.size() && ::strncasecmp(other.data(), name.data(), name.size()) == 0;
+        };
+        if (std::any_of(fields.begin() + static_cast<std::ptrdiff_t>(i) + 1, fields.end(),
+                        [&](const auto& later) { return sameName(later.first); }))
+            continue;
+        const bool answerHasIt = std::any_of(_response.begin(), _response.end(), [&](const auto& field) { return sameName(field.first); });
+        if (answerHasIt) _response.set(name, value);
+        else _response.addOwnField(name, value);
+    }
 }
 
 } // namespace sluice::kernel

@@ -12,6 +12,7 @@
 #include <Poco/Net/HTTPServerResponse.h>
 
 #include "ServerRequest.h"
+#include "ServerResponse.h"
 #include "http/ClientChannel.h"
 #include "sluice/RequestContext.h"
 
@@ -19,7 +20,7 @@ namespace sluice::kernel {
 
 class PocoClientChannel final : public ClientChannel {
 public:
-    PocoClientChannel(ServerRequest& request, Poco::Net::HTTPServerResponse& response, RequestContext& ctx);
+    PocoClientChannel(ServerRequest& request, ServerResponse& response, RequestContext& ctx);
 
     // Runs once, just before any answer's head is made (whole or stream).
     void beforeAnswer(std::function<void()> hook) { _beforeAnswer = std::move(hook); }
@@ -51,7 +52,7 @@ public:
 private:
     void prepare(int status, const std::string& contentType);
 
-    Poco::Net::HTTPServerResponse& _response;
+    ServerResponse& _response;
     RequestContext& _ctx;
     std::function<void()> _beforeAnswer;
     std::function<void()> _beforeWhole;

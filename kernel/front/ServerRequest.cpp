@@ -135,7 +135,6 @@ ServerRequest::ServerRequest(ServerResponse& response, ClientSession& session, P
     _stream = std::make_unique<std::istream>(_streamBuffer.get());
     _secure = connection.secure;
     _clientAddress = connection.peer;
-    _serverAddress = connection.local;
     _relays = connection.relays;
 }
 
@@ -144,6 +143,11 @@ ServerRequest::~ServerRequest() = default;
 Poco::Net::HTTPServerResponse& ServerRequest::response() const { return _response; }
 
 Poco::Net::StreamSocket& ServerRequest::socket() { return _session.socket(); }
+
+const Poco::Net::SocketAddress& ServerRequest::serverAddress() const {
+    if (!_serverAddress) _serverAddress = _session.socket().address();
+    return *_serverAddress;
+}
 
 void ServerRequest::readHead(const HeadLimits& limits) {
     LineReader reader(_session);

@@ -79,8 +79,7 @@ protected:
 
 // What a connection knows of itself, read once when it opens.
 struct ConnectionInfo {
-    Poco::Net::SocketAddress peer;
-    Poco::Net::SocketAddress local;
+    Poco::Net::SocketAddress peer;  // as accept(2) gave it
     bool secure = false;
     ParkedRelays* relays = nullptr;  // null: a stream's rest is relayed by its worker
 };
@@ -102,7 +101,9 @@ public:
     std::istream& stream() override { return *_stream; }
     RequestBody& body() { return *_body; }
     const Poco::Net::SocketAddress& clientAddress() const override { return _clientAddress; }
-    const Poco::Net::SocketAddress& serverAddress() const override { return _serverAddress; }
+    // Asked of the socket when first wanted (nothing in the gateway does):
+    // a getsockname(2) per connection saved.
+    const Poco::Net::SocketAddress& serverAddress() const override;
     const Poco::Net::HTTPServerParams& serverParams() const override { return *_params; }
     Poco::Net::HTTPServerResponse& response() const override;
     // Whether it came over TLS (server.tls.*).
@@ -138,7 +139,7 @@ private:
     std::unique_ptr<std::streambuf> _streamBuffer;
     std::unique_ptr<std::istream> _stream;
     Poco::Net::SocketAddress _clientAddress;
-    Poco::Net::SocketAddress _serverAddress;
+    mutable std::optional<Poco::Net::SocketAddress> _serverAddress;
 };
 
 } // namespace sluice::kernel

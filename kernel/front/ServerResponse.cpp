@@ -1,14 +1,13 @@
 #include "ServerResponse.h"
 
+#include <streambuf>
 #include <string>
 
-#include <Poco/CountingStream.h>
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeFormatter.h>
 #include <Poco/Exception.h>
 #include <Poco/File.h>
 #include <Poco/FileStream.h>
-#include <Poco/Net/HTTPChunkedStream.h>
 #include <Poco/Net/HTTPFixedLengthStream.h>
 #include <Poco/Net/HTTPHeaderStream.h>
 #include <Poco/Net/HTTPServerSession.h>
@@ -16,8 +15,86 @@
 #include <Poco/StreamCopier.h>
 
 #include "ClientSession.h"
+#include "http/StreamPump.h"
 
 namespace sluice::kernel {
+
+// A chunked body over the session: each flush is one chunk and one write,
+// and the answer's head waits for the first of them, so a stream's head
+// and first frame leave in one send (Poco's header and chunked streams
+// made two, and cut a frame past their 4 KiB buffer into more chunks and
+// sends). The last chunk goes when the stream closes.
+namespace {
+class ChunkedBody final : public std::streambuf {
+public:
+    ChunkedBody(ClientSession& session, std::string head) : _session(session), _wire(std::move(head)) {}
+
+    // Bytes framed as chunks already (a parked relay's last): they go with
+    // the next chunk, or with the last.
+    void hold(std::string framed) { _wire.append(framed); }
+
+    // The last chunk, after what is pending. Once only; never throws.
+    void close() {
+        if (_closed) return;
+        _closed = true;
+        appendChunk(_wire, _chunk);
+        _chunk.clear();
+        _wire.append("0\r\n\r\n");
+        sendWire();
+    }
+
+protected:
+    std::streamsize xsputn(const char* bytes, std::streamsize count) override {
+        _chunk.append(bytes, static_cast<std::size_t>(count));
+        return count;
+    }
+
+    int_type overflow(int_type byte) override {
+        if (traits_type::eq_int_type(byte, traits_type::eof())) return traits_type::not_eof(byte);
+        _chunk.push_back(traits_type::to_char_type(byte));
+        return byte;
+    }
+
+    int sync() override {
+        appendChunk(_wire, _chunk);
+        _chunk.clear();
+        return sendWire() ? 0 : -1;
+    }
+
+private:
+    bool sendWire() {
+        if (_failed) return false;
+        if (_wire.empty()) return true;
+        try {
+            _session.sendAll(_wire);
+        } catch (...) {
+            _failed = true;  // the client is gone: the stream goes bad, as Poco's did
+            return false;
+        }
+        _wire.clear();
+        return true;
+    }
+
+    ClientSession& _session;
+    std::string _wire;   // for the socket: the head until the first chunk, then each chunk
+    std::string _chunk;  // written since the last flush
+    bool _failed = false;
+    bool _closed = false;
+};
+} // namespace
+
+class ServerResponse::ChunkedBodyStream final : public std::ostream {
+public:
+    ChunkedBodyStream(ClientSession& session, std::string head) : std::ostream(nullptr), _body(session, std::move(head)) {
+        rdbuf(&_body);
+    }
+    ~ChunkedBodyStream() override { _body.close(); }
+
+    void hold(std::string framed) { _body.hold(std::move(framed)); }
+
+private:
+    ChunkedBody _body;
+};
 
 ServerResponse::ServerResponse(ClientSession& session) : _session(session) {}
 
@@ -36,24 +113,26 @@ std::ostream& ServerResponse::send() {
     poco_assert(!sent());
     if (bodyless()) {
         // A stream exactly as long as the head: whatever the handler writes after it is dropped.
-        Poco::CountingOutputStream counter;
-        write(counter);
-        _stream = std::make_unique<Poco::Net::HTTPFixedLengthOutputStream>(_session, counter.chars());
-        write(*_stream);
+        std::string head;
+        appendHead(head);
+        _stream = std::make_unique<Poco::Net::HTTPFixedLengthOutputStream>(_session, head.size());
+        *_stream << head;
     } else if (getChunkedTransferEncoding()) {
-        Poco::Net::HTTPHeaderOutputStream head(_session);
-        write(head);
-        _stream = std::make_unique<Poco::Net::HTTPChunkedOutputStream>(_session);
+        std::string head;
+        appendHead(head);
+        auto chunked = std::make_unique<ChunkedBodyStream>(_session, std::move(head));
+        _chunkedBody = chunked.get();
+        _stream = std::move(chunked);
     } else if (hasContentLength()) {
-        Poco::CountingOutputStream counter;
-        write(counter);
-        _stream = std::make_unique<Poco::Net::HTTPFixedLengthOutputStream>(_session, getContentLength64() + counter.chars());
-        write(*_stream);
+        std::string head;
+        appendHead(head);
+        _stream = std::make_unique<Poco::Net::HTTPFixedLengthOutputStream>(_session, getContentLength64() + head.size());
+        *_stream << head;
     } else {
         // No length and not chunked: the end of the body is the end of the connection.
         _stream = std::make_unique<Poco::Net::HTTPOutputStream>(_session);
         setKeepAlive(false);
-        write(*_stream);
+        writeHead(*_stream);
     }
     return *_stream;
 }
@@ -68,7 +147,7 @@ void ServerResponse::sendFile(const std::string& path, const std::string& mediaT
     Poco::FileInputStream in(path);
     if (!in.good()) throw Poco::OpenFileException(path);
     _stream = std::make_unique<Poco::Net::HTTPHeaderOutputStream>(_session);
-    write(*_stream);
+    writeHead(*_stream);
     if (!bodyless()) Poco::StreamCopier::copyStream(in, *_stream);
 }
 
@@ -81,10 +160,7 @@ void ServerResponse::sendBuffer(const void* buffer, std::size_t length) {
     // an allocation, a locale and a formatted insertion per field.
     std::string wire;
     wire.reserve(256 + length);
-    wire.append(getVersion()).append(" ").append(std::to_string(static_cast<int>(getStatus()))).append(" ").append(getReason());
-    wire.append("\r\n");
-    for (const auto& [name, value] : *this) wire.append(name).append(": ").append(value).append("\r\n");
-    wire.append("\r\n");
+    appendHead(wire);
     if (!bodyless()) wire.append(static_cast<const char*>(buffer), length);
     _sentWhole = true;
     try {
@@ -96,6 +172,32 @@ void ServerResponse::sendBuffer(const void* buffer, std::size_t length) {
     }
 }
 
+void ServerResponse::finishBody() {
+    if (!_chunkedBody && _stream && !_stream->bad()) _stream->flush();
+}
+
+void ServerResponse::holdChunks(std::string framed) {
+    if (_chunkedBody && !framed.empty()) _chunkedBody->hold(std::move(framed));
+}
+
+void ServerResponse::addOwnField(std::string_view name, std::string_view value) {
+    _ownFields.append(name).append(": ").append(value).append("\r\n");
+}
+
+void ServerResponse::appendHead(std::string& wire) const {
+    wire.append(getVersion()).append(" ").append(std::to_string(static_cast<int>(getStatus()))).append(" ").append(getReason());
+    wire.append("\r\n");
+    for (const auto& [name, value] : *this) wire.append(name).append(": ").append(value).append("\r\n");
+    wire.append(_ownFields);
+    wire.append("\r\n");
+}
+
+void ServerResponse::writeHead(std::ostream& out) const {
+    std::string head;
+    appendHead(head);
+    out << head;
+}
+
 void ServerResponse::redirect(const std::string& uri, HTTPStatus status) {
     poco_assert(!sent());
     setContentLength(0);
@@ -103,7 +205,7 @@ void ServerResponse::redirect(const std::string& uri, HTTPStatus status) {
     setStatusAndReason(status);
     set("Location", uri);
     _stream = std::make_unique<Poco::Net::HTTPHeaderOutputStream>(_session);
-    write(*_stream);
+    writeHead(*_stream);
 }
 
 void ServerResponse::requireAuthentication(const std::string& realm) {

@@ -32,6 +32,9 @@ struct StreamPump {
     std::function<std::chrono::steady_clock::time_point()> deadline;
     // The relay ends early, for `why`; nothing more is pumped.
     std::function<void(Cut why)> cut;
+    // Set by the relay as it ends: the stream's last bytes, framed, left
+    // for the request to send with the body's last chunk (one send, not two).
+    std::string unsent;
 };
 
 // One HTTP/1.1 chunk of `bytes` (none for empty bytes: an empty chunk ends a body).

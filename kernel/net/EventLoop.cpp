@@ -112,6 +112,8 @@ void EventLoop::unwatch(int fd, Watcher& watcher) {
     _gone.push_back(&watcher);
 }
 
+void EventLoop::forget(Watcher& watcher) { _gone.push_back(&watcher); }
+
 EventLoop::TimerId EventLoop::at(Clock::time_point when, std::function<void()> fire) {
     const auto id = _nextTimer++;
     const auto it = _timers.emplace(when, id);

@@ -59,6 +59,10 @@ public:
     void watch(int fd, std::uint32_t events, Watcher& watcher);
     void change(int fd, std::uint32_t events, Watcher& watcher);
     void unwatch(int fd, Watcher& watcher);
+    // For a descriptor about to be closed, which takes it out of the set
+    // itself: unwatch() without its system call. Only when no other
+    // descriptor shares its open file (no dup, no fork).
+    void forget(Watcher& watcher);
 
     // Calls `fire` once at `when` (or the first round after it).
     TimerId at(Clock::time_point when, std::function<void()> fire);

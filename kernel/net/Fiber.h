@@ -17,7 +17,8 @@
 // compiler may keep the first answer (FiberTest shows it does).
 // Stacks come from a pool (8 MiB of address space each, as a thread's, a
 // guard page below; only the pages touched cost memory) and what lies below a parked fiber's
-// stack pointer is given back to the system.
+// stack pointer is given back to the system (trimParked). A burst's stacks stay pooled
+// until a few seconds pass without them (releaseSpareStacks).
 // The switch is Boost.Context's (fcontext): a few registers saved and
 // restored, no system call, where ucontext's swapcontext also saved and set
 // the signal mask, a system call every way, three per request served.
@@ -46,8 +47,17 @@ public:
     // ran it, once the fiber is off that thread: `then` hands the fiber to
     // whoever will run() it again. Returns when that happens.
     static void park(std::function<void(Fiber&)> then);
+    // While parked (and not running anywhere): gives the system back the
+    // pages of its stack below where it parked. For a park that lasts (a
+    // stream's relay, a slow backend): one that ends within moments would
+    // pay the madvise, its TLB flush and the page faults after, for nothing.
+    void trimParked() const;
     // The fiber running on this thread, or null.
     static Fiber* current();
+    // Gives the system back the pooled stacks no fiber took since the last
+    // call, but a few; returns how many. Called every few seconds (front/
+    // IoThreads): a burst's stacks serve the next burst, then go.
+    static std::size_t releaseSpareStacks();
 
 private:
     // The fiber's first code, on its own stack; `caller` is the context of
@@ -63,6 +73,7 @@ private:
     void* _stack = nullptr;              // the usable stack's lowest address (the guard page lies below)
     void* _context = nullptr;            // the fiber's (an fcontext_t), while it is not running
     void* _caller = nullptr;             // the thread's that runs it, while it runs
+    const void* _parkedAt = nullptr;     // the frame park() left from, while parked
     bool _finished = false;
     // The C++ runtime's exception state while the fiber is off its thread (Fiber.cpp).
     void* _caughtExceptions = nullptr;

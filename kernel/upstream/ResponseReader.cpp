@@ -165,15 +165,18 @@ bool ResponseReader::readBody(std::string& out, Clock::time_point deadline) {
     return false;
 }
 
-ResponseReader::Now ResponseReader::readBodyNow(std::string& out) {
+ResponseReader::Now ResponseReader::readBodyNow(std::string& out, Turn& turn) {
     while (!_ended) {
         if (takeBuffered(out)) return Now::Data;
         if (_ended) break;
+        if (turn.drained) return Now::Wait;
         char chunk[kReadSize];
         const auto n = _connection.readNow(chunk, sizeof chunk);
         if (!n) return Now::Wait;
         _buffer.append(chunk, *n);
         if (*n == 0) closedMidBody();
+        // Under TLS the layer may hold decrypted bytes no descriptor shows.
+        turn.drained = *n < sizeof chunk && !_connection.secure();
     }
     return Now::End;
 }

@@ -42,7 +42,14 @@ public:
     // readBody that never waits (plain connections): Data appended, the
     // body's clean End, or Wait: nothing more until the socket is readable.
     enum class Now { Data, End, Wait };
-    Now readBodyNow(std::string& out);
+    // One per wake-up of the loop that reads. A receive shorter than asked
+    // took all the socket had: the turn receives no more (Wait), and the
+    // loop's epoll, level-triggered, wakes it again if more came meanwhile.
+    // One receive per frame, where a second found nothing (EAGAIN) each time.
+    struct Turn {
+        bool drained = false;
+    };
+    Now readBodyNow(std::string& out, Turn& turn);
     // Whether the whole response was read, nothing extra came with it, and the
     // connection may serve another.
     bool reusable() const { return _ended && _head.keepAlive && _buffer.empty(); }

@@ -129,6 +129,7 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, StreamPlan& 
     pump.upstreamFd = _connection->secure() ? -1 : _connection->fd();
     pump.pump = [&](std::string& toClient) {
         const auto had = toClient.size();
+        ResponseReader::Turn turn;
         try {
             while (!over()) {
                 // One turn takes a bounded share: the loop's other connections wait meanwhile.
@@ -136,7 +137,7 @@ std::optional<Failure> Attempt::relayStream(ResponseReader& reader, StreamPlan& 
                 ResponseReader::Now read;
                 try {
                     payload.clear();
-                    read = reader.readBodyNow(payload);
+                    read = reader.readBodyNow(payload, turn);
                 } catch (const UpstreamError& error) {
                     failure = midStreamFailureOf(error);
                     break;

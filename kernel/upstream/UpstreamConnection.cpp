@@ -12,6 +12,7 @@
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocketImpl.h>
 
 #include "UpstreamError.h"
 #include "net/DrainDeadline.h"
@@ -57,8 +58,21 @@ void awaitReady(int fd, Await what, Clock::time_point deadline, ClientChannel* p
 // blocks, so a connect on an I/O thread stays there.
 void connectWithoutBlocking(Poco::Net::StreamSocket& socket, const Poco::Net::SocketAddress& address,
                             Clock::time_point deadline, ClientChannel* parkVia) {
-    socket.connectNB(address);  // a TLS socket's sets its connection up too; the handshake is below
     auto* secure = dynamic_cast<Poco::Net::SecureStreamSocket*>(&socket);
+    if (secure) {
+        socket.connectNB(address);  // sets the TLS connection up too; the handshake is below
+    } else {
+        // Made non-blocking from the start: Poco's connectNB made it, then
+        // asked for its flags and set them, two system calls a connection.
+        const auto failed = [] {
+            const int error = lastErrno();
+            return Poco::Net::NetException(std::strerror(error), error);  // the code: see open()'s shortages
+        };
+        const int fd = ::socket(address.af(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) throw failed();
+        socket = Poco::Net::StreamSocket(new Poco::Net::StreamSocketImpl(fd));  // owns it from here
+        if (::connect(fd, address.addr(), address.length()) != 0 && lastErrno() != EINPROGRESS) throw failed();
+    }
     const int fd = socket.impl()->sockfd();
     awaitReady(fd, Await::Writable, deadline, parkVia, "connect timed out");
     if (const int error = socket.impl()->socketError()) throw Poco::Net::NetException(std::strerror(error));

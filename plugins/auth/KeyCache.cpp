@@ -2,17 +2,23 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
-#include <Poco/SHA2Engine.h>
+#include <openssl/evp.h>
 
 namespace sluice::auth {
 
+// libcrypto, not Poco's SHA2Engine: every request hashes its key twice
+// (mayBlock, then authenticate), and Poco's portable C cost about 9,500
+// instructions a hash where libcrypto's assembly costs 5,500 (fewer still
+// on a CPU with SHA extensions).
 Digest digestOf(std::string_view text) {
-    Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
-    engine.update(text.data(), static_cast<unsigned>(text.size()));
-    const auto& bytes = engine.digest();
+    // Fetched once: OpenSSL 3 otherwise looks the algorithm up by name on
+    // every call.
+    static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
     Digest digest{};
-    std::memcpy(digest.data(), bytes.data(), digest.size());
+    if (sha256 == nullptr || EVP_Digest(text.data(), text.size(), digest.data(), nullptr, sha256, nullptr) != 1)
+        throw std::runtime_error("SHA-256 is not available from libcrypto");
     return digest;
 }
 

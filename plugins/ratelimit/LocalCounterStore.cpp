@@ -24,10 +24,12 @@ LocalCounterStore::Shard& LocalCounterStore::shardOf(const std::string& scope) {
 
 std::vector<std::unique_lock<std::mutex>> LocalCounterStore::lockShards(const Ticket& ticket) {
     std::vector<std::size_t> indexes;
+    indexes.reserve(ticket.scopes.size());
     for (const auto& scope : ticket.scopes) indexes.push_back(std::hash<std::string>{}(scope.scope) % kShards);
     std::sort(indexes.begin(), indexes.end());
     indexes.erase(std::unique(indexes.begin(), indexes.end()), indexes.end());
     std::vector<std::unique_lock<std::mutex>> locks;
+    locks.reserve(indexes.size());
     for (const auto index : indexes) locks.emplace_back(_shards[index].mutex);
     return locks;
 }
@@ -37,14 +39,12 @@ void LocalCounterStore::trim(ScopeState& state, Clock::time_point now) {
     // still count until they are a minute older than now, never less.
     while (!state.requests.empty() && state.requests.front() + kWindow <= now) state.requests.pop_front();
     const auto oldest = secondOf(now) - 59;
-    state.tokens.erase(state.tokens.begin(), state.tokens.lower_bound(oldest));
+    const auto kept = state.tokens.lower_bound(oldest);
+    for (auto it = state.tokens.begin(); it != kept; ++it) state.tokensTotal -= it->second;
+    state.tokens.erase(state.tokens.begin(), kept);
 }
 
-std::uint64_t LocalCounterStore::tokensUsed(const ScopeState& state) {
-    std::uint64_t used = 0;
-    for (const auto& [second, tokens] : state.tokens) used += tokens;
-    return used;
-}
+std::uint64_t LocalCounterStore::tokensUsed(const ScopeState& state) { return state.tokensTotal; }
 
 ScopeView LocalCounterStore::viewOf(const ScopeLimits& limits, const ScopeState& state, Clock::time_point now) {
     ScopeView view;
@@ -71,6 +71,7 @@ Admission LocalCounterStore::admit(const Ticket& ticket) {
     auto locks = lockShards(ticket);
     Admission admission;
     std::vector<ScopeState*> states;
+    states.reserve(ticket.scopes.size());
     for (const auto& limits : ticket.scopes) {
         auto& state = shardOf(limits.scope).scopes[limits.scope];
         state.lastUsed = now;
@@ -109,11 +110,14 @@ Admission LocalCounterStore::admit(const Ticket& ticket) {
             auto& log = states[i]->requests;
             if (limits.requestsPerMinute > 0) log.push_back(log.empty() ? now : std::max(now, log.back()));
             if (limits.concurrentRequests > 0) states[i]->leases.insert(ticket.leaseId);
-            if (limits.tokensPerMinute > 0 && ticket.reservedTokens > 0)
+            if (limits.tokensPerMinute > 0 && ticket.reservedTokens > 0) {
                 states[i]->tokens[secondOf(now)] += ticket.reservedTokens;
+                states[i]->tokensTotal += ticket.reservedTokens;
+            }
         }
         admission.reservedSecond = secondOf(now);
     }
+    admission.views.reserve(ticket.scopes.size());
     for (std::size_t i = 0; i < ticket.scopes.size(); ++i) admission.views.push_back(viewOf(ticket.scopes[i], *states[i], now));
     return admission;
 }
@@ -126,17 +130,23 @@ void LocalCounterStore::release(const Ticket& ticket, std::uint64_t tokens) noex
             auto& shard = shardOf(limits.scope);
             auto found = shard.scopes.find(limits.scope);
             if (found == shard.scopes.end()) continue;
-            found->second.leases.erase(ticket.leaseId);
-            auto& buckets = found->second.tokens;
+            auto& state = found->second;
+            state.leases.erase(ticket.leaseId);
+            auto& buckets = state.tokens;
             if (limits.tokensPerMinute > 0 && ticket.reservedTokens > 0) {
                 // Gone when its second has aged out: then it has already stopped counting.
                 if (auto reserved = buckets.find(ticket.reservedSecond); reserved != buckets.end()) {
-                    reserved->second -= std::min(reserved->second, ticket.reservedTokens);
+                    const auto givenBack = std::min(reserved->second, ticket.reservedTokens);
+                    reserved->second -= givenBack;
+                    state.tokensTotal -= givenBack;
                     if (reserved->second == 0) buckets.erase(reserved);
                 }
             }
-            if (limits.tokensPerMinute > 0 && tokens > 0) buckets[secondOf(now)] += tokens;
-            found->second.lastUsed = now;
+            if (limits.tokensPerMinute > 0 && tokens > 0) {
+                buckets[secondOf(now)] += tokens;
+                state.tokensTotal += tokens;
+            }
+            state.lastUsed = now;
         }
         for (auto& lock : locks) lock.unlock();
         sweepIfDue(now);

@@ -34,6 +34,9 @@ private:
     struct ScopeState {
         std::deque<Clock::time_point> requests;          // admissions in the last minute, oldest first
         std::map<std::int64_t, std::uint64_t> tokens;   // second -> tokens charged in it
+        // The sum of `tokens`, kept as buckets change: summed afresh, the
+        // minute's 60 buckets were walked twice a scope an admission.
+        std::uint64_t tokensTotal = 0;
         std::set<std::string> leases;
         Clock::time_point lastUsed;
     };

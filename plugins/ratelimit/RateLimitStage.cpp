@@ -43,6 +43,7 @@ const ScopeView* tightest(const std::vector<ScopeView>& views, bool tokens) {
 }
 
 void addHeaders(RequestContext& ctx, const std::vector<ScopeView>& views) {
+    ctx.responseHeaders.reserve(ctx.responseHeaders.size() + 6);  // the six below: one allocation, not one a doubling
     if (const auto* view = tightest(views, false)) {
         ctx.responseHeaders.emplace_back("X-RateLimit-Limit-Requests", std::to_string(view->requestLimit));
         ctx.responseHeaders.emplace_back("X-RateLimit-Remaining-Requests", std::to_string(view->requestsRemaining));
@@ -179,6 +180,7 @@ RateLimitStage::~RateLimitStage() = default;
 
 std::vector<ScopeLimits> RateLimitStage::scopesFor(const Principal& principal) const {
     std::vector<ScopeLimits> scopes;
+    scopes.reserve(2);  // the tenant's and the key's
     auto add = [&](const std::string& scope, const PrincipalLimits& overrides) {
         ScopeLimits limits{scope, effective(overrides.requestsPerMinute, _settings.defaultRequestsPerMinute),
                            effective(overrides.tokensPerMinute, _settings.defaultTokensPerMinute),

@@ -243,10 +243,12 @@ void readAnswer(std::string_view bytes, bool headRequest, bool withoutWaiting, P
     try {
         std::string piece;
         if (withoutWaiting) {
+            ResponseReader::Turn turn;  // one per wake-up of the loop: a new one after each Wait
             for (;;) {
-                const auto read = reader.readBodyNow(piece);
+                const auto read = reader.readBodyNow(piece, turn);
                 if (read == ResponseReader::Now::End) break;
                 check(piece.empty() == (read == ResponseReader::Now::Wait), "readBodyNow() appends exactly when it says Data");
+                if (read == ResponseReader::Now::Wait) turn = {};
                 body += piece;
                 piece.clear();
             }

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include <Poco/DateTimeFormatter.h>
 #include <Poco/Logger.h>
 #include <Poco/Util/MapConfiguration.h>
 
@@ -26,6 +27,8 @@ class LoggingTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(flushWritesWhatWaits);
     CPPUNIT_TEST(anAccessLineHasEveryFieldInOrder);
     CPPUNIT_TEST(aJsonAccessLineHasTheFieldsTyped);
+    CPPUNIT_TEST(aLineStartsWithItsTimeAsPocoWroteIt);
+    CPPUNIT_TEST(valuesAreEscapedAndQuotedAsBefore);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -61,6 +64,50 @@ public:
         Poco::Logger::get("sluice.test").information("a line held back");
         sluice::kernel::flushLogs();
         CPPUNIT_ASSERT(fileText().find("a line held back") != std::string::npos);
+    }
+
+    // The text line's time is written by hand (not by Poco's
+    // DateTimeFormatter): the same bytes, across a leap day, a year's end and
+    // the epoch.
+    void aLineStartsWithItsTimeAsPocoWroteIt() {
+        auto& log = Poco::Logger::get("sluice.test");
+        const Poco::Timestamp::TimeVal times[] = {0, 1709251199999999LL, 1767225599999000LL, 1764619750025000LL,
+                                                  951782400000001LL};
+        for (const auto at : times) {
+            Poco::Message message("sluice.test", "at " + std::to_string(at), Poco::Message::PRIO_INFORMATION);
+            message.setTime(Poco::Timestamp(at));
+            log.log(message);
+        }
+        sluice::kernel::flushLogs();
+        std::istringstream lines(fileText());
+        std::string line;
+        for (const auto at : times) {
+            CPPUNIT_ASSERT(std::getline(lines, line));
+            const auto expected =
+                Poco::DateTimeFormatter::format(Poco::Timestamp(at), "%Y-%m-%d %H:%M:%S.%i ") + "Information sluice.test: at " +
+                std::to_string(at);
+            CPPUNIT_ASSERT_EQUAL(expected, line);
+        }
+    }
+
+    void valuesAreEscapedAndQuotedAsBefore() {
+        const auto value = [](std::string_view in) {
+            std::string out;
+            sluice::kernel::appendLogValue(in, out);
+            return out;
+        };
+        const auto text = [](std::string_view in) {
+            std::string out;
+            sluice::kernel::appendLogText(in, out);
+            return out;
+        };
+        CPPUNIT_ASSERT_EQUAL(std::string("plain"), value("plain"));
+        CPPUNIT_ASSERT_EQUAL(std::string("\"\""), value(""));
+        // A control character alone is escaped, not quoted.
+        CPPUNIT_ASSERT_EQUAL(std::string("tab\\there"), value("tab\there"));
+        CPPUNIT_ASSERT_EQUAL(std::string("\"a b\\\"c\\\\d\\ne=f\""), value("a b\"c\\d\ne=f"));
+        CPPUNIT_ASSERT_EQUAL(std::string("x\\x01\\x7fy\\r\\n"), text(std::string_view("x\x01\x7fy\r\n")));
+        CPPUNIT_ASSERT_EQUAL(std::string("a \"b\" = \\"), text("a \"b\" = \\"));
     }
 
     void anAccessLineHasEveryFieldInOrder() {

@@ -52,6 +52,7 @@ AuditRecord sample() {
 class AuditJsonTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(AuditJsonTest);
     CPPUNIT_TEST(namesAreTheStoreColumns);
+    CPPUNIT_TEST(isoTimeIsRightSecondAfterSecond);
     CPPUNIT_TEST(promptTextOnlyWhereAskedFor);
     CPPUNIT_TEST(aLineReadsBackToTheSameRecord);
     CPPUNIT_TEST(readsTheNamesOfThePreviousVersion);
@@ -59,6 +60,16 @@ class AuditJsonTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE_END();
 
 public:
+    // isoTime keeps each thread's last second formatted: its answers are
+    // the same as a fresh formatting's, in and across seconds, and back.
+    void isoTimeIsRightSecondAfterSecond() {
+        CPPUNIT_ASSERT_EQUAL(std::string("1970-01-01T00:00:00.000Z"), sluice::isoTime(0));
+        CPPUNIT_ASSERT_EQUAL(std::string("2025-11-23T12:13:20.123Z"), sluice::isoTime(1763900000123));
+        CPPUNIT_ASSERT_EQUAL(std::string("2025-11-23T12:13:20.999Z"), sluice::isoTime(1763900000999));
+        CPPUNIT_ASSERT_EQUAL(std::string("2025-11-23T12:13:21.005Z"), sluice::isoTime(1763900001005));
+        CPPUNIT_ASSERT_EQUAL(std::string("2025-11-23T12:13:19.000Z"), sluice::isoTime(1763899999000));
+    }
+
     void namesAreTheStoreColumns() {
         sluice::test::ScratchDir dir("sluice-audit-json");
         sluice::store::Database db(sluice::store::StoreUrl::parse("sqlite:" + (dir.path / "store.db").string()), 1);

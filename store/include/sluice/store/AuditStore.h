@@ -90,6 +90,8 @@ public:
     std::vector<UsageRow> usage(const std::optional<std::string>& tenant, long long sinceMs);
 
 private:
+    // SQLite's rows go through its own API (why: AuditStore.cpp, SqliteInsert).
+    void writeSqlite(const std::vector<AuditRow>& rows);
     std::size_t purgeTable(const std::string& table, const std::string& tenantColumn, int defaultDays,
                            long long nowMs, const RetentionPolicy& policy, bool& more);
 

@@ -5,6 +5,7 @@
 
 #include <future>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <sys/epoll.h>
@@ -53,6 +54,7 @@ class EventLoopTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aCancelledTimerNeverFires);
     CPPUNIT_TEST(workPostedFromAnotherThreadRunsOnTheLoop);
     CPPUNIT_TEST(aWatcherUnwatchedInARoundGetsNoMoreOfItsEvents);
+    CPPUNIT_TEST(aWatcherForgottenAndClosedInARoundGetsNoMoreOfItsEvents);
     CPPUNIT_TEST(workPostedBeforeStopStillRuns);
     CPPUNIT_TEST_SUITE_END();
 
@@ -142,6 +144,42 @@ public:
         second.ownFd = b.fd[0];
         second.other = &first;
         second.otherFd = a.fd[0];
+        loop.watch(a.fd[0], EPOLLIN, first);
+        loop.watch(b.fd[0], EPOLLIN, second);
+        CPPUNIT_ASSERT_EQUAL(ssize_t(1), ::write(a.fd[1], "x", 1));
+        CPPUNIT_ASSERT_EQUAL(ssize_t(1), ::write(b.fd[1], "x", 1));
+        loop.run();
+        CPPUNIT_ASSERT_EQUAL(1, first.calls + second.calls);
+    }
+
+    void aWatcherForgottenAndClosedInARoundGetsNoMoreOfItsEvents() {
+        // As above, with forget() and a close in place of unwatch(): the
+        // close takes the descriptor out of the set, forget() the round's
+        // events still listed for it.
+        EventLoop loop;
+        Pair a, b;
+        struct Closer final : EventLoop::Watcher {
+            EventLoop* loop = nullptr;
+            int ownFd = -1;
+            int* otherFd = nullptr;
+            Closer* other = nullptr;
+            int calls = 0;
+            void onReady(std::uint32_t) override {
+                ++calls;
+                char byte;
+                [[maybe_unused]] const auto n = ::read(ownFd, &byte, 1);
+                loop->forget(*other);
+                ::close(std::exchange(*otherFd, -1));
+                loop->post([this] { loop->stop(); });
+            }
+        } first, second;
+        first.loop = second.loop = &loop;
+        first.other = &second;
+        first.ownFd = a.fd[0];
+        first.otherFd = &b.fd[0];
+        second.ownFd = b.fd[0];
+        second.other = &first;
+        second.otherFd = &a.fd[0];
         loop.watch(a.fd[0], EPOLLIN, first);
         loop.watch(b.fd[0], EPOLLIN, second);
         CPPUNIT_ASSERT_EQUAL(ssize_t(1), ::write(a.fd[1], "x", 1));

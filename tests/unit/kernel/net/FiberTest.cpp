@@ -1,7 +1,13 @@
 // Fiber: a body that runs to its end, one that parks and is run on by
 // another thread with its stack intact, exceptions thrown and caught on the
-// fiber's own stack, and many fibers parked at once.
+// fiber's own stack, and many fibers parked at once; a parked fiber's
+// stack given back only when asked (trimParked), and a burst's pooled
+// stacks unmapped only after a round without them (releaseSpareStacks).
 #include <cppunit/extensions/HelperMacros.h>
+
+#include <alloca.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <exception>
 #include <future>
@@ -33,6 +39,8 @@ class FiberTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aParkInsideACatchBlockKeepsItsException);
     CPPUNIT_TEST(manyFibersParkAtOnce);
     CPPUNIT_TEST(parkOutsideAFiberIsRefused);
+    CPPUNIT_TEST(aParkedStackIsTrimmedOnlyWhenAsked);
+    CPPUNIT_TEST(spareStacksGoAfterARoundUnused);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -146,6 +154,58 @@ public:
     }
 
     void parkOutsideAFiberIsRefused() { CPPUNIT_ASSERT_THROW(Fiber::park([](Fiber&) {}), std::logic_error); }
+
+    void aParkedStackIsTrimmedOnlyWhenAsked() {
+        std::uintptr_t deep = 0;
+        Fiber fiber([&deep] {
+            deep = touchStackBelow(256 * 1024);
+            Fiber::park([](Fiber&) {});
+        });
+        CPPUNIT_ASSERT(!fiber.run());
+        // A park keeps its stack as it is: a short one (a connect) would pay
+        // for the trim and the page faults after for nothing.
+        CPPUNIT_ASSERT(resident(deep));
+        fiber.trimParked();
+        CPPUNIT_ASSERT(!resident(deep));
+        CPPUNIT_ASSERT(fiber.run());
+    }
+
+    void spareStacksGoAfterARoundUnused() {
+        constexpr std::size_t kBurst = 300;
+        {
+            std::vector<std::unique_ptr<Fiber>> burst;
+            for (std::size_t i = 0; i < kBurst; ++i) {
+                burst.push_back(std::make_unique<Fiber>([] { Fiber::park([](Fiber&) {}); }));
+                CPPUNIT_ASSERT(!burst.back()->run());
+            }
+            for (auto& fiber : burst) CPPUNIT_ASSERT(fiber->run());
+        }  // every stack back in the pool
+        // The round the burst was in: its stacks were taken, none goes.
+        CPPUNIT_ASSERT_EQUAL(std::size_t{0}, Fiber::releaseSpareStacks());
+        // A round in which no fiber took one: all go but the few kept.
+        const auto released = Fiber::releaseSpareStacks();
+        CPPUNIT_ASSERT(released >= kBurst - 64);
+        CPPUNIT_ASSERT_EQUAL(std::size_t{0}, Fiber::releaseSpareStacks());
+    }
+
+private:
+    // Writes a byte in each page of `bytes` of stack below the caller's
+    // frame, so they are resident; returns the lowest byte written.
+    // (As a number: the address of a dead local, returned, is null to GCC.)
+    [[gnu::noinline]] static std::uintptr_t touchStackBelow(std::size_t bytes) {
+        auto* area = static_cast<volatile char*>(alloca(bytes));
+        for (std::size_t at = 0; at < bytes; at += 4096) area[at] = 1;
+        return reinterpret_cast<std::uintptr_t>(area);
+    }
+
+    // Whether the page holding `address` is in memory.
+    static bool resident(std::uintptr_t address) {
+        const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+        unsigned char in = 0;
+        auto* start = reinterpret_cast<void*>(address & ~(page - 1));
+        CPPUNIT_ASSERT_EQUAL(0, ::mincore(start, page, &in));
+        return (in & 1) != 0;
+    }
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(FiberTest);
