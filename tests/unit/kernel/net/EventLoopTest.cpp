@@ -119,61 +119,53 @@ public:
     }
 
     void aWatcherUnwatchedInARoundGetsNoMoreOfItsEvents() {
-        // Two descriptors ready in the same round; whichever runs first
-        // unwatches the other, which must then not be called.
+        callsWhenEachRemovesTheOther([](EventLoop& loop, int& fd, EventLoop::Watcher& watcher) { loop.unwatch(fd, watcher); });
+    }
+
+    void aWatcherForgottenAndClosedInARoundGetsNoMoreOfItsEvents() {
+        // The close takes the descriptor out of the set, forget() the
+        // round's events still listed for it.
+        callsWhenEachRemovesTheOther([](EventLoop& loop, int& fd, EventLoop::Watcher& watcher) {
+            loop.forget(watcher);
+            ::close(std::exchange(fd, -1));
+        });
+    }
+
+    void workPostedBeforeStopStillRuns() {
+        EventLoop loop;
+        int ran = 0;
+        loop.post([&] {
+            loop.stop();
+            loop.post([&] { ++ran; });  // posted by posted work, after the stop
+        });
+        loop.run();
+        CPPUNIT_ASSERT_EQUAL(1, ran);
+    }
+
+private:
+    // Two descriptors ready in the same round; whichever runs first removes
+    // the other (`remove`), which must then not be called.
+    template <class Remove>
+    static void callsWhenEachRemovesTheOther(Remove remove) {
         EventLoop loop;
         Pair a, b;
-        struct Dropper final : EventLoop::Watcher {
+        struct Remover final : EventLoop::Watcher {
             EventLoop* loop = nullptr;
+            Remove* remove = nullptr;
             int ownFd = -1;
-            int otherFd = -1;
-            Dropper* other = nullptr;
+            int* otherFd = nullptr;
+            Remover* other = nullptr;
             int calls = 0;
             void onReady(std::uint32_t) override {
                 ++calls;
                 char byte;
                 [[maybe_unused]] const auto n = ::read(ownFd, &byte, 1);  // else it is ready again next round
-                loop->unwatch(otherFd, *other);
+                (*remove)(*loop, *otherFd, *other);
                 loop->post([this] { loop->stop(); });
             }
         } first, second;
         first.loop = second.loop = &loop;
-        first.other = &second;
-        first.ownFd = a.fd[0];
-        first.otherFd = b.fd[0];
-        second.ownFd = b.fd[0];
-        second.other = &first;
-        second.otherFd = a.fd[0];
-        loop.watch(a.fd[0], EPOLLIN, first);
-        loop.watch(b.fd[0], EPOLLIN, second);
-        CPPUNIT_ASSERT_EQUAL(ssize_t(1), ::write(a.fd[1], "x", 1));
-        CPPUNIT_ASSERT_EQUAL(ssize_t(1), ::write(b.fd[1], "x", 1));
-        loop.run();
-        CPPUNIT_ASSERT_EQUAL(1, first.calls + second.calls);
-    }
-
-    void aWatcherForgottenAndClosedInARoundGetsNoMoreOfItsEvents() {
-        // As above, with forget() and a close in place of unwatch(): the
-        // close takes the descriptor out of the set, forget() the round's
-        // events still listed for it.
-        EventLoop loop;
-        Pair a, b;
-        struct Closer final : EventLoop::Watcher {
-            EventLoop* loop = nullptr;
-            int ownFd = -1;
-            int* otherFd = nullptr;
-            Closer* other = nullptr;
-            int calls = 0;
-            void onReady(std::uint32_t) override {
-                ++calls;
-                char byte;
-                [[maybe_unused]] const auto n = ::read(ownFd, &byte, 1);
-                loop->forget(*other);
-                ::close(std::exchange(*otherFd, -1));
-                loop->post([this] { loop->stop(); });
-            }
-        } first, second;
-        first.loop = second.loop = &loop;
+        first.remove = second.remove = &remove;
         first.other = &second;
         first.ownFd = a.fd[0];
         first.otherFd = &b.fd[0];
@@ -186,17 +178,6 @@ public:
         CPPUNIT_ASSERT_EQUAL(ssize_t(1), ::write(b.fd[1], "x", 1));
         loop.run();
         CPPUNIT_ASSERT_EQUAL(1, first.calls + second.calls);
-    }
-
-    void workPostedBeforeStopStillRuns() {
-        EventLoop loop;
-        int ran = 0;
-        loop.post([&] {
-            loop.stop();
-            loop.post([&] { ++ran; });  // posted by posted work, after the stop
-        });
-        loop.run();
-        CPPUNIT_ASSERT_EQUAL(1, ran);
     }
 };
 
