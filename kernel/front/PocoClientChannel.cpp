@@ -3,11 +3,10 @@
 #include <algorithm>
 #include <utility>
 
-#include <strings.h>
-
 #include <Poco/Net/StreamSocket.h>
 
 #include "dialect/ErrorBody.h"
+#include "http/FieldNames.h"
 
 namespace sluice::kernel {
 
@@ -84,9 +83,7 @@ void PocoClientChannel::prepare(int status, const std::string& contentType) {
     const auto& fields = _ctx.responseHeaders;
     for (std::size_t i = 0; i < fields.size(); ++i) {
         const auto& [name, value] = fields[i];
-        const auto sameName = [&name](const std::string& other) {
-            return other.size() == name.size() && ::strncasecmp(other.data(), name.data(), name.size()) == 0;
-        };
+        const auto sameName = [&name](const std::string& other) { return sameFieldName(other, name); };
         if (std::any_of(fields.begin() + static_cast<std::ptrdiff_t>(i) + 1, fields.end(),
                         [&](const auto& later) { return sameName(later.first); }))
             continue;

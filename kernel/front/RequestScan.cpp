@@ -4,9 +4,8 @@
 #include <charconv>
 #include <utility>
 
-#include <Poco/String.h>
-
 #include "../http/ChunkedDecoder.h"
+#include "../http/FieldNames.h"
 
 namespace sluice::kernel {
 
@@ -19,9 +18,6 @@ std::string_view trim(std::string_view text) {
     return text;
 }
 
-bool namedAs(std::string_view name, std::string_view wanted) {
-    return name.size() == wanted.size() && Poco::icompare(std::string(name), std::string(wanted)) == 0;
-}
 } // namespace
 
 HeadScan scanHead(std::string_view input, std::size_t limit, std::size_t scanned) {
@@ -56,18 +52,18 @@ BodyFraming framingOf(std::string_view head) {
         if (colon == std::string_view::npos) continue;
         const auto name = line.substr(0, colon);
         const auto value = trim(line.substr(colon + 1));
-        if (namedAs(name, "content-length")) {
+        if (sameFieldName(name, "content-length")) {
             std::uint64_t length = 0;
             const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), length);
             if (haveLength || error != std::errc() || end != value.data() + value.size() || value.empty())
                 return {BodyFraming::Kind::Unsure, 0};
             haveLength = true;
             framing.length = length;
-        } else if (namedAs(name, "transfer-encoding")) {
-            if (chunked || !namedAs(value, "chunked")) return {BodyFraming::Kind::Unsure, 0};
+        } else if (sameFieldName(name, "transfer-encoding")) {
+            if (chunked || !sameFieldName(value, "chunked")) return {BodyFraming::Kind::Unsure, 0};
             chunked = true;
-        } else if (namedAs(name, "expect")) {
-            if (framing.expectContinue || !namedAs(value, "100-continue")) return {BodyFraming::Kind::Unsure, 0};
+        } else if (sameFieldName(name, "expect")) {
+            if (framing.expectContinue || !sameFieldName(value, "100-continue")) return {BodyFraming::Kind::Unsure, 0};
             framing.expectContinue = true;
         }
     }
