@@ -37,8 +37,7 @@ public:
     void close() {
         if (_closed) return;
         _closed = true;
-        appendChunk(_wire, _chunk);
-        _chunk.clear();
+        framePending();
         _wire.append("0\r\n\r\n");
         sendWire();
     }
@@ -56,12 +55,17 @@ protected:
     }
 
     int sync() override {
-        appendChunk(_wire, _chunk);
-        _chunk.clear();
+        framePending();
         return sendWire() ? 0 : -1;
     }
 
 private:
+    // What was written since the last flush, as one chunk for the wire.
+    void framePending() {
+        appendChunk(_wire, _chunk);
+        _chunk.clear();
+    }
+
     bool sendWire() {
         if (_failed) return false;
         if (_wire.empty()) return true;
@@ -113,10 +117,7 @@ std::ostream& ServerResponse::send() {
     poco_assert(!sent());
     if (bodyless()) {
         // A stream exactly as long as the head: whatever the handler writes after it is dropped.
-        std::string head;
-        appendHead(head);
-        _stream = std::make_unique<Poco::Net::HTTPFixedLengthOutputStream>(_session, head.size());
-        *_stream << head;
+        sendFixedLength(0);
     } else if (getChunkedTransferEncoding()) {
         std::string head;
         appendHead(head);
@@ -124,10 +125,7 @@ std::ostream& ServerResponse::send() {
         _chunkedBody = chunked.get();
         _stream = std::move(chunked);
     } else if (hasContentLength()) {
-        std::string head;
-        appendHead(head);
-        _stream = std::make_unique<Poco::Net::HTTPFixedLengthOutputStream>(_session, getContentLength64() + head.size());
-        *_stream << head;
+        sendFixedLength(static_cast<std::uint64_t>(getContentLength64()));
     } else {
         // No length and not chunked: the end of the body is the end of the connection.
         _stream = std::make_unique<Poco::Net::HTTPOutputStream>(_session);
@@ -135,6 +133,13 @@ std::ostream& ServerResponse::send() {
         writeHead(*_stream);
     }
     return *_stream;
+}
+
+void ServerResponse::sendFixedLength(std::uint64_t bodyBytes) {
+    std::string head;
+    appendHead(head);
+    _stream = std::make_unique<Poco::Net::HTTPFixedLengthOutputStream>(_session, bodyBytes + head.size());
+    *_stream << head;
 }
 
 void ServerResponse::sendFile(const std::string& path, const std::string& mediaType) {

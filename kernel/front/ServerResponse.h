@@ -8,6 +8,7 @@
 // Poco 1.11). Our ServerRequest is not an HTTPServerRequestImpl, so the
 // connection tells this class about HEAD itself.
 
+#include <cstdint>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -55,6 +56,8 @@ private:
     // line), with the own fields after Poco's; every head goes out this way.
     void appendHead(std::string& wire) const;
     void writeHead(std::ostream& out) const;
+    // _stream: the head, then up to `bodyBytes` of body; what is written past them is dropped.
+    void sendFixedLength(std::uint64_t bodyBytes);
 
     ClientSession& _session;
     std::unique_ptr<std::ostream> _stream;  // set once the head is made; flushed and ended on destruction
