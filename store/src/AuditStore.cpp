@@ -77,6 +77,21 @@ private:
     int _column = 0;
 };
 
+// The inserts, as each engine says that a row already there (a replayed
+// spill) stays as it is; `?` placeholders either way.
+std::string insertRecordSql(Engine engine) {
+    const bool sqlite = engine == Engine::SQLite;
+    return std::string(sqlite ? "INSERT OR IGNORE" : "INSERT") + " INTO audit_records (" + kRecordColumns +
+           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+           (sqlite ? "" : " ON CONFLICT (request_id) DO NOTHING");
+}
+std::string insertPromptSql(Engine engine) {
+    const bool sqlite = engine == Engine::SQLite;
+    return std::string(sqlite ? "INSERT OR IGNORE" : "INSERT") +
+           " INTO audit_prompts (request_id, at_ms, tenant, prompt, answer) VALUES (?, ?, ?, ?, ?)" +
+           (sqlite ? "" : " ON CONFLICT (request_id) DO NOTHING");
+}
+
 // A batch of rows as the columns the insert statements bind.
 struct Columns {
     std::vector<std::string> requestId, tenant, keyId, clientAddress, route, requestedModel, servedBackend,
@@ -125,13 +140,8 @@ struct Columns {
 void AuditStore::write(const std::vector<AuditRow>& rows) {
     if (rows.empty()) return;
     if (_db.engine() == Engine::SQLite) return writeSqlite(rows);
-    const std::string insertRecord =
-        _db.sql(std::string("INSERT INTO audit_records (") + kRecordColumns +
-                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (request_id) DO NOTHING");
-    const std::string insertPrompt =
-        _db.sql("INSERT INTO audit_prompts (request_id, at_ms, tenant, prompt, answer) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (request_id) DO NOTHING");
+    const std::string insertRecord = _db.sql(insertRecordSql(Engine::PostgreSQL));
+    const std::string insertPrompt = _db.sql(insertPromptSql(Engine::PostgreSQL));
     // Column by column, so each statement is prepared once per batch and run
     // once per row (Poco binds a vector an element per execution), not
     // prepared again for every row. The binders keep pointers to the
@@ -161,8 +171,7 @@ void AuditStore::writeSqlite(const std::vector<AuditRow>& rows) {
     _db.guarded("cannot write audit records", [&] {
         _db.transaction([&](Session& session) {
             sqlite3* const db = Poco::Data::SQLite::Utility::dbHandle(session);
-            SqliteInsert records(db, std::string("INSERT OR IGNORE INTO audit_records (") + kRecordColumns +
-                                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            SqliteInsert records(db, insertRecordSql(Engine::SQLite));
             for (const auto& r : rows) {
                 records.text(r.requestId).number(r.atMs).text(r.tenant).text(r.keyId).text(r.clientAddress);
                 records.text(r.route).text(r.requestedModel).text(r.servedBackend).text(r.servedModel).text(r.alias);
@@ -172,8 +181,7 @@ void AuditStore::writeSqlite(const std::vector<AuditRow>& rows) {
                 records.run();
             }
             if (std::none_of(rows.begin(), rows.end(), [](const AuditRow& r) { return r.promptLogged; })) return;
-            SqliteInsert prompts(
-                db, "INSERT OR IGNORE INTO audit_prompts (request_id, at_ms, tenant, prompt, answer) VALUES (?, ?, ?, ?, ?)");
+            SqliteInsert prompts(db, insertPromptSql(Engine::SQLite));
             for (const auto& r : rows) {
                 if (!r.promptLogged) continue;
                 prompts.text(r.requestId).number(r.atMs).text(r.tenant).text(r.prompt).text(r.answer);
