@@ -1,5 +1,7 @@
 #include "FrontHandler.h"
 
+#include <chrono>
+#include <cstdint>
 #include <optional>
 #include <random>
 #include <utility>
@@ -321,13 +323,22 @@ void RequestHandling::recordFinished() {
 
 std::string chooseRequestId(const std::string* offered) {
     if (offered && saneRequestId(*offered)) return *offered;
+    // 32 hex digits: the first 12 are the milliseconds since the epoch (as in
+    // a UUIDv7), the other 20 random. Ids made here sort by time, so each
+    // audit row's key lands at the right edge of its index: a batch dirties a
+    // few pages, where random keys dirtied about one page per row (1.4 page
+    // writes per request at 1,000/s). 80 random bits a millisecond keep them
+    // unique.
     thread_local std::mt19937_64 random{std::random_device{}()};
     static constexpr char kHex[] = "0123456789abcdef";
     std::string id(32, '0');
-    for (std::size_t i = 0; i < id.size(); i += 16) {
-        auto bits = random();
-        for (std::size_t j = 0; j < 16; ++j, bits >>= 4) id[i + j] = kHex[bits & 15];
-    }
+    const auto ms = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+    for (std::size_t j = 0; j < 12; ++j) id[11 - j] = kHex[(ms >> (4 * j)) & 15];
+    auto bits = random();
+    for (std::size_t j = 12; j < 28; ++j, bits >>= 4) id[j] = kHex[bits & 15];
+    bits = random();
+    for (std::size_t j = 28; j < 32; ++j, bits >>= 4) id[j] = kHex[bits & 15];
     return id;
 }
 

@@ -31,7 +31,8 @@ private:
     Gateway& _gateway;
 };
 
-// A request id the client sent, if it is sane (1-128 of [A-Za-z0-9._:-]); else a new one.
+// A request id the client sent, if it is sane (1-128 of [A-Za-z0-9._:-]); else a
+// new one: 32 hex digits, the first 12 the milliseconds since the epoch.
 std::string chooseRequestId(const std::string* offered);
 
 } // namespace sluice::kernel
