@@ -1,12 +1,14 @@
 #include "Gateway.h"
 
+#include "capacity/Capacity.h"
 #include "upstream/Forwarder.h"
 
 namespace sluice::kernel {
 
 Gateway::Gateway(MetricsRegistry& metrics)
     : _metrics(metrics),
-      _forwarder(std::make_unique<Forwarder>(metrics)),
+      _capacity(std::make_unique<Capacity>(metrics)),
+      _forwarder(std::make_unique<Forwarder>(metrics, *_capacity)),
       _generationGauge(metrics.gauge("sluice_config_generation",
                                      "Configurations loaded since start: 1 at start, one more per applied reload.")),
       _loadedAtGauge(metrics.gauge("sluice_config_loaded_timestamp_seconds",

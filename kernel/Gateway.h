@@ -15,6 +15,7 @@
 
 namespace sluice::kernel {
 
+class Capacity;
 class Forwarder;
 
 class Gateway {
@@ -35,6 +36,7 @@ public:
 
 private:
     MetricsRegistry& _metrics;
+    std::unique_ptr<Capacity> _capacity;  // backend slots and their queue: process-wide, across reloads
     std::unique_ptr<Forwarder> _forwarder;
     std::atomic<std::shared_ptr<Pipeline>> _pipeline;
     std::atomic<std::uint64_t> _generation{0};

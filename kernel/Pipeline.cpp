@@ -82,6 +82,7 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
         "sluice_answer_buffer_bytes", "Bytes of whole answers held in memory now, across all requests (limits.answer_buffer_bytes)."));
     self._settings.maxStream = std::chrono::seconds(reader.integer("timeout.max_stream_s", 0, 0, 7 * 86400));
     self._settings.requestTimeout = reader.millis("timeout.request_ms", std::chrono::milliseconds(600000));
+    self._settings.queue = parseQueueSettings(reader);
     try {
         self._settings.trustedProxies = TrustedProxies(reader.list("server.trusted_proxies"));
     } catch (const std::invalid_argument& e) {
@@ -103,7 +104,7 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
             self.logger("kernel").warning("INSECURE: backends.%s.tls.verify = false: its certificate is not checked",
                                           backend->name);
         self._backendsByName.emplace(backend->name, backend);
-        self._upstreams.emplace(backend->name, std::make_unique<Upstream>(backend, metrics));
+        self._upstreams.emplace(backend->name, std::make_unique<Upstream>(backend, metrics, parseSlotLimits(reader, backend->name)));
     }
     HealthPolicy policy;
     policy.failureThreshold = static_cast<int>(reader.integer("health.failure_threshold", 3, 1, 1000));
@@ -200,7 +201,7 @@ std::shared_ptr<const Backend> Pipeline::backend(const std::string& name) const 
 }
 
 ForwardingServices Pipeline::forwarding() {
-    return {_upstreams, *_health, _forwarderLog, _settings.maxStream, catalog(), aliases(), _settings.requestTimeout};
+    return {_upstreams, *_health, _forwarderLog, _settings.maxStream, catalog(), aliases(), _settings.requestTimeout, _settings.queue};
 }
 
 std::string Pipeline::describe() const {

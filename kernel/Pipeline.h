@@ -15,6 +15,7 @@
 #include <Poco/Util/AbstractConfiguration.h>
 
 #include "BackendHealth.h"
+#include "capacity/SlotLimits.h"
 #include "PluginLoader.h"
 #include "audit/AuditWriters.h"
 #include "front/CorsPolicy.h"
@@ -40,6 +41,7 @@ struct PipelineSettings {
     CorsPolicy cors;        // server.cors.origins
     std::chrono::seconds maxStream{0};  // timeout.max_stream_s; 0: no cap
     std::chrono::milliseconds requestTimeout{600000};  // timeout.request_ms: until an answer begins
+    QueueSettings queue;  // queue.max_wait_ms, queue.max_depth
 };
 
 class Pipeline final : public KernelServices {

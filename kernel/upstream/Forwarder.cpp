@@ -8,6 +8,7 @@
 #include <Poco/Logger.h>
 
 #include "Attempt.h"
+#include "capacity/Capacity.h"
 #include "net/DrainDeadline.h"
 #include "FailureTable.h"
 #include "RetryWait.h"
@@ -42,7 +43,61 @@ private:
 };
 } // namespace
 
-Forwarder::Forwarder(MetricsRegistry& metrics) : _metrics(metrics) {}
+namespace {
+// The drain deadline passed while the request waited: no backend is asked now.
+void answerShuttingDown(RequestContext& ctx, ClientChannel& client) {
+    ctx.outcome = Outcome::UpstreamError;
+    ctx.status = 503;
+    ctx.responseHeaders.emplace_back("Retry-After", "1");
+    client.sendWhole(503, "application/json", errorBody(ctx.route.protocol, 503, "the gateway is shutting down", "shutting_down"));
+}
+} // namespace
+
+Forwarder::Forwarder(MetricsRegistry& metrics, Capacity& capacity) : _metrics(metrics), _capacity(capacity) {}
+
+std::optional<Capacity::Granted> Forwarder::waitForSlot(const ForwardingServices& services, RequestContext& ctx,
+                                                      ClientChannel& client, const std::vector<const Candidate*>& full) {
+    std::vector<Capacity::Want> wants;
+    wants.reserve(full.size());
+    for (const auto* candidate : full) {
+        const auto* upstream = services.upstream(candidate->backend);
+        wants.push_back({candidate->backend, candidate->upstreamModel.empty() ? ctx.model : candidate->upstreamModel,
+                         upstream->slots});
+    }
+    const Capacity::Waiting who{ctx.principal ? ctx.principal->tenant : std::string(), Priority::Interactive, 1};
+    auto queued = _capacity.enqueue(std::move(wants), who, services.queue.maxDepth);
+    if (queued.now) return std::move(queued.now);
+    auto shed = [&](const char* code, const char* message) {
+        _metrics.counter("sluice_requests_shed_total", "Requests answered 503 for want of a backend slot, by why.",
+                         {{"reason", code}})
+            .inc();
+        ctx.outcome = Outcome::RefusedLimit;
+        ctx.status = 503;
+        ctx.responseHeaders.emplace_back("Retry-After", "1");
+        client.sendWhole(503, "application/json", errorBody(ctx.route.protocol, 503, message, code));
+    };
+    if (queued.full) {
+        shed("queue_full", "every backend for this model is busy and the queue is full; retry shortly");
+        return std::nullopt;
+    }
+    auto deadline = Clock::now() + services.queue.maxWait;
+    if (services.requestTimeout.count() > 0) deadline = std::min(deadline, ctx.startedAt + services.requestTimeout);
+    const auto end = awaitReadable(client, queued.ticket->fd(), deadline);
+    auto granted = _capacity.leave(*queued.ticket);
+    if (end == WaitEnd::ClientGone) {
+        // It never reaches a backend; a slot granted meanwhile goes on to the next waiter.
+        ctx.outcome = Outcome::ClientCancel;
+        ctx.status = 499;
+        return std::nullopt;
+    }
+    if (end == WaitEnd::Draining) {
+        answerShuttingDown(ctx, client);
+        return std::nullopt;
+    }
+    if (granted) return granted;
+    shed("queue_timeout", "every backend for this model stayed busy for queue.max_wait_ms; retry shortly");
+    return std::nullopt;
+}
 
 void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx, std::string_view body, ClientChannel& client) {
     const Alias* alias = ctx.plan.alias.empty() ? nullptr : services.aliases.find(ctx.plan.alias);
@@ -66,33 +121,47 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
         else failedCandidates.push_back(candidate);
     };
     bool protocolMismatch = false;
-    for (const auto& candidate : ctx.plan.candidates) {
+    // Candidates whose backend (or model on it) was at its slots when their
+    // turn came: asked again, through the queue, once the others are done.
+    std::vector<const Candidate*> full;
+    enum class Step { Next, Stop, Answered };
+    // One candidate's turn; `granted` is a slot the queue gave it.
+    auto tryCandidate = [&](const Candidate& candidate, Capacity::Lease* granted) -> Step {
         auto* upstream = services.upstream(candidate.backend);
-        if (!upstream) continue;
+        if (!upstream) return Step::Next;
         const auto& backend = upstream->backend();
-        if (std::find(downBackends.begin(), downBackends.end(), backend.name) != downBackends.end()) continue;
+        if (std::find(downBackends.begin(), downBackends.end(), backend.name) != downBackends.end()) return Step::Next;
         const auto* dialect = dialectFor(ctx.route, backend);
         if (!dialect) {
             protocolMismatch = true;
-            continue;
+            return Step::Next;
         }
         const std::string servedModel = candidate.upstreamModel.empty() ? ctx.model : candidate.upstreamModel;
         const std::pair<std::string, std::string> pair{backend.name, servedModel};
-        if (std::find(failedCandidates.begin(), failedCandidates.end(), pair) != failedCandidates.end()) continue;
+        if (std::find(failedCandidates.begin(), failedCandidates.end(), pair) != failedCandidates.end()) return Step::Next;
+        // A generation holds one of the backend's slots from its send to its
+        // answer's end (stream included), retries and their pauses too.
+        Capacity::Lease lease = granted ? std::move(*granted) : Capacity::Lease();
+        auto takeSlot = [&] {
+            if (lease.held() || upstream->slots.unbounded()) return true;
+            lease = _capacity.tryTake({backend.name, servedModel, upstream->slots});
+            return lease.held();
+        };
         if (broken) {
-            if (drain::ended()) break;  // shutting down: the stream ends with its first break
-            if (!backend.acceptsPrefill(servedModel)) continue;
+            if (drain::ended()) return Step::Stop;  // shutting down: the stream ends with its first break
+            if (!backend.acceptsPrefill(servedModel)) return Step::Next;
+            if (!takeSlot()) return Step::Next;  // a continuation does not queue: the client is mid-answer
             countFailover(ctx, lastBackend, backend.name, "continuation");
             const BodySwap swap(ctx, continuationOf(ctx.body, broken->text));
             const auto started = Clock::now();
             auto failure = Attempt(services, *upstream, *dialect, ctx, servedModel, client, continuationTerms, &*broken)
                                .run(ctx.body.dump());
-            if (!failure) return;
+            if (!failure) return Step::Answered;
             if (!failure->broken) noteFailure(services, *upstream, servedModel, ctx, *failure, Clock::now() - started);
             else broken = std::move(failure->broken);  // it broke too, after adding to the answer
             lastBackend = backend.name;
             ruleOut(*failure, pair);
-            continue;
+            return Step::Next;
         }
         if (auto own = dialect->ownAnswer({ctx, backend, servedModel})) {
             ctx.servedBackend = backend.name;
@@ -100,12 +169,16 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
             ctx.status = own->status;
             if (own->status >= 400) ctx.outcome = Outcome::BadRequest;
             client.sendWhole(own->status, own->contentType, own->body);
-            return;
+            return Step::Answered;
         }
         // timeout.request_ms bounds the whole search for an answer.
         if (Clock::now() >= terms.deadline) {
             if (!last) last = Failure{UpstreamOutcome::Timeout, "timeout.request_ms ran out", {}};
-            break;
+            return Step::Stop;
+        }
+        if (!takeSlot()) {
+            full.push_back(&candidate);
+            return Step::Next;
         }
         if (last) countFailover(ctx, lastBackend, backend.name, outcomeLabel(last->kind));
         const auto retry = alias ? alias->retry.over(backend.retry) : backend.retry;
@@ -118,7 +191,7 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
                     upstream->metrics.latency.observe(std::chrono::duration<double>(Clock::now() - started).count());
                     countServed(ctx);
                 }
-                return;
+                return Step::Answered;
             }
             if (failure->broken) {
                 // Recorded as the stream broke; the client has bytes: no retry.
@@ -140,22 +213,36 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
             if (paused == PauseEnd::ClientGone) {
                 ctx.outcome = Outcome::ClientCancel;
                 ctx.status = 499;
-                return;
+                return Step::Answered;
             }
             if (paused == PauseEnd::Draining) {
                 // The drain deadline passed while waiting: no backend is asked now.
-                ctx.outcome = Outcome::UpstreamError;
-                ctx.status = 503;
-                ctx.responseHeaders.emplace_back("Retry-After", "1");
-                client.sendWhole(503, "application/json",
-                                 errorBody(ctx.route.protocol, 503, "the gateway is shutting down", "shutting_down"));
-                return;
+                answerShuttingDown(ctx, client);
+                return Step::Answered;
             }
         }
         if (failure->broken) broken = std::move(failure->broken);
         last = failure;
         lastBackend = backend.name;
         ruleOut(*failure, pair);
+        return Step::Next;
+    };
+
+    for (const auto& candidate : ctx.plan.candidates) {
+        const auto step = tryCandidate(candidate, nullptr);
+        if (step == Step::Answered) return;
+        if (step == Step::Stop) break;
+    }
+    // Every candidate left was at its slots: wait in the queue for the first
+    // that frees, try it, and wait again for the rest while any are left.
+    while (!full.empty() && !broken) {
+        auto waited = waitForSlot(services, ctx, client, full);
+        if (!waited) return;  // answered: shed, gone, or shutting down
+        const auto* candidate = full[waited->want];
+        full.erase(full.begin() + static_cast<std::ptrdiff_t>(waited->want));
+        const auto step = tryCandidate(*candidate, &waited->lease);
+        if (step == Step::Answered) return;
+        if (step == Step::Stop) break;
     }
 
     if (broken) {

@@ -14,10 +14,12 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "BackendHealth.h"
 #include "Failure.h"
 #include "Upstream.h"
+#include "capacity/Capacity.h"
 #include "http/ClientChannel.h"
 #include "sluice/Aliases.h"
 #include "sluice/Catalog.h"
@@ -39,6 +41,7 @@ struct ForwardingServices {
     CatalogSnapshot catalog;
     const AliasTable& aliases;
     std::chrono::milliseconds requestTimeout;  // timeout.request_ms: until the answer begins; 0: no bound
+    QueueSettings queue;  // how long and how many may wait for a slot
 
     // The pool and metrics of a backend, or nullptr.
     Upstream* upstream(const std::string& backend) const {
@@ -49,7 +52,8 @@ struct ForwardingServices {
 
 class Forwarder {
 public:
-    explicit Forwarder(MetricsRegistry& metrics);
+    // `capacity` holds the slots of every backend with bounds, and their queue.
+    Forwarder(MetricsRegistry& metrics, Capacity& capacity);
 
     // Sets ctx.status, ctx.outcome, ctx.servedBackend/Model, ctx.usage and
     // ctx.failovers, and has answered the client when it returns.
@@ -64,7 +68,14 @@ private:
     void noteFailure(const ForwardingServices& services, Upstream& upstream, const std::string& servedModel,
                      const RequestContext& ctx, const Failure& failure, std::chrono::steady_clock::duration took);
 
+    // Queues the request for the first slot on any of `full` (candidates at
+    // their bound), for queue.max_wait_ms at most. nullopt when the request
+    // was answered (503 shed) or ended (client gone, drain) instead.
+    std::optional<Capacity::Granted> waitForSlot(const ForwardingServices& services, RequestContext& ctx,
+                                                 ClientChannel& client, const std::vector<const Candidate*>& full);
+
     MetricsRegistry& _metrics;
+    Capacity& _capacity;
 };
 
 } // namespace sluice::kernel

@@ -53,26 +53,42 @@ double jitterUnit() {
     return std::uniform_real_distribution<double>(0.0, 1.0)(generator);
 }
 
-PauseEnd pauseBeforeRetry(int clientFd, std::chrono::milliseconds wait) {
-    const auto until = std::chrono::steady_clock::now() + wait;
+namespace {
+// Until `fd` is readable (a negative fd never is), the client hangs up
+// (`clientFd` >= 0), the drain deadline passes, or `until`; with a thread held.
+WaitEnd pollUntil(int fd, int clientFd, std::chrono::steady_clock::time_point until) {
     for (;;) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-        if (left.count() <= 0) return PauseEnd::Waited;
+        if (left.count() <= 0) return WaitEnd::Timeout;
         // A negative fd is skipped by poll: no client socket, or no drain eventfd.
-        pollfd fds[2] = {{clientFd, POLLRDHUP, 0}, {drain::fd(), POLLIN, 0}};
-        const int ready = ::poll(fds, 2, static_cast<int>(std::min<long long>(left.count(), 60000)));
-        if (ready < 0 && errno != EINTR) return PauseEnd::Waited;
-        if (ready > 0 && clientFd >= 0 && (fds[0].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))) return PauseEnd::ClientGone;
-        if (ready > 0 && fds[1].revents != 0) return PauseEnd::Draining;
+        pollfd fds[3] = {{fd, POLLIN, 0}, {clientFd, POLLRDHUP, 0}, {drain::fd(), POLLIN, 0}};
+        const int ready = ::poll(fds, 3, static_cast<int>(std::min<long long>(left.count(), 60000)));
+        if (ready < 0 && errno != EINTR) return WaitEnd::Timeout;
+        if (ready <= 0) continue;
+        if (fds[0].revents != 0) return WaitEnd::Ready;
+        if (clientFd >= 0 && (fds[1].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))) return WaitEnd::ClientGone;
+        if (fds[2].revents != 0) return WaitEnd::Draining;
     }
 }
 
-PauseEnd pauseBeforeRetry(ClientChannel& client, std::chrono::milliseconds wait) {
-    const auto end = client.waitParked(-1, Await::Readable, std::chrono::steady_clock::now() + wait);
-    if (!end) return pauseBeforeRetry(client.socketFd(), wait);
-    if (*end == WaitEnd::ClientGone) return PauseEnd::ClientGone;
-    if (*end == WaitEnd::Draining) return PauseEnd::Draining;
+PauseEnd pauseEnd(WaitEnd end) {
+    if (end == WaitEnd::ClientGone) return PauseEnd::ClientGone;
+    if (end == WaitEnd::Draining) return PauseEnd::Draining;
     return PauseEnd::Waited;
+}
+} // namespace
+
+PauseEnd pauseBeforeRetry(int clientFd, std::chrono::milliseconds wait) {
+    return pauseEnd(pollUntil(-1, clientFd, std::chrono::steady_clock::now() + wait));
+}
+
+WaitEnd awaitReadable(ClientChannel& client, int fd, std::chrono::steady_clock::time_point deadline) {
+    if (const auto end = client.waitParked(fd, Await::Readable, deadline)) return *end;
+    return pollUntil(fd, client.socketFd(), deadline);
+}
+
+PauseEnd pauseBeforeRetry(ClientChannel& client, std::chrono::milliseconds wait) {
+    return pauseEnd(awaitReadable(client, -1, std::chrono::steady_clock::now() + wait));
 }
 
 } // namespace sluice::kernel

@@ -8,11 +8,10 @@
 #include <optional>
 #include <string_view>
 
+#include "http/ClientChannel.h"
 #include "sluice/Backend.h"
 
 namespace sluice::kernel {
-
-class ClientChannel;
 
 // A Retry-After value (delay-seconds or an HTTP-date) as a wait from `now`;
 // nullopt when it is neither. A date in the past is no wait.
@@ -37,5 +36,10 @@ PauseEnd pauseBeforeRetry(int clientFd, std::chrono::milliseconds wait);
 // The same pause with the request parked when its channel can
 // (ClientChannel::waitParked: no thread held meanwhile), else as above.
 PauseEnd pauseBeforeRetry(ClientChannel& client, std::chrono::milliseconds wait);
+
+// Waits until `fd` is readable (a queued request's grant), the client hangs
+// up, the drain deadline passes, or `deadline`: parked when the channel can,
+// else with the thread held. A negative fd waits for the others only.
+WaitEnd awaitReadable(ClientChannel& client, int fd, std::chrono::steady_clock::time_point deadline);
 
 } // namespace sluice::kernel

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "ConnectionPool.h"
+#include "capacity/SlotLimits.h"
 #include "sluice/Metrics.h"
 
 namespace sluice::kernel {
@@ -34,13 +35,14 @@ private:
 
 class Upstream {
 public:
-    Upstream(std::shared_ptr<const Backend> backend, MetricsRegistry& registry)
-        : pool(backend), metrics(registry, backend->name) {}
+    Upstream(std::shared_ptr<const Backend> backend, MetricsRegistry& registry, SlotLimits slotLimits)
+        : pool(backend), metrics(registry, backend->name), slots(std::move(slotLimits)) {}
 
     const Backend& backend() const { return pool.backend(); }
 
     ConnectionPool pool;
     BackendMetrics metrics;
+    SlotLimits slots;  // backends.NAME.slots and model_slots
 };
 
 } // namespace sluice::kernel
