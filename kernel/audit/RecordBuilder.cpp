@@ -41,6 +41,7 @@ AuditEntry buildAuditEntry(const RequestContext& ctx, std::size_t maxPromptBytes
     record.failovers = ctx.failovers;
     record.retries = ctx.retries;
     record.continuedBy = ctx.continuedBy;
+    record.queueMs = ctx.queueMs;
     record.tokensIn = ctx.usage.promptTokens;
     record.tokensOut = ctx.usage.completionTokens;
     record.tokensEstimated = ctx.usage.estimated;

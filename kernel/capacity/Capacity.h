@@ -30,10 +30,12 @@
 
 #include "SlotLimits.h"
 #include "sluice/Metrics.h"
+#include "sluice/Principal.h"
 
 namespace sluice::kernel {
 
-enum class Priority { Interactive = 0, Batch = 1 };
+// The SDK's, as the auth stage sets it on a principal: interactive first.
+using Priority = QueuePriority;
 
 class Capacity {
 public:

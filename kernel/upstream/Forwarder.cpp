@@ -64,9 +64,23 @@ std::optional<Capacity::Granted> Forwarder::waitForSlot(const ForwardingServices
         wants.push_back({candidate->backend, candidate->upstreamModel.empty() ? ctx.model : candidate->upstreamModel,
                          upstream->slots});
     }
-    const Capacity::Waiting who{ctx.principal ? ctx.principal->tenant : std::string(), Priority::Interactive, 1};
+    // A key's class and weight over its tenant's (sluicectl --priority, --weight).
+    Capacity::Waiting who;
+    if (ctx.principal) {
+        const auto& p = *ctx.principal;
+        who.tenant = p.tenant;
+        who.priority = p.keyLimits.queuePriority.value_or(p.tenantLimits.queuePriority.value_or(Priority::Interactive));
+        who.weight = static_cast<int>(p.keyLimits.queueWeight.value_or(p.tenantLimits.queueWeight.value_or(1)));
+    }
     auto queued = _capacity.enqueue(std::move(wants), who, services.queue.maxDepth);
     if (queued.now) return std::move(queued.now);
+    const auto since = Clock::now();
+    // The wait goes into the audit record, however it ends.
+    struct Counted {
+        RequestContext& ctx;
+        Clock::time_point since;
+        ~Counted() { ctx.queueMs += std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count(); }
+    } counted{ctx, since};
     auto shed = [&](const char* code, const char* message) {
         _metrics.counter("sluice_requests_shed_total", "Requests answered 503 for want of a backend slot, by why.",
                          {{"reason", code}})

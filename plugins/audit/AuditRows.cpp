@@ -29,6 +29,7 @@ void copySharedFields(const From& from, To& to) {
     to.tokensEstimated = from.tokensEstimated;
     to.retries = from.retries;
     to.continuedBy = from.continuedBy;
+    to.queueMs = from.queueMs;
 }
 } // namespace
 

@@ -26,6 +26,9 @@ PrincipalLimits limitsFrom(const store::LimitOverrides& overrides) {
     if (overrides.requestsPerMinute) limits.requestsPerMinute = saturated32(*overrides.requestsPerMinute);
     if (overrides.tokensPerMinute) limits.tokensPerMinute = static_cast<std::uint64_t>(std::max<std::int64_t>(0, *overrides.tokensPerMinute));
     if (overrides.concurrentRequests) limits.concurrentRequests = saturated32(*overrides.concurrentRequests);
+    if (overrides.queuePriority)
+        limits.queuePriority = *overrides.queuePriority == "batch" ? QueuePriority::Batch : QueuePriority::Interactive;
+    if (overrides.queueWeight) limits.queueWeight = static_cast<std::uint32_t>(std::clamp<std::int64_t>(*overrides.queueWeight, 1, 1000));
     return limits;
 }
 } // namespace

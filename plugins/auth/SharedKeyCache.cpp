@@ -10,6 +10,8 @@ nlohmann::json limitsToJson(const PrincipalLimits& limits) {
     if (limits.requestsPerMinute) out["rpm"] = *limits.requestsPerMinute;
     if (limits.tokensPerMinute) out["tpm"] = *limits.tokensPerMinute;
     if (limits.concurrentRequests) out["concurrent"] = *limits.concurrentRequests;
+    if (limits.queuePriority) out["queue_priority"] = *limits.queuePriority == QueuePriority::Batch ? "batch" : "interactive";
+    if (limits.queueWeight) out["queue_weight"] = *limits.queueWeight;
     return out;
 }
 
@@ -18,6 +20,9 @@ PrincipalLimits limitsFromJson(const nlohmann::json& in) {
     if (in.contains("rpm")) limits.requestsPerMinute = in.at("rpm").get<std::uint32_t>();
     if (in.contains("tpm")) limits.tokensPerMinute = in.at("tpm").get<std::uint64_t>();
     if (in.contains("concurrent")) limits.concurrentRequests = in.at("concurrent").get<std::uint32_t>();
+    if (in.contains("queue_priority"))
+        limits.queuePriority = in.at("queue_priority") == "batch" ? QueuePriority::Batch : QueuePriority::Interactive;
+    if (in.contains("queue_weight")) limits.queueWeight = in.at("queue_weight").get<std::uint32_t>();
     return limits;
 }
 } // namespace

@@ -101,6 +101,7 @@ std::optional<AuditRecord> auditRecordFromJson(const nlohmann::json& json) {
         record.tokensEstimated = field<bool>(json, "tokens_estimated", nullptr, false);
         record.retries = field<int>(json, "retries", nullptr, 0);
         record.continuedBy = field<std::string>(json, "continued_by", nullptr, "");
+        record.queueMs = field<std::int64_t>(json, "queue_ms", nullptr, 0);
         record.promptLogged = field<bool>(json, "prompt_logged", nullptr, false);
         if (record.promptLogged) {
             record.prompt = field<std::string>(json, "prompt");

@@ -25,7 +25,7 @@ constexpr long long kDayMs = 86'400'000LL;
 const char* const kRecordColumns =
     "request_id, at_ms, tenant, key_id, client_address, route, requested_model, served_backend, served_model, alias,"
     " status, failovers, prompt_tokens, completion_tokens, first_byte_ms, latency_ms, bytes_in, bytes_out, outcome,"
-    " tokens_estimated, retries, continued_by";
+    " tokens_estimated, retries, continued_by, queue_ms";
 
 long long number(RecordSet& rows, std::size_t column) {
     const auto& value = rows.value(column);
@@ -82,7 +82,7 @@ private:
 std::string insertRecordSql(Engine engine) {
     const bool sqlite = engine == Engine::SQLite;
     return std::string(sqlite ? "INSERT OR IGNORE" : "INSERT") + " INTO audit_records (" + kRecordColumns +
-           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
            (sqlite ? "" : " ON CONFLICT (request_id) DO NOTHING");
 }
 std::string insertPromptSql(Engine engine) {
@@ -96,7 +96,7 @@ std::string insertPromptSql(Engine engine) {
 struct Columns {
     std::vector<std::string> requestId, tenant, keyId, clientAddress, route, requestedModel, servedBackend,
         servedModel, alias, outcome, continuedBy;
-    std::vector<Poco::Int64> at, promptTokens, completionTokens, firstByte, latency, bytesIn, bytesOut;
+    std::vector<Poco::Int64> at, promptTokens, completionTokens, firstByte, latency, bytesIn, bytesOut, queueMs;
     std::vector<int> status, failovers, estimated, retries;
     struct Prompts {
         std::vector<std::string> requestId, tenant, prompt, answer;
@@ -126,6 +126,7 @@ struct Columns {
         estimated.push_back(r.tokensEstimated ? 1 : 0);
         retries.push_back(r.retries);
         continuedBy.push_back(r.continuedBy);
+        queueMs.push_back(r.queueMs);
         if (!r.promptLogged) return;
         prompts.requestId.push_back(r.requestId);
         prompts.at.push_back(r.atMs);
@@ -155,7 +156,7 @@ void AuditStore::write(const std::vector<AuditRow>& rows) {
                 use(c.route), use(c.requestedModel), use(c.servedBackend), use(c.servedModel), use(c.alias),
                 use(c.status), use(c.failovers), use(c.promptTokens), use(c.completionTokens), use(c.firstByte),
                 use(c.latency), use(c.bytesIn), use(c.bytesOut), use(c.outcome), use(c.estimated), use(c.retries),
-                use(c.continuedBy);
+                use(c.continuedBy), use(c.queueMs);
             records.execute();
             if (c.prompts.requestId.empty()) return;
             Statement prompts(session);
@@ -178,6 +179,7 @@ void AuditStore::writeSqlite(const std::vector<AuditRow>& rows) {
                 records.number(r.status).number(r.failovers).number(r.promptTokens).number(r.completionTokens);
                 records.number(r.firstByteMs).number(r.latencyMs).number(r.bytesIn).number(r.bytesOut);
                 records.text(r.outcome).number(r.tokensEstimated ? 1 : 0).number(r.retries).text(r.continuedBy);
+                records.number(r.queueMs);
                 records.run();
             }
             if (std::none_of(rows.begin(), rows.end(), [](const AuditRow& r) { return r.promptLogged; })) return;
@@ -276,6 +278,7 @@ std::vector<AuditRow> AuditStore::tail(const AuditQuery& query) {
             row.tokensEstimated = number(rows, 19) != 0;
             row.retries = static_cast<int>(number(rows, 20));
             row.continuedBy = text(rows, 21);
+            row.queueMs = number(rows, 22);
             out.push_back(std::move(row));
         }
         std::reverse(out.begin(), out.end());

@@ -112,6 +112,14 @@ void AuthStore::readGrantAndLimits(Session& session, const std::string& kind, co
         if (name == "tpm") limits.tokensPerMinute = value;
         if (name == "concurrent") limits.concurrentRequests = value;
     }
+
+    Statement shares(session);
+    shares << _db.sql("SELECT priority, weight FROM queue_shares WHERE subject_kind = ? AND subject = ?"), use(k), use(s), now;
+    RecordSet shareRows(shares);
+    if (shareRows.moveFirst()) {
+        if (const auto priority = text(shareRows, 0); !priority.empty()) limits.queuePriority = priority;
+        if (const auto weight = number(shareRows, 1); weight > 0) limits.queueWeight = weight;
+    }
 }
 
 void AuthStore::writeGrantAndLimits(Session& session, const std::string& kind, const std::string& subject,
@@ -120,6 +128,7 @@ void AuthStore::writeGrantAndLimits(Session& session, const std::string& kind, c
     std::string s = subject;
     session << _db.sql("DELETE FROM model_grants WHERE subject_kind = ? AND subject = ?"), use(k), use(s), now;
     session << _db.sql("DELETE FROM limit_overrides WHERE subject_kind = ? AND subject = ?"), use(k), use(s), now;
+    session << _db.sql("DELETE FROM queue_shares WHERE subject_kind = ? AND subject = ?"), use(k), use(s), now;
     if (!grant.allowAll) {
         auto models = grant.models;
         std::sort(models.begin(), models.end());
@@ -138,6 +147,16 @@ void AuthStore::writeGrantAndLimits(Session& session, const std::string& kind, c
         Poco::Int64 v = *value;
         session << _db.sql("INSERT INTO limit_overrides (subject_kind, subject, limit_name, limit_value) VALUES (?, ?, ?, ?)"),
             use(k), use(s), use(n), use(v), now;
+    }
+    if (limits.queuePriority || limits.queueWeight) {
+        if (limits.queuePriority && *limits.queuePriority != "interactive" && *limits.queuePriority != "batch")
+            throw std::invalid_argument("queue priority '" + *limits.queuePriority + "' is not interactive or batch");
+        if (limits.queueWeight && (*limits.queueWeight < 1 || *limits.queueWeight > 1000))
+            throw std::invalid_argument("queue weight must be 1 to 1000");
+        std::string priority = limits.queuePriority.value_or("");  // '' and 0: not set here
+        Poco::Int64 weight = limits.queueWeight.value_or(0);
+        session << _db.sql("INSERT INTO queue_shares (subject_kind, subject, priority, weight) VALUES (?, ?, ?, ?)"), use(k),
+            use(s), use(priority), use(weight), now;
     }
 }
 

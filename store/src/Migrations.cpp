@@ -118,6 +118,19 @@ const std::vector<Migration>& migrations() {
              "ALTER TABLE audit_records ADD COLUMN retries INTEGER NOT NULL DEFAULT 0",
              "ALTER TABLE audit_records ADD COLUMN continued_by TEXT NOT NULL DEFAULT ''",
          }},
+        // The gateway's queue for backend slots (docs/capacity.md): a
+        // tenant's or key's priority class and weight ('' and 0: not set,
+        // the defaults apply), and how long each request waited.
+        {{4, "queue_shares; audit_records.queue_ms"},
+         {
+             "CREATE TABLE queue_shares ("
+             " subject_kind TEXT NOT NULL CHECK (subject_kind IN ('tenant', 'key')),"
+             " subject TEXT NOT NULL,"
+             " priority TEXT NOT NULL DEFAULT '' CHECK (priority IN ('', 'interactive', 'batch')),"
+             " weight INTEGER NOT NULL DEFAULT 0,"
+             " PRIMARY KEY (subject_kind, subject))",
+             "ALTER TABLE audit_records ADD COLUMN queue_ms BIGINT NOT NULL DEFAULT 0",
+         }},
     };
     return kMigrations;
 }

@@ -2,6 +2,7 @@
 // store. Every case runs twice, on SQLite and on PostgreSQL, because the two
 // engines must behave the same.
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 
@@ -179,6 +180,34 @@ public:
         CPPUNIT_ASSERT_EQUAL(1, _deployment->ctl({"tenants", "create", tenant}).code);
     }
 
+    // The queue's class and weight (docs/capacity.md): set on a tenant and
+    // on a key, shown in both listings, changed by `tenants set`.
+    void sluicectlSetsTheQueuesPriorityAndWeight() {
+        const auto tenant = _deployment->createTenant("queued", {"--all-models", "--priority", "batch", "--weight", "3"});
+        _deployment->createKey(tenant, {"--weight", "5"});
+        auto tenants = nlohmann::json::parse(_deployment->ctl({"--json", "tenants", "list"}).output);
+        const auto listed = std::find_if(tenants.begin(), tenants.end(), [&](const auto& t) { return t["name"] == tenant; });
+        CPPUNIT_ASSERT(listed != tenants.end());
+        CPPUNIT_ASSERT_EQUAL(std::string("batch"), (*listed)["limits"]["priority"].get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(3, (*listed)["limits"]["weight"].get<int>());
+        const auto keys = nlohmann::json::parse(_deployment->ctl({"--json", "keys", "list", "--tenant", tenant}).output);
+        CPPUNIT_ASSERT(keys[0]["limits"]["priority"].is_null());  // its tenant's
+        CPPUNIT_ASSERT_EQUAL(5, keys[0]["limits"]["weight"].get<int>());
+        const auto text = _deployment->ctl({"tenants", "list"}).output;
+        CPPUNIT_ASSERT_MESSAGE(text, contains(text, "PRIORITY") && contains(text, "batch"));
+
+        CPPUNIT_ASSERT_EQUAL(0, _deployment->ctl({"tenants", "set", tenant, "--priority", "interactive"}).code);
+        const auto shown = _deployment->ctl({"--json", "tenants", "list"}).output;
+        tenants = nlohmann::json::parse(shown);
+        const auto changed = std::find_if(tenants.begin(), tenants.end(), [&](const auto& t) { return t["name"] == tenant; });
+        CPPUNIT_ASSERT_EQUAL(std::string("interactive"), (*changed)["limits"]["priority"].get<std::string>());
+        CPPUNIT_ASSERT_EQUAL(3, (*changed)["limits"]["weight"].get<int>());  // what was not given stays
+
+        CPPUNIT_ASSERT_EQUAL(2, _deployment->ctl({"tenants", "set", tenant, "--priority", "urgent"}).code);
+        CPPUNIT_ASSERT_EQUAL(2, _deployment->ctl({"tenants", "set", tenant, "--weight", "0"}).code);
+        CPPUNIT_ASSERT_EQUAL(2, _deployment->ctl({"keys", "create", "--tenant", tenant, "--weight", "1001"}).code);
+    }
+
 protected:
     virtual StoreKind storeKind() const = 0;
 
@@ -209,7 +238,8 @@ protected:
     CPPUNIT_TEST(revocationTakesEffectWithinASecond);                       \
     CPPUNIT_TEST(disablingATenantStopsItsKeysAndEnablingRestoresThem);      \
     CPPUNIT_TEST(everyPathNeedsAKey);                                       \
-    CPPUNIT_TEST(sluicectlListsKeysWithoutSecrets)
+    CPPUNIT_TEST(sluicectlListsKeysWithoutSecrets);                         \
+    CPPUNIT_TEST(sluicectlSetsTheQueuesPriorityAndWeight)
 
 class SqliteAuthTest : public AuthCases {
     CPPUNIT_TEST_SUITE(SqliteAuthTest);

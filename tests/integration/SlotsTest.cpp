@@ -4,6 +4,7 @@
 // 503 with Retry-After in its protocol's shape, and a queued client that
 // hangs up never reaches the backend.
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -12,6 +13,7 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
 
+#include "AuthDeployment.h"
 #include "FakeBackend.h"
 #include "Gateway.h"
 #include "HttpClient.h"
@@ -52,6 +54,7 @@ class SlotsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aBackendNeverHasMoreThanItsSlots);
     CPPUNIT_TEST(aRequestPastMaxWaitIs503WithRetryAfter);
     CPPUNIT_TEST(aQueuedClientThatHangsUpNeverReachesTheBackend);
+    CPPUNIT_TEST(aBatchFloodHoldsAnInteractiveRequestForOneGenerationAtMost);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -110,6 +113,72 @@ public:
         const auto after = httpPost(setup.gateway.port(), "/api/chat", ollamaChat("llama3.2", false));
         CPPUNIT_ASSERT_EQUAL(200, after.status);
         CPPUNIT_ASSERT_EQUAL(2, chatsAt(setup.backend));  // the held one and the last: never the one that left
+    }
+
+    // One slot, a batch tenant's 200 requests queued behind it, and an
+    // interactive tenant's requests arriving meanwhile: each of these waits
+    // for the generation in progress and no other. The referee is the
+    // backend's count of chats, not a clock.
+    void aBatchFloodHoldsAnInteractiveRequestForOneGenerationAtMost() {
+        FakeBackend backend("ollama", "local");
+        backend.setRules({{{"path", "/api/chat"}, {"delay_first_byte_ms", 40}}});
+        AuthDeployment deployment(StoreKind::SQLite, nullptr,
+                                  "backends.local.slots = 1\nqueue.max_wait_ms = 600000\ntimeout.request_ms = 600000\n"
+                                  "pipeline.audit = sqlite\naudit.flush_ms = 100\n");
+        TestGateway gateway(deployment.configWith(backend));
+        const auto batchTenant = deployment.createTenant("nightly", {"--all-models", "--priority", "batch"});
+        const auto chatTenant = deployment.createTenant("chat", {"--all-models"});
+        const auto batchKey = deployment.createKey(batchTenant);
+        const auto chatKey = deployment.createKey(chatTenant);
+
+        constexpr int kClients = 20;
+        constexpr int kEach = 10;
+        std::atomic<int> batchOk{0};
+        // Joined however the test ends: an assertion must fail it, not abort it.
+        struct Joined : std::vector<std::thread> {
+            ~Joined() {
+                for (auto& thread : *this)
+                    if (thread.joinable()) thread.join();
+            }
+        } flood;
+        for (int c = 0; c < kClients; ++c)
+            flood.emplace_back([&] {
+                HttpClient client(gateway.port(), std::chrono::seconds(600));
+                for (int i = 0; i < kEach; ++i)
+                    if (client.post("/api/chat", ollamaChat("llama3.2", false), bearer(batchKey)).status == 200) ++batchOk;
+            });
+        auto depth = [&] {
+            return metricValue(httpGet(gateway.port(), "/metrics", bearer(chatKey)).body, "sluice_queue_depth");
+        };
+        CPPUNIT_ASSERT(eventually([&] { return depth() >= kClients - 2; }, std::chrono::seconds(30)));
+
+        HttpClient chat(gateway.port(), std::chrono::seconds(600));
+        for (int i = 0; i < 5; ++i) {
+            CPPUNIT_ASSERT(depth() >= 5);  // the backlog is still there
+            const int before = chatsAt(backend);
+            const auto answer = chat.post("/api/chat", ollamaChat("llama3.2", false), bearer(chatKey));
+            const int after = chatsAt(backend);
+            CPPUNIT_ASSERT_EQUAL(200, answer.status);
+            // The batch generation in progress when it came, then its own.
+            CPPUNIT_ASSERT_MESSAGE(std::to_string(after - before) + " chats reached the backend meanwhile", after - before <= 2);
+        }
+        for (auto& client : flood) client.join();
+        // Nothing lost, nothing served twice.
+        CPPUNIT_ASSERT_EQUAL(kClients * kEach, batchOk.load());
+        CPPUNIT_ASSERT_EQUAL(kClients * kEach + 5, chatsAt(backend));
+        CPPUNIT_ASSERT_EQUAL(1, backend.stats()["max_in_flight"].get<int>());
+
+        // The audit trail says who waited.
+        std::vector<nlohmann::json> rows;
+        CPPUNIT_ASSERT(eventually([&] {
+            const auto tail = deployment.ctl({"--json", "audit", "tail", "--tenant", batchTenant, "--since", "1h", "--limit", "500"});
+            rows = ndjsonLines(tail.output);
+            return rows.size() == static_cast<std::size_t>(kClients * kEach);
+        }));
+        const auto waited = std::count_if(rows.begin(), rows.end(), [](const nlohmann::json& row) {
+            return row.value("queue_ms", 0) >= 40;  // at least one generation
+        });
+        CPPUNIT_ASSERT(waited > kClients * kEach / 2);
     }
 };
 

@@ -101,15 +101,26 @@ nlohmann::json limitsJson(const sluice::store::LimitOverrides& limits) {
     auto field = [](const std::optional<std::int64_t>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
     return {{"rpm", field(limits.requestsPerMinute)},
             {"tpm", field(limits.tokensPerMinute)},
-            {"concurrent", field(limits.concurrentRequests)}};
+            {"concurrent", field(limits.concurrentRequests)},
+            {"priority", limits.queuePriority ? nlohmann::json(*limits.queuePriority) : nlohmann::json(nullptr)},
+            {"weight", field(limits.queueWeight)}};
+}
+
+// The queue's class and weight as a listing shows them; a key's "-" is its tenant's.
+std::string priorityText(const sluice::store::LimitOverrides& limits, const char* unset) {
+    return limits.queuePriority ? *limits.queuePriority : unset;
+}
+std::string weightText(const sluice::store::LimitOverrides& limits, const char* unset) {
+    return limits.queueWeight ? std::to_string(*limits.queueWeight) : unset;
 }
 
 nlohmann::json grantJson(const sluice::store::ModelGrant& grant) {
     return grant.allowAll ? nlohmann::json("all") : nlohmann::json(grant.models);
 }
 
-// --models / --all-models / --rpm / --tpm / --concurrent / --expires, shared by
-// tenants and keys; each given option replaces that field.
+// --models / --all-models / --rpm / --tpm / --concurrent / --expires /
+// --priority / --weight, shared by tenants and keys; each given option
+// replaces that field.
 void applyCommon(const CommandLine& line, sluice::store::ModelGrant& grant, sluice::store::LimitOverrides& limits,
                  long long& expiresAt) {
     if (line.has("--models") && line.has("--all-models")) throw UsageError("--models and --all-models exclude each other");
@@ -123,6 +134,12 @@ void applyCommon(const CommandLine& line, sluice::store::ModelGrant& grant, slui
     if (auto tpm = line.number("--tpm", 0, kMaxLimit)) limits.tokensPerMinute = *tpm;
     if (auto concurrent = line.number("--concurrent", 0, 1'000'000)) limits.concurrentRequests = *concurrent;
     if (auto days = line.number("--expires", 1, kMaxDays)) expiresAt = sluice::store::storeNow() + *days * 86400;
+    if (auto priority = line.value("--priority")) {
+        if (*priority != "interactive" && *priority != "batch")
+            throw UsageError("--priority is interactive or batch, not '" + *priority + "'");
+        limits.queuePriority = *priority;
+    }
+    if (auto weight = line.number("--weight", 1, 1000)) limits.queueWeight = *weight;
 }
 
 const char* tenantState(const TenantRecord& tenant) {
@@ -156,7 +173,8 @@ void printTenant(const TenantRecord& tenant, bool json) {
     std::cout << "tenant " << tenant.name << ": " << tenantState(tenant) << ", models " << grantText(tenant.grant, "none")
               << ", rpm " << limitText(tenant.limits.requestsPerMinute) << ", tpm "
               << limitText(tenant.limits.tokensPerMinute) << ", concurrent "
-              << limitText(tenant.limits.concurrentRequests) << ", prompt log " << (tenant.logPrompts ? "on" : "off")
+              << limitText(tenant.limits.concurrentRequests) << ", queue " << priorityText(tenant.limits, "interactive")
+              << " weight " << weightText(tenant.limits, "1") << ", prompt log " << (tenant.logPrompts ? "on" : "off")
               << ", audit kept " << retentionText(tenant.auditRetentionDays) << ", prompts kept "
               << retentionText(tenant.promptRetentionDays)
               << (tenant.expiresAt != 0 ? ", expires " + date(tenant.expiresAt) : std::string()) << "\n";
@@ -170,7 +188,7 @@ void applyAuditOptions(const CommandLine& line, TenantRecord& tenant) {
 }
 
 int tenantsCreate(const CommandLine& line) {
-    line.allow("tenants create", {"--models", "--all-models", "--rpm", "--tpm", "--concurrent", "--expires", "--log-prompts",
+    line.allow("tenants create", {"--models", "--all-models", "--rpm", "--tpm", "--concurrent", "--expires", "--priority", "--weight", "--log-prompts",
                                   "--audit-retention", "--prompt-retention"},
                3);
     TenantRecord tenant;
@@ -194,7 +212,7 @@ int tenantsSet(const CommandLine& line, std::optional<bool> enable) {
     if (enable) {
         line.allow(command, {}, 3);
     } else {
-        line.allow(command, {"--models", "--all-models", "--rpm", "--tpm", "--concurrent", "--expires", "--log-prompts",
+        line.allow(command, {"--models", "--all-models", "--rpm", "--tpm", "--concurrent", "--expires", "--priority", "--weight", "--log-prompts",
                              "--audit-retention", "--prompt-retention", "--no-expiry", "--default-limits"},
                    3);
     }
@@ -229,18 +247,20 @@ int tenantsList(const CommandLine& line) {
         return kExitOk;
     }
     std::cout << std::left << std::setw(20) << "TENANT" << std::setw(10) << "STATE" << std::setw(12) << "RPM"
-              << std::setw(12) << "TPM" << std::setw(12) << "CONCURRENT" << std::setw(8) << "PROMPTS"
-              << "MODELS\n";
+              << std::setw(12) << "TPM" << std::setw(12) << "CONCURRENT" << std::setw(13) << "PRIORITY" << std::setw(8)
+              << "WEIGHT" << std::setw(8) << "PROMPTS" << "MODELS\n";
     for (const auto& tenant : tenants)
         std::cout << std::left << std::setw(20) << tenant.name << std::setw(10) << tenantState(tenant) << std::setw(12)
                   << limitText(tenant.limits.requestsPerMinute) << std::setw(12) << limitText(tenant.limits.tokensPerMinute)
-                  << std::setw(12) << limitText(tenant.limits.concurrentRequests) << std::setw(8)
+                  << std::setw(12) << limitText(tenant.limits.concurrentRequests) << std::setw(13)
+                  << priorityText(tenant.limits, "interactive") << std::setw(8) << weightText(tenant.limits, "1") << std::setw(8)
                   << (tenant.logPrompts ? "on" : "off") << grantText(tenant.grant, "none") << "\n";
     return kExitOk;
 }
 
 int keysCreate(const CommandLine& line) {
-    line.allow("keys create", {"--tenant", "--models", "--all-models", "--rpm", "--tpm", "--concurrent", "--expires"}, 2);
+    line.allow("keys create",
+               {"--tenant", "--models", "--all-models", "--rpm", "--tpm", "--concurrent", "--expires", "--priority", "--weight"}, 2);
     const auto tenant = line.value("--tenant");
     if (!tenant || tenant->empty()) throw UsageError("keys create needs --tenant NAME");
     KeyRecord key;
@@ -298,11 +318,13 @@ int keysList(const CommandLine& line) {
         return kExitOk;
     }
     std::cout << std::left << std::setw(14) << "KEY ID" << std::setw(20) << "TENANT" << std::setw(10) << "STATE"
-              << std::setw(22) << "CREATED" << std::setw(22) << "LAST USED" << "EXPIRES\n";
+              << std::setw(22) << "CREATED" << std::setw(22) << "LAST USED" << std::setw(22) << "EXPIRES" << std::setw(13)
+              << "PRIORITY" << "WEIGHT\n";
     for (const auto& key : keys)
         std::cout << std::left << std::setw(14) << key.keyId << std::setw(20) << key.tenant << std::setw(10)
                   << sluice::store::keyStateName(key.state(now)) << std::setw(22) << date(key.createdAt) << std::setw(22)
-                  << date(key.lastUsedAt) << date(key.expiresAt) << "\n";
+                  << date(key.lastUsedAt) << std::setw(22) << date(key.expiresAt) << std::setw(13) << priorityText(key.limits, "-")
+                  << weightText(key.limits, "-") << "\n";
     return kExitOk;
 }
 

@@ -42,7 +42,8 @@ namespace {
 // the ones it does not use).
 const std::set<std::string> kValuedOptions = {"--tenant",  "--models",      "--rpm", "--tpm",        "--concurrent",
                                               "--expires", "--log-prompts", "--key", "--timeout-ms", "--since",
-                                              "--limit", "--audit-retention", "--prompt-retention", "--pidfile", "--ca-file"};
+                                              "--limit", "--audit-retention", "--prompt-retention", "--pidfile", "--ca-file",
+                                              "--priority", "--weight"};
 
 void usage(std::ostream& out) {
     out << "usage: sluicectl [--config FILE] [--json] COMMAND ...\n"
@@ -66,13 +67,14 @@ void usage(std::ostream& out) {
            "store (needs --config FILE or SLUICE_CONFIG; reads store.url, redis.url, auth.*):\n"
            "  migrate                       apply schema migrations\n"
            "  tenants create NAME [--models a,b | --all-models] [--rpm N] [--tpm N] [--concurrent N]\n"
-           "                  [--expires DAYS] [--log-prompts on|off]\n"
+           "                  [--expires DAYS] [--priority interactive|batch] [--weight N] [--log-prompts on|off]\n"
            "                  [--audit-retention DAYS] [--prompt-retention DAYS]  0: audit.*retention_days\n"
            "  tenants set NAME [the same options] [--no-expiry] [--default-limits]\n"
            "  tenants enable NAME | tenants disable NAME\n"
            "  tenants list\n"
            "  keys create --tenant NAME [--models a,b | --all-models] [--rpm N] [--tpm N] [--concurrent N]\n"
-           "              [--expires DAYS]        prints the new key, once, as the last line\n"
+           "              [--expires DAYS] [--priority interactive|batch] [--weight N]\n"
+           "                                prints the new key, once, as the last line\n"
            "  keys list [--tenant NAME]\n"
            "  keys revoke KEYID\n"
            "\n"

@@ -29,7 +29,7 @@ enum class AuditText {
 // request_id, at_ms, tenant, key_id, client_address, route, requested_model,
 // served_backend, served_model, alias, status, failovers, prompt_tokens,
 // completion_tokens, first_byte_ms, latency_ms, bytes_in, bytes_out, outcome,
-// tokens_estimated, retries, continued_by.
+// tokens_estimated, retries, continued_by, queue_ms.
 SLUICE_API nlohmann::ordered_json auditRecordJson(const AuditRecord& record, AuditText text = AuditText::Omit);
 
 // The text of a record with promptLogged, as audit_prompts holds it:
@@ -80,6 +80,7 @@ void visitAuditFields(const AuditRecord& record, Visit&& visit) {
     visit(std::string_view("tokens_estimated"), record.tokensEstimated);
     visit(std::string_view("retries"), record.retries);
     visit(std::string_view("continued_by"), std::string_view(record.continuedBy));
+    visit(std::string_view("queue_ms"), record.queueMs);
 }
 
 } // namespace sluice

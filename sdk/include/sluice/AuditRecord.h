@@ -34,6 +34,7 @@ struct AuditRecord {
     int failovers = 0;
     int retries = 0;          // attempts tried again on the same candidate
     std::string continuedBy;  // "backend/model" that continued a broken stream ("" when none did)
+    std::int64_t queueMs = 0; // waited in the queue for a backend slot
     std::uint64_t tokensIn = 0;
     std::uint64_t tokensOut = 0;
     // The backend reported no usage: tokensIn and tokensOut were counted from

@@ -11,11 +11,18 @@
 
 namespace sluice {
 
+// A request's class in the gateway's queue for backend slots (docs/capacity.md).
+enum class QueuePriority { Interactive, Batch };
+
 // Per-principal limits read by the limits stage; empty means "use the default".
+// The queue's class and weight are read by the kernel: a key's over its
+// tenant's, else interactive and 1.
 struct PrincipalLimits {
     std::optional<std::uint32_t> requestsPerMinute;
     std::optional<std::uint64_t> tokensPerMinute;
     std::optional<std::uint32_t> concurrentRequests;
+    std::optional<QueuePriority> queuePriority;
+    std::optional<std::uint32_t> queueWeight;  // 1 to 1000: its share against other tenants while both wait
 };
 
 struct SLUICE_API Principal {

@@ -92,6 +92,7 @@ public:
     // "backend/model" of the candidate that continued a stream another broke
     // (aliases.NAME.continue_streams); "" when the answer came from one.
     std::string continuedBy;
+    std::int64_t queueMs = 0;  // waited in the queue for a backend slot (docs/capacity.md)
     Usage usage;
     Outcome outcome = Outcome::Ok;
     std::optional<std::chrono::steady_clock::time_point> firstByteAt;

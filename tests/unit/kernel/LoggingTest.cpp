@@ -119,7 +119,7 @@ public:
         const std::string fields =
             "/api/chat 200 ok alias=\"\" bytes_in=120 bytes_out=18446744073709551615 client_address=10.0.0.7 "
             "completion_tokens=9 continued_by=\"\" failovers=1 first_byte_ms=13 key_id=k-1 latency_ms=0 "
-            "outcome=ok prompt_tokens=4 requested_model=\"my model\" retries=2 route=/api/chat scheme=https "
+            "outcome=ok prompt_tokens=4 queue_ms=0 requested_model=\"my model\" retries=2 route=/api/chat scheme=https "
             "served_backend=gpu served_model=llama3.2 status=200 tenant=team tokens_estimated=true "
             "traceparent=00-abc-def-01\n";
         CPPUNIT_ASSERT_MESSAGE(text, text.size() >= fields.size() && text.compare(text.size() - fields.size(), fields.size(), fields) == 0);

@@ -38,6 +38,7 @@ AuditRecord sample() {
     record.tokensEstimated = true;
     record.retries = 1;
     record.continuedBy = "cloud/gpt-4o-mini";
+    record.queueMs = 1500;
     record.timeToFirstByteMs = 12.5;
     record.latencyMs = 99.25;
     record.bytesIn = 100;
@@ -138,6 +139,9 @@ public:
         CPPUNIT_ASSERT(old->continuedBy.empty());
         expected.retries = 0;
         expected.continuedBy.clear();
+        // Nor this (schema 4): no wait in the queue.
+        CPPUNIT_ASSERT_EQUAL(std::int64_t{0}, old->queueMs);
+        expected.queueMs = 0;
         CPPUNIT_ASSERT(old->time == expected.time);
         CPPUNIT_ASSERT_EQUAL(expected.clientAddress, old->clientAddress);
         CPPUNIT_ASSERT_EQUAL(expected.requestedModel, old->requestedModel);

@@ -39,6 +39,7 @@ struct AuditRow {
     bool tokensEstimated = false;  // prompt and completion tokens counted from the text, not reported
     int retries = 0;               // attempts tried again on the same candidate
     std::string continuedBy;       // who continued a broken stream: "backend/model", "" when none did
+    long long queueMs = 0;         // waited in the queue for a backend slot
     // Stored in audit_prompts, apart, only when promptLogged.
     bool promptLogged = false;
     std::string prompt;

@@ -16,10 +16,14 @@
 namespace sluice::store {
 
 // Limits for one tenant or key; empty: the configured default applies.
+// The queue's priority class and weight (docs/capacity.md) ride along: a
+// key's override its tenant's, as the limits do.
 struct LimitOverrides {
     std::optional<std::int64_t> requestsPerMinute;
     std::optional<std::int64_t> tokensPerMinute;
     std::optional<std::int64_t> concurrentRequests;
+    std::optional<std::string> queuePriority;  // "interactive" or "batch"
+    std::optional<std::int64_t> queueWeight;   // 1 to 1000
 };
 
 // Which models a tenant or key may use: every model, or the listed names
