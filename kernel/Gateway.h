@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "Pipeline.h"
@@ -35,6 +36,9 @@ public:
     std::chrono::system_clock::time_point loadedAt() const { return _loadedAt.load(); }
 
 private:
+    // Points the backend slots at the pipeline's redis.url (or this process).
+    void shareSlots(const Pipeline& pipeline);
+
     MetricsRegistry& _metrics;
     std::unique_ptr<Capacity> _capacity;  // backend slots and their queue: process-wide, across reloads
     std::unique_ptr<Forwarder> _forwarder;
@@ -43,6 +47,8 @@ private:
     std::atomic<std::chrono::system_clock::time_point> _loadedAt{};
     Gauge& _generationGauge;
     Gauge& _loadedAtGauge;
+    std::string _slotsUrl;  // where slots are counted now ("" in this process); install()'s thread only
+    std::chrono::milliseconds _slotsTtl{0};
 };
 
 } // namespace sluice::kernel

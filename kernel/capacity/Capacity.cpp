@@ -2,16 +2,32 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <random>
+#include <set>
 #include <stdexcept>
 #include <system_error>
 
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <Poco/Logger.h>
+
+#include "sluice/redis/RedisError.h"
+
 namespace sluice::kernel {
 
+namespace {
+Poco::Logger& log() { return Poco::Logger::get("sluice.kernel"); }
+
+// How often the keeper tries the queue while requests wait in it, even
+// with no news: another instance's announcement may be lost, and a lease
+// that expired frees its slot without one.
+constexpr auto kPassEvery = std::chrono::milliseconds(100);
+} // namespace
+
 Capacity::Lease::Lease(Lease&& other) noexcept
-    : _capacity(std::exchange(other._capacity, nullptr)), _backend(std::move(other._backend)), _model(std::move(other._model)) {}
+    : _capacity(std::exchange(other._capacity, nullptr)), _backend(std::move(other._backend)), _model(std::move(other._model)),
+      _leaseId(std::move(other._leaseId)) {}
 
 Capacity::Lease& Capacity::Lease::operator=(Lease&& other) noexcept {
     if (this != &other) {
@@ -19,6 +35,7 @@ Capacity::Lease& Capacity::Lease::operator=(Lease&& other) noexcept {
         _capacity = std::exchange(other._capacity, nullptr);
         _backend = std::move(other._backend);
         _model = std::move(other._model);
+        _leaseId = std::move(other._leaseId);
     }
     return *this;
 }
@@ -26,7 +43,7 @@ Capacity::Lease& Capacity::Lease::operator=(Lease&& other) noexcept {
 Capacity::Lease::~Lease() { release(); }
 
 void Capacity::Lease::release() {
-    if (auto* capacity = std::exchange(_capacity, nullptr)) capacity->release(_backend, _model);
+    if (auto* capacity = std::exchange(_capacity, nullptr)) capacity->release(_backend, _model, _leaseId);
 }
 
 Capacity::Ticket::Ticket(Capacity& capacity, std::vector<Want> wants, Priority priority, double tag, std::uint64_t sequence)
@@ -50,13 +67,42 @@ Capacity::Capacity(MetricsRegistry& metrics)
     : _metrics(metrics),
       _depthGauge(metrics.gauge("sluice_queue_depth", "Requests waiting for a backend slot (backends.NAME.slots).")),
       _waitHistogram(metrics.histogram("sluice_queue_wait_seconds",
-                                       "Time requests waited in the queue for a backend slot, until served or shed.")) {}
+                                       "Time requests waited in the queue for a backend slot, until served or shed.")),
+      _storeErrors(metrics.counter("sluice_slot_store_errors_total",
+                                   "Calls to Redis for backend slots that failed; each instance then bounds by its own count.")) {
+    std::random_device random;
+    _leasePrefix = std::to_string(::getpid()) + "-" + std::to_string((std::uint64_t(random()) << 32) | random()) + "-";
+    _keeper = std::jthread([this](std::stop_token stop) { keep(stop); });
+}
 
-Capacity::~Capacity() = default;
+Capacity::~Capacity() {
+    _keeper.request_stop();
+    { std::lock_guard lock(_mutex); }  // the keeper is waiting, or will see the stop before it waits
+    _keeperWake.notify_all();
+}
+
+void Capacity::shareThrough(std::shared_ptr<RedisSlots> slots) {
+    std::lock_guard lock(_mutex);
+    _shared = std::move(slots);
+    _passWanted = true;
+    _keeperWake.notify_all();
+}
+
+bool Capacity::blocking() const {
+    std::lock_guard lock(_mutex);
+    return _shared != nullptr;
+}
+
+std::optional<int> Capacity::capLocked(const std::string& backend) const {
+    const auto saturation = _saturation.find(backend);
+    if (saturation == _saturation.end() || std::chrono::steady_clock::now() >= saturation->second.until) return std::nullopt;
+    return saturation->second.cap;
+}
 
 bool Capacity::roomLocked(const Want& want) const {
     const auto it = _counts.find(want.backend);
     const int total = it == _counts.end() ? 0 : it->second.total;
+    if (const auto cap = capLocked(want.backend); cap && total >= *cap) return false;
     if (want.limits.total > 0 && total >= want.limits.total) return false;
     const int modelBound = want.limits.forModel(want.model);
     if (modelBound == 0) return true;
@@ -86,6 +132,19 @@ void Capacity::releaseLocked(const std::string& backend, const std::string& mode
     if (count.total <= 0) _counts.erase(it);
 }
 
+void Capacity::grantTicketLocked(Ticket& ticket, std::size_t want, std::string leaseId) {
+    takeLocked(ticket._wants[want]);
+    ticket._granted = want;
+    ticket._leaseId = std::move(leaseId);
+    ticket._queued = false;
+    _virtualTime = std::max(_virtualTime, ticket._tag);
+    _queue.erase(&ticket);
+    _bySequence.erase(ticket._sequence);
+    _depthGauge.set(static_cast<std::int64_t>(_queue.size()));
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto written = ::write(ticket._fd, &one, sizeof one);  // cannot fail: a fresh counter
+}
+
 void Capacity::grantLocked() {
     // In fair order, the first waiter that fits a free slot takes it; then
     // again from the front, as a grant changes the counts.
@@ -95,42 +154,94 @@ void Capacity::grantLocked() {
             const auto& wants = ticket->_wants;
             const auto fits = std::find_if(wants.begin(), wants.end(), [this](const Want& want) { return roomLocked(want); });
             if (fits == wants.end()) continue;
-            takeLocked(*fits);
-            ticket->_granted = static_cast<std::size_t>(fits - wants.begin());
-            ticket->_queued = false;
-            _virtualTime = std::max(_virtualTime, ticket->_tag);
-            _queue.erase(ticket);
-            _depthGauge.set(static_cast<std::int64_t>(_queue.size()));
-            const std::uint64_t one = 1;
-            [[maybe_unused]] const auto written = ::write(ticket->_fd, &one, sizeof one);  // cannot fail: a fresh counter
+            grantTicketLocked(*ticket, static_cast<std::size_t>(fits - wants.begin()), {});
             granted = true;
             break;
         }
     }
 }
 
-void Capacity::release(const std::string& backend, const std::string& model) {
+bool Capacity::waiterWantsLocked(const std::string& backend) const {
+    for (const auto* ticket : _queue)
+        for (const auto& want : ticket->_wants)
+            if (want.backend == backend) return true;
+    return false;
+}
+
+std::string Capacity::newLeaseId() {
+    std::lock_guard lock(_mutex);
+    return _leasePrefix + std::to_string(++_leaseSerial);
+}
+
+bool Capacity::takeShared(const std::shared_ptr<RedisSlots>& shared, const Want& want, const std::string& leaseId) {
+    SlotLimits bounds = want.limits;
+    {
+        std::lock_guard lock(_mutex);
+        if (const auto cap = capLocked(want.backend)) {
+            if (*cap == 0) return false;
+            bounds.total = bounds.total > 0 ? std::min(bounds.total, *cap) : *cap;
+        }
+    }
+    try {
+        if (!shared->take(want.backend, want.model, bounds, leaseId)) return false;
+        std::lock_guard lock(_mutex);
+        _held[leaseId] = Held{shared, {want.backend, want.model, leaseId}};
+        return true;
+    } catch (const redis::RedisError& e) {
+        _storeErrors.inc();
+        log().warning("backend slots: Redis did not answer (%s); bounding %s by this instance's count", std::string(e.what()),
+                      want.backend);
+        std::lock_guard lock(_mutex);
+        return roomLocked(want);
+    }
+}
+
+void Capacity::release(const std::string& backend, const std::string& model, const std::string& leaseId) {
     std::lock_guard lock(_mutex);
     releaseLocked(backend, model);
-    grantLocked();
+    if (leaseId.empty() && !_shared) return grantLocked();
+    // A lease in Redis goes back there, by the keeper; shared or not, the
+    // keeper then tries the queue (a slot counted here while Redis was
+    // unreachable frees one here, too).
+    if (const auto held = _held.find(leaseId); held != _held.end()) {
+        _toGive.push_back(std::move(held->second));
+        _held.erase(held);
+    }
+    _passWanted = true;
+    _keeperWake.notify_all();
 }
 
 Capacity::Lease Capacity::tryTake(const Want& want) {
+    std::shared_ptr<RedisSlots> shared;
+    {
+        std::lock_guard lock(_mutex);
+        shared = _shared;
+        if (!shared) {
+            // Bounds a reload raised may have room for waiters first.
+            if (!_queue.empty()) grantLocked();
+            if (!roomLocked(want)) return {};
+            takeLocked(want);
+            return Lease(*this, want.backend, want.model, {});
+        }
+        // A newcomer does not overtake this instance's waiters.
+        if (waiterWantsLocked(want.backend)) return {};
+    }
+    const auto leaseId = newLeaseId();
+    if (!takeShared(shared, want, leaseId)) return {};
     std::lock_guard lock(_mutex);
-    // Bounds a reload raised may have room for waiters first.
-    if (!_queue.empty()) grantLocked();
-    if (!roomLocked(want)) return {};
     takeLocked(want);
-    return Lease(*this, want.backend, want.model);
+    return Lease(*this, want.backend, want.model, _held.count(leaseId) ? leaseId : std::string());
 }
 
 Capacity::Queued Capacity::enqueue(std::vector<Want> wants, const Waiting& who, std::size_t maxDepth) {
     std::lock_guard lock(_mutex);
-    if (!_queue.empty()) grantLocked();
-    for (std::size_t i = 0; i < wants.size(); ++i) {
-        if (!roomLocked(wants[i])) continue;
-        takeLocked(wants[i]);
-        return Queued{Granted{i, Lease(*this, wants[i].backend, wants[i].model)}, nullptr, false};
+    if (!_shared) {
+        if (!_queue.empty()) grantLocked();
+        for (std::size_t i = 0; i < wants.size(); ++i) {
+            if (!roomLocked(wants[i])) continue;
+            takeLocked(wants[i]);
+            return Queued{Granted{i, Lease(*this, wants[i].backend, wants[i].model, {})}, nullptr, false};
+        }
     }
     if (_queue.size() >= maxDepth) return Queued{std::nullopt, nullptr, true};
     // Start-time fair queueing: never before the queue's virtual time, and
@@ -143,7 +254,13 @@ Capacity::Queued Capacity::enqueue(std::vector<Want> wants, const Waiting& who, 
         std::erase_if(_tenantFinish, [this](const auto& entry) { return entry.second <= _virtualTime; });
     std::unique_ptr<Ticket> ticket(new Ticket(*this, std::move(wants), who.priority, tag, _sequence++));
     _queue.insert(ticket.get());
+    _bySequence[ticket->_sequence] = ticket.get();
     _depthGauge.set(static_cast<std::int64_t>(_queue.size()));
+    if (_shared) {
+        // Shared counts: the keeper tries it (and those ahead of it) at once.
+        _passWanted = true;
+        _keeperWake.notify_all();
+    }
     return Queued{std::nullopt, std::move(ticket), false};
 }
 
@@ -152,6 +269,7 @@ std::optional<Capacity::Granted> Capacity::leave(Ticket& ticket) {
     if (ticket._queued) {
         ticket._queued = false;
         _queue.erase(&ticket);
+        _bySequence.erase(ticket._sequence);
         _depthGauge.set(static_cast<std::int64_t>(_queue.size()));
         _waitHistogram.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - ticket._since).count());
         return std::nullopt;
@@ -160,7 +278,104 @@ std::optional<Capacity::Granted> Capacity::leave(Ticket& ticket) {
     const auto index = *std::exchange(ticket._granted, std::nullopt);
     _waitHistogram.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - ticket._since).count());
     const auto& want = ticket._wants[index];
-    return Granted{index, Lease(*this, want.backend, want.model)};
+    return Granted{index, Lease(*this, want.backend, want.model, std::move(ticket._leaseId))};
+}
+
+void Capacity::keep(std::stop_token stop) {
+    auto nextRefresh = std::chrono::steady_clock::now();
+    std::unique_lock lock(_mutex);
+    while (!stop.stop_requested()) {
+        const auto shared = _shared;
+        const auto ttl = shared ? shared->leaseTtl() : std::chrono::milliseconds(10000);
+        auto until = nextRefresh;
+        if (!_queue.empty()) until = std::min(until, std::chrono::steady_clock::now() + kPassEvery);
+        for (const auto& [backend, saturation] : _saturation) until = std::min(until, saturation.until);
+        _keeperWake.wait_until(lock, until, [&] { return stop.stop_requested() || _passWanted || !_toGive.empty(); });
+        if (stop.stop_requested()) break;
+        _passWanted = false;
+        // A saturation that ended lets through what it held back.
+        const auto ended = std::erase_if(_saturation, [](const auto& entry) {
+            return std::chrono::steady_clock::now() >= entry.second.until;
+        });
+        if (ended > 0 && !shared) grantLocked();
+        auto toGive = std::exchange(_toGive, {});
+        std::vector<RedisSlots::Held> toRefresh;
+        const bool refreshing = std::chrono::steady_clock::now() >= nextRefresh;
+        if (refreshing) {
+            nextRefresh = std::chrono::steady_clock::now() + ttl / 3;
+            for (const auto& [id, held] : _held)
+                if (held.store == shared) toRefresh.push_back(held.lease);
+        }
+        lock.unlock();
+        for (const auto& held : toGive) {
+            try {
+                held.store->give(held.lease.backend, held.lease.model, held.lease.leaseId);
+            } catch (const redis::RedisError& e) {
+                _storeErrors.inc();  // it expires by itself after its TTL
+                log().warning("backend slots: could not give a lease back to Redis (%s)", std::string(e.what()));
+            }
+        }
+        if (shared && !toRefresh.empty()) {
+            try {
+                shared->refresh(toRefresh);
+            } catch (const redis::RedisError& e) {
+                _storeErrors.inc();
+                log().warning("backend slots: could not refresh leases in Redis (%s)", std::string(e.what()));
+            }
+        }
+        if (shared) grantShared(shared);
+        lock.lock();
+    }
+}
+
+void Capacity::grantShared(const std::shared_ptr<RedisSlots>& shared) {
+    // The queue in order, as it stands; a backend found full is not asked
+    // again in this pass.
+    struct Waiter {
+        std::uint64_t sequence;
+        std::vector<Want> wants;
+    };
+    std::vector<Waiter> waiters;
+    {
+        std::lock_guard lock(_mutex);
+        for (const auto* ticket : _queue) waiters.push_back({ticket->_sequence, ticket->_wants});
+    }
+    std::set<std::pair<std::string, std::string>> full;  // (backend, model)
+    for (const auto& waiter : waiters) {
+        for (std::size_t i = 0; i < waiter.wants.size(); ++i) {
+            const auto& want = waiter.wants[i];
+            if (full.count({want.backend, want.model}) || full.count({want.backend, std::string()})) continue;
+            const auto leaseId = newLeaseId();
+            if (!takeShared(shared, want, leaseId)) {
+                full.insert({want.backend, want.limits.forModel(want.model) > 0 ? want.model : std::string()});
+                continue;
+            }
+            std::unique_lock lock(_mutex);
+            const auto it = _bySequence.find(waiter.sequence);
+            if (it == _bySequence.end()) {
+                // It left meanwhile: the slot goes back.
+                if (const auto held = _held.find(leaseId); held != _held.end()) {
+                    _toGive.push_back(std::move(held->second));
+                    _held.erase(held);
+                    _passWanted = true;
+                }
+                break;
+            }
+            grantTicketLocked(*it->second, i, _held.count(leaseId) ? leaseId : std::string());
+            break;
+        }
+    }
+}
+
+void Capacity::saturated(const std::string& backend, std::chrono::steady_clock::time_point until) {
+    std::lock_guard lock(_mutex);
+    const auto it = _counts.find(backend);
+    // The one that was refused still holds its slot as this is called: the
+    // backend had room for the others. None of them: nothing until `until`.
+    const int cap = std::max(0, (it == _counts.end() ? 0 : it->second.total) - 1);
+    _saturation[backend] = Saturation{until, cap};
+    _passWanted = true;
+    _keeperWake.notify_all();  // so it wakes when the saturation ends, to grant what it held back
 }
 
 int Capacity::inUse(const std::string& backend) const {

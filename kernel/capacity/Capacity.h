@@ -16,8 +16,20 @@
 // Process-wide and keyed by backend name, so counts survive a reload: a
 // request of the old pipeline still holds its slot under the new one.
 // Backends without bounds (SlotLimits::unbounded) never reach it.
+//
+// Shared (shareThrough, with redis.url): the counts that bound a backend are
+// Redis leases (RedisSlots), held by every instance together; each instance
+// keeps its own fair queue in front of them. Then a take is a round trip
+// (blocking: call it off the I/O loop, see blocking()), and waiters are
+// granted by the keeper thread, which tries the queue in order when a slot
+// frees here, when another instance announces one, and every 100 ms while
+// any wait (a lease that expired frees a slot silently). It also gives
+// leases back and refreshes the ones held. Redis unreachable: each instance
+// bounds the backend by its own count alone, and says so in the log and in
+// sluice_slot_store_errors_total.
 
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -26,8 +38,11 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
+#include <unordered_map>
 #include <vector>
 
+#include "RedisSlots.h"
 #include "SlotLimits.h"
 #include "sluice/Metrics.h"
 #include "sluice/Principal.h"
@@ -40,7 +55,13 @@ using Priority = QueuePriority;
 class Capacity {
 public:
     explicit Capacity(MetricsRegistry& metrics);
-    ~Capacity();
+    ~Capacity();  // stops the keeper; leases still held are given back by their Lease
+
+    // Counts slots in Redis from now on (nullptr: in this process again).
+    // Leases taken before go back where they were taken.
+    void shareThrough(std::shared_ptr<RedisSlots> slots);
+    // Whether tryTake and enqueue may block on a round trip to Redis.
+    bool blocking() const;
     Capacity(const Capacity&) = delete;
     Capacity& operator=(const Capacity&) = delete;
 
@@ -63,11 +84,12 @@ public:
 
     private:
         friend class Capacity;
-        Lease(Capacity& capacity, std::string backend, std::string model)
-            : _capacity(&capacity), _backend(std::move(backend)), _model(std::move(model)) {}
+        Lease(Capacity& capacity, std::string backend, std::string model, std::string leaseId)
+            : _capacity(&capacity), _backend(std::move(backend)), _model(std::move(model)), _leaseId(std::move(leaseId)) {}
         Capacity* _capacity = nullptr;
         std::string _backend;
         std::string _model;
+        std::string _leaseId;  // in Redis; "" when counted here
     };
 
     // A slot on `want` now, or an empty lease when it is at its bound (or
@@ -98,6 +120,11 @@ public:
     // without it leaves, and gives back a grant no one took.
     std::optional<Granted> leave(Ticket& ticket);
 
+    // The backend said it is full (a 429, Ollama's 503 "server busy"): until
+    // `until` it gets no more than one fewer than this instance has on it
+    // now (none, when that was the only one), whatever its slots say.
+    void saturated(const std::string& backend, std::chrono::steady_clock::time_point until);
+
     // Slots in use on a backend; requests waiting.
     int inUse(const std::string& backend) const;
     std::size_t depth() const;
@@ -110,8 +137,27 @@ private:
     bool roomLocked(const Want& want) const;
     void takeLocked(const Want& want);
     void releaseLocked(const std::string& backend, const std::string& model);
-    void grantLocked();  // hands free slots to the waiters they suit, in order
-    void release(const std::string& backend, const std::string& model);
+    void grantLocked();  // hands free slots to the waiters they suit, in order (counted here)
+    void grantTicketLocked(Ticket& ticket, std::size_t want, std::string leaseId);
+    void release(const std::string& backend, const std::string& model, const std::string& leaseId);
+    bool waiterWantsLocked(const std::string& backend) const;
+
+    // Shared counts: a lease in Redis, or (Redis unreachable) a bound kept here.
+    std::string newLeaseId();
+    bool takeShared(const std::shared_ptr<RedisSlots>& shared, const Want& want, const std::string& leaseId);
+    void keep(std::stop_token stop);  // the keeper thread
+    void grantShared(const std::shared_ptr<RedisSlots>& shared);
+
+    struct Held {
+        std::shared_ptr<RedisSlots> store;
+        RedisSlots::Held lease;
+    };
+    // The cap a saturation puts on a backend now, if one does.
+    std::optional<int> capLocked(const std::string& backend) const;
+    struct Saturation {
+        std::chrono::steady_clock::time_point until;
+        int cap;
+    };
 
     struct Order {
         bool operator()(const Ticket* a, const Ticket* b) const;
@@ -124,8 +170,19 @@ private:
     std::map<std::string, double, std::less<>> _tenantFinish;  // guarded: each tenant's last tag + 1/weight
     double _virtualTime = 0;                            // guarded: the tag of the last request served from the queue
     std::uint64_t _sequence = 0;                        // guarded: ties in tag go first come, first served
+    std::unordered_map<std::uint64_t, Ticket*> _bySequence;     // guarded: the queue, by sequence (the keeper's handle)
+    std::shared_ptr<RedisSlots> _shared;                 // guarded; null: counted here
+    std::map<std::string, Held> _held;                   // guarded: leases held in Redis, by id
+    std::vector<Held> _toGive;                            // guarded: leases to give back (by the keeper)
+    bool _passWanted = false;                             // guarded: the keeper should try the queue now
+    std::map<std::string, Saturation, std::less<>> _saturation;  // guarded: backends that said they are full
+    std::condition_variable _keeperWake;
+    std::uint64_t _leaseSerial = 0;                      // guarded
+    std::string _leasePrefix;                            // this process's, for lease ids unique across instances
     Gauge& _depthGauge;
     Histogram& _waitHistogram;
+    Counter& _storeErrors;
+    std::jthread _keeper;                                // last: started once the rest is there
 };
 
 class Capacity::Ticket {
@@ -148,6 +205,7 @@ private:
     std::chrono::steady_clock::time_point _since;
     bool _queued = true;                      // guarded by Capacity::_mutex
     std::optional<std::size_t> _granted;      // guarded by Capacity::_mutex
+    std::string _leaseId;                     // guarded: the granted slot's lease in Redis
 };
 
 } // namespace sluice::kernel

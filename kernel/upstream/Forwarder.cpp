@@ -158,7 +158,10 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
         Capacity::Lease lease = granted ? std::move(*granted) : Capacity::Lease();
         auto takeSlot = [&] {
             if (lease.held() || upstream->slots.unbounded()) return true;
-            lease = _capacity.tryTake({backend.name, servedModel, upstream->slots});
+            const Capacity::Want want{backend.name, servedModel, upstream->slots};
+            // Shared through Redis, a take is a round trip: not on the I/O loop.
+            if (_capacity.blocking()) client.offLoop([&] { lease = _capacity.tryTake(want); });
+            else lease = _capacity.tryTake(want);
             return lease.held();
         };
         if (broken) {
@@ -214,6 +217,14 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
                 break;
             }
             noteFailure(services, *upstream, servedModel, ctx, *failure, Clock::now() - started);
+            // A backend with slots that says it is full: back to the queue
+            // for it (its usable slots shrank), and the next candidate first.
+            if (failure->saturated && !upstream->slots.unbounded()) {
+                full.push_back(&candidate);
+                last = failure;
+                lastBackend = backend.name;
+                return Step::Next;
+            }
             if (!failure->retryable || retries >= retry.attempts) break;
             // Retry-After longer than retry.max_wait_ms, or a wait past
             // timeout.request_ms: the next candidate may serve sooner.
@@ -284,6 +295,18 @@ void Forwarder::noteFailure(const ForwardingServices& services, Upstream& upstre
     upstream.metrics.outcome(failure.kind).inc();
     // The request's own budget ran out: nothing is learnt about the model.
     if (failure.requestDeadline) return;
+    // Full, not unwell: no circuit failure. The gateway sends it less for a
+    // while (the Retry-After it gave, 1 to 30 s; else 1 s).
+    if (failure.saturated) {
+        _metrics.counter("sluice_backend_saturated_total", "Answers that said a backend is full: a 429, or Ollama's 503 server busy.",
+                         {{"backend", backend.name}})
+            .inc();
+        auto pause = std::chrono::milliseconds(1000);
+        if (const auto asked = parseRetryAfter(failure.retryAfter, std::chrono::system_clock::now()))
+            pause = std::clamp(*asked, std::chrono::milliseconds(1000), std::chrono::milliseconds(30000));
+        _capacity.saturated(backend.name, Clock::now() + pause);
+        return;
+    }
     // A timeout is the slowest answer of all: without this sample a backend
     // that only ever times out would stay "not yet timed", the latency
     // router's first choice.

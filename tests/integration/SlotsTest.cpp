@@ -17,6 +17,8 @@
 #include "FakeBackend.h"
 #include "Gateway.h"
 #include "HttpClient.h"
+#include "RedisServer.h"
+#include "sluice/redis/Client.h"
 #include "TestHelpers.h"
 
 namespace sluice::test {
@@ -55,6 +57,8 @@ class SlotsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aRequestPastMaxWaitIs503WithRetryAfter);
     CPPUNIT_TEST(aQueuedClientThatHangsUpNeverReachesTheBackend);
     CPPUNIT_TEST(aBatchFloodHoldsAnInteractiveRequestForOneGenerationAtMost);
+    CPPUNIT_TEST(twoInstancesSharingRedisKeepABackendWithinItsSlots);
+    CPPUNIT_TEST(aBackendThatSaysServerBusyKeepsItsCircuit);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -179,6 +183,54 @@ public:
             return row.value("queue_ms", 0) >= 40;  // at least one generation
         });
         CPPUNIT_ASSERT(waited > kClients * kEach / 2);
+    }
+
+    // Each instance alone would put two on the backend; together they may
+    // not either: the slots are leases in Redis. A client that hangs up
+    // while queued on one instance never reaches the backend through it.
+    void twoInstancesSharingRedisKeepABackendWithinItsSlots() {
+        RedisServer redis;
+        FakeBackend backend("ollama", "gpu-box");
+        backend.setRules({{{"path", "/api/chat"}, {"delay_first_byte_ms", 150}, {"chunk_interval_ms", 20}}});
+        const auto config = baseConfig() + "backends = gpu\n" + backendConfig("gpu", backend.url()) +
+                            "backends.gpu.slots = 2\nredis.url = " + redis.url() + "\n";
+        TestGateway one(config);
+        TestGateway two(config);
+        std::atomic<int> ok{0};
+        {
+            std::vector<std::thread> clients;
+            for (int i = 0; i < 12; ++i)
+                clients.emplace_back([&, i] {
+                    const auto port = i % 2 == 0 ? one.port() : two.port();
+                    if (httpPost(port, "/api/chat", ollamaChat("llama3.2", i % 3 == 0)).status == 200) ++ok;
+                });
+            for (auto& client : clients) client.join();
+        }
+        CPPUNIT_ASSERT_EQUAL(12, ok.load());
+        CPPUNIT_ASSERT_EQUAL(12, chatsAt(backend));
+        CPPUNIT_ASSERT_EQUAL(2, backend.stats()["max_in_flight"].get<int>());
+        // Every lease was given back.
+        redis::Client client(redis::RedisUrl::parse(redis.url()), std::chrono::seconds(2));
+        CPPUNIT_ASSERT(eventually([&] { return client.command({"ZCARD", "sluice:slots:{gpu}"}).integer() == 0; }));
+    }
+
+    // Ollama's 503 "server busy" is its own queue being full: the request
+    // waits for the backend (here the only one) instead of failing, and the
+    // circuit, which two failures would open, stays closed.
+    void aBackendThatSaysServerBusyKeepsItsCircuit() {
+        OneBackendGateway setup("backends.gpu.slots = 4\nhealth.failure_threshold = 2\n");
+        setup.backend.setRules({{{"path", "/api/chat"},
+                                 {"status", 503},
+                                 {"message", "server busy, please try again.  maximum pending requests exceeded"},
+                                 {"times", 3}}});
+        const auto answer = httpPost(setup.gateway.port(), "/api/chat", ollamaChat("llama3.2", false));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(answer.body, 200, answer.status);
+        CPPUNIT_ASSERT_EQUAL(4, chatsAt(setup.backend));
+        const auto page = httpGet(setup.gateway.port(), "/metrics").body;
+        CPPUNIT_ASSERT_EQUAL(1.0, metricValue(page, "sluice_backend_healthy{backend=\"gpu\"}"));
+        CPPUNIT_ASSERT_EQUAL(3.0, metricValue(page, "sluice_backend_saturated_total{backend=\"gpu\"}"));
+        const auto health = httpGet(setup.gateway.port(), "/v1/health").json();
+        CPPUNIT_ASSERT_MESSAGE(health.dump(), health.dump().find("open") == std::string::npos);
     }
 };
 
