@@ -33,11 +33,13 @@ public:
     // (upstream/Forwarder.h).
     void forward(Pipeline& pipeline, RequestContext& ctx, std::string_view body, ClientChannel& client);
     std::uint64_t generation() const { return _generation.load(); }
+    // Backend slots and their queue (capacity/Capacity.h).
+    const Capacity& capacity() const { return *_capacity; }
     std::chrono::system_clock::time_point loadedAt() const { return _loadedAt.load(); }
 
 private:
     // Points the backend slots at the pipeline's redis.url (or this process).
-    void shareSlots(const Pipeline& pipeline);
+    void shareSlots(Pipeline& pipeline);
 
     MetricsRegistry& _metrics;
     std::unique_ptr<Capacity> _capacity;  // backend slots and their queue: process-wide, across reloads

@@ -62,6 +62,12 @@ public:
     void shareThrough(std::shared_ptr<RedisSlots> slots);
     // Whether tryTake and enqueue may block on a round trip to Redis.
     bool blocking() const;
+    // The backends whose fleet-wide count the keeper reads from Redis, about
+    // four times a second while slots are shared (sharedInUse).
+    void watch(std::vector<std::string> backends);
+    // Slots in use on a backend across every instance, as last read (0 when
+    // not shared or not yet read). Never waits on Redis.
+    int sharedInUse(const std::string& backend) const;
     Capacity(const Capacity&) = delete;
     Capacity& operator=(const Capacity&) = delete;
 
@@ -128,6 +134,8 @@ public:
     // Slots in use on a backend; requests waiting.
     int inUse(const std::string& backend) const;
     std::size_t depth() const;
+    // Until when a backend that said it is full takes fewer; nullopt when it does not.
+    std::optional<std::chrono::steady_clock::time_point> saturatedUntil(const std::string& backend) const;
 
 private:
     struct Count {
@@ -138,15 +146,21 @@ private:
     void takeLocked(const Want& want);
     void releaseLocked(const std::string& backend, const std::string& model);
     void grantLocked();  // hands free slots to the waiters they suit, in order (counted here)
-    void grantTicketLocked(Ticket& ticket, std::size_t want, std::string leaseId);
+    // `counted`: the slot is in _counts already (takeShared counted it).
+    void grantTicketLocked(Ticket& ticket, std::size_t want, std::string leaseId, bool counted);
+    void forgetSharesIfIdleLocked();
     void release(const std::string& backend, const std::string& model, const std::string& leaseId);
     bool waiterWantsLocked(const std::string& backend) const;
 
     // Shared counts: a lease in Redis, or (Redis unreachable) a bound kept here.
-    std::string newLeaseId();
-    bool takeShared(const std::shared_ptr<RedisSlots>& shared, const Want& want, const std::string& leaseId);
+    // A slot on `want` through `shared`, counted here too: its lease id
+    // ("" when Redis did not answer and this instance's count decided), or
+    // nullopt when there is no room.
+    std::optional<std::string> takeShared(const std::shared_ptr<RedisSlots>& shared, const Want& want);
     void keep(std::stop_token stop);  // the keeper thread
     void grantShared(const std::shared_ptr<RedisSlots>& shared);
+    // A ticket leaves the queue (granted, or gone): its depth and wait series.
+    void leftQueueLocked(const Ticket& ticket);
 
     struct Held {
         std::shared_ptr<RedisSlots> store;
@@ -167,8 +181,10 @@ private:
     mutable std::mutex _mutex;
     std::map<std::string, Count, std::less<>> _counts;  // guarded by _mutex
     std::set<Ticket*, Order> _queue;                    // guarded by _mutex
-    std::map<std::string, double, std::less<>> _tenantFinish;  // guarded: each tenant's last tag + 1/weight
-    double _virtualTime = 0;                            // guarded: the tag of the last request served from the queue
+    // Per priority class (interactive, batch), guarded: each tenant's last
+    // tag + 1/weight, and the tag of the last request granted.
+    std::map<std::string, double, std::less<>> _tenantFinish[2];
+    double _virtualTime[2] = {0, 0};
     std::uint64_t _sequence = 0;                        // guarded: ties in tag go first come, first served
     std::unordered_map<std::uint64_t, Ticket*> _bySequence;     // guarded: the queue, by sequence (the keeper's handle)
     std::shared_ptr<RedisSlots> _shared;                 // guarded; null: counted here
@@ -176,12 +192,14 @@ private:
     std::vector<Held> _toGive;                            // guarded: leases to give back (by the keeper)
     bool _passWanted = false;                             // guarded: the keeper should try the queue now
     std::map<std::string, Saturation, std::less<>> _saturation;  // guarded: backends that said they are full
+    std::vector<std::string> _watched;                    // guarded: backends whose shared count is read
+    std::map<std::string, int, std::less<>> _sharedCounts;  // guarded: as last read
     std::condition_variable _keeperWake;
     std::uint64_t _leaseSerial = 0;                      // guarded
     std::string _leasePrefix;                            // this process's, for lease ids unique across instances
     Gauge& _depthGauge;
-    Histogram& _waitHistogram;
     Counter& _storeErrors;
+    std::unique_ptr<redis::Subscriber> _freed;           // other instances' announcements, while shared
     std::jthread _keeper;                                // last: started once the rest is there
 };
 
@@ -196,7 +214,11 @@ public:
 private:
     friend class Capacity;
     Ticket(Capacity& capacity, std::vector<Want> wants, Priority priority, double tag, std::uint64_t sequence);
+    // Its metric series' labels: model, priority, tenant.
+    MetricLabels labels() const;
     Capacity& _capacity;
+    std::string _tenant;
+    double _share = 1;  // 1/weight: what its tag added to its tenant's
     std::vector<Want> _wants;
     Priority _priority;
     double _tag;

@@ -19,7 +19,9 @@ if total > 0 and redis.call('ZCARD', KEYS[1]) >= total then return 0 end
 if model > 0 and redis.call('ZCARD', KEYS[2]) >= model then return 0 end
 for i = 1, 2 do
   redis.call('ZADD', KEYS[i], now + ttl, ARGV[1])
-  redis.call('PEXPIRE', KEYS[i], ttl + 1000)
+  -- The set lives a second past its last lease, whoever's TTL is longer.
+  local last = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')
+  redis.call('PEXPIREAT', KEYS[i], math.floor(tonumber(last[2])) + 1000)
 end
 return 1
 )lua";
@@ -40,7 +42,8 @@ local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local ttl = tonumber(ARGV[1])
 for i = 1, #KEYS do
   redis.call('ZADD', KEYS[i], 'XX', now + ttl, ARGV[i + 1])
-  redis.call('PEXPIRE', KEYS[i], ttl + 1000)
+  local last = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')
+  if #last > 0 then redis.call('PEXPIREAT', KEYS[i], math.floor(tonumber(last[2])) + 1000) end
 end
 return #KEYS
 )lua";
@@ -54,7 +57,7 @@ return redis.call('ZCOUNT', KEYS[1], now + 1, '+inf')
 } // namespace
 
 RedisSlots::RedisSlots(redis::RedisUrl url, std::chrono::milliseconds timeout, std::chrono::milliseconds leaseTtl)
-    : _client(std::move(url), timeout), _leaseTtl(leaseTtl), _take(kTakeLua), _give(kGiveLua), _refresh(kRefreshLua),
+    : _url(url), _timeout(timeout), _client(std::move(url), timeout), _leaseTtl(leaseTtl), _take(kTakeLua), _give(kGiveLua), _refresh(kRefreshLua),
       _count(kCountLua) {}
 
 bool RedisSlots::take(const std::string& backend, const std::string& model, const SlotLimits& limits,
@@ -80,6 +83,14 @@ void RedisSlots::refresh(const std::vector<Held>& held) {
         args.push_back(lease.leaseId);
     }
     _client.evalScript(_refresh, keys, args);
+}
+
+std::unique_ptr<redis::Subscriber> RedisSlots::listenForFreed(std::function<void()> freed) const {
+    auto subscriber = std::make_unique<redis::Subscriber>(
+        _url, std::vector<std::string>{kFreedChannel}, [freed](const std::string&, const std::string&) { freed(); }, freed,
+        _timeout);
+    subscriber->start();
+    return subscriber;
 }
 
 long long RedisSlots::inUse(const std::string& backend) {

@@ -12,6 +12,7 @@
 // Thread: any; every call is a round trip (blocking, bounded by redis.timeout_ms).
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -20,6 +21,7 @@
 #include "SlotLimits.h"
 #include "sluice/redis/Client.h"
 #include "sluice/redis/Script.h"
+#include "sluice/redis/Subscriber.h"
 
 namespace sluice::kernel {
 
@@ -46,6 +48,10 @@ public:
     // Leases live on a backend now (tests, health).
     long long inUse(const std::string& backend);
 
+    // Calls `freed` (on its own thread) for each slot another instance gives
+    // back, and after each (re)connect, when announcements may have been lost.
+    std::unique_ptr<redis::Subscriber> listenForFreed(std::function<void()> freed) const;
+
     std::chrono::milliseconds leaseTtl() const { return _leaseTtl; }
 
 private:
@@ -54,6 +60,8 @@ private:
         return "sluice:slots:{" + backend + "}:" + model;
     }
 
+    redis::RedisUrl _url;
+    std::chrono::milliseconds _timeout;
     redis::Client _client;
     std::chrono::milliseconds _leaseTtl;
     redis::Script _take;

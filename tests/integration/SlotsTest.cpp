@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -34,6 +35,18 @@ long long gauge(int port, const std::string& name) {
     return at == std::string::npos ? -1 : std::stoll(page.substr(at + name.size() + 2));
 }
 
+// The value of the first series of `name` whose labels include every one of
+// `labels` (name="value" each), -1 if none.
+double seriesWith(const std::string& page, const std::string& name, const std::vector<std::string>& labels) {
+    std::istringstream lines(page);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind(name + "{", 0) != 0) continue;
+        if (std::all_of(labels.begin(), labels.end(), [&](const std::string& label) { return line.find(label) != std::string::npos; }))
+            return std::stod(line.substr(line.rfind(' ') + 1));
+    }
+    return -1;
+}
+
 // Sends a streamed chat that the fake holds open (hang_after_chunks), and
 // keeps its connection until destroyed: the slot stays taken meanwhile.
 class HeldStream {
@@ -59,6 +72,7 @@ class SlotsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aBatchFloodHoldsAnInteractiveRequestForOneGenerationAtMost);
     CPPUNIT_TEST(twoInstancesSharingRedisKeepABackendWithinItsSlots);
     CPPUNIT_TEST(aBackendThatSaysServerBusyKeepsItsCircuit);
+    CPPUNIT_TEST(leastBusySeesTheOtherInstancesLoad);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -86,6 +100,16 @@ public:
         setup.backend.setRules({{{"path", "/api/chat"}, {"hang_after_chunks", 1}}});
         HeldStream held(setup.gateway.port());
         CPPUNIT_ASSERT(eventually([&] { return setup.backend.stats()["in_flight"].get<int>() == 1; }));
+        // /v1/health shows the slot taken and the queue's bounds.
+        const auto health = httpGet(setup.gateway.port(), "/v1/health").json();
+        const auto& slots = health["backends"][0]["slots"];
+        CPPUNIT_ASSERT_MESSAGE(health.dump(), slots.is_object());
+        CPPUNIT_ASSERT_EQUAL(1, slots["limit"].get<int>());
+        CPPUNIT_ASSERT_EQUAL(1, slots["in_use_here"].get<int>());
+        CPPUNIT_ASSERT(slots["saturated_for_ms"].is_null());
+        CPPUNIT_ASSERT_EQUAL(300, health["queue"]["max_wait_ms"].get<int>());
+        CPPUNIT_ASSERT_EQUAL(0, health["queue"]["depth"].get<int>());
+        CPPUNIT_ASSERT(!health["queue"]["shared"].get<bool>());
         // OpenAI's shape for an OpenAI route.
         const auto answer = httpPost(setup.gateway.port(), "/v1/chat/completions", openAiChat("llama3.2", false));
         CPPUNIT_ASSERT_EQUAL(503, answer.status);
@@ -155,6 +179,9 @@ public:
             return metricValue(httpGet(gateway.port(), "/metrics", bearer(chatKey)).body, "sluice_queue_depth");
         };
         CPPUNIT_ASSERT(eventually([&] { return depth() >= kClients - 2; }, std::chrono::seconds(30)));
+        // Who waits, by priority and tenant.
+        const auto page = httpGet(gateway.port(), "/metrics", bearer(chatKey)).body;
+        CPPUNIT_ASSERT(seriesWith(page, "sluice_queue_waiting", {"priority=\"batch\"", "tenant=\"" + batchTenant + "\""}) >= 5);
 
         HttpClient chat(gateway.port(), std::chrono::seconds(600));
         for (int i = 0; i < 5; ++i) {
@@ -218,7 +245,7 @@ public:
     // waits for the backend (here the only one) instead of failing, and the
     // circuit, which two failures would open, stays closed.
     void aBackendThatSaysServerBusyKeepsItsCircuit() {
-        OneBackendGateway setup("backends.gpu.slots = 4\nhealth.failure_threshold = 2\n");
+        OneBackendGateway setup("backends.gpu.slots = 4\nhealth.failure_threshold = 2\nretry.attempts = 3\n");
         setup.backend.setRules({{{"path", "/api/chat"},
                                  {"status", 503},
                                  {"message", "server busy, please try again.  maximum pending requests exceeded"},
@@ -231,6 +258,30 @@ public:
         CPPUNIT_ASSERT_EQUAL(3.0, metricValue(page, "sluice_backend_saturated_total{backend=\"gpu\"}"));
         const auto health = httpGet(setup.gateway.port(), "/v1/health").json();
         CPPUNIT_ASSERT_MESSAGE(health.dump(), health.dump().find("open") == std::string::npos);
+    }
+
+    // A stream held through one instance on backend `a` makes the other
+    // instance's least-busy router prefer `b`, though it has nothing on
+    // either itself (its own count alone would keep the listed order, `a` first).
+    void leastBusySeesTheOtherInstancesLoad() {
+        RedisServer redis;
+        FakeBackend a("ollama", "a-box");
+        FakeBackend b("ollama", "b-box");
+        a.setRules({{{"path", "/api/chat"}, {"hang_after_chunks", 1}, {"times", 1}}});
+        const auto config = baseConfig() + "backends = a, b\n" + backendConfig("a", a.url()) + backendConfig("b", b.url()) +
+                            "backends.a.slots = 4\nbackends.b.slots = 4\npipeline.router = least-busy\nredis.url = " +
+                            redis.url() + "\n";
+        TestGateway one(config);
+        TestGateway two(config);
+        // Discovery has seen both before the plans may list them.
+        CPPUNIT_ASSERT(eventually([&] { return httpGet(two.port(), "/readyz").status == 200; }));
+        HeldStream held(one.port());
+        CPPUNIT_ASSERT(eventually([&] { return a.stats()["in_flight"].get<int>() == 1; }));
+        auto servedBy = [&] {
+            return httpPost(two.port(), "/api/chat", ollamaChat("llama3.2", false)).header("x-sluice-backend");
+        };
+        CPPUNIT_ASSERT(eventually([&] { return servedBy() == "b"; }));
+        for (int i = 0; i < 3; ++i) CPPUNIT_ASSERT_EQUAL(std::string("b"), servedBy());
     }
 };
 
