@@ -145,7 +145,8 @@ bool BackendHealth::isModelAvailable(const std::string& backend, const std::stri
 
 int BackendHealth::inFlight(const std::string& backend) const {
     const auto* state = find(backend);
-    return state ? state->inFlight.load(std::memory_order_relaxed) : 0;
+    const int here = state ? state->inFlight.load(std::memory_order_relaxed) : 0;
+    return _sharedInFlight ? std::max(here, _sharedInFlight(backend)) : here;
 }
 
 int BackendHealth::consecutiveFailures(const std::string& backend) const {

@@ -73,7 +73,13 @@ public:
     BackendHealth(const BackendList& backends, HealthPolicy policy, MetricsRegistry* metrics = nullptr);
 
     bool isAvailable(const std::string& backend) const override;
+    // This instance's requests on the backend, or, when slots are shared
+    // through Redis and more are in flight there from all instances, those
+    // (countShared): least-busy and resident order by the whole fleet's load.
     int inFlight(const std::string& backend) const override;
+    // Where the whole fleet's count comes from; set before the pipeline
+    // serves (Gateway::install), never after.
+    void countShared(std::function<int(const std::string&)> sharedInFlight) { _sharedInFlight = std::move(sharedInFlight); }
     CircuitState circuit(const std::string& backend) const override;
     std::optional<double> firstByteMillis(const std::string& backend, const std::string& model) const override;
     CircuitState modelCircuit(const std::string& backend, const std::string& model) const override;
@@ -129,6 +135,7 @@ private:
     std::chrono::system_clock::time_point untilOf(const Circuit& circuit) const;
 
     HealthPolicy _policy;
+    std::function<int(const std::string&)> _sharedInFlight;
     CircuitPolicy _circuitPolicy;
     MetricsRegistry* _metrics;
     std::map<std::string, std::unique_ptr<State>> _states;  // fixed after construction

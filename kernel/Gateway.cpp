@@ -1,6 +1,8 @@
 #include "Gateway.h"
 
 #include "capacity/Capacity.h"
+#include "sluice/ConfigReader.h"
+#include "sluice/redis/RedisSettings.h"
 #include "upstream/Forwarder.h"
 
 namespace sluice::kernel {
@@ -21,12 +23,34 @@ void Gateway::forward(Pipeline& pipeline, RequestContext& ctx, std::string_view 
 }
 
 std::shared_ptr<Pipeline> Gateway::install(std::shared_ptr<Pipeline> pipeline) {
+    if (pipeline) shareSlots(*pipeline);  // none: the server is stopping
     auto old = _pipeline.exchange(std::move(pipeline));
     const auto now = std::chrono::system_clock::now();
     _generationGauge.set(static_cast<std::int64_t>(_generation.fetch_add(1) + 1));
     _loadedAt.store(now);
     _loadedAtGauge.set(std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
     return old;
+}
+
+void Gateway::shareSlots(Pipeline& pipeline) {
+    // Backend slots follow redis.url: counted in Redis by every instance
+    // that shares it, else here. The same URL keeps the same client.
+    const auto redis = redis::readRedisSettings(pipeline.config());
+    const auto url = redis.url ? pipeline.config().getString("redis.url", "") : std::string();
+    const auto ttl = std::chrono::milliseconds(ConfigReader(pipeline.config()).integer("slots.lease_ttl_ms", 30000, 3000, 3600000));
+    // Routers see the fleet's load on bounded backends, not this instance's alone.
+    std::vector<std::string> bounded;
+    for (const auto& backend : pipeline.backends())
+        if (const auto* limits = pipeline.slotLimits(backend->name); limits && !limits->unbounded()) bounded.push_back(backend->name);
+    _capacity->watch(bounded);
+    if (redis.url && !bounded.empty())
+        pipeline.backendHealth().countShared([capacity = _capacity.get()](const std::string& backend) {
+            return capacity->sharedInUse(backend);
+        });
+    if (url == _slotsUrl && ttl == _slotsTtl) return;
+    _slotsUrl = url;
+    _slotsTtl = ttl;
+    _capacity->shareThrough(redis.url ? std::make_shared<RedisSlots>(*redis.url, redis.timeout, ttl) : nullptr);
 }
 
 } // namespace sluice::kernel

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "Pipeline.h"
@@ -32,9 +33,14 @@ public:
     // (upstream/Forwarder.h).
     void forward(Pipeline& pipeline, RequestContext& ctx, std::string_view body, ClientChannel& client);
     std::uint64_t generation() const { return _generation.load(); }
+    // Backend slots and their queue (capacity/Capacity.h).
+    const Capacity& capacity() const { return *_capacity; }
     std::chrono::system_clock::time_point loadedAt() const { return _loadedAt.load(); }
 
 private:
+    // Points the backend slots at the pipeline's redis.url (or this process).
+    void shareSlots(Pipeline& pipeline);
+
     MetricsRegistry& _metrics;
     std::unique_ptr<Capacity> _capacity;  // backend slots and their queue: process-wide, across reloads
     std::unique_ptr<Forwarder> _forwarder;
@@ -43,6 +49,8 @@ private:
     std::atomic<std::chrono::system_clock::time_point> _loadedAt{};
     Gauge& _generationGauge;
     Gauge& _loadedAtGauge;
+    std::string _slotsUrl;  // where slots are counted now ("" in this process); install()'s thread only
+    std::chrono::milliseconds _slotsTtl{0};
 };
 
 } // namespace sluice::kernel

@@ -69,7 +69,8 @@ const std::vector<std::string>& KnownKeys::kernelPatterns() {
         "backends.*.max_connections", "backends.*.timeout.connect_ms", "backends.*.timeout.first_byte_ms",
         "backends.*.timeout.idle_ms", "backends.*.timeout.cold_load_ms", "backends.*.retry.attempts",
         "backends.*.retry.backoff_ms", "backends.*.retry.max_wait_ms", "backends.*.accepts_prefill",
-        "backends.*.slots", "backends.*.model_slots", "queue.max_wait_ms", "queue.max_depth",
+        "backends.*.slots", "backends.*.model_slots", "queue.max_wait_ms", "queue.max_depth", "slots.lease_ttl_ms",
+        "redis.url", "redis.timeout_ms",  // also the plugins' that use Redis: backend slots are shared through it
         "timeout.max_stream_s", "timeout.request_ms", "retry.attempts", "retry.backoff_ms", "retry.max_wait_ms",
         "aliases.default", "aliases.*.chain", "aliases.*.description", "aliases.*.previous_response_id",
         "aliases.*.retry.attempts", "aliases.*.retry.backoff_ms", "aliases.*.retry.max_wait_ms", "aliases.*.fallback_on",

@@ -104,7 +104,8 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
             self.logger("kernel").warning("INSECURE: backends.%s.tls.verify = false: its certificate is not checked",
                                           backend->name);
         self._backendsByName.emplace(backend->name, backend);
-        self._upstreams.emplace(backend->name, std::make_unique<Upstream>(backend, metrics, parseSlotLimits(reader, backend->name)));
+        self._slotLimits.emplace(backend->name, parseSlotLimits(reader, backend->name));
+        self._upstreams.emplace(backend->name, std::make_unique<Upstream>(backend, metrics, self._slotLimits.at(backend->name)));
     }
     HealthPolicy policy;
     policy.failureThreshold = static_cast<int>(reader.integer("health.failure_threshold", 3, 1, 1000));

@@ -79,6 +79,11 @@ public:
 
     void publishCatalog(CatalogSnapshot catalog) { _catalog.store(std::move(catalog)); }
 
+    // backends.NAME.slots and model_slots; nullptr for a name it does not know.
+    const SlotLimits* slotLimits(const std::string& backend) const {
+        const auto it = _slotLimits.find(backend);
+        return it == _slotLimits.end() ? nullptr : &it->second;
+    }
     BackendHealth& backendHealth() { return *_health; }
     // What forwarding a request uses of this pipeline (upstream/Forwarder.h).
     ForwardingServices forwarding();
@@ -109,6 +114,7 @@ private:
     BackendList _backends;
     std::map<std::string, std::shared_ptr<const Backend>> _backendsByName;
     std::unique_ptr<BackendHealth> _health;
+    std::map<std::string, SlotLimits> _slotLimits;
     AliasTable _aliases;
     std::map<std::string, std::unique_ptr<Upstream>> _upstreams;
     std::atomic<CatalogSnapshot> _catalog;

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "ModelLists.h"
+#include "capacity/Capacity.h"
 
 namespace sluice::kernel {
 
@@ -13,6 +14,22 @@ std::int64_t unixSeconds(std::chrono::system_clock::time_point at) {
 
 // One backend in /v1/health: its circuit, why it last failed, its load and
 // speed, and what discovery knows. Never its URL or token.
+// A backend's slots (null without bounds): this instance's share of them in
+// use, and the cap a saturation put on it, if one does.
+nlohmann::json slotsHealth(const Capacity& capacity, const SlotLimits* limits, const std::string& backend) {
+    if (!limits || limits->unbounded()) return nullptr;
+    auto perModel = nlohmann::json::object();
+    for (const auto& [model, slots] : limits->perModel) perModel[model] = slots;
+    nlohmann::json slots{{"limit", limits->total > 0 ? nlohmann::json(limits->total) : nlohmann::json()},
+                         {"model_limits", perModel},
+                         {"in_use_here", capacity.inUse(backend)},
+                         {"saturated_for_ms", nullptr}};
+    if (const auto until = capacity.saturatedUntil(backend))
+        slots["saturated_for_ms"] =
+            std::max<long long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(*until - std::chrono::steady_clock::now()).count());
+    return slots;
+}
+
 nlohmann::json backendHealth(Pipeline& pipeline, const Catalog& catalog, const Backend& backend) {
     const auto report = pipeline.backendHealth().report(backend.name);
     const auto polled = catalog.byBackend().find(backend.name);
@@ -91,10 +108,23 @@ void OwnRoutes::serve(const std::string& modelId) {
     }
     case RouteKind::Health: {
         auto backends = nlohmann::json::array();
-        for (const auto& backend : _pipeline.backends()) backends.push_back(backendHealth(_pipeline, *catalog, *backend));
+        for (const auto& backend : _pipeline.backends()) {
+            auto entry = backendHealth(_pipeline, *catalog, *backend);
+            entry["slots"] = slotsHealth(_gateway.capacity(), _pipeline.slotLimits(backend->name), backend->name);
+            backends.push_back(std::move(entry));
+        }
         const auto loaded = std::chrono::duration_cast<std::chrono::seconds>(_gateway.loadedAt().time_since_epoch()).count();
-        replyJson(200, {{"status", "ok"}, {"config_generation", _gateway.generation()}, {"config_loaded_at", loaded},
-                        {"pipeline", _pipeline.describe()}, {"backends", backends}});
+        const auto& queue = _pipeline.settings().queue;
+        replyJson(200, {{"status", "ok"},
+                        {"config_generation", _gateway.generation()},
+                        {"config_loaded_at", loaded},
+                        {"pipeline", _pipeline.describe()},
+                        {"backends", backends},
+                        {"queue",
+                         {{"depth", _gateway.capacity().depth()},
+                          {"max_depth", queue.maxDepth},
+                          {"max_wait_ms", queue.maxWait.count()},
+                          {"shared", _gateway.capacity().blocking()}}}});
         return;
     }
     case RouteKind::OllamaVersion: replyJson(200, {{"version", "0.6.5"}}); return;

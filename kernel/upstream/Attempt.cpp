@@ -188,7 +188,15 @@ std::optional<Failure> Attempt::exchange(std::string_view body, bool allowReuse)
 
     if (head.status == 429) {
         const auto* retry = head.header("retry-after");
-        return statusFailure(UpstreamOutcome::Status429, 429, retry ? *retry : std::string());
+        auto failure = statusFailure(UpstreamOutcome::Status429, 429, retry ? *retry : std::string());
+        failure.saturated = true;
+        return failure;
+    }
+    if (head.status == 503) {
+        const auto* retry = head.header("retry-after");
+        auto failure = statusFailure(UpstreamOutcome::Status5xx, 503, retry ? *retry : std::string());
+        failure.saturated = saysServerBusy(reader);
+        return failure;
     }
     if (head.status >= 500) return statusFailure(UpstreamOutcome::Status5xx, head.status);
     if (head.status == 404) return Failure{UpstreamOutcome::ModelNotFound, "answered 404", {}};
@@ -328,6 +336,17 @@ void Attempt::failStream(const std::string& failure, StreamFilter& filter) {
     const auto own = filter.failureFrame(failure, code);
     _client.writeStream(own ? *own : _dialect.streamErrorFrame(failure, code));
     _client.endStream();
+}
+
+bool Attempt::saysServerBusy(ResponseReader& reader) {
+    // Ollama: {"error":"server busy, please try again.  maximum pending requests exceeded"}.
+    std::string answer;
+    try {
+        while (answer.size() < 4096 && reader.readBody(answer, idleDeadline())) {}
+    } catch (const UpstreamError&) {
+        return false;  // what it said is lost: an ordinary 503
+    }
+    return upstreamMessage(answer).find("server busy") != std::string::npos;
 }
 
 std::optional<Failure> Attempt::clientError(ResponseReader& reader, int status) {

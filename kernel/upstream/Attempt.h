@@ -58,6 +58,8 @@ private:
     std::optional<Failure> keepOpenForContinuation(const std::string& failure);
     // Whether this request's streams may be continued (a chat route, an alias that asks).
     bool mayContinue() const;
+    // Whether a 503's body is Ollama's "server busy" (its queue is full).
+    bool saysServerBusy(ResponseReader& reader);
     // A 4xx: passed back to the client, or declined when the alias falls
     // back on its class (aliases.NAME.fallback_on).
     std::optional<Failure> clientError(ResponseReader& reader, int status);

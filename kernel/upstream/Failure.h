@@ -48,6 +48,10 @@ struct Failure {
     // A timeout cut short by timeout.request_ms: the request's budget ran
     // out, which says nothing of the model (no circuit failure, no latency sample).
     bool requestDeadline = false;
+    // The backend is full, not unwell: a 429, or Ollama's 503 "server busy"
+    // (its own queue, OLLAMA_MAX_QUEUE, is full). No circuit failure; its
+    // usable slots shrink for a while (docs/capacity.md).
+    bool saturated = false;
 };
 
 // A failure the backend answered with an HTTP status.

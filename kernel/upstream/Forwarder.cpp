@@ -56,7 +56,8 @@ void answerShuttingDown(RequestContext& ctx, ClientChannel& client) {
 Forwarder::Forwarder(MetricsRegistry& metrics, Capacity& capacity) : _metrics(metrics), _capacity(capacity) {}
 
 std::optional<Capacity::Granted> Forwarder::waitForSlot(const ForwardingServices& services, RequestContext& ctx,
-                                                      ClientChannel& client, const std::vector<const Candidate*>& full) {
+                                                      ClientChannel& client, const std::vector<const Candidate*>& full,
+                                                      Clock::time_point deadline) {
     std::vector<Capacity::Want> wants;
     wants.reserve(full.size());
     for (const auto* candidate : full) {
@@ -94,8 +95,6 @@ std::optional<Capacity::Granted> Forwarder::waitForSlot(const ForwardingServices
         shed("queue_full", "every backend for this model is busy and the queue is full; retry shortly");
         return std::nullopt;
     }
-    auto deadline = Clock::now() + services.queue.maxWait;
-    if (services.requestTimeout.count() > 0) deadline = std::min(deadline, ctx.startedAt + services.requestTimeout);
     const auto end = awaitReadable(client, queued.ticket->fd(), deadline);
     auto granted = _capacity.leave(*queued.ticket);
     if (end == WaitEnd::ClientGone) {
@@ -138,6 +137,9 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
     // Candidates whose backend (or model on it) was at its slots when their
     // turn came: asked again, through the queue, once the others are done.
     std::vector<const Candidate*> full;
+    std::map<const Candidate*, int> requeues;  // saturated answers sent back to the queue, per candidate
+    // One bound on the whole wait in the queue, however many times it queues.
+    std::optional<Clock::time_point> queueDeadline;
     enum class Step { Next, Stop, Answered };
     // One candidate's turn; `granted` is a slot the queue gave it.
     auto tryCandidate = [&](const Candidate& candidate, Capacity::Lease* granted) -> Step {
@@ -158,7 +160,17 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
         Capacity::Lease lease = granted ? std::move(*granted) : Capacity::Lease();
         auto takeSlot = [&] {
             if (lease.held() || upstream->slots.unbounded()) return true;
-            lease = _capacity.tryTake({backend.name, servedModel, upstream->slots});
+            const Capacity::Want want{backend.name, servedModel, upstream->slots};
+            // Shared through Redis, a take is a round trip: not on the I/O loop.
+            if (!_capacity.blocking()) lease = _capacity.tryTake(want);
+            else {
+                try {
+                    client.offLoop([&] { lease = _capacity.tryTake(want); });
+                } catch (const std::exception&) {
+                    // No stage thread free for the round trip: as if full (the
+                    // queue's keeper will ask Redis); a continuation moves on.
+                }
+            }
             return lease.held();
         };
         if (broken) {
@@ -214,6 +226,17 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
                 break;
             }
             noteFailure(services, *upstream, servedModel, ctx, *failure, Clock::now() - started);
+            // A backend with slots that says it is full: back to the queue
+            // for it (its usable slots shrank), and the next candidate first.
+            // Each such return spends one of the candidate's retries, so a
+            // backend that always says so is given up on as any other.
+            if (failure->saturated && !upstream->slots.unbounded() && requeues[&candidate]++ < retry.attempts) {
+                ctx.retries++;
+                full.push_back(&candidate);
+                last = failure;
+                lastBackend = backend.name;
+                return Step::Next;
+            }
             if (!failure->retryable || retries >= retry.attempts) break;
             // Retry-After longer than retry.max_wait_ms, or a wait past
             // timeout.request_ms: the next candidate may serve sooner.
@@ -245,12 +268,19 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
     for (const auto& candidate : ctx.plan.candidates) {
         const auto step = tryCandidate(candidate, nullptr);
         if (step == Step::Answered) return;
-        if (step == Step::Stop) break;
+        if (step == Step::Stop) {
+            full.clear();  // timeout.request_ms ran out, or a drain: no queueing after it
+            break;
+        }
     }
     // Every candidate left was at its slots: wait in the queue for the first
     // that frees, try it, and wait again for the rest while any are left.
     while (!full.empty() && !broken) {
-        auto waited = waitForSlot(services, ctx, client, full);
+        if (!queueDeadline) {
+            queueDeadline = Clock::now() + services.queue.maxWait;
+            if (services.requestTimeout.count() > 0) *queueDeadline = std::min(*queueDeadline, ctx.startedAt + services.requestTimeout);
+        }
+        auto waited = waitForSlot(services, ctx, client, full, *queueDeadline);
         if (!waited) return;  // answered: shed, gone, or shutting down
         const auto* candidate = full[waited->want];
         full.erase(full.begin() + static_cast<std::ptrdiff_t>(waited->want));
@@ -284,6 +314,18 @@ void Forwarder::noteFailure(const ForwardingServices& services, Upstream& upstre
     upstream.metrics.outcome(failure.kind).inc();
     // The request's own budget ran out: nothing is learnt about the model.
     if (failure.requestDeadline) return;
+    // Full, not unwell: no circuit failure. The gateway sends it less for a
+    // while (the Retry-After it gave, 1 to 30 s; else 1 s).
+    if (failure.saturated) {
+        _metrics.counter("sluice_backend_saturated_total", "Answers that said a backend is full: a 429, or Ollama's 503 server busy.",
+                         {{"backend", backend.name}})
+            .inc();
+        auto pause = std::chrono::milliseconds(1000);
+        if (const auto asked = parseRetryAfter(failure.retryAfter, std::chrono::system_clock::now()))
+            pause = std::clamp(*asked, std::chrono::milliseconds(1000), std::chrono::milliseconds(30000));
+        _capacity.saturated(backend.name, Clock::now() + pause);
+        return;
+    }
     // A timeout is the slowest answer of all: without this sample a backend
     // that only ever times out would stay "not yet timed", the latency
     // router's first choice.

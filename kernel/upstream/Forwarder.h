@@ -69,10 +69,12 @@ private:
                      const RequestContext& ctx, const Failure& failure, std::chrono::steady_clock::duration took);
 
     // Queues the request for the first slot on any of `full` (candidates at
-    // their bound), for queue.max_wait_ms at most. nullopt when the request
-    // was answered (503 shed) or ended (client gone, drain) instead.
+    // their bound), until `deadline` (queue.max_wait_ms from its first wait,
+    // within timeout.request_ms). nullopt when the request was answered (503
+    // shed) or ended (client gone, drain) instead.
     std::optional<Capacity::Granted> waitForSlot(const ForwardingServices& services, RequestContext& ctx,
-                                                 ClientChannel& client, const std::vector<const Candidate*>& full);
+                                                 ClientChannel& client, const std::vector<const Candidate*>& full,
+                                                 std::chrono::steady_clock::time_point deadline);
 
     MetricsRegistry& _metrics;
     Capacity& _capacity;

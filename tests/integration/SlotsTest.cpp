@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -17,6 +18,8 @@
 #include "FakeBackend.h"
 #include "Gateway.h"
 #include "HttpClient.h"
+#include "RedisServer.h"
+#include "sluice/redis/Client.h"
 #include "TestHelpers.h"
 
 namespace sluice::test {
@@ -30,6 +33,18 @@ long long gauge(int port, const std::string& name) {
     const auto page = httpGet(port, "/metrics").body;
     const auto at = page.find("\n" + name + " ");
     return at == std::string::npos ? -1 : std::stoll(page.substr(at + name.size() + 2));
+}
+
+// The value of the first series of `name` whose labels include every one of
+// `labels` (name="value" each), -1 if none.
+double seriesWith(const std::string& page, const std::string& name, const std::vector<std::string>& labels) {
+    std::istringstream lines(page);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind(name + "{", 0) != 0) continue;
+        if (std::all_of(labels.begin(), labels.end(), [&](const std::string& label) { return line.find(label) != std::string::npos; }))
+            return std::stod(line.substr(line.rfind(' ') + 1));
+    }
+    return -1;
 }
 
 // Sends a streamed chat that the fake holds open (hang_after_chunks), and
@@ -55,6 +70,9 @@ class SlotsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aRequestPastMaxWaitIs503WithRetryAfter);
     CPPUNIT_TEST(aQueuedClientThatHangsUpNeverReachesTheBackend);
     CPPUNIT_TEST(aBatchFloodHoldsAnInteractiveRequestForOneGenerationAtMost);
+    CPPUNIT_TEST(twoInstancesSharingRedisKeepABackendWithinItsSlots);
+    CPPUNIT_TEST(aBackendThatSaysServerBusyKeepsItsCircuit);
+    CPPUNIT_TEST(leastBusySeesTheOtherInstancesLoad);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -82,6 +100,16 @@ public:
         setup.backend.setRules({{{"path", "/api/chat"}, {"hang_after_chunks", 1}}});
         HeldStream held(setup.gateway.port());
         CPPUNIT_ASSERT(eventually([&] { return setup.backend.stats()["in_flight"].get<int>() == 1; }));
+        // /v1/health shows the slot taken and the queue's bounds.
+        const auto health = httpGet(setup.gateway.port(), "/v1/health").json();
+        const auto& slots = health["backends"][0]["slots"];
+        CPPUNIT_ASSERT_MESSAGE(health.dump(), slots.is_object());
+        CPPUNIT_ASSERT_EQUAL(1, slots["limit"].get<int>());
+        CPPUNIT_ASSERT_EQUAL(1, slots["in_use_here"].get<int>());
+        CPPUNIT_ASSERT(slots["saturated_for_ms"].is_null());
+        CPPUNIT_ASSERT_EQUAL(300, health["queue"]["max_wait_ms"].get<int>());
+        CPPUNIT_ASSERT_EQUAL(0, health["queue"]["depth"].get<int>());
+        CPPUNIT_ASSERT(!health["queue"]["shared"].get<bool>());
         // OpenAI's shape for an OpenAI route.
         const auto answer = httpPost(setup.gateway.port(), "/v1/chat/completions", openAiChat("llama3.2", false));
         CPPUNIT_ASSERT_EQUAL(503, answer.status);
@@ -151,6 +179,9 @@ public:
             return metricValue(httpGet(gateway.port(), "/metrics", bearer(chatKey)).body, "sluice_queue_depth");
         };
         CPPUNIT_ASSERT(eventually([&] { return depth() >= kClients - 2; }, std::chrono::seconds(30)));
+        // Who waits, by priority and tenant.
+        const auto page = httpGet(gateway.port(), "/metrics", bearer(chatKey)).body;
+        CPPUNIT_ASSERT(seriesWith(page, "sluice_queue_waiting", {"priority=\"batch\"", "tenant=\"" + batchTenant + "\""}) >= 5);
 
         HttpClient chat(gateway.port(), std::chrono::seconds(600));
         for (int i = 0; i < 5; ++i) {
@@ -179,6 +210,78 @@ public:
             return row.value("queue_ms", 0) >= 40;  // at least one generation
         });
         CPPUNIT_ASSERT(waited > kClients * kEach / 2);
+    }
+
+    // Each instance alone would put two on the backend; together they may
+    // not either: the slots are leases in Redis. A client that hangs up
+    // while queued on one instance never reaches the backend through it.
+    void twoInstancesSharingRedisKeepABackendWithinItsSlots() {
+        RedisServer redis;
+        FakeBackend backend("ollama", "gpu-box");
+        backend.setRules({{{"path", "/api/chat"}, {"delay_first_byte_ms", 150}, {"chunk_interval_ms", 20}}});
+        const auto config = baseConfig() + "backends = gpu\n" + backendConfig("gpu", backend.url()) +
+                            "backends.gpu.slots = 2\nredis.url = " + redis.url() + "\n";
+        TestGateway one(config);
+        TestGateway two(config);
+        std::atomic<int> ok{0};
+        {
+            std::vector<std::thread> clients;
+            for (int i = 0; i < 12; ++i)
+                clients.emplace_back([&, i] {
+                    const auto port = i % 2 == 0 ? one.port() : two.port();
+                    if (httpPost(port, "/api/chat", ollamaChat("llama3.2", i % 3 == 0)).status == 200) ++ok;
+                });
+            for (auto& client : clients) client.join();
+        }
+        CPPUNIT_ASSERT_EQUAL(12, ok.load());
+        CPPUNIT_ASSERT_EQUAL(12, chatsAt(backend));
+        CPPUNIT_ASSERT_EQUAL(2, backend.stats()["max_in_flight"].get<int>());
+        // Every lease was given back.
+        redis::Client client(redis::RedisUrl::parse(redis.url()), std::chrono::seconds(2));
+        CPPUNIT_ASSERT(eventually([&] { return client.command({"ZCARD", "sluice:slots:{gpu}"}).integer() == 0; }));
+    }
+
+    // Ollama's 503 "server busy" is its own queue being full: the request
+    // waits for the backend (here the only one) instead of failing, and the
+    // circuit, which two failures would open, stays closed.
+    void aBackendThatSaysServerBusyKeepsItsCircuit() {
+        OneBackendGateway setup("backends.gpu.slots = 4\nhealth.failure_threshold = 2\nretry.attempts = 3\n");
+        setup.backend.setRules({{{"path", "/api/chat"},
+                                 {"status", 503},
+                                 {"message", "server busy, please try again.  maximum pending requests exceeded"},
+                                 {"times", 3}}});
+        const auto answer = httpPost(setup.gateway.port(), "/api/chat", ollamaChat("llama3.2", false));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(answer.body, 200, answer.status);
+        CPPUNIT_ASSERT_EQUAL(4, chatsAt(setup.backend));
+        const auto page = httpGet(setup.gateway.port(), "/metrics").body;
+        CPPUNIT_ASSERT_EQUAL(1.0, metricValue(page, "sluice_backend_healthy{backend=\"gpu\"}"));
+        CPPUNIT_ASSERT_EQUAL(3.0, metricValue(page, "sluice_backend_saturated_total{backend=\"gpu\"}"));
+        const auto health = httpGet(setup.gateway.port(), "/v1/health").json();
+        CPPUNIT_ASSERT_MESSAGE(health.dump(), health.dump().find("open") == std::string::npos);
+    }
+
+    // A stream held through one instance on backend `a` makes the other
+    // instance's least-busy router prefer `b`, though it has nothing on
+    // either itself (its own count alone would keep the listed order, `a` first).
+    void leastBusySeesTheOtherInstancesLoad() {
+        RedisServer redis;
+        FakeBackend a("ollama", "a-box");
+        FakeBackend b("ollama", "b-box");
+        a.setRules({{{"path", "/api/chat"}, {"hang_after_chunks", 1}, {"times", 1}}});
+        const auto config = baseConfig() + "backends = a, b\n" + backendConfig("a", a.url()) + backendConfig("b", b.url()) +
+                            "backends.a.slots = 4\nbackends.b.slots = 4\npipeline.router = least-busy\nredis.url = " +
+                            redis.url() + "\n";
+        TestGateway one(config);
+        TestGateway two(config);
+        // Discovery has seen both before the plans may list them.
+        CPPUNIT_ASSERT(eventually([&] { return httpGet(two.port(), "/readyz").status == 200; }));
+        HeldStream held(one.port());
+        CPPUNIT_ASSERT(eventually([&] { return a.stats()["in_flight"].get<int>() == 1; }));
+        auto servedBy = [&] {
+            return httpPost(two.port(), "/api/chat", ollamaChat("llama3.2", false)).header("x-sluice-backend");
+        };
+        CPPUNIT_ASSERT(eventually([&] { return servedBy() == "b"; }));
+        for (int i = 0; i < 3; ++i) CPPUNIT_ASSERT_EQUAL(std::string("b"), servedBy());
     }
 };
 

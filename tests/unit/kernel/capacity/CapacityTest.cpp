@@ -51,6 +51,8 @@ class CapacityTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(aFullQueueRefuses);
     CPPUNIT_TEST(aWaiterThatLeavesIsNeverGranted);
     CPPUNIT_TEST(aGrantNoOneTookGoesOn);
+    CPPUNIT_TEST(aSaturatedBackendTakesOneFewerUntilItsTimeEnds);
+    CPPUNIT_TEST(aBackendFullWithOurOnlyRequestGetsNoneUntilItsTimeEnds);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -168,6 +170,33 @@ public:
         first.ticket.reset();  // its request ended before it took the slot
         CPPUNIT_ASSERT(granted(*second.ticket));
         CPPUNIT_ASSERT_EQUAL(1, capacity.inUse("gpu"));
+    }
+
+    void aSaturatedBackendTakesOneFewerUntilItsTimeEnds() {
+        MetricsRegistry metrics;
+        Capacity capacity(metrics);
+        std::vector<Capacity::Lease> held;
+        for (int i = 0; i < 3; ++i) held.push_back(capacity.tryTake(want("gpu", "m", 4)));
+        capacity.saturated("gpu", std::chrono::steady_clock::now() + std::chrono::hours(1));
+        CPPUNIT_ASSERT(!capacity.tryTake(want("gpu", "m", 4)).held());  // its slots say 4; it said 3 is too many
+        held.pop_back();
+        CPPUNIT_ASSERT(!capacity.tryTake(want("gpu", "m", 4)).held());  // the refused one's place is gone too
+        held.pop_back();
+        CPPUNIT_ASSERT(capacity.tryTake(want("gpu", "m", 4)).held());
+        capacity.saturated("gpu", std::chrono::steady_clock::now() - std::chrono::seconds(1));  // over
+        auto second = capacity.tryTake(want("gpu", "m", 4));
+        auto third = capacity.tryTake(want("gpu", "m", 4));
+        CPPUNIT_ASSERT(second.held() && third.held());
+    }
+
+    void aBackendFullWithOurOnlyRequestGetsNoneUntilItsTimeEnds() {
+        MetricsRegistry metrics;
+        Capacity capacity(metrics);
+        auto only = capacity.tryTake(want("gpu", "m", 4));
+        capacity.saturated("gpu", std::chrono::steady_clock::now() + std::chrono::hours(1));
+        only.release();
+        CPPUNIT_ASSERT(!capacity.tryTake(want("gpu", "m", 4)).held());  // not straight back at it
+        CPPUNIT_ASSERT(capacity.tryTake(want("cpu", "m", 4)).held());   // other backends are not touched
     }
 
 private:
