@@ -13,6 +13,12 @@
 //                               chunks at once; a usage chunk before [DONE]
 //                               when the request asks stream_options.include_usage
 //
+// With --parallel N (and --generation-ms T, default 200) it plays a GPU
+// server as Ollama runs one: a whole answer takes T ms to generate, at most
+// N generate at once, and the rest wait first come, first served
+// (OLLAMA_NUM_PARALLEL and its queue), which bench/capacity measures the
+// gateway's queue against.
+//
 // Prints `listening on http://127.0.0.1:PORT` once bound; runs until
 // SIGTERM or SIGINT. It answers only what bench/run sends: bodies with a
 // Content-Length, no chunked uploads, no pipelining beyond one request read
@@ -28,6 +34,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <queue>
 #include <string>
@@ -53,6 +60,8 @@ struct Options {
     int streamIntervalMs = 10;
     int heldChunks = 10;
     int heldIntervalMs = 500;
+    int parallel = 0;  // 0: answers at once; else generations at a time, the rest queued
+    int generationMs = 200;
 };
 
 volatile std::sig_atomic_t stopping = 0;
@@ -142,6 +151,7 @@ private:
     struct Timer {
         Clock::time_point due;
         int fd;
+        bool generation = false;  // --parallel: a whole answer's generation ends
         bool operator>(const Timer& other) const { return due > other.due; }
     };
 
@@ -221,6 +231,13 @@ private:
         }
         const auto model = modelOf(body);
         const bool stream = body.find("\"stream\":true") != std::string::npos || body.find("\"stream\": true") != std::string::npos;
+        if (!stream && _options.parallel > 0) {
+            _generating[connection.fd] = model;
+            connection.chunksLeft = -1;  // busy: nothing else is read from it until it is answered
+            if (_active < _options.parallel) startGeneration(connection.fd);
+            else _waiting.push_back(connection.fd);
+            return;
+        }
         if (!stream) {
             connection.out += wholeAnswer(model);
             return;
@@ -275,6 +292,29 @@ private:
         }
     }
 
+    void startGeneration(int fd) {
+        ++_active;
+        _timers.push({Clock::now() + std::chrono::milliseconds(_options.generationMs), fd, true});
+    }
+
+    // A generation ended: its answer goes out, and the first in line starts.
+    void finishGeneration(int fd) {
+        --_active;
+        if (const auto it = _connections.find(fd); it != _connections.end()) {
+            auto& connection = *it->second;
+            connection.chunksLeft = 0;
+            connection.out += wholeAnswer(_generating[fd]);
+            flush(connection);
+        }
+        _generating.erase(fd);
+        while (!_waiting.empty() && _active < _options.parallel) {
+            const int next = _waiting.front();
+            _waiting.pop_front();
+            if (_connections.count(next)) startGeneration(next);
+            else _generating.erase(next);  // its client went while it waited
+        }
+    }
+
     int millisToNextTimer() const {
         if (_timers.empty()) return 500;
         const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(_timers.top().due - Clock::now()).count();
@@ -286,6 +326,10 @@ private:
         while (!_timers.empty() && _timers.top().due <= now) {
             const auto timer = _timers.top();
             _timers.pop();
+            if (timer.generation) {
+                finishGeneration(timer.fd);
+                continue;
+            }
             const auto it = _connections.find(timer.fd);
             const auto model = _models.find(timer.fd);
             if (it == _connections.end() || model == _models.end() || it->second->chunksLeft == 0) continue;
@@ -300,6 +344,10 @@ private:
     std::unordered_map<int, std::unique_ptr<Connection>> _connections;
     std::unordered_map<int, std::string> _models;  // the model of each stream in progress
     std::priority_queue<Timer, std::vector<Timer>, std::greater<>> _timers;
+    // --parallel: generations running, and the connections waiting their turn.
+    int _active = 0;
+    std::deque<int> _waiting;
+    std::unordered_map<int, std::string> _generating;  // fd -> model, running or waiting
 };
 
 int intFlag(const char* value) { return static_cast<int>(std::strtol(value, nullptr, 10)); }
@@ -316,6 +364,8 @@ int main(int argc, char** argv) {
         else if (flag == "--stream-interval-ms") options.streamIntervalMs = std::max(0, value);
         else if (flag == "--held-chunks") options.heldChunks = std::max(1, value);
         else if (flag == "--held-interval-ms") options.heldIntervalMs = std::max(0, value);
+        else if (flag == "--parallel") options.parallel = std::max(0, value);
+        else if (flag == "--generation-ms") options.generationMs = std::max(1, value);
         else {
             std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
             return 2;

@@ -390,7 +390,13 @@ void Capacity::keep(std::stop_token stop) {
         }
         if (!counted.empty()) {
             std::lock_guard counting(_mutex);
-            for (auto& [backend, count] : counted) _sharedCounts[backend] = count;
+            for (auto& [backend, count] : counted) {
+                _sharedCounts[backend] = count;
+                _metrics.gauge("sluice_backend_slots_in_use_fleet",
+                               "Generations in flight on a backend from every instance sharing redis.url (backends.NAME.slots).",
+                               {{"backend", backend}})
+                    .set(count);
+            }
         }
         for (const auto& held : toGive) {
             try {

@@ -23,6 +23,7 @@ nlohmann::json slotsHealth(const Capacity& capacity, const SlotLimits* limits, c
     nlohmann::json slots{{"limit", limits->total > 0 ? nlohmann::json(limits->total) : nlohmann::json()},
                          {"model_limits", perModel},
                          {"in_use_here", capacity.inUse(backend)},
+                         {"in_use_fleet", capacity.blocking() ? nlohmann::json(capacity.sharedInUse(backend)) : nlohmann::json()},
                          {"saturated_for_ms", nullptr}};
     if (const auto until = capacity.saturatedUntil(backend))
         slots["saturated_for_ms"] =

@@ -44,12 +44,23 @@ private:
 } // namespace
 
 namespace {
-// The drain deadline passed while the request waited: no backend is asked now.
-void answerShuttingDown(RequestContext& ctx, ClientChannel& client) {
-    ctx.outcome = Outcome::UpstreamError;
-    ctx.status = 503;
-    ctx.responseHeaders.emplace_back("Retry-After", "1");
-    client.sendWhole(503, "application/json", errorBody(ctx.route.protocol, 503, "the gateway is shutting down", "shutting_down"));
+// A wait (a retry's pause, the queue) that ended the request: the client
+// went (it never reaches a backend), or the drain deadline passed (no
+// backend is asked now). False when the request goes on.
+bool endedByWait(WaitEnd end, RequestContext& ctx, ClientChannel& client) {
+    if (end == WaitEnd::ClientGone) {
+        ctx.outcome = Outcome::ClientCancel;
+        ctx.status = 499;
+        return true;
+    }
+    if (end == WaitEnd::Draining) {
+        ctx.outcome = Outcome::UpstreamError;
+        ctx.status = 503;
+        ctx.responseHeaders.emplace_back("Retry-After", "1");
+        client.sendWhole(503, "application/json", errorBody(ctx.route.protocol, 503, "the gateway is shutting down", "shutting_down"));
+        return true;
+    }
+    return false;
 }
 } // namespace
 
@@ -97,16 +108,8 @@ std::optional<Capacity::Granted> Forwarder::waitForSlot(const ForwardingServices
     }
     const auto end = awaitReadable(client, queued.ticket->fd(), deadline);
     auto granted = _capacity.leave(*queued.ticket);
-    if (end == WaitEnd::ClientGone) {
-        // It never reaches a backend; a slot granted meanwhile goes on to the next waiter.
-        ctx.outcome = Outcome::ClientCancel;
-        ctx.status = 499;
-        return std::nullopt;
-    }
-    if (end == WaitEnd::Draining) {
-        answerShuttingDown(ctx, client);
-        return std::nullopt;
-    }
+    // Ended: a slot granted meanwhile goes on to the next waiter.
+    if (endedByWait(end, ctx, client)) return std::nullopt;
     if (granted) return granted;
     shed("queue_timeout", "every backend for this model stayed busy for queue.max_wait_ms; retry shortly");
     return std::nullopt;
@@ -246,17 +249,7 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
                              {{"backend", backend.name}, {"reason", std::string(outcomeLabel(failure->kind))}})
                 .inc();
             ctx.retries++;
-            const auto paused = pauseBeforeRetry(client, *wait);
-            if (paused == PauseEnd::ClientGone) {
-                ctx.outcome = Outcome::ClientCancel;
-                ctx.status = 499;
-                return Step::Answered;
-            }
-            if (paused == PauseEnd::Draining) {
-                // The drain deadline passed while waiting: no backend is asked now.
-                answerShuttingDown(ctx, client);
-                return Step::Answered;
-            }
+            if (endedByWait(awaitReadable(client, -1, Clock::now() + *wait), ctx, client)) return Step::Answered;
         }
         if (failure->broken) broken = std::move(failure->broken);
         last = failure;

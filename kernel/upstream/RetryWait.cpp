@@ -87,8 +87,4 @@ WaitEnd awaitReadable(ClientChannel& client, int fd, std::chrono::steady_clock::
     return pollUntil(fd, client.socketFd(), deadline);
 }
 
-PauseEnd pauseBeforeRetry(ClientChannel& client, std::chrono::milliseconds wait) {
-    return pauseEnd(awaitReadable(client, -1, std::chrono::steady_clock::now() + wait));
-}
-
 } // namespace sluice::kernel

@@ -33,10 +33,6 @@ enum class PauseEnd { Waited, ClientGone, Draining };
 // Waits `wait`, unless the client hangs up (`clientFd` >= 0) or the drain
 // deadline passes first.
 PauseEnd pauseBeforeRetry(int clientFd, std::chrono::milliseconds wait);
-// The same pause with the request parked when its channel can
-// (ClientChannel::waitParked: no thread held meanwhile), else as above.
-PauseEnd pauseBeforeRetry(ClientChannel& client, std::chrono::milliseconds wait);
-
 // Waits until `fd` is readable (a queued request's grant), the client hangs
 // up, the drain deadline passes, or `deadline`: parked when the channel can,
 // else with the thread held. A negative fd waits for the others only.

@@ -282,6 +282,12 @@ public:
         };
         CPPUNIT_ASSERT(eventually([&] { return servedBy() == "b"; }));
         for (int i = 0; i < 3; ++i) CPPUNIT_ASSERT_EQUAL(std::string("b"), servedBy());
+        // Both instances' health shows the fleet's count on `a`, and only one has it here.
+        const auto health = httpGet(two.port(), "/v1/health").json();
+        CPPUNIT_ASSERT_MESSAGE(health.dump(), health["queue"]["shared"].get<bool>());
+        const auto& slotsOfA = health["backends"][0]["slots"];
+        CPPUNIT_ASSERT_EQUAL(0, slotsOfA["in_use_here"].get<int>());
+        CPPUNIT_ASSERT_EQUAL(1, slotsOfA["in_use_fleet"].get<int>());
     }
 };
 
