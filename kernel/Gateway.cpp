@@ -1,8 +1,6 @@
 #include "Gateway.h"
 
 #include "capacity/Capacity.h"
-#include "sluice/ConfigReader.h"
-#include "sluice/redis/RedisSettings.h"
 #include "upstream/Forwarder.h"
 
 namespace sluice::kernel {
@@ -35,9 +33,9 @@ std::shared_ptr<Pipeline> Gateway::install(std::shared_ptr<Pipeline> pipeline) {
 void Gateway::shareSlots(Pipeline& pipeline) {
     // Backend slots follow redis.url: counted in Redis by every instance
     // that shares it, else here. The same URL keeps the same client.
-    const auto redis = redis::readRedisSettings(pipeline.config());
-    const auto url = redis.url ? pipeline.config().getString("redis.url", "") : std::string();
-    const auto ttl = std::chrono::milliseconds(ConfigReader(pipeline.config()).integer("slots.lease_ttl_ms", 30000, 3000, 3600000));
+    const auto& redis = pipeline.settings().redis;
+    const auto& url = pipeline.settings().redisUrlText;
+    const auto ttl = pipeline.settings().slotLeaseTtl;
     // Routers see the fleet's load on bounded backends, not this instance's alone.
     std::vector<std::string> bounded;
     for (const auto& backend : pipeline.backends())

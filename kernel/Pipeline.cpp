@@ -83,6 +83,9 @@ std::shared_ptr<Pipeline> Pipeline::build(Poco::AutoPtr<Poco::Util::AbstractConf
     self._settings.maxStream = std::chrono::seconds(reader.integer("timeout.max_stream_s", 0, 0, 7 * 86400));
     self._settings.requestTimeout = reader.millis("timeout.request_ms", std::chrono::milliseconds(600000));
     self._settings.queue = parseQueueSettings(reader);
+    self._settings.redis = redis::readRedisSettings(*self._config);
+    self._settings.redisUrlText = self._settings.redis.url ? reader.text("redis.url") : std::string();
+    self._settings.slotLeaseTtl = std::chrono::milliseconds(reader.integer("slots.lease_ttl_ms", 30000, 3000, 3600000));
     try {
         self._settings.trustedProxies = TrustedProxies(reader.list("server.trusted_proxies"));
     } catch (const std::invalid_argument& e) {

@@ -16,6 +16,7 @@
 
 #include "BackendHealth.h"
 #include "capacity/SlotLimits.h"
+#include "sluice/redis/RedisSettings.h"
 #include "PluginLoader.h"
 #include "audit/AuditWriters.h"
 #include "front/CorsPolicy.h"
@@ -42,6 +43,12 @@ struct PipelineSettings {
     std::chrono::seconds maxStream{0};  // timeout.max_stream_s; 0: no cap
     std::chrono::milliseconds requestTimeout{600000};  // timeout.request_ms: until an answer begins
     QueueSettings queue;  // queue.max_wait_ms, queue.max_depth
+    // Where backend slots are counted: redis.url (none: in this process),
+    // and slots.lease_ttl_ms. Read here so check-config and a reload refuse
+    // a bad value before the pipeline is installed.
+    redis::RedisSettings redis;
+    std::string redisUrlText;  // as written: a changed password is a changed store
+    std::chrono::milliseconds slotLeaseTtl{30000};
 };
 
 class Pipeline final : public KernelServices {

@@ -80,6 +80,11 @@ public:
         assertRefused(withBackend("backends.local.tls.verify = maybe\n"), "backends.local.tls.verify: 'maybe' is not a boolean");
         assertRefused(withBackend("backends.local.auth.token = ${env.SLUICE_TEST_UNSET_VARIABLE}\n"),
                       "backends.local.auth.token: environment variable 'SLUICE_TEST_UNSET_VARIABLE' is not set");
+        // Capacity (docs/capacity.md): refused before anything listens.
+        assertRefused(withBackend("slots.lease_ttl_ms = 5\n"), "slots.lease_ttl_ms: 5 is out of range");
+        assertRefused(withBackend("backends.local.model_slots = llama3.2\n"),
+                      "backends.local.model_slots: 'llama3.2' is not MODEL=SLOTS");
+        assertRefused(withBackend("queue.max_depth = -1\n"), "queue.max_depth: -1 is out of range");
     }
 
     void pluginConfigErrorNamesItsKey() {
