@@ -150,13 +150,17 @@ bool Capacity::roomLocked(const Want& want) const {
     return model == it->second.byModel.end() || model->second < modelBound;
 }
 
+void Capacity::showInUse(const std::string& backend, int count) {
+    _metrics.gauge("sluice_backend_slots_in_use", "Generations in flight on a backend from this gateway (backends.NAME.slots).",
+                   {{"backend", backend}})
+        .set(count);
+}
+
 void Capacity::takeLocked(const Want& want) {
     auto& count = _counts[want.backend];
     ++count.total;
     ++count.byModel[want.model];
-    _metrics.gauge("sluice_backend_slots_in_use", "Generations in flight on a backend from this gateway (backends.NAME.slots).",
-                   {{"backend", want.backend}})
-        .set(count.total);
+    showInUse(want.backend, count.total);
 }
 
 void Capacity::releaseLocked(const std::string& backend, const std::string& model) {
@@ -165,13 +169,16 @@ void Capacity::releaseLocked(const std::string& backend, const std::string& mode
     auto& count = it->second;
     --count.total;
     if (const auto m = count.byModel.find(model); m != count.byModel.end() && --m->second <= 0) count.byModel.erase(m);
-    _metrics.gauge("sluice_backend_slots_in_use", "Generations in flight on a backend from this gateway (backends.NAME.slots).",
-                   {{"backend", backend}})
-        .set(count.total);
+    showInUse(backend, count.total);
     if (count.total <= 0) _counts.erase(it);
 }
 
-void Capacity::leftQueueLocked(const Ticket& ticket) {
+void Capacity::dequeueLocked(Ticket& ticket) {
+    ticket._queued = false;
+    _queue.erase(&ticket);
+    _bySequence.erase(ticket._sequence);
+    forgetSharesIfIdleLocked();
+    _depthGauge.set(static_cast<std::int64_t>(_queue.size()));
     const auto labels = ticket.labels();
     _metrics.gauge("sluice_queue_waiting", "Requests waiting for a backend slot, by model, priority and tenant.", labels).add(-1);
     _metrics.histogram("sluice_queue_wait_seconds", "Time requests waited for a backend slot, until granted or gone, by model, priority and tenant.", labels)
@@ -179,17 +186,12 @@ void Capacity::leftQueueLocked(const Ticket& ticket) {
 }
 
 void Capacity::grantTicketLocked(Ticket& ticket, std::size_t want, std::string leaseId, bool counted) {
-    leftQueueLocked(ticket);
     if (!counted) takeLocked(ticket._wants[want]);
     ticket._granted = want;
     ticket._leaseId = std::move(leaseId);
-    ticket._queued = false;
     auto& virtualTime = _virtualTime[static_cast<std::size_t>(ticket._priority)];
     virtualTime = std::max(virtualTime, ticket._tag);
-    _queue.erase(&ticket);
-    _bySequence.erase(ticket._sequence);
-    forgetSharesIfIdleLocked();
-    _depthGauge.set(static_cast<std::int64_t>(_queue.size()));
+    dequeueLocked(ticket);
     const std::uint64_t one = 1;
     [[maybe_unused]] const auto written = ::write(ticket._fd, &one, sizeof one);  // cannot fail: a fresh counter
 }
@@ -252,16 +254,20 @@ std::optional<std::string> Capacity::takeShared(const std::shared_ptr<RedisSlots
     }
 }
 
+void Capacity::giveBackLocked(const std::string& leaseId) {
+    const auto held = _held.find(leaseId);
+    if (held == _held.end()) return;
+    _toGive.push_back(std::move(held->second));
+    _held.erase(held);
+    _keeperWake.notify_all();
+}
+
 void Capacity::release(const std::string& backend, const std::string& model, const std::string& leaseId) {
     std::lock_guard lock(_mutex);
     releaseLocked(backend, model);
     // A lease in Redis goes back there, by the keeper (one taken before a
     // reload took redis.url away, too).
-    if (const auto held = _held.find(leaseId); held != _held.end()) {
-        _toGive.push_back(std::move(held->second));
-        _held.erase(held);
-        _keeperWake.notify_all();
-    }
+    giveBackLocked(leaseId);
     // Counted here: the slot goes to the first waiter it suits, now.
     if (!_shared) return grantLocked();
     // Shared: the keeper tries the queue against Redis.
@@ -326,17 +332,12 @@ Capacity::Queued Capacity::enqueue(std::vector<Want> wants, const Waiting& who, 
 std::optional<Capacity::Granted> Capacity::leave(Ticket& ticket) {
     std::lock_guard lock(_mutex);
     if (ticket._queued) {
-        ticket._queued = false;
-        leftQueueLocked(ticket);
-        _queue.erase(&ticket);
-        _bySequence.erase(ticket._sequence);
         // Unserved, it gives back its share: a tenant whose requests timed
         // out is not pushed behind the others for turns it never had.
         const auto cls = static_cast<std::size_t>(ticket._priority);
         if (const auto finish = _tenantFinish[cls].find(ticket._tenant); finish != _tenantFinish[cls].end())
             finish->second = std::max(_virtualTime[cls], finish->second - ticket._share);
-        forgetSharesIfIdleLocked();
-        _depthGauge.set(static_cast<std::int64_t>(_queue.size()));
+        dequeueLocked(ticket);
         return std::nullopt;
     }
     if (!ticket._granted) return std::nullopt;
@@ -459,10 +460,7 @@ void Capacity::grantShared(const std::shared_ptr<RedisSlots>& shared) {
             if (it == _bySequence.end()) {
                 // It left meanwhile: the slot goes back.
                 releaseLocked(want.backend, want.model);
-                if (const auto held = _held.find(*leaseId); held != _held.end()) {
-                    _toGive.push_back(std::move(held->second));
-                    _held.erase(held);
-                }
+                giveBackLocked(*leaseId);
                 _passWanted = true;
                 break;
             }

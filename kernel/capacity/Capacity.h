@@ -159,8 +159,12 @@ private:
     std::optional<std::string> takeShared(const std::shared_ptr<RedisSlots>& shared, const Want& want);
     void keep(std::stop_token stop);  // the keeper thread
     void grantShared(const std::shared_ptr<RedisSlots>& shared);
-    // A ticket leaves the queue (granted, or gone): its depth and wait series.
-    void leftQueueLocked(const Ticket& ticket);
+    // A ticket leaves the queue (granted, or gone): out of both indexes, and
+    // its depth and wait series.
+    void dequeueLocked(Ticket& ticket);
+    // A lease held in Redis goes to the keeper to give back; no-op for others.
+    void giveBackLocked(const std::string& leaseId);
+    void showInUse(const std::string& backend, int count);
 
     struct Held {
         std::shared_ptr<RedisSlots> store;
