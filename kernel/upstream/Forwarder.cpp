@@ -44,6 +44,20 @@ private:
 } // namespace
 
 namespace {
+// The model a candidate is asked for: its own name for it, else the request's.
+std::string servedModelOf(const Candidate& candidate, const RequestContext& ctx) {
+    return candidate.upstreamModel.empty() ? ctx.model : candidate.upstreamModel;
+}
+
+// A 503 the gateway gives itself (shutting down, no backend slot), with
+// Retry-After, in the request's protocol's shape.
+void answerUnavailable(RequestContext& ctx, ClientChannel& client, Outcome outcome, const char* message, const char* code) {
+    ctx.outcome = outcome;
+    ctx.status = 503;
+    ctx.responseHeaders.emplace_back("Retry-After", "1");
+    client.sendWhole(503, "application/json", errorBody(ctx.route.protocol, 503, message, code));
+}
+
 // A wait (a retry's pause, the queue) that ended the request: the client
 // went (it never reaches a backend), or the drain deadline passed (no
 // backend is asked now). False when the request goes on.
@@ -54,10 +68,7 @@ bool endedByWait(WaitEnd end, RequestContext& ctx, ClientChannel& client) {
         return true;
     }
     if (end == WaitEnd::Draining) {
-        ctx.outcome = Outcome::UpstreamError;
-        ctx.status = 503;
-        ctx.responseHeaders.emplace_back("Retry-After", "1");
-        client.sendWhole(503, "application/json", errorBody(ctx.route.protocol, 503, "the gateway is shutting down", "shutting_down"));
+        answerUnavailable(ctx, client, Outcome::UpstreamError, "the gateway is shutting down", "shutting_down");
         return true;
     }
     return false;
@@ -73,8 +84,7 @@ std::optional<Capacity::Granted> Forwarder::waitForSlot(const ForwardingServices
     wants.reserve(full.size());
     for (const auto* candidate : full) {
         const auto* upstream = services.upstream(candidate->backend);
-        wants.push_back({candidate->backend, candidate->upstreamModel.empty() ? ctx.model : candidate->upstreamModel,
-                         upstream->slots});
+        wants.push_back({candidate->backend, servedModelOf(*candidate, ctx), upstream->slots});
     }
     // A key's class and weight over its tenant's (sluicectl --priority, --weight).
     Capacity::Waiting who;
@@ -97,10 +107,7 @@ std::optional<Capacity::Granted> Forwarder::waitForSlot(const ForwardingServices
         _metrics.counter("sluice_requests_shed_total", "Requests answered 503 for want of a backend slot, by why.",
                          {{"reason", code}})
             .inc();
-        ctx.outcome = Outcome::RefusedLimit;
-        ctx.status = 503;
-        ctx.responseHeaders.emplace_back("Retry-After", "1");
-        client.sendWhole(503, "application/json", errorBody(ctx.route.protocol, 503, message, code));
+        answerUnavailable(ctx, client, Outcome::RefusedLimit, message, code);
     };
     if (queued.full) {
         shed("queue_full", "every backend for this model is busy and the queue is full; retry shortly");
@@ -155,7 +162,7 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
             protocolMismatch = true;
             return Step::Next;
         }
-        const std::string servedModel = candidate.upstreamModel.empty() ? ctx.model : candidate.upstreamModel;
+        const std::string servedModel = servedModelOf(candidate, ctx);
         const std::pair<std::string, std::string> pair{backend.name, servedModel};
         if (std::find(failedCandidates.begin(), failedCandidates.end(), pair) != failedCandidates.end()) return Step::Next;
         // A generation holds one of the backend's slots from its send to its
