@@ -121,15 +121,20 @@ bool Capacity::blocking() const {
 void Capacity::watch(std::vector<std::string> backends) {
     std::lock_guard lock(_mutex);
     _watched = std::move(backends);
-    std::erase_if(_sharedCounts, [this](const auto& entry) {
+    std::erase_if(_othersInUse, [this](const auto& entry) {
         return std::find(_watched.begin(), _watched.end(), entry.first) == _watched.end();
     });
 }
 
 int Capacity::sharedInUse(const std::string& backend) const {
     std::lock_guard lock(_mutex);
-    const auto it = _sharedCounts.find(backend);
-    return it == _sharedCounts.end() ? 0 : it->second;
+    return sharedInUseLocked(backend);
+}
+
+int Capacity::sharedInUseLocked(const std::string& backend) const {
+    const auto others = _othersInUse.find(backend);
+    const auto here = _counts.find(backend);
+    return (others == _othersInUse.end() ? 0 : others->second) + (here == _counts.end() ? 0 : here->second.total);
 }
 
 std::optional<int> Capacity::capLocked(const std::string& backend) const {
@@ -383,7 +388,7 @@ void Capacity::keep(std::stop_token stop) {
         std::map<std::string, int, std::less<>> counted;
         for (const auto& backend : toCount) {
             try {
-                counted[backend] = static_cast<int>(shared->inUse(backend));
+                counted[backend] = static_cast<int>(shared->othersInUse(backend, _leasePrefix));
             } catch (const redis::RedisError&) {
                 _storeErrors.inc();  // the last count stands; takes say more
                 break;
@@ -391,12 +396,12 @@ void Capacity::keep(std::stop_token stop) {
         }
         if (!counted.empty()) {
             std::lock_guard counting(_mutex);
-            for (auto& [backend, count] : counted) {
-                _sharedCounts[backend] = count;
+            for (auto& [backend, others] : counted) {
+                _othersInUse[backend] = others;
                 _metrics.gauge("sluice_backend_slots_in_use_fleet",
                                "Generations in flight on a backend from every instance sharing redis.url (backends.NAME.slots).",
                                {{"backend", backend}})
-                    .set(count);
+                    .set(sharedInUseLocked(backend));
             }
         }
         for (const auto& held : toGive) {

@@ -65,8 +65,9 @@ public:
     // The backends whose fleet-wide count the keeper reads from Redis, about
     // four times a second while slots are shared (sharedInUse).
     void watch(std::vector<std::string> backends);
-    // Slots in use on a backend across every instance, as last read (0 when
-    // not shared or not yet read). Never waits on Redis.
+    // Slots in use on a backend across every instance: this instance's own,
+    // exact, plus the others' as last read (none when not shared or not yet
+    // read). Never waits on Redis.
     int sharedInUse(const std::string& backend) const;
     Capacity(const Capacity&) = delete;
     Capacity& operator=(const Capacity&) = delete;
@@ -172,6 +173,7 @@ private:
     };
     // The cap a saturation puts on a backend now, if one does.
     std::optional<int> capLocked(const std::string& backend) const;
+    int sharedInUseLocked(const std::string& backend) const;
     struct Saturation {
         std::chrono::steady_clock::time_point until;
         int cap;
@@ -197,7 +199,7 @@ private:
     bool _passWanted = false;                             // guarded: the keeper should try the queue now
     std::map<std::string, Saturation, std::less<>> _saturation;  // guarded: backends that said they are full
     std::vector<std::string> _watched;                    // guarded: backends whose shared count is read
-    std::map<std::string, int, std::less<>> _sharedCounts;  // guarded: as last read
+    std::map<std::string, int, std::less<>> _othersInUse;  // guarded: other instances' leases, as last read
     std::condition_variable _keeperWake;
     std::uint64_t _leaseSerial = 0;                      // guarded
     std::string _leasePrefix;                            // this process's, for lease ids unique across instances

@@ -48,10 +48,17 @@ end
 return #KEYS
 )lua";
 
+// Other instances' live leases only: this instance adds its own from its
+// own count, which is never stale (a snapshot of its own leases would be).
 const char* const kCountLua = R"lua(
+-- KEYS[1] the backend's leases; ARGV[1] the prefix of this instance's lease ids.
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-return redis.call('ZCOUNT', KEYS[1], now + 1, '+inf')
+local own, others = ARGV[1], 0
+for _, lease in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], now + 1, '+inf')) do
+  if string.sub(lease, 1, #own) ~= own then others = others + 1 end
+end
+return others
 )lua";
 
 } // namespace
@@ -93,8 +100,8 @@ std::unique_ptr<redis::Subscriber> RedisSlots::listenForFreed(std::function<void
     return subscriber;
 }
 
-long long RedisSlots::inUse(const std::string& backend) {
-    return _client.evalScript(_count, {backendKey(backend)}, {}).integer();
+long long RedisSlots::othersInUse(const std::string& backend, const std::string& ownPrefix) {
+    return _client.evalScript(_count, {backendKey(backend)}, {ownPrefix}).integer();
 }
 
 } // namespace sluice::kernel

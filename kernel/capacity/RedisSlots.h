@@ -45,8 +45,9 @@ public:
     // Pushes the expiry of every lease in `held` a TTL on. Throws as take.
     void refresh(const std::vector<Held>& held);
 
-    // Leases live on a backend now (tests, health).
-    long long inUse(const std::string& backend);
+    // Leases live on a backend now whose ids do not start with `ownPrefix`:
+    // the other instances' share of the fleet's count.
+    long long othersInUse(const std::string& backend, const std::string& ownPrefix);
 
     // Calls `freed` (on its own thread) for each slot another instance gives
     // back, and after each (re)connect, when announcements may have been lost.
