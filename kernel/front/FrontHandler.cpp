@@ -295,6 +295,16 @@ void RequestHandling::finish() {
     const std::string route(_ctx.route.name);
     metrics.counter("sluice_requests_total", "Client requests by route and status.",
                     {{"route", route}, {"status", std::to_string(_ctx.status)}}).inc();
+    if (!_ctx.servedBackend.empty() && (_ctx.usage.promptTokens > 0 || _ctx.usage.completionTokens > 0)) {
+        // Who used what where: the usage page's counters (estimated counts included, as in the audit record).
+        const MetricLabels used{{"backend", _ctx.servedBackend},
+                                {"model", _ctx.servedModel},
+                                {"tenant", _ctx.principal ? _ctx.principal->tenant : std::string()}};
+        metrics.counter("sluice_prompt_tokens_total", "Tokens in: prompts served, by backend, model and tenant.", used)
+            .inc(_ctx.usage.promptTokens);
+        metrics.counter("sluice_completion_tokens_total", "Tokens out: answers served, by backend, model and tenant.", used)
+            .inc(_ctx.usage.completionTokens);
+    }
     if (_ctx.route.forwarded)
         metrics.histogram("sluice_request_duration_seconds", "Time from a request's arrival to the end of its answer.",
                           {{"route", route}})

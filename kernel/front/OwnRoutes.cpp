@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "../ProcessMetrics.h"
 #include "ModelLists.h"
 #include "capacity/Capacity.h"
 
@@ -102,7 +103,7 @@ void OwnRoutes::serve(const std::string& modelId) {
     const auto& principal = *_ctx.principal;
     switch (_ctx.route.kind) {
     case RouteKind::Metrics: {
-        const auto text = _gateway.metrics().render();
+        const auto text = _gateway.metrics().render() + processMetricsText();
         _ctx.status = 200;
         _client.sendWhole(200, "text/plain; version=0.0.4; charset=utf-8", text);
         return;
