@@ -243,13 +243,22 @@ std::vector<AuditRow> AuditStore::tail(const AuditQuery& query) {
         auto session = _db.session();
         Poco::Int64 since = query.sinceMs;
         Poco::Int64 limit = static_cast<Poco::Int64>(query.limit);
-        std::string tenant = query.tenant.value_or("");
+        std::string tenant = query.tenant.value_or(""), key = query.keyId.value_or(""), model = query.model.value_or("");
+        int status = query.status.value_or(0);
+        Poco::Int64 classLow = query.statusClass.value_or(0) * 100, classHigh = classLow + 100;
         Statement select(session);
         select << _db.sql(std::string("SELECT ") + kRecordColumns + " FROM audit_records WHERE at_ms >= CAST(? AS BIGINT)" +
-                          (query.tenant ? " AND tenant = ?" : "") +
+                          (query.tenant ? " AND tenant = ?" : "") + (query.keyId ? " AND key_id = ?" : "") +
+                          (query.model ? " AND COALESCE(NULLIF(served_model, ''), requested_model) = ?" : "") +
+                          (query.status ? " AND status = ?" : "") +
+                          (query.statusClass ? " AND status >= CAST(? AS BIGINT) AND status < CAST(? AS BIGINT)" : "") +
                           " ORDER BY at_ms DESC, request_id DESC LIMIT CAST(? AS BIGINT)"),
             use(since);
         if (query.tenant) select, use(tenant);
+        if (query.keyId) select, use(key);
+        if (query.model) select, use(model);
+        if (query.status) select, use(status);
+        if (query.statusClass) select, use(classLow), use(classHigh);
         select, use(limit);
         select.execute();
         RecordSet rows(select);
@@ -305,6 +314,38 @@ std::vector<UsageRow> AuditStore::usage(const std::optional<std::string>& tenant
         std::vector<UsageRow> out;
         for (bool more = rows.moveFirst(); more; more = rows.moveNext())
             out.push_back({text(rows, 0), text(rows, 1), number(rows, 2), number(rows, 3), number(rows, 4)});
+        return out;
+    });
+}
+
+std::vector<UsagePoint> AuditStore::usageSeries(const UsageSeriesQuery& query) {
+    if (query.stepMs <= 0 || query.toMs <= query.fromMs) throw std::invalid_argument("usage: an empty range or step");
+    // Column names from this switch only, never from the caller.
+    const char* const series = query.by == UsageBy::Tenant ? "tenant"
+                               : query.by == UsageBy::Key  ? "key_id"
+                                                           : "COALESCE(NULLIF(served_model, ''), requested_model)";
+    return _db.guarded("cannot read usage", [&] {
+        auto session = _db.session();
+        Poco::Int64 step = query.stepMs, from = query.fromMs, to = query.toMs;
+        std::string tenant = query.tenant.value_or(""), key = query.keyId.value_or(""), model = query.model.value_or("");
+        Statement select(session);
+        // Integer division of BIGINTs truncates on both engines; at_ms is never negative.
+        select << _db.sql(std::string("SELECT CAST((at_ms / CAST(? AS BIGINT)) * CAST(? AS BIGINT) AS BIGINT) AS bucket, ") + series +
+                          " AS series, CAST(COUNT(*) AS BIGINT), CAST(SUM(prompt_tokens) AS BIGINT),"
+                          " CAST(SUM(completion_tokens) AS BIGINT)"
+                          " FROM audit_records WHERE at_ms >= CAST(? AS BIGINT) AND at_ms < CAST(? AS BIGINT)" +
+                          (query.tenant ? " AND tenant = ?" : "") + (query.keyId ? " AND key_id = ?" : "") +
+                          (query.model ? " AND COALESCE(NULLIF(served_model, ''), requested_model) = ?" : "") +
+                          " GROUP BY 1, 2 ORDER BY 1, 2"),
+            use(step), use(step), use(from), use(to);
+        if (query.tenant) select, use(tenant);
+        if (query.keyId) select, use(key);
+        if (query.model) select, use(model);
+        select.execute();
+        RecordSet rows(select);
+        std::vector<UsagePoint> out;
+        for (bool more = rows.moveFirst(); more; more = rows.moveNext())
+            out.push_back({text(rows, 1), number(rows, 0), number(rows, 2), number(rows, 3), number(rows, 4)});
         return out;
     });
 }

@@ -131,6 +131,35 @@ const std::vector<Migration>& migrations() {
              " PRIMARY KEY (subject_kind, subject))",
              "ALTER TABLE audit_records ADD COLUMN queue_ms BIGINT NOT NULL DEFAULT 0",
          }},
+        // The operator console (docs/console.md): who may open it (a tenant's
+        // or key's admin flag, read by the JOIN auth already runs), its
+        // sessions (only a digest of each token), the trail of changes made
+        // by an operator through the console or sluicectl, and the usage
+        // page's per-key lookups.
+        {{5, "admin flags; console_sessions; admin_actions; audit_records_by_key"},
+         {
+             "ALTER TABLE tenants ADD COLUMN admin INTEGER NOT NULL DEFAULT 0",
+             "ALTER TABLE api_keys ADD COLUMN admin INTEGER NOT NULL DEFAULT 0",
+             "CREATE TABLE console_sessions ("
+             " token_hash TEXT PRIMARY KEY,"
+             " key_id TEXT NOT NULL,"
+             " csrf_token TEXT NOT NULL,"
+             " client_address TEXT NOT NULL,"
+             " created_at BIGINT NOT NULL,"
+             " last_seen_at BIGINT NOT NULL,"
+             " expires_at BIGINT NOT NULL)",
+             "CREATE INDEX console_sessions_by_key ON console_sessions (key_id)",
+             "CREATE TABLE admin_actions ("
+             " seq %SERIAL%,"
+             " at_ms BIGINT NOT NULL,"
+             " via TEXT NOT NULL,"
+             " actor TEXT NOT NULL,"
+             " action TEXT NOT NULL,"
+             " subject TEXT NOT NULL,"
+             " client_address TEXT NOT NULL DEFAULT '')",
+             "CREATE INDEX admin_actions_by_time ON admin_actions (at_ms)",
+             "CREATE INDEX audit_records_by_key ON audit_records (key_id, at_ms)",
+         }},
     };
     return kMigrations;
 }
