@@ -1,6 +1,7 @@
 #include "Gateway.h"
 
 #include "capacity/Capacity.h"
+#include "console/Console.h"
 #include "sluice/Abi.h"
 #include "upstream/Forwarder.h"
 
@@ -56,5 +57,7 @@ void Gateway::shareSlots(Pipeline& pipeline) {
     _slotsTtl = ttl;
     _capacity->shareThrough(redis.url ? std::make_shared<RedisSlots>(*redis.url, redis.timeout, ttl) : nullptr);
 }
+
+void Gateway::useConsole(std::unique_ptr<Console> console) { _console = std::move(console); }
 
 } // namespace sluice::kernel
