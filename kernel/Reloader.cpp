@@ -5,6 +5,7 @@
 #include "Config.h"
 #include "Logging.h"
 #include "SluiceServer.h"
+#include "console/Console.h"
 #include "sluice/ConfigError.h"
 
 namespace sluice::kernel {
@@ -68,6 +69,13 @@ bool Reloader::reload(ServerSettings& running) {
         const auto config = loadConfig(_configPath);
         const auto wanted = readServerSettings(*config);
         restartOnly = restartOnlyChanges(running, wanted);
+        // The console is built once at start (console/Console.h).
+        const auto console = readConsoleSettings(*config, _binaryDirectory);
+        if (const auto* current = _gateway.console();
+            console.enabled != (current != nullptr) ||
+            (current && (console.assetsPath != current->settings.assetsPath || console.sessionIdle != current->settings.sessionIdle ||
+                         console.sessionMax != current->settings.sessionMax)))
+            restartOnly += std::string(restartOnly.empty() ? "" : ", ") + "console.*";
         drain = wanted.drain;
         next = Pipeline::build(config, pluginDirectory(*config, _binaryDirectory), _metrics);
         configureLogging(*config);

@@ -17,6 +17,7 @@ const statusLine = $('#keys-status');
 const newKeyDialog = $('#new-key-dialog');
 const newKey = $('#new-key');
 const confirmDialog = $('#confirm-dialog');
+const actionsBody = $('#actions-body');
 
 let allKeys = [];
 
@@ -89,8 +90,21 @@ function renderKeys() {
   keysBody.replaceChildren(...(shownKeys.length ? shownKeys.map(keyRow) : [emptyRow(9, 'No keys.')]));
 }
 
+// One line of the operators' trail.
+function actionRow(action) {
+  return el('tr', { 'data-action': shown(action.action) },
+    el('td', {}, formatTime(action.at)),
+    el('td', {}, shown(action.action)),
+    el('td', { class: 'mono' }, shown(action.subject)),
+    el('td', { class: 'mono' }, shown(action.actor)),
+    el('td', {}, shown(action.via)),
+    el('td', {}, shown(action.client_address || NONE)));
+}
+
 async function reload() {
-  const [tenantList, keyList] = await Promise.all([api('/tenants'), api('/keys')]);
+  const [tenantList, keyList, actionList] = await Promise.all([api('/tenants'), api('/keys'), api('/actions?limit=20')]);
+  const actions = (actionList?.actions ?? []).filter((action) => action && action.action);
+  actionsBody.replaceChildren(...(actions.length ? actions.map(actionRow) : [emptyRow(6, 'No changes yet.')]));
   const tenants = (tenantList?.tenants ?? []).filter((tenant) => tenant && tenant.name);
   allKeys = (keyList?.keys ?? []).filter((key) => key && key.key_id);
   tenantsBody.replaceChildren(...(tenants.length ? tenants.map(tenantRow) : [emptyRow(8, 'No tenants yet.')]));

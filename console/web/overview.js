@@ -77,6 +77,7 @@ function backendRow(backend, now) {
     el('td', { 'data-field': 'available' }, yesNo(backend.available)),
     el('td', { class: 'num', 'data-field': 'in_flight' }, formatCount(backend.in_flight)),
     el('td', { class: 'num', 'data-field': 'consecutive_failures' }, formatCount(backend.consecutive_failures)),
+    el('td', { class: 'num', 'data-field': 'failovers' }, formatCount(backend.failovers)),
     el('td', { class: 'nowrap', 'data-field': 'unhealthy_until' }, circuit === 'closed' ? NONE : formatAgo(backend.unhealthy_until, now)),
     el('td', { class: 'num', 'data-field': 'first_byte_ms_avg' }, firstByte),
     el('td', { class: 'num', 'data-field': 'models', title: modelNames(backend) },
@@ -109,7 +110,7 @@ function render(overview) {
   renderSummary(overview ?? {}, health, backends);
   backendsBody.replaceChildren(...(backends.length
     ? backends.map((backend) => backendRow(backend, now))
-    : [el('tr', {}, el('td', { colspan: 11, class: 'empty' }, 'No backends configured.'))]));
+    : [el('tr', {}, el('td', { colspan: 12, class: 'empty' }, 'No backends configured.'))]));
   const modelRows = modelCircuitRows(backends, now);
   modelBody.replaceChildren(...modelRows);
   modelPanel.hidden = modelRows.length === 0;

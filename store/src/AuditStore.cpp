@@ -1,6 +1,7 @@
 #include "sluice/store/AuditStore.h"
 
 #include <algorithm>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -238,25 +239,48 @@ PurgeResult AuditStore::purge(long long nowMs, const RetentionPolicy& policy) {
     });
 }
 
+namespace {
+// The tenant, key and model a read narrows to: its SQL, and the values that
+// SQL binds, in order. The values live here until the statement has run.
+class RecordFilter {
+public:
+    RecordFilter(const std::optional<std::string>& tenant, const std::optional<std::string>& keyId,
+                 const std::optional<std::string>& model) {
+        add(tenant, " AND tenant = ?");
+        add(keyId, " AND key_id = ?");
+        add(model, " AND COALESCE(NULLIF(served_model, ''), requested_model) = ?");
+    }
+    const std::string& sql() const { return _sql; }
+    void bind(Statement& select) {
+        for (auto& value : _values) select, use(value);
+    }
+
+private:
+    void add(const std::optional<std::string>& value, const char* clause) {
+        if (!value) return;
+        _values.push_back(*value);
+        _sql += clause;
+    }
+    std::vector<std::string> _values;
+    std::string _sql;
+};
+} // namespace
+
 std::vector<AuditRow> AuditStore::tail(const AuditQuery& query) {
     return _db.guarded("cannot read audit records", [&] {
         auto session = _db.session();
         Poco::Int64 since = query.sinceMs;
         Poco::Int64 limit = static_cast<Poco::Int64>(query.limit);
-        std::string tenant = query.tenant.value_or(""), key = query.keyId.value_or(""), model = query.model.value_or("");
+        RecordFilter filter(query.tenant, query.keyId, query.model);
         int status = query.status.value_or(0);
         Poco::Int64 classLow = query.statusClass.value_or(0) * 100, classHigh = classLow + 100;
         Statement select(session);
         select << _db.sql(std::string("SELECT ") + kRecordColumns + " FROM audit_records WHERE at_ms >= CAST(? AS BIGINT)" +
-                          (query.tenant ? " AND tenant = ?" : "") + (query.keyId ? " AND key_id = ?" : "") +
-                          (query.model ? " AND COALESCE(NULLIF(served_model, ''), requested_model) = ?" : "") +
-                          (query.status ? " AND status = ?" : "") +
+                          filter.sql() + (query.status ? " AND status = ?" : "") +
                           (query.statusClass ? " AND status >= CAST(? AS BIGINT) AND status < CAST(? AS BIGINT)" : "") +
                           " ORDER BY at_ms DESC, request_id DESC LIMIT CAST(? AS BIGINT)"),
             use(since);
-        if (query.tenant) select, use(tenant);
-        if (query.keyId) select, use(key);
-        if (query.model) select, use(model);
+        filter.bind(select);
         if (query.status) select, use(status);
         if (query.statusClass) select, use(classLow), use(classHigh);
         select, use(limit);
@@ -327,20 +351,16 @@ std::vector<UsagePoint> AuditStore::usageSeries(const UsageSeriesQuery& query) {
     return _db.guarded("cannot read usage", [&] {
         auto session = _db.session();
         Poco::Int64 step = query.stepMs, from = query.fromMs, to = query.toMs;
-        std::string tenant = query.tenant.value_or(""), key = query.keyId.value_or(""), model = query.model.value_or("");
+        RecordFilter filter(query.tenant, query.keyId, query.model);
         Statement select(session);
         // Integer division of BIGINTs truncates on both engines; at_ms is never negative.
         select << _db.sql(std::string("SELECT CAST((at_ms / CAST(? AS BIGINT)) * CAST(? AS BIGINT) AS BIGINT) AS bucket, ") + series +
                           " AS series, CAST(COUNT(*) AS BIGINT), CAST(SUM(prompt_tokens) AS BIGINT),"
                           " CAST(SUM(completion_tokens) AS BIGINT)"
-                          " FROM audit_records WHERE at_ms >= CAST(? AS BIGINT) AND at_ms < CAST(? AS BIGINT)" +
-                          (query.tenant ? " AND tenant = ?" : "") + (query.keyId ? " AND key_id = ?" : "") +
-                          (query.model ? " AND COALESCE(NULLIF(served_model, ''), requested_model) = ?" : "") +
+                          " FROM audit_records WHERE at_ms >= CAST(? AS BIGINT) AND at_ms < CAST(? AS BIGINT)" + filter.sql() +
                           " GROUP BY 1, 2 ORDER BY 1, 2"),
             use(step), use(step), use(from), use(to);
-        if (query.tenant) select, use(tenant);
-        if (query.keyId) select, use(key);
-        if (query.model) select, use(model);
+        filter.bind(select);
         select.execute();
         RecordSet rows(select);
         std::vector<UsagePoint> out;

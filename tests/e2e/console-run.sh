@@ -11,21 +11,9 @@ set -euo pipefail
 build="$(cd "${1:?usage: console-run.sh BUILD_DIR}" && pwd)"
 bin="$build/bin"
 here="$(cd "$(dirname "$0")" && pwd)"
-work="$(mktemp -d)"
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
+# shellcheck source=common.sh
+source "$here/common.sh"
 [[ -x /usr/bin/chromium ]] || { echo "console-run.sh: /usr/bin/chromium is missing (scripts/install-deps --test installs it)" >&2; exit 1; }
-
-wait_for_port() {  # file -> port from its "listening on http://HOST:PORT" line
-  for _ in $(seq 150); do
-    port=$(sed -n 's|.*listening on http://[^ ]*:\([0-9][0-9]*\).*|\1|p' "$1" | head -1)
-    [[ -n "$port" ]] && { echo "$port"; return 0; }
-    sleep 0.1
-  done
-  echo "no listening line in $1:" >&2; cat "$1" >&2; return 1
-}
 
 "$bin/sluice-fake-backend" --kind ollama --port 0 --name console-a > "$work/a.log" 2>&1 &
 pids+=($!)
@@ -69,10 +57,7 @@ user_key=$(ctl keys create --tenant team-a | tail -1)
 pids+=($!)
 gateway_port=$(wait_for_port "$work/sluiced.log")
 
-# npm ci keeps its own copy of the lock file: an older one means new packages to install.
-if [[ ! -d "$here/node_modules" || "$here/package-lock.json" -nt "$here/node_modules/.package-lock.json" ]]; then
-  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
-fi
+install_test_packages "$here"
 screenshots="$build/console-screenshots"
 rm -rf "$screenshots"
 cd "$here"

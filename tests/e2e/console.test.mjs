@@ -165,6 +165,11 @@ flow('2 with backend b killed, chats fail over to a and the overview shows b\'s 
     return circuit;
   }, (circuit) => circuit === 'open', 500);
   assert.equal(await circuitOf('a'), 'closed');
+  // The failovers away from b show on its row once the page refreshes.
+  await eventually('b\'s failovers on the overview', 10_000,
+    async () => Number((await page.locator('#backends-body tr[data-backend="b"] [data-field="failovers"]').textContent()).trim()),
+    (count) => count >= 1, 500);
+  await shoot('overview.png');  // the fleet with one circuit open: the docs' picture
 });
 
 flow('3 a key made on the keys page works until it is revoked there', async () => {
@@ -195,6 +200,10 @@ flow('3 a key made on the keys page works until it is revoked there', async () =
     async () => (await row.locator('[data-field="state"]').textContent()).trim(), (state) => state === 'revoked');
 
   await eventually('the revoked key to be refused', 10_000, () => chat(key), (status) => status === 401, 500);
+  // The trail on the page names the change and who made it.
+  const revokeLine = page.locator(`#actions-body tr[data-action="key.revoke"]`).first();
+  await revokeLine.waitFor();
+  assert.match(await revokeLine.textContent(), new RegExp(`key:${keyId}`));
   assert.ok(!(await page.content()).includes(key), 'no key text in the page for the screenshot');
   await shoot('keys.png');
 });
