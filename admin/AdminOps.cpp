@@ -33,13 +33,17 @@ void AdminOps::announce(const std::vector<std::string>& keyIds, const std::vecto
 }
 
 store::TenantRecord AdminOps::createTenant(const store::TenantRecord& tenant, const Actor& actor) {
-    const auto line = trail(actor, "tenant.create", store::tenantSubject(tenant.name));
+    const auto line = trail(actor, tenant.admin ? "tenant.create+admin" : "tenant.create", store::tenantSubject(tenant.name));
     _store.createTenant(tenant, &line);  // nothing can have cached a new tenant: no announcement
     return *_store.findTenant(tenant.name);
 }
 
 store::TenantRecord AdminOps::updateTenant(const store::TenantRecord& tenant, const std::string& action, const Actor& actor) {
-    const auto line = trail(actor, action, store::tenantSubject(tenant.name));
+    // A change of the admin flag is named in the trail, whatever else changed with it.
+    const auto before = _store.findTenant(tenant.name);
+    const bool adminChanged = before && before->admin != tenant.admin;
+    const auto line = trail(actor, adminChanged ? action + (tenant.admin ? "+admin_on" : "+admin_off") : action,
+                            store::tenantSubject(tenant.name));
     _store.updateTenant(tenant, &line);
     std::vector<std::string> keyIds;
     for (const auto& key : _store.keys(tenant.name)) keyIds.push_back(key.keyId);
@@ -51,7 +55,7 @@ NewKey AdminOps::createKey(store::KeyRecord key, const Actor& actor) {
     const auto fresh = auth::generateApiKey();
     key.keyId = fresh.keyId;
     key.secretHash = auth::hashSecret(fresh.secret, _settings.argon2);
-    const auto line = trail(actor, "key.create", store::keySubject(key.keyId));
+    const auto line = trail(actor, key.admin ? "key.create+admin" : "key.create", store::keySubject(key.keyId));
     // Nothing can have cached a new key, so there is nothing to announce, and
     // a Redis outage cannot cost the operator the key before it is shown.
     _store.createKey(key, &line);

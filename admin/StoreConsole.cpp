@@ -1,7 +1,9 @@
 #include "StoreConsole.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
+#include <set>
 
 #include "AdminJson.h"
 #include "AdminOps.h"
@@ -27,6 +29,9 @@ constexpr long long kMaxRangeMs = 31LL * 86400 * 1000;
 constexpr long long kMaxBuckets = 500;
 // A session's last use is written at most this often: the overview polls.
 constexpr long long kTouchEverySeconds = 60;
+// Usage lines drawn at most; the rest are summed into kOtherSeries.
+constexpr std::size_t kMaxSeries = 50;
+constexpr std::string_view kOtherSeries = "(other)";
 
 // A refused call, in the console API's error shape.
 class Refused : public std::runtime_error {
@@ -248,15 +253,30 @@ ConsoleReply StoreConsole::usage(const ConsoleCall& call) {
     query.tenant = queryText(call, "tenant");
     query.keyId = queryText(call, "key");
     query.model = queryText(call, "model");
-    // One series per name, its points in time order.
-    std::map<std::string, nlohmann::json> series;
-    for (const auto& point : _audit.usageSeries(query)) {
-        auto& points = series[point.series];
-        if (points.is_null()) points = nlohmann::json::array();
-        points.push_back({point.bucketMs, point.requests, point.promptTokens, point.completionTokens});
+    const auto points = _audit.usageSeries(query);
+    // The busiest kMaxSeries names by requests keep their lines; the rest
+    // are summed into one, so a chart stays readable and the answer bounded.
+    std::map<std::string, long long> requestsOf;
+    for (const auto& point : points) requestsOf[point.series] += point.requests;
+    std::vector<std::pair<long long, std::string>> busiest;
+    for (const auto& [name, requests] : requestsOf) busiest.emplace_back(-requests, name);
+    std::sort(busiest.begin(), busiest.end());
+    std::set<std::string> kept;
+    for (std::size_t i = 0; i < busiest.size() && i < kMaxSeries; ++i) kept.insert(busiest[i].second);
+    // One series per name, its points in time order (the store's order).
+    std::map<std::string, std::map<long long, std::array<long long, 3>>> series;
+    for (const auto& point : points) {
+        auto& bucket = series[kept.count(point.series) ? point.series : std::string(kOtherSeries)][point.bucketMs];
+        bucket[0] += point.requests;
+        bucket[1] += point.promptTokens;
+        bucket[2] += point.completionTokens;
     }
     auto list = nlohmann::json::array();
-    for (auto& [name, points] : series) list.push_back({{"name", name}, {"points", std::move(points)}});
+    for (const auto& [name, buckets] : series) {
+        auto line = nlohmann::json::array();
+        for (const auto& [bucket, sums] : buckets) line.push_back({bucket, sums[0], sums[1], sums[2]});
+        list.push_back({{"name", name}, {"points", std::move(line)}});
+    }
     return {200, {{"from_ms", query.fromMs}, {"to_ms", query.toMs}, {"step_ms", query.stepMs}, {"by", by}, {"series", list}}};
 }
 

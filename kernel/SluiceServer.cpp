@@ -314,7 +314,7 @@ int SluiceServer::main(const std::vector<std::string>&) {
     log.information("listening on %s://%s:%hu (%d I/O threads)", std::string(tlsContext ? "https" : "http"), server.host,
                     socket.address().port(), server.ioThreads);
 
-    Reloader reloader(_configPath, binaryDirectory, gateway, auditWriters, metrics);
+    Reloader reloader(_configPath, binaryDirectory, gateway, auditWriters, metrics, _consoleFactory);
     for (;;) {
         int signal = 0;
         sigwait(&signals, &signal);

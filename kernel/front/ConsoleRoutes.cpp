@@ -100,8 +100,12 @@ ConsoleRoutes::Next ConsoleRoutes::serveApi(std::string_view call, const std::st
         return Next::Answered;
     }
     if (call == "login") {
-        if (change) login();
-        else refuse(405, "method_not_allowed", "log in with POST");
+        if (change) {
+            login();
+        } else {
+            _ctx.responseHeaders.emplace_back("Allow", "POST");
+            refuse(405, "method_not_allowed", "log in with POST");
+        }
         return Next::Answered;
     }
     const auto live = session();
@@ -243,6 +247,12 @@ bool ConsoleRoutes::blocking(Work&& work) {
 
 void ConsoleRoutes::replyJson(int status, const nlohmann::json& body) {
     _ctx.status = status;
+    // What the audit trail and the access log say of a refusal.
+    if (status >= 400)
+        _ctx.outcome = status == 401 ? Outcome::RefusedAuth
+                       : status == 403 ? Outcome::RefusedPolicy
+                       : status >= 500 ? Outcome::InternalError
+                                       : Outcome::BadRequest;
     _client.sendWhole(status, "application/json", body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 

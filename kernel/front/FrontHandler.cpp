@@ -317,6 +317,14 @@ bool RequestHandling::prepareForwardedRequest(const std::string& body) {
         _client.replyError(400, "model is required", "model_required");
         return false;
     }
+    // No model or alias is named at such length; the audit trail indexes
+    // the name, and an index entry has a bounded size (PostgreSQL's btree).
+    if (_ctx.model.size() > kMaxModelNameBytes) {
+        _ctx.outcome = Outcome::BadRequest;
+        _ctx.model.clear();
+        _client.replyError(400, "model names are at most " + std::to_string(kMaxModelNameBytes) + " bytes", "model_too_long");
+        return false;
+    }
     if (_ctx.route.streamable) {
         const auto stream = _ctx.body.find("stream");
         const bool defaultStream = _ctx.route.protocol == Protocol::Ollama;  // Ollama streams unless told not to

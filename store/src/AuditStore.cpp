@@ -357,7 +357,9 @@ std::vector<UsagePoint> AuditStore::usageSeries(const UsageSeriesQuery& query) {
         select << _db.sql(std::string("SELECT CAST((at_ms / CAST(? AS BIGINT)) * CAST(? AS BIGINT) AS BIGINT) AS bucket, ") + series +
                           " AS series, CAST(COUNT(*) AS BIGINT), CAST(SUM(prompt_tokens) AS BIGINT),"
                           " CAST(SUM(completion_tokens) AS BIGINT)"
-                          " FROM audit_records WHERE at_ms >= CAST(? AS BIGINT) AND at_ms < CAST(? AS BIGINT)" + filter.sql() +
+                          " FROM audit_records WHERE at_ms >= CAST(? AS BIGINT) AND at_ms < CAST(? AS BIGINT)"
+                          // Usage is a tenant's: refused callers (no tenant) name whatever model they like.
+                          " AND tenant <> ''" + filter.sql() +
                           " GROUP BY 1, 2 ORDER BY 1, 2"),
             use(step), use(step), use(from), use(to);
         filter.bind(select);

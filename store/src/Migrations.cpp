@@ -161,6 +161,10 @@ const std::vector<Migration>& migrations() {
              " subject TEXT NOT NULL,"
              " client_address TEXT NOT NULL DEFAULT '')",
              "CREATE INDEX admin_actions_by_time ON admin_actions (at_ms)",
+             // Model names are cut at 256 bytes from now on (sluice/AuditRecord.h);
+             // an older, longer one would not fit an index entry (PostgreSQL).
+             "UPDATE audit_records SET requested_model = SUBSTR(requested_model, 1, 256) WHERE LENGTH(requested_model) > 256",
+             "UPDATE audit_records SET served_model = SUBSTR(served_model, 1, 256) WHERE LENGTH(served_model) > 256",
              "DROP INDEX audit_records_by_time",
              "CREATE INDEX audit_records_by_time ON audit_records"
              " (at_ms, tenant, key_id, served_model, requested_model, prompt_tokens, completion_tokens)",

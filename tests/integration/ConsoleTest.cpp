@@ -236,12 +236,23 @@ public:
         CPPUNIT_ASSERT_EQUAL(401, second.get("/console/api/session").status);  // sessions read the store
         // Login goes through the auth stage, whose cache learns of the change from its feed.
         CPPUNIT_ASSERT(eventually([&] { return login(_gateway->port(), flagged).status == 403; }));
+        // The trail names each grant and withdrawal of the flag.
+        const auto actions = session.get("/console/api/actions").body;
+        CPPUNIT_ASSERT_MESSAGE(actions, contains(actions, "\"key.create+admin\"") && contains(actions, "\"key.admin_off\""));
+        CPPUNIT_ASSERT_MESSAGE(actions, contains(actions, "\"tenant.create+admin\""));
         CPPUNIT_ASSERT_EQUAL(0, _deployment->ctl({"keys", "revoke", adminKeyId}).code);
         CPPUNIT_ASSERT_EQUAL(401, session.get("/console/api/session").status);
     }
 
     void usageAndRecentRequestsComeFromTheAuditStore() {
         const int port = _gateway->port();
+        // Who is not a tenant is nobody's usage, whatever model it names; a
+        // name too long for any model is refused before it reaches the trail
+        // (whose time index holds it: a PostgreSQL entry is bounded).
+        CPPUNIT_ASSERT_EQUAL(401, httpPost(port, "/v1/chat/completions", openAiChat("junk-model", false)).status);
+        const auto tooLong = httpPost(port, "/v1/chat/completions", openAiChat(std::string(3000, 'm'), false), bearer(_userKey));
+        CPPUNIT_ASSERT_EQUAL(400, tooLong.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("model_too_long"), tooLong.json()["error"]["code"].get<std::string>());
         for (int i = 0; i < 3; ++i)
             CPPUNIT_ASSERT_EQUAL(200, httpPost(port, "/v1/chat/completions", openAiChat("llama3.2", false), bearer(_userKey)).status);
         CPPUNIT_ASSERT_EQUAL(200, httpPost(port, "/api/chat", ollamaChat("llama3.2", false), bearer(_userKey)).status);
@@ -260,6 +271,8 @@ public:
         CPPUNIT_ASSERT_EQUAL(0LL, point[0].get<long long>() % 60000);  // a bucket's start
         CPPUNIT_ASSERT(point[2].get<long long>() > 0 && point[3].get<long long>() > 0);  // tokens in and out
         // By model, and the recent requests with their filters, newest first, never any prompt text.
+        const auto everyone = session.get("/console/api/usage?by=model").json();
+        CPPUNIT_ASSERT_MESSAGE(everyone.dump(), !contains(everyone.dump(), "junk-model"));
         const auto byModel = session.get("/console/api/usage?by=model&tenant=" + _userTenant).json();
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), byModel["series"].size());
         CPPUNIT_ASSERT_MESSAGE(byModel.dump(), byModel["series"][0]["name"].get<std::string>().starts_with("llama3.2"));
@@ -330,6 +343,12 @@ public:
         const auto refused = startExpectingFailure(baseConfig() + "console.enabled = true\nbackends = gpu\n" + backendConfig("gpu", backend.url()));
         CPPUNIT_ASSERT_EQUAL_MESSAGE(refused.output, 78, refused.exitCode);
         CPPUNIT_ASSERT_MESSAGE(refused.output, contains(refused.output, "console.enabled"));
+        // Nor may a reload take the console to an auth stage that cannot tell an admin.
+        TestGateway on(_deployment->configWith(backend));
+        on.rewriteConfig(baseConfig() + "console.enabled = true\nbackends = gpu\n" + backendConfig("gpu", backend.url()));
+        on.reload();
+        CPPUNIT_ASSERT_MESSAGE(on.output(), eventually([&] { return contains(on.output(), "reload refused"); }));
+        CPPUNIT_ASSERT_MESSAGE(on.output(), contains(on.output().substr(on.output().rfind("reload refused")), "console.enabled"));
         const auto noAssets = startExpectingFailure(_deployment->configWith(backend) + "console.enabled = true\nconsole.assets_path = /nonexistent\n");
         CPPUNIT_ASSERT_EQUAL_MESSAGE(noAssets.output, 78, noAssets.exitCode);
         CPPUNIT_ASSERT_MESSAGE(noAssets.output, contains(noAssets.output, "console.assets_path"));

@@ -113,8 +113,9 @@ public:
     std::vector<AuditRow> tail(const AuditQuery& query);
     // Requests and tokens per tenant and model since sinceMs, by tenant then model.
     std::vector<UsageRow> usage(const std::optional<std::string>& tenant, long long sinceMs);
-    // Buckets with at least one request, by bucket then series. The range is
-    // read through the time index, or the tenant's or key's when one is given.
+    // Buckets with at least one request of a known tenant (an
+    // unauthenticated one counts for nobody), by bucket then series. The
+    // range is read through the covering time index.
     std::vector<UsagePoint> usageSeries(const UsageSeriesQuery& query);
 
 private:
