@@ -238,6 +238,10 @@ bool BackendHealth::takeTrial(const std::string& backend) {
     return state && state->circuit.takeTrial(nowMs());
 }
 
+void BackendHealth::noteFailover(const std::string& backend) {
+    if (auto* state = find(backend)) state->failoversFrom.fetch_add(1, std::memory_order_relaxed);
+}
+
 HealthReport BackendHealth::report(const std::string& backend) const {
     HealthReport report;
     const auto* state = find(backend);
@@ -245,6 +249,7 @@ HealthReport BackendHealth::report(const std::string& backend) const {
     report.state = state->circuit.state(nowMs());
     report.consecutiveFailures = state->circuit.consecutiveFailures();
     report.inFlight = state->inFlight.load(std::memory_order_relaxed);
+    report.failoversFrom = state->failoversFrom.load(std::memory_order_relaxed);
     if (report.state != CircuitState::Closed) report.unhealthyUntil = untilOf(state->circuit);
     std::tie(report.lastError, report.lastErrorAt) = state->circuit.lastError();
     std::shared_lock lock(state->latencyMutex);

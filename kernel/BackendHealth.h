@@ -49,6 +49,7 @@ struct HealthReport {
     std::chrono::system_clock::time_point unhealthyUntil{};  // epoch when closed
     int inFlight = 0;
     std::optional<double> firstByteMillis;  // over all models
+    long long failoversFrom = 0;  // requests that moved on from it to another candidate, since this pipeline began
 };
 
 // What /v1/health shows of one model's circuit on a backend.
@@ -108,6 +109,8 @@ public:
     void releaseTrial(const std::string& backend);
     int consecutiveFailures(const std::string& backend) const;
     HealthReport report(const std::string& backend) const;
+    // A request moved on from `backend` to another candidate.
+    void noteFailover(const std::string& backend);
     // The backend's model circuits that are not closed or have failed since
     // they last succeeded, by model name.
     std::vector<ModelHealthReport> modelReports(const std::string& backend) const;
@@ -116,6 +119,7 @@ private:
     struct State {
         Circuit circuit;
         std::atomic<int> inFlight{0};
+        std::atomic<long long> failoversFrom{0};
         Gauge* healthy = nullptr;
 
         mutable std::shared_mutex latencyMutex;

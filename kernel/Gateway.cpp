@@ -1,6 +1,8 @@
 #include "Gateway.h"
 
 #include "capacity/Capacity.h"
+#include "console/Console.h"
+#include "sluice/Abi.h"
 #include "upstream/Forwarder.h"
 
 namespace sluice::kernel {
@@ -12,7 +14,12 @@ Gateway::Gateway(MetricsRegistry& metrics)
       _generationGauge(metrics.gauge("sluice_config_generation",
                                      "Configurations loaded since start: 1 at start, one more per applied reload.")),
       _loadedAtGauge(metrics.gauge("sluice_config_loaded_timestamp_seconds",
-                                   "When the configuration in use was loaded (Unix time).")) {}
+                                   "When the configuration in use was loaded (Unix time).")) {
+    metrics
+        .gauge("sluice_build_info", "Always 1: the running build's version and plugin ABI.",
+               {{"version", SLUICE_VERSION}, {"abi", std::to_string(SLUICE_ABI_MAJOR) + "." + std::to_string(SLUICE_ABI_MINOR)}})
+        .set(1);
+}
 
 Gateway::~Gateway() = default;
 
@@ -50,5 +57,7 @@ void Gateway::shareSlots(Pipeline& pipeline) {
     _slotsTtl = ttl;
     _capacity->shareThrough(redis.url ? std::make_shared<RedisSlots>(*redis.url, redis.timeout, ttl) : nullptr);
 }
+
+void Gateway::useConsole(std::unique_ptr<Console> console) { _console = std::move(console); }
 
 } // namespace sluice::kernel

@@ -18,6 +18,7 @@ namespace sluice::kernel {
 
 class Capacity;
 class Forwarder;
+struct Console;
 
 class Gateway {
 public:
@@ -36,6 +37,10 @@ public:
     // Backend slots and their queue (capacity/Capacity.h).
     const Capacity& capacity() const { return *_capacity; }
     std::chrono::system_clock::time_point loadedAt() const { return _loadedAt.load(); }
+    // The operator console, when console.enabled; given once at start,
+    // before any request is served, and never changed after.
+    void useConsole(std::unique_ptr<Console> console);
+    Console* console() const { return _console.get(); }
 
 private:
     // Points the backend slots at the pipeline's redis.url (or this process).
@@ -44,6 +49,7 @@ private:
     MetricsRegistry& _metrics;
     std::unique_ptr<Capacity> _capacity;  // backend slots and their queue: process-wide, across reloads
     std::unique_ptr<Forwarder> _forwarder;
+    std::unique_ptr<Console> _console;
     std::atomic<std::shared_ptr<Pipeline>> _pipeline;
     std::atomic<std::uint64_t> _generation{0};
     std::atomic<std::chrono::system_clock::time_point> _loadedAt{};

@@ -81,6 +81,8 @@ const std::vector<std::string>& KnownKeys::kernelPatterns() {
         // The audit writers (AuditWriter); the sinks' own keys are the audit plugin's.
         "audit.batch_size", "audit.flush_ms", "audit.retry_ms", "audit.retry_max_ms", "audit.queue_size",
         "audit.spill_dir", "audit.shutdown_flush_ms", "audit.max_prompt_bytes",
+        // The operator console (console/Console); its store is the apikey auth stage's store.url.
+        "console.enabled", "console.assets_path", "console.session_idle_s", "console.session_max_s",
     };
     return patterns;
 }

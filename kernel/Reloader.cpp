@@ -5,6 +5,7 @@
 #include "Config.h"
 #include "Logging.h"
 #include "SluiceServer.h"
+#include "console/Console.h"
 #include "sluice/ConfigError.h"
 
 namespace sluice::kernel {
@@ -40,9 +41,10 @@ std::string restartOnlyChanges(const ServerSettings& running, const ServerSettin
 } // namespace
 
 Reloader::Reloader(std::string configPath, std::string binaryDirectory, Gateway& gateway, AuditWriters& writers,
-                   MetricsRegistry& metrics)
+                   MetricsRegistry& metrics, ConsoleServiceFactory checkConsole)
     : _configPath(std::move(configPath)),
       _binaryDirectory(std::move(binaryDirectory)),
+      _checkConsole(std::move(checkConsole)),
       _gateway(gateway),
       _writers(writers),
       _metrics(metrics),
@@ -68,6 +70,16 @@ bool Reloader::reload(ServerSettings& running) {
         const auto config = loadConfig(_configPath);
         const auto wanted = readServerSettings(*config);
         restartOnly = restartOnlyChanges(running, wanted);
+        // The console is built once at start (console/Console.h).
+        const auto console = readConsoleSettings(*config, _binaryDirectory);
+        // A file the console could not start with is refused, as at start
+        // (another auth stage would let nobody, or somebody unknown, in).
+        if (console.enabled && _checkConsole) _checkConsole(*config, console, true);
+        if (const auto* current = _gateway.console();
+            console.enabled != (current != nullptr) ||
+            (current && (console.assetsPath != current->settings.assetsPath || console.sessionIdle != current->settings.sessionIdle ||
+                         console.sessionMax != current->settings.sessionMax)))
+            restartOnly += std::string(restartOnly.empty() ? "" : ", ") + "console.*";
         drain = wanted.drain;
         next = Pipeline::build(config, pluginDirectory(*config, _binaryDirectory), _metrics);
         configureLogging(*config);

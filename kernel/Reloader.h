@@ -19,14 +19,18 @@
 #include "Gateway.h"
 #include "audit/AuditWriters.h"
 
+#include "SluiceServer.h"
+
 namespace sluice::kernel {
 
 struct ServerSettings;
 
 class Reloader {
 public:
+    // `checkConsole` validates a file's console.* as sluiced's start does
+    // (SluiceServer's factory, asked only to check); may be empty.
     Reloader(std::string configPath, std::string binaryDirectory, Gateway& gateway, AuditWriters& writers,
-             MetricsRegistry& metrics);
+             MetricsRegistry& metrics, ConsoleServiceFactory checkConsole = {});
     ~Reloader();  // stops the retiring thread (call finishRetired() first to wait for requests)
     Reloader(const Reloader&) = delete;
     Reloader& operator=(const Reloader&) = delete;
@@ -49,6 +53,7 @@ private:
 
     const std::string _configPath;
     const std::string _binaryDirectory;
+    const ConsoleServiceFactory _checkConsole;
     Gateway& _gateway;
     AuditWriters& _writers;
     MetricsRegistry& _metrics;

@@ -21,6 +21,7 @@
 #include "Gateway.h"
 #include "Logging.h"
 #include "Reloader.h"
+#include "console/Console.h"
 #include "front/FrontHandler.h"
 #include "front/IoThreads.h"
 #include "front/RequestServer.h"
@@ -127,6 +128,20 @@ std::string pluginDirectory(const Poco::Util::AbstractConfiguration& config, con
     return path.toString();
 }
 
+namespace {
+// The console, when console.enabled: its settings, its pages, its store side.
+std::unique_ptr<Console> openConsole(const Poco::Util::AbstractConfiguration& config, const std::string& binaryDirectory,
+                                     const ConsoleServiceFactory& factory, bool checkOnly) {
+    auto settings = readConsoleSettings(config, binaryDirectory);
+    if (!settings.enabled) return nullptr;
+    if (!factory) throw ConfigError("console.enabled", "this build of sluiced has no console");
+    ConsoleAssets assets(settings.assetsPath);
+    auto service = factory(config, settings, checkOnly);
+    if (checkOnly) return nullptr;
+    return std::make_unique<Console>(Console{std::move(settings), std::move(assets), std::move(service)});
+}
+} // namespace
+
 void SluiceServer::defineOptions(Poco::Util::OptionSet& options) {
     ServerApplication::defineOptions(options);
     options.addOption(Poco::Util::Option("config", "c", "properties file to run with").required(false).repeatable(false).argument("FILE"));
@@ -196,6 +211,7 @@ int SluiceServer::main(const std::vector<std::string>&) {
     std::shared_ptr<Pipeline> pipeline;
     ServerSettings server;
     Poco::Net::Context::Ptr tlsContext;
+    std::unique_ptr<Console> console;
     const auto binaryDirectory = Poco::Path(Application::config().getString("application.dir")).toString();
     try {
         config = loadConfig(_configPath);
@@ -204,6 +220,7 @@ int SluiceServer::main(const std::vector<std::string>&) {
         if (server.tls()) tlsContext = serverTlsContext(server);
         pipeline = Pipeline::build(config, pluginDirectory(*config, binaryDirectory), metrics,
                                    _checkOnly ? BuildPurpose::Check : BuildPurpose::Serve);
+        console = openConsole(*config, binaryDirectory, _consoleFactory, _checkOnly);
     } catch (const ConfigError& error) {
         std::cerr << "sluiced: configuration error: " << error.what() << std::endl;
         return kExitConfig;
@@ -241,6 +258,8 @@ int SluiceServer::main(const std::vector<std::string>&) {
     log.information("pipeline: %s", pipeline->describe());
     pipeline->start(auditWriters);
     gateway.install(pipeline);
+    if (console) log.information("console: /console/ (assets from %s)", console->settings.assetsPath);
+    gateway.useConsole(std::move(console));
     pipeline.reset();  // the gateway holds it; a reload retires it from there
 
     // I/O threads own the connections (accept, idle keep-alive, reading
@@ -295,7 +314,7 @@ int SluiceServer::main(const std::vector<std::string>&) {
     log.information("listening on %s://%s:%hu (%d I/O threads)", std::string(tlsContext ? "https" : "http"), server.host,
                     socket.address().port(), server.ioThreads);
 
-    Reloader reloader(_configPath, binaryDirectory, gateway, auditWriters, metrics);
+    Reloader reloader(_configPath, binaryDirectory, gateway, auditWriters, metrics, _consoleFactory);
     for (;;) {
         int signal = 0;
         sigwait(&signals, &signal);

@@ -4,19 +4,35 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
+#include <memory>
 
 #include <Poco/Net/Context.h>
 #include <Poco/Util/ServerApplication.h>
 
 namespace sluice::kernel {
 
+class ConsoleService;
+struct ConsoleSettings;
+
+// Makes the operator console's store side from the properties file
+// (admin/StoreConsole), or, for --check, only validates what it would read
+// and returns null. Throws ConfigError naming the key.
+using ConsoleServiceFactory = std::function<std::unique_ptr<ConsoleService>(
+    const Poco::Util::AbstractConfiguration& config, const ConsoleSettings& settings, bool checkOnly)>;
+
 class SluiceServer final : public Poco::Util::ServerApplication {
+public:
+    // Without a factory, console.enabled is refused (a build with no console).
+    explicit SluiceServer(ConsoleServiceFactory consoleFactory = {}) : _consoleFactory(std::move(consoleFactory)) {}
+
 protected:
     void defineOptions(Poco::Util::OptionSet& options) override;
     void handleOption(const std::string& name, const std::string& value) override;
     int main(const std::vector<std::string>& args) override;
 
 private:
+    ConsoleServiceFactory _consoleFactory;
     std::string _configPath;
     bool _helpRequested = false;
     bool _versionRequested = false;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "SluiceServer.h"
+#include "StoreConsole.h"
 
 extern char** environ;
 
@@ -71,7 +72,8 @@ int main(int argc, char** argv) {
     if (asksForDaemon(argc, argv))
         if (const int checked = checkFirst(argc, argv); checked != 0) return checked;
     try {
-        sluice::kernel::SluiceServer server;
+        // The operator console's store side lives outside the kernel (admin/).
+        sluice::kernel::SluiceServer server(sluice::admin::StoreConsole::make);
         return server.run(argc, argv);
     } catch (const Poco::Exception& e) {
         std::cerr << "sluiced: " << e.displayText() << std::endl;

@@ -33,9 +33,13 @@ AuditEntry buildAuditEntry(const RequestContext& ctx, std::size_t maxPromptBytes
     }
     record.clientAddress = ctx.clientAddress;
     record.route = std::string(ctx.route.name);  // a stable name ("/api/chat", "unknown"), never the raw path
+    // Model names are indexed by the database sinks (bounded entries): a
+    // backend's name for its model is cut as the front cuts a client's.
     record.requestedModel = ctx.model;
+    cutUtf8(record.requestedModel, kMaxModelNameBytes);
     record.servedBackend = ctx.servedBackend;
     record.servedModel = ctx.servedModel;
+    cutUtf8(record.servedModel, kMaxModelNameBytes);
     record.alias = ctx.plan.alias;
     record.status = ctx.status;
     record.failovers = ctx.failovers;

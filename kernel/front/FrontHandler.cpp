@@ -17,6 +17,7 @@
 #include "../dialect/ResponsesViaChat.h"
 #include "../http/TraceContext.h"
 #include "../translate/ResponsesOpenAi.h"
+#include "ConsoleRoutes.h"
 #include "OwnRoutes.h"
 #include "PocoClientChannel.h"
 #include "ReadDeadlines.h"
@@ -84,6 +85,15 @@ private:
     // Reads, parses and checks the body of a call that goes to a backend, then
     // runs the stages and forwards it.
     void forward();
+    // Reads the whole body (bounded by server.max_body_bytes and
+    // server.body_timeout_s); false after answering why it could not.
+    bool readWholeBody(std::string& body);
+    // Parses and checks `body`, runs the stages (all, or past auth when the
+    // principal is already known) and forwards it.
+    void forwardBody(const std::string& body, bool authenticated);
+    // /console: off (404) unless console.enabled; the playground's chat is
+    // forwarded as the session's principal.
+    void serveConsole();
     // Before any answer: the body not read yet is read and dropped (bounded),
     // so the connection can carry the client's next request; else the
     // answer says Connection: close.
@@ -139,10 +149,11 @@ void RequestHandling::run() {
     // who they are by their version header: they get Anthropic's shapes.
     const bool modelList = _ctx.route.kind == RouteKind::OpenAIModels || _ctx.route.kind == RouteKind::OpenAIModel;
     if (modelList && _ctx.header("anthropic-version")) _ctx.route.protocol = Protocol::Anthropic;
-    // A page of an allowed origin may read every answer, errors included.
+    // A page of an allowed origin may read every answer, errors included;
+    // never the console's, which only its own pages read.
     const auto& cors = _pipeline->settings().cors;
     const auto* origin = _ctx.header("origin");
-    if (origin && cors.allows(*origin))
+    if (origin && cors.allows(*origin) && _ctx.route.kind != RouteKind::Console)
         for (auto& header : cors.answerHeaders(*origin)) _ctx.responseHeaders.push_back(std::move(header));
     auto& inFlight = _gateway.metrics().gauge("sluice_requests_in_flight", "Client requests being served.");
     inFlight.add(1);
@@ -171,6 +182,8 @@ void RequestHandling::dispatch(const Classified& classified) {
     } else if (_ctx.route.kind == RouteKind::Unknown) {
         _ctx.outcome = Outcome::BadRequest;
         _client.replyError(404, "no such route: " + _ctx.method + " " + _ctx.path.substr(0, 200), "unknown_route");
+    } else if (_ctx.route.kind == RouteKind::Console) {
+        serveConsole();
     } else if (_ctx.route.kind == RouteKind::Management) {
         _ctx.outcome = Outcome::RefusedPolicy;
         _client.replyError(403, "model management is not available through the gateway", "forbidden");
@@ -187,6 +200,10 @@ void RequestHandling::dispatch(const Classified& classified) {
 
 void RequestHandling::forward() {
     std::string body;
+    if (readWholeBody(body)) forwardBody(body, false);
+}
+
+bool RequestHandling::readWholeBody(std::string& body) {
     const auto read = readBody(_request, _pipeline->settings().maxBodyBytes, &body);
     // Every refusal of the body below leaves it unread to its end: the
     // connection cannot carry another request (finish() lingers, then it closes).
@@ -203,7 +220,12 @@ void RequestHandling::forward() {
         _client.replyError(400, "the request body ended before its length or its last chunk", "incomplete_body");
     } else if (read == BodyRead::Malformed) {
         _client.replyError(400, "malformed chunked request body: " + _request.body().error(), "bad_request");
-    } else if (prepareForwardedRequest(body) && _stages.run() && stagesKeptItSound() && continuationAllowed()) {
+    }
+    return read == BodyRead::Whole;
+}
+
+void RequestHandling::forwardBody(const std::string& body, bool authenticated) {
+    if (prepareForwardedRequest(body) && _stages.run(authenticated) && stagesKeptItSound() && continuationAllowed()) {
         // Prompt logging: what the client is sent is kept, for this request only.
         if (_pipeline->auditing() && _ctx.principal->logPrompts) {
             _capturing.emplace(_client, _pipeline->auditSettings().maxPromptBytes);
@@ -212,6 +234,22 @@ void RequestHandling::forward() {
             _gateway.forward(*_pipeline, _ctx, body, _client);
         }
     }
+}
+
+void RequestHandling::serveConsole() {
+    auto* console = _gateway.console();
+    if (!console) {
+        _ctx.outcome = Outcome::BadRequest;
+        _client.replyError(404, "no such route: " + _ctx.method + " " + _ctx.path.substr(0, 200), "unknown_route");
+        return;
+    }
+    std::string body;
+    if (_ctx.method == "POST" && !readWholeBody(body)) return;
+    ConsoleRoutes routes(*console, _gateway, *_pipeline, _ctx, _client, _stages, _request.getURI(), _scheme == "https");
+    if (routes.serve(body) != ConsoleRoutes::Next::ForwardChat) return;
+    // The playground: a chat completion like any other, as the operator.
+    _ctx.route = classify("POST", "/v1/chat/completions").route;
+    forwardBody(body, true);
 }
 
 bool RequestHandling::stagesKeptItSound() {
@@ -279,6 +317,14 @@ bool RequestHandling::prepareForwardedRequest(const std::string& body) {
         _client.replyError(400, "model is required", "model_required");
         return false;
     }
+    // No model or alias is named at such length; the audit trail indexes
+    // the name, and an index entry has a bounded size (PostgreSQL's btree).
+    if (_ctx.model.size() > kMaxModelNameBytes) {
+        _ctx.outcome = Outcome::BadRequest;
+        _ctx.model.clear();
+        _client.replyError(400, "model names are at most " + std::to_string(kMaxModelNameBytes) + " bytes", "model_too_long");
+        return false;
+    }
     if (_ctx.route.streamable) {
         const auto stream = _ctx.body.find("stream");
         const bool defaultStream = _ctx.route.protocol == Protocol::Ollama;  // Ollama streams unless told not to
@@ -295,6 +341,16 @@ void RequestHandling::finish() {
     const std::string route(_ctx.route.name);
     metrics.counter("sluice_requests_total", "Client requests by route and status.",
                     {{"route", route}, {"status", std::to_string(_ctx.status)}}).inc();
+    if (!_ctx.servedBackend.empty() && (_ctx.usage.promptTokens > 0 || _ctx.usage.completionTokens > 0)) {
+        // Who used what where: the usage page's counters (estimated counts included, as in the audit record).
+        const MetricLabels used{{"backend", _ctx.servedBackend},
+                                {"model", _ctx.servedModel},
+                                {"tenant", _ctx.principal ? _ctx.principal->tenant : std::string()}};
+        metrics.counter("sluice_prompt_tokens_total", "Tokens in: prompts served, by backend, model and tenant.", used)
+            .inc(_ctx.usage.promptTokens);
+        metrics.counter("sluice_completion_tokens_total", "Tokens out: answers served, by backend, model and tenant.", used)
+            .inc(_ctx.usage.completionTokens);
+    }
     if (_ctx.route.forwarded)
         metrics.histogram("sluice_request_duration_seconds", "Time from a request's arrival to the end of its answer.",
                           {{"route", route}})
@@ -308,6 +364,9 @@ void RequestHandling::recordFinished() {
     // Nor Ollama's heartbeat, which its CLI sends before every command.
     if (kind == RouteKind::Healthz || kind == RouteKind::Readyz || kind == RouteKind::Metrics || kind == RouteKind::OllamaRoot)
         return;
+    // Nor the console's pages and reads (its overview polls); its changes
+    // are, besides their line in the operators' trail.
+    if (kind == RouteKind::Console && _ctx.method != "POST") return;
     const bool audited = _pipeline->auditing();
     const bool logged = _pipeline->settings().accessLog;
     if (!audited && !logged) return;

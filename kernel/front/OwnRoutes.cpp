@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "../ProcessMetrics.h"
 #include "ModelLists.h"
 #include "capacity/Capacity.h"
 
@@ -45,6 +46,7 @@ nlohmann::json backendHealth(Pipeline& pipeline, const Catalog& catalog, const B
                          {"unhealthy_until", report.state == CircuitState::Closed ? nlohmann::json()
                                                                                    : nlohmann::json(unixSeconds(report.unhealthyUntil))},
                          {"in_flight", report.inFlight},
+                         {"failovers", report.failoversFrom},
                          {"first_byte_ms_avg", report.firstByteMillis ? nlohmann::json(std::round(*report.firstByteMillis * 10) / 10)
                                                                       : nlohmann::json()},
                          {"models", known ? polled->second.models.size() : 0},
@@ -66,6 +68,27 @@ nlohmann::json backendHealth(Pipeline& pipeline, const Catalog& catalog, const B
     return entry;
 }
 } // namespace
+
+nlohmann::json healthReport(Gateway& gateway, Pipeline& pipeline) {
+    const auto catalog = pipeline.catalog();
+    auto backends = nlohmann::json::array();
+    for (const auto& backend : pipeline.backends()) {
+        auto entry = backendHealth(pipeline, *catalog, *backend);
+        entry["slots"] = slotsHealth(gateway.capacity(), pipeline.slotLimits(backend->name), backend->name);
+        backends.push_back(std::move(entry));
+    }
+    const auto& queue = pipeline.settings().queue;
+    return {{"status", "ok"},
+            {"config_generation", gateway.generation()},
+            {"config_loaded_at", unixSeconds(gateway.loadedAt())},
+            {"pipeline", pipeline.describe()},
+            {"backends", backends},
+            {"queue",
+             {{"depth", gateway.capacity().depth()},
+              {"max_depth", queue.maxDepth},
+              {"max_wait_ms", queue.maxWait.count()},
+              {"shared", gateway.capacity().blocking()}}}};
+}
 
 void OwnRoutes::replyJson(int status, const nlohmann::json& body) {
     _ctx.status = status;
@@ -102,32 +125,12 @@ void OwnRoutes::serve(const std::string& modelId) {
     const auto& principal = *_ctx.principal;
     switch (_ctx.route.kind) {
     case RouteKind::Metrics: {
-        const auto text = _gateway.metrics().render();
+        const auto text = _gateway.metrics().render() + processMetricsText();
         _ctx.status = 200;
         _client.sendWhole(200, "text/plain; version=0.0.4; charset=utf-8", text);
         return;
     }
-    case RouteKind::Health: {
-        auto backends = nlohmann::json::array();
-        for (const auto& backend : _pipeline.backends()) {
-            auto entry = backendHealth(_pipeline, *catalog, *backend);
-            entry["slots"] = slotsHealth(_gateway.capacity(), _pipeline.slotLimits(backend->name), backend->name);
-            backends.push_back(std::move(entry));
-        }
-        const auto loaded = std::chrono::duration_cast<std::chrono::seconds>(_gateway.loadedAt().time_since_epoch()).count();
-        const auto& queue = _pipeline.settings().queue;
-        replyJson(200, {{"status", "ok"},
-                        {"config_generation", _gateway.generation()},
-                        {"config_loaded_at", loaded},
-                        {"pipeline", _pipeline.describe()},
-                        {"backends", backends},
-                        {"queue",
-                         {{"depth", _gateway.capacity().depth()},
-                          {"max_depth", queue.maxDepth},
-                          {"max_wait_ms", queue.maxWait.count()},
-                          {"shared", _gateway.capacity().blocking()}}}});
-        return;
-    }
+    case RouteKind::Health: replyJson(200, healthReport(_gateway, _pipeline)); return;
     case RouteKind::OllamaVersion: replyJson(200, {{"version", "0.6.5"}}); return;
     case RouteKind::OllamaTags: replyJson(200, ollamaTags(*catalog, _pipeline.aliases(), principal)); return;
     case RouteKind::OllamaPs: replyJson(200, ollamaPs(*catalog, principal)); return;
@@ -151,7 +154,7 @@ void OwnRoutes::serve(const std::string& modelId) {
 void OwnRoutes::answerPreflight() {
     const auto& cors = _pipeline.settings().cors;
     const auto& origin = *_ctx.header("origin");
-    if (!cors.allows(origin) || _ctx.route.kind == RouteKind::Unknown) {
+    if (!cors.allows(origin) || _ctx.route.kind == RouteKind::Unknown || _ctx.route.kind == RouteKind::Console) {
         _ctx.outcome = Outcome::RefusedPolicy;
         _client.replyError(403, "cross-origin requests from this origin are not allowed", "cors_forbidden");
         return;

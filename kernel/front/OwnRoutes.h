@@ -11,6 +11,10 @@
 
 namespace sluice::kernel {
 
+// The body of /v1/health: every backend's circuit, load, slots and
+// discovery, the queue, and the configuration's generation. Never a URL or token.
+nlohmann::json healthReport(Gateway& gateway, Pipeline& pipeline);
+
 class OwnRoutes {
 public:
     OwnRoutes(Gateway& gateway, Pipeline& pipeline, RequestContext& ctx, PocoClientChannel& client, StageDriver& stages)

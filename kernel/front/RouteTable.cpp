@@ -86,6 +86,11 @@ Classified classify(std::string_view method, std::string_view path) {
         result.modelId = decodedModelId(path.substr(kModelPrefix.size()));
         return result;
     }
+    // The operator console: its own pages and API, methods checked there.
+    if (path == "/console" || path.starts_with("/console/")) {
+        result.route = make(RouteKind::Console, Protocol::OpenAI, method, "/console");
+        return result;
+    }
     for (auto management : kManagement) {
         if (path == management || (management.ends_with('/') && path.starts_with(management))) {
             result.route = make(RouteKind::Management, Protocol::Ollama, method, "management");

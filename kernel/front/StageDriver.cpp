@@ -64,8 +64,8 @@ bool StageDriver::authenticate() {
     return false;
 }
 
-bool StageDriver::run() {
-    if (!authenticate()) return false;
+bool StageDriver::run(bool authenticated) {
+    if (!authenticated && !authenticate()) return false;
     if (auto* limits = _pipeline.limits()) {
         if (!runStage("limits", Outcome::RefusedLimit, 429, "rate limit exceeded", [&] { return limits->mayBlock(_ctx); },
                       [&] { return limits->admit(_ctx) == Verdict::Continue; }))

@@ -16,8 +16,10 @@ public:
 
     // The auth stage alone (the gateway's own routes need no more). False: the client was answered.
     bool authenticate();
-    // Every stage, for a call that goes to a backend. False: the client was answered.
-    bool run();
+    // Every stage, for a call that goes to a backend; past auth when the
+    // principal is `authenticated` already (the console's playground, whose
+    // session stands for its key). False: the client was answered.
+    bool run(bool authenticated = false);
     // Calls the limits stage's complete() once, if it admitted this request.
     void releaseLimits();
 

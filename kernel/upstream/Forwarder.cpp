@@ -187,7 +187,7 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
             if (drain::ended()) return Step::Stop;  // shutting down: the stream ends with its first break
             if (!backend.acceptsPrefill(servedModel)) return Step::Next;
             if (!takeSlot()) return Step::Next;  // a continuation does not queue: the client is mid-answer
-            countFailover(ctx, lastBackend, backend.name, "continuation");
+            countFailover(services, ctx, lastBackend, backend.name, "continuation");
             const BodySwap swap(ctx, continuationOf(ctx.body, broken->text));
             const auto started = Clock::now();
             auto failure = Attempt(services, *upstream, *dialect, ctx, servedModel, client, continuationTerms, &*broken)
@@ -216,7 +216,7 @@ void Forwarder::forward(const ForwardingServices& services, RequestContext& ctx,
             full.push_back(&candidate);
             return Step::Next;
         }
-        if (last) countFailover(ctx, lastBackend, backend.name, outcomeLabel(last->kind));
+        if (last) countFailover(services, ctx, lastBackend, backend.name, outcomeLabel(last->kind));
         const auto retry = alias ? alias->retry.over(backend.retry) : backend.retry;
         std::optional<Failure> failure;
         for (int retries = 0;; ++retries) {
@@ -342,8 +342,10 @@ void Forwarder::noteFailure(const ForwardingServices& services, Upstream& upstre
     }
 }
 
-void Forwarder::countFailover(RequestContext& ctx, const std::string& from, const std::string& to, std::string_view reason) {
+void Forwarder::countFailover(const ForwardingServices& services, RequestContext& ctx, const std::string& from, const std::string& to,
+                              std::string_view reason) {
     ctx.failovers++;
+    services.health.noteFailover(from);
     _metrics.counter("sluice_failover_total", "Times a request moved on from a failed backend to the next candidate.",
                      {{"from", from}, {"to", to}, {"reason", std::string(reason)}})
         .inc();

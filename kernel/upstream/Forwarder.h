@@ -63,7 +63,8 @@ private:
     // Served-request metrics by backend and model, and by alias target.
     void countServed(const RequestContext& ctx);
     // The request moves on to another candidate: ctx.failovers and sluice_failover_total.
-    void countFailover(RequestContext& ctx, const std::string& from, const std::string& to, std::string_view reason);
+    void countFailover(const ForwardingServices& services, RequestContext& ctx, const std::string& from, const std::string& to,
+                       std::string_view reason);
     // What a failed attempt leaves behind: the circuit, metrics and a log line.
     void noteFailure(const ForwardingServices& services, Upstream& upstream, const std::string& servedModel,
                      const RequestContext& ctx, const Failure& failure, std::chrono::steady_clock::duration took);

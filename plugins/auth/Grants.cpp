@@ -52,6 +52,7 @@ Principal principalFor(const store::KeyAndTenant& found) {
     principal.allowAllModels = grant.allowAll;
     principal.allowedModels = grant.models;
     principal.logPrompts = found.tenant.logPrompts;
+    principal.admin = found.tenant.admin || found.key.admin;
     return principal;
 }
 

@@ -38,6 +38,7 @@ std::string principalToJson(const Principal& principal) {
     out["allow_all_models"] = principal.allowAllModels;
     out["models"] = principal.allowedModels;
     out["log_prompts"] = principal.logPrompts;
+    out["admin"] = principal.admin;
     return out.dump();
 }
 
@@ -51,6 +52,8 @@ Principal principalFromJson(const std::string& text) {
     principal.allowAllModels = in.at("allow_all_models").get<bool>();
     principal.allowedModels = in.at("models").get<std::vector<std::string>>();
     principal.logPrompts = in.at("log_prompts").get<bool>();
+    // An entry an instance of the last release cached has no flag: not an admin.
+    principal.admin = in.value("admin", false);
     return principal;
 }
 

@@ -1,6 +1,7 @@
 #include "sluice/store/AuditStore.h"
 
 #include <algorithm>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -238,18 +239,50 @@ PurgeResult AuditStore::purge(long long nowMs, const RetentionPolicy& policy) {
     });
 }
 
+namespace {
+// The tenant, key and model a read narrows to: its SQL, and the values that
+// SQL binds, in order. The values live here until the statement has run.
+class RecordFilter {
+public:
+    RecordFilter(const std::optional<std::string>& tenant, const std::optional<std::string>& keyId,
+                 const std::optional<std::string>& model) {
+        add(tenant, " AND tenant = ?");
+        add(keyId, " AND key_id = ?");
+        add(model, " AND COALESCE(NULLIF(served_model, ''), requested_model) = ?");
+    }
+    const std::string& sql() const { return _sql; }
+    void bind(Statement& select) {
+        for (auto& value : _values) select, use(value);
+    }
+
+private:
+    void add(const std::optional<std::string>& value, const char* clause) {
+        if (!value) return;
+        _values.push_back(*value);
+        _sql += clause;
+    }
+    std::vector<std::string> _values;
+    std::string _sql;
+};
+} // namespace
+
 std::vector<AuditRow> AuditStore::tail(const AuditQuery& query) {
     return _db.guarded("cannot read audit records", [&] {
         auto session = _db.session();
         Poco::Int64 since = query.sinceMs;
         Poco::Int64 limit = static_cast<Poco::Int64>(query.limit);
-        std::string tenant = query.tenant.value_or("");
+        RecordFilter filter(query.tenant, query.keyId, query.model);
+        int status = query.status.value_or(0);
+        Poco::Int64 classLow = query.statusClass.value_or(0) * 100, classHigh = classLow + 100;
         Statement select(session);
         select << _db.sql(std::string("SELECT ") + kRecordColumns + " FROM audit_records WHERE at_ms >= CAST(? AS BIGINT)" +
-                          (query.tenant ? " AND tenant = ?" : "") +
+                          filter.sql() + (query.status ? " AND status = ?" : "") +
+                          (query.statusClass ? " AND status >= CAST(? AS BIGINT) AND status < CAST(? AS BIGINT)" : "") +
                           " ORDER BY at_ms DESC, request_id DESC LIMIT CAST(? AS BIGINT)"),
             use(since);
-        if (query.tenant) select, use(tenant);
+        filter.bind(select);
+        if (query.status) select, use(status);
+        if (query.statusClass) select, use(classLow), use(classHigh);
         select, use(limit);
         select.execute();
         RecordSet rows(select);
@@ -305,6 +338,36 @@ std::vector<UsageRow> AuditStore::usage(const std::optional<std::string>& tenant
         std::vector<UsageRow> out;
         for (bool more = rows.moveFirst(); more; more = rows.moveNext())
             out.push_back({text(rows, 0), text(rows, 1), number(rows, 2), number(rows, 3), number(rows, 4)});
+        return out;
+    });
+}
+
+std::vector<UsagePoint> AuditStore::usageSeries(const UsageSeriesQuery& query) {
+    if (query.stepMs <= 0 || query.toMs <= query.fromMs) throw std::invalid_argument("usage: an empty range or step");
+    // Column names from this switch only, never from the caller.
+    const char* const series = query.by == UsageBy::Tenant ? "tenant"
+                               : query.by == UsageBy::Key  ? "key_id"
+                                                           : "COALESCE(NULLIF(served_model, ''), requested_model)";
+    return _db.guarded("cannot read usage", [&] {
+        auto session = _db.session();
+        Poco::Int64 step = query.stepMs, from = query.fromMs, to = query.toMs;
+        RecordFilter filter(query.tenant, query.keyId, query.model);
+        Statement select(session);
+        // Integer division of BIGINTs truncates on both engines; at_ms is never negative.
+        select << _db.sql(std::string("SELECT CAST((at_ms / CAST(? AS BIGINT)) * CAST(? AS BIGINT) AS BIGINT) AS bucket, ") + series +
+                          " AS series, CAST(COUNT(*) AS BIGINT), CAST(SUM(prompt_tokens) AS BIGINT),"
+                          " CAST(SUM(completion_tokens) AS BIGINT)"
+                          " FROM audit_records WHERE at_ms >= CAST(? AS BIGINT) AND at_ms < CAST(? AS BIGINT)"
+                          // Usage is a tenant's: refused callers (no tenant) name whatever model they like.
+                          " AND tenant <> ''" + filter.sql() +
+                          " GROUP BY 1, 2 ORDER BY 1, 2"),
+            use(step), use(step), use(from), use(to);
+        filter.bind(select);
+        select.execute();
+        RecordSet rows(select);
+        std::vector<UsagePoint> out;
+        for (bool more = rows.moveFirst(); more; more = rows.moveNext())
+            out.push_back({text(rows, 1), number(rows, 0), number(rows, 2), number(rows, 3), number(rows, 4)});
         return out;
     });
 }

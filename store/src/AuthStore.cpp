@@ -20,9 +20,9 @@ namespace {
 
 const char* const kTenantColumns =
     "name, enabled, expires_at, allow_all_models, log_prompts, created_at, updated_at, audit_retention_days,"
-    " prompt_retention_days";
+    " prompt_retention_days, admin";
 const char* const kKeyColumns =
-    "key_id, tenant, secret_hash, enabled, revoked_at, expires_at, allow_all_models, created_at, last_used_at";
+    "key_id, tenant, secret_hash, enabled, revoked_at, expires_at, allow_all_models, created_at, last_used_at, admin";
 
 bool flag(RecordSet& rows, std::size_t column) { return rows.value(column).convert<int>() != 0; }
 long long number(RecordSet& rows, std::size_t column) { return rows.value(column).convert<long long>(); }
@@ -40,6 +40,7 @@ TenantRecord tenantFrom(RecordSet& rows, std::size_t first) {
     tenant.updatedAt = number(rows, first + 6);
     tenant.auditRetentionDays = static_cast<int>(number(rows, first + 7));
     tenant.promptRetentionDays = static_cast<int>(number(rows, first + 8));
+    tenant.admin = flag(rows, first + 9);
     return tenant;
 }
 
@@ -54,6 +55,7 @@ KeyRecord keyFrom(RecordSet& rows) {
     key.grant.allowAll = flag(rows, 6);
     key.createdAt = number(rows, 7);
     key.lastUsedAt = number(rows, 8);
+    key.admin = flag(rows, 9);
     return key;
 }
 
@@ -177,9 +179,9 @@ std::optional<KeyAndTenant> AuthStore::findKey(const std::string& keyId) {
         std::string id = keyId;
         Statement select(session);
         select << _db.sql(std::string("SELECT k.key_id, k.tenant, k.secret_hash, k.enabled, k.revoked_at, k.expires_at,"
-                                      " k.allow_all_models, k.created_at, k.last_used_at, t.") +
+                                      " k.allow_all_models, k.created_at, k.last_used_at, k.admin, t.") +
                           "name, t.enabled, t.expires_at, t.allow_all_models, t.log_prompts, t.created_at, t.updated_at,"
-                          " t.audit_retention_days, t.prompt_retention_days FROM api_keys k JOIN tenants t ON t.name = k.tenant WHERE k.key_id = ?"),
+                          " t.audit_retention_days, t.prompt_retention_days, t.admin FROM api_keys k JOIN tenants t ON t.name = k.tenant WHERE k.key_id = ?"),
             use(id), now;
         RecordSet rows(select);
         if (!rows.moveFirst()) {
@@ -191,7 +193,7 @@ std::optional<KeyAndTenant> AuthStore::findKey(const std::string& keyId) {
             readGrantAndLimits(session, "tenant", keyId, grant, limits);
             return std::nullopt;
         }
-        KeyAndTenant found{keyFrom(rows), tenantFrom(rows, 9)};
+        KeyAndTenant found{keyFrom(rows), tenantFrom(rows, 10)};
         readGrantAndLimits(session, "key", found.key.keyId, found.key.grant, found.key.limits);
         readGrantAndLimits(session, "tenant", found.tenant.name, found.tenant.grant, found.tenant.limits);
         return found;
@@ -245,19 +247,19 @@ std::vector<KeyRecord> AuthStore::keys(const std::string& tenant) {
     });
 }
 
-void AuthStore::createTenant(const TenantRecord& tenant) {
+void AuthStore::createTenant(const TenantRecord& tenant, const AdminAction* trail) {
     if (!validTenantName(tenant.name))
         throw std::invalid_argument("invalid tenant name '" + tenant.name + "' (letters, digits, '.', '_', '-'; at most 64)");
     if (findTenant(tenant.name)) throw AlreadyExists("tenant '" + tenant.name + "' already exists");
-    saveTenant(tenant, true);
+    saveTenant(tenant, true, trail);
 }
 
-void AuthStore::updateTenant(const TenantRecord& tenant) {
+void AuthStore::updateTenant(const TenantRecord& tenant, const AdminAction* trail) {
     if (!findTenant(tenant.name)) throw NotFound("no tenant '" + tenant.name + "'");
-    saveTenant(tenant, false);
+    saveTenant(tenant, false, trail);
 }
 
-void AuthStore::saveTenant(const TenantRecord& tenant, bool create) {
+void AuthStore::saveTenant(const TenantRecord& tenant, bool create, const AdminAction* trail) {
     _db.guarded(create ? "cannot create the tenant" : "cannot update the tenant", [&] {
         _db.transaction([&](Session& session) {
             std::string name = tenant.name;
@@ -267,28 +269,30 @@ void AuthStore::saveTenant(const TenantRecord& tenant, bool create) {
             int logPrompts = tenant.logPrompts ? 1 : 0;
             int auditDays = tenant.auditRetentionDays;
             int promptDays = tenant.promptRetentionDays;
+            int admin = tenant.admin ? 1 : 0;
             Poco::Int64 at = storeNow();
             if (create) {
                 session << _db.sql("INSERT INTO tenants (enabled, expires_at, allow_all_models, log_prompts,"
-                                   " audit_retention_days, prompt_retention_days, created_at, updated_at, name)"
-                                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-                    use(enabled), use(expires), use(allowAll), use(logPrompts), use(auditDays), use(promptDays), use(at),
-                    use(at), use(name), now;
+                                   " audit_retention_days, prompt_retention_days, admin, created_at, updated_at, name)"
+                                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                    use(enabled), use(expires), use(allowAll), use(logPrompts), use(auditDays), use(promptDays), use(admin),
+                    use(at), use(at), use(name), now;
             } else {
                 session << _db.sql("UPDATE tenants SET enabled = ?, expires_at = ?, allow_all_models = ?, log_prompts = ?,"
-                                   " audit_retention_days = ?, prompt_retention_days = ?, updated_at = ? WHERE name = ?"),
-                    use(enabled), use(expires), use(allowAll), use(logPrompts), use(auditDays), use(promptDays), use(at),
-                    use(name), now;
+                                   " audit_retention_days = ?, prompt_retention_days = ?, admin = ?, updated_at = ? WHERE name = ?"),
+                    use(enabled), use(expires), use(allowAll), use(logPrompts), use(auditDays), use(promptDays), use(admin),
+                    use(at), use(name), now;
             }
             writeGrantAndLimits(session, "tenant", tenant.name, tenant.grant, tenant.limits);
             // Nothing can have cached a tenant that did not exist: only
             // changes to an existing one go to the change log.
             if (!create) recordChange(session, tenantSubject(tenant.name));
+            writeTrail(session, trail);
         });
     });
 }
 
-void AuthStore::createKey(const KeyRecord& key) {
+void AuthStore::createKey(const KeyRecord& key, const AdminAction* trail) {
     if (!findTenant(key.tenant)) throw NotFound("no tenant '" + key.tenant + "'");
     if (findKey(key.keyId)) throw AlreadyExists("key id clash; try again");
     _db.guarded("cannot create the key", [&] {
@@ -299,18 +303,20 @@ void AuthStore::createKey(const KeyRecord& key) {
             int enabled = key.enabled ? 1 : 0;
             Poco::Int64 expires = key.expiresAt;
             int allowAll = key.grant.allowAll ? 1 : 0;
+            int admin = key.admin ? 1 : 0;
             Poco::Int64 at = storeNow();
             session << _db.sql("INSERT INTO api_keys (key_id, tenant, secret_hash, enabled, expires_at, allow_all_models,"
-                               " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
-                use(id), use(tenant), use(hash), use(enabled), use(expires), use(allowAll), use(at), now;
+                               " admin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+                use(id), use(tenant), use(hash), use(enabled), use(expires), use(allowAll), use(admin), use(at), now;
             writeGrantAndLimits(session, "key", key.keyId, key.grant, key.limits);
             // A new key is not announced: nothing can have cached it, and
             // every instance would otherwise retire the shared key cache.
+            writeTrail(session, trail);
         });
     });
 }
 
-void AuthStore::revokeKey(const std::string& keyId) {
+void AuthStore::revokeKey(const std::string& keyId, const AdminAction* trail) {
     if (!findKey(keyId)) throw NotFound("no key '" + keyId + "'");
     _db.guarded("cannot revoke the key", [&] {
         _db.transaction([&](Session& session) {
@@ -319,7 +325,47 @@ void AuthStore::revokeKey(const std::string& keyId) {
             session << _db.sql("UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at = 0"), use(at), use(id),
                 now;
             recordChange(session, keySubject(keyId));
+            writeTrail(session, trail);
         });
+    });
+}
+
+void AuthStore::setKeyFlag(const std::string& keyId, KeyFlag which, bool on, const AdminAction* trail) {
+    if (!findKey(keyId)) throw NotFound("no key '" + keyId + "'");
+    // Column names from this switch only, never from the caller.
+    const char* const column = which == KeyFlag::Enabled ? "enabled" : "admin";
+    _db.guarded("cannot change the key", [&] {
+        _db.transaction([&](Session& session) {
+            std::string id = keyId;
+            int value = on ? 1 : 0;
+            session << _db.sql(std::string("UPDATE api_keys SET ") + column + " = ? WHERE key_id = ?"), use(value), use(id), now;
+            recordChange(session, keySubject(keyId));
+            writeTrail(session, trail);
+        });
+    });
+}
+
+void AuthStore::writeTrail(Session& session, const AdminAction* trail) {
+    if (!trail) return;
+    Poco::Int64 at = trail->atMs != 0 ? trail->atMs : storeNowMs();
+    std::string via = trail->via, actor = trail->actor, what = trail->action, subject = trail->subject,
+                address = trail->clientAddress;
+    session << _db.sql("INSERT INTO admin_actions (at_ms, via, actor, action, subject, client_address) VALUES (?, ?, ?, ?, ?, ?)"),
+        use(at), use(via), use(actor), use(what), use(subject), use(address), now;
+}
+
+std::vector<AdminAction> AuthStore::adminActions(std::size_t limit) {
+    return _db.guarded("cannot read the operators' actions", [&] {
+        auto session = _db.session();
+        Poco::Int64 max = static_cast<Poco::Int64>(limit);
+        Statement select(session);
+        select << _db.sql("SELECT at_ms, via, actor, action, subject, client_address FROM admin_actions ORDER BY seq DESC LIMIT ?"),
+            use(max), now;
+        RecordSet rows(select);
+        std::vector<AdminAction> out;
+        for (bool more = rows.moveFirst(); more; more = rows.moveNext())
+            out.push_back({number(rows, 0), text(rows, 1), text(rows, 2), text(rows, 3), text(rows, 4), text(rows, 5)});
+        return out;
     });
 }
 

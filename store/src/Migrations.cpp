@@ -131,6 +131,44 @@ const std::vector<Migration>& migrations() {
              " PRIMARY KEY (subject_kind, subject))",
              "ALTER TABLE audit_records ADD COLUMN queue_ms BIGINT NOT NULL DEFAULT 0",
          }},
+        // The operator console (docs/console.md): who may open it (a tenant's
+        // or key's admin flag, read by the JOIN auth already runs), its
+        // sessions (only a digest of each token), and the trail of changes
+        // made by an operator through the console or sluicectl. The time
+        // index becomes a covering one for the usage page: a range of it
+        // answers requests and tokens by tenant, key or model without
+        // reading the rows (a week of 1M rows: 5.9 s to 0.9 s on SQLite),
+        // and it still serves every read and purge by time.
+        {{5, "admin flags; console_sessions; admin_actions; covering audit_records_by_time"},
+         {
+             "ALTER TABLE tenants ADD COLUMN admin INTEGER NOT NULL DEFAULT 0",
+             "ALTER TABLE api_keys ADD COLUMN admin INTEGER NOT NULL DEFAULT 0",
+             "CREATE TABLE console_sessions ("
+             " token_hash TEXT PRIMARY KEY,"
+             " key_id TEXT NOT NULL,"
+             " csrf_token TEXT NOT NULL,"
+             " client_address TEXT NOT NULL,"
+             " created_at BIGINT NOT NULL,"
+             " last_seen_at BIGINT NOT NULL,"
+             " expires_at BIGINT NOT NULL)",
+             "CREATE INDEX console_sessions_by_key ON console_sessions (key_id)",
+             "CREATE TABLE admin_actions ("
+             " seq %SERIAL%,"
+             " at_ms BIGINT NOT NULL,"
+             " via TEXT NOT NULL,"
+             " actor TEXT NOT NULL,"
+             " action TEXT NOT NULL,"
+             " subject TEXT NOT NULL,"
+             " client_address TEXT NOT NULL DEFAULT '')",
+             "CREATE INDEX admin_actions_by_time ON admin_actions (at_ms)",
+             // Model names are cut at 256 bytes from now on (sluice/AuditRecord.h);
+             // an older, longer one would not fit an index entry (PostgreSQL).
+             "UPDATE audit_records SET requested_model = SUBSTR(requested_model, 1, 256) WHERE LENGTH(requested_model) > 256",
+             "UPDATE audit_records SET served_model = SUBSTR(served_model, 1, 256) WHERE LENGTH(served_model) > 256",
+             "DROP INDEX audit_records_by_time",
+             "CREATE INDEX audit_records_by_time ON audit_records"
+             " (at_ms, tenant, key_id, served_model, requested_model, prompt_tokens, completion_tokens)",
+         }},
     };
     return kMigrations;
 }

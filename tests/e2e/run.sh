@@ -14,19 +14,8 @@
 set -euo pipefail
 bin="${1:?usage: run.sh BUILD_BIN_DIR}"
 here="$(cd "$(dirname "$0")" && pwd)"
-work="$(mktemp -d)"
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-wait_for_port() {  # file -> port from its "listening on http://HOST:PORT" line
-  for _ in $(seq 150); do
-    port=$(sed -n 's|.*listening on http://[^ ]*:\([0-9][0-9]*\).*|\1|p' "$1" | head -1)
-    [[ -n "$port" ]] && { echo "$port"; return 0; }
-    sleep 0.1
-  done
-  echo "no listening line in $1:" >&2; cat "$1" >&2; return 1
-}
+# shellcheck source=common.sh
+source "$here/common.sh"
 
 "$bin/sluice-fake-backend" --kind ollama --port 0 --name e2e-ollama > "$work/fake.log" 2>&1 &
 pids+=($!)
@@ -67,10 +56,7 @@ key=$("$bin/sluicectl" --config "$work/sluice.properties" keys create --tenant e
 pids+=($!)
 gateway_port=$(wait_for_port "$work/sluiced.log")
 
-# npm ci keeps its own copy of the lock file: an older one means new clients to install.
-if [[ ! -d "$here/node_modules" || "$here/package-lock.json" -nt "$here/node_modules/.package-lock.json" ]]; then
-  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
-fi
+install_test_packages "$here"
 cd "$here"
 export SLUICE_URL="http://127.0.0.1:$gateway_port" SLUICE_API_KEY="$key" SLUICE_OPENAI_ONLY_MODEL=gpt-4o-mini \
   FAKE_OLLAMA_URL="http://127.0.0.1:$fake_port" FAKE_OPENAI_URL="http://127.0.0.1:$cloud_port"

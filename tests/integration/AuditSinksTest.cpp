@@ -236,7 +236,10 @@ private:
 
         // The columns hold what the record said.
         store::Database db(StoreUrl::parse(url), 1);
-        const auto rows = store::AuditStore(db).tail({std::string("acme"), 0, 100000});
+        store::AuditQuery query;
+        query.tenant = "acme";
+        query.limit = 100000;
+        const auto rows = store::AuditStore(db).tail(query);
         bool found = false;
         for (const auto& row : rows) {
             if (row.requestId != prefix + "-logged-0") continue;

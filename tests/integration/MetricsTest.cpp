@@ -35,7 +35,12 @@ public:
               "sluice_upstream_ttfb_seconds_bucket{backend=\"b\",le=\"+Inf\"}", "sluice_upstream_latency_seconds_count{backend=\"b\"} 3", "sluice_request_duration_seconds_count{route=\"/api/chat\"} 3",
               "sluice_upstream_in_flight{backend=\"b\"} 0", "sluice_requests_in_flight", "sluice_failover_total{from=\"a\",to=\"b\",reason=\"connect_error\"} 3",
               "sluice_backend_healthy{backend=\"a\"} 0", "sluice_backend_healthy{backend=\"b\"} 1",
-              "sluice_model_requests_total{backend=\"b\",model=\"llama3.2:latest\"} 3"};
+              "sluice_model_requests_total{backend=\"b\",model=\"llama3.2:latest\"} 3",
+              // Tokens by backend, model and tenant (the fake: 5 prompt words and 5 chunks an answer).
+              "sluice_prompt_tokens_total{backend=\"b\",model=\"llama3.2:latest\",tenant=\"anonymous\"} 15\n",
+              "sluice_completion_tokens_total{backend=\"b\",model=\"llama3.2:latest\",tenant=\"anonymous\"} 15\n",
+              "sluice_build_info{version=\"", "process_cpu_seconds_total ", "process_resident_memory_bytes ",
+              "process_open_fds ", "process_max_fds ", "process_start_time_seconds ", "process_virtual_memory_bytes "};
         // A request is counted once its answer is out, so the last one may
         // be counted just after the client read it: wait for it, boundedly.
         HttpResult metrics;

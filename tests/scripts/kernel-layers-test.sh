@@ -2,7 +2,7 @@
 # The kernel's folders keep their layering (docs/architecture.md, "The
 # kernel's layout"): front/ (the client side) and upstream/ (the backend
 # side) never include each other, directly or through any header they
-# include; the neutral folders, http/, net/, dialect/, translate/, audit/ and capacity/,
+# include; the neutral folders, http/, net/, dialect/, translate/, audit/, capacity/ and console/,
 # include neither. Gateway.cpp and Pipeline.cpp join the two sides.
 # Includes are followed as the compiler would find them: next to the
 # including file, then from kernel/; SDK and system headers end the walk.
@@ -70,7 +70,7 @@ check() {
 
 check front upstream
 check upstream front
-for neutral in http net dialect translate audit capacity; do check "$neutral" front upstream; done
+for neutral in http net dialect translate audit capacity console; do check "$neutral" front upstream; done
 
 if [[ "$failed" -ne 0 ]]; then exit 1; fi
 echo "1 passed, 0 failed"

@@ -1,20 +1,22 @@
 #include "StoreCommands.h"
 
+#include <cstdlib>
 #include <ctime>
 #include <iomanip>
 #include <iostream>
 #include <memory>
 #include <sstream>
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
-#include "ApiKey.h"
+#include "AdminJson.h"
+#include "AdminOps.h"
 #include "AuthSettings.h"
 #include "Config.h"
-#include "KeyHasher.h"
-#include "SharedKeyCache.h"
 #include "sluice/ConfigError.h"
-#include "sluice/redis/RedisError.h"
 #include "sluice/store/AuthStore.h"
 #include "sluice/store/Migrations.h"
 #include "sluice/store/StoreError.h"
@@ -23,6 +25,11 @@ namespace sluicectl {
 
 namespace {
 
+using sluice::admin::dateText;
+using sluice::admin::grantJson;
+using sluice::admin::limitsJson;
+using sluice::admin::tenantJson;
+using sluice::admin::tenantState;
 using sluice::store::AuthStore;
 using sluice::store::KeyRecord;
 using sluice::store::TenantRecord;
@@ -56,30 +63,9 @@ struct Admin {
         store = std::make_unique<AuthStore>(*database);
     }
 
-    // Tells running instances through Redis, when one is configured. The
-    // store's own change log (and PostgreSQL's NOTIFY) already carry the
-    // change; Redis additionally retires shared cache entries.
-    void announce(const std::vector<std::string>& keyIds, const std::vector<std::string>& subjects) const {
-        if (!settings.redis) return;
-        try {
-            sluice::redis::Client client(*settings.redis, std::chrono::seconds(2));
-            sluice::auth::announceChanges(client, keyIds, subjects);
-        } catch (const sluice::redis::RedisError& e) {
-            throw CommandFailed(std::string("the change is stored, but Redis could not be told (") + e.what() +
-                                "): instances may accept cached keys until auth.cache_ttl_s passes; run the command again");
-        }
-    }
+    // The change and its line in the operators' trail, as the console makes it.
+    sluice::admin::AdminOps ops() { return sluice::admin::AdminOps(*store, settings); }
 };
-
-std::string date(long long seconds) {
-    if (seconds == 0) return "-";
-    const std::time_t time = seconds;
-    std::tm utc{};
-    gmtime_r(&time, &utc);
-    std::ostringstream out;
-    out << std::put_time(&utc, "%Y-%m-%d %H:%M:%SZ");
-    return out.str();
-}
 
 std::string joined(const std::vector<std::string>& items) {
     std::string out;
@@ -97,25 +83,12 @@ std::string limitText(const std::optional<std::int64_t>& value) {
     return *value == 0 ? "unlimited" : std::to_string(*value);
 }
 
-nlohmann::json limitsJson(const sluice::store::LimitOverrides& limits) {
-    auto field = [](const std::optional<std::int64_t>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
-    return {{"rpm", field(limits.requestsPerMinute)},
-            {"tpm", field(limits.tokensPerMinute)},
-            {"concurrent", field(limits.concurrentRequests)},
-            {"priority", limits.queuePriority ? nlohmann::json(*limits.queuePriority) : nlohmann::json(nullptr)},
-            {"weight", field(limits.queueWeight)}};
-}
-
 // The queue's class and weight as a listing shows them; a key's "-" is its tenant's.
 std::string priorityText(const sluice::store::LimitOverrides& limits, const char* unset) {
     return limits.queuePriority ? *limits.queuePriority : unset;
 }
 std::string weightText(const sluice::store::LimitOverrides& limits, const char* unset) {
     return limits.queueWeight ? std::to_string(*limits.queueWeight) : unset;
-}
-
-nlohmann::json grantJson(const sluice::store::ModelGrant& grant) {
-    return grant.allowAll ? nlohmann::json("all") : nlohmann::json(grant.models);
 }
 
 // --models / --all-models / --rpm / --tpm / --concurrent / --expires /
@@ -142,28 +115,7 @@ void applyCommon(const CommandLine& line, sluice::store::ModelGrant& grant, slui
     if (auto weight = line.number("--weight", 1, 1000)) limits.queueWeight = *weight;
 }
 
-const char* tenantState(const TenantRecord& tenant) {
-    if (!tenant.enabled) return "disabled";
-    if (tenant.expiresAt != 0 && tenant.expiresAt <= sluice::store::storeNow()) return "expired";
-    return "enabled";
-}
-
 std::string retentionText(int days) { return days == 0 ? "default" : std::to_string(days) + "d"; }
-
-// A retention of 0 (the gateway's default) is null in JSON.
-nlohmann::json retentionJson(int days) { return days == 0 ? nlohmann::json(nullptr) : nlohmann::json(days); }
-
-nlohmann::json tenantJson(const TenantRecord& tenant) {
-    return {{"name", tenant.name},
-            {"state", tenantState(tenant)},
-            {"expires", tenant.expiresAt == 0 ? nlohmann::json(nullptr) : nlohmann::json(date(tenant.expiresAt))},
-            {"models", grantJson(tenant.grant)},
-            {"limits", limitsJson(tenant.limits)},
-            {"log_prompts", tenant.logPrompts},
-            {"audit_retention_days", retentionJson(tenant.auditRetentionDays)},
-            {"prompt_retention_days", retentionJson(tenant.promptRetentionDays)},
-            {"created", date(tenant.createdAt)}};
-}
 
 void printTenant(const TenantRecord& tenant, bool json) {
     if (json) {
@@ -177,7 +129,8 @@ void printTenant(const TenantRecord& tenant, bool json) {
               << " weight " << weightText(tenant.limits, "1") << ", prompt log " << (tenant.logPrompts ? "on" : "off")
               << ", audit kept " << retentionText(tenant.auditRetentionDays) << ", prompts kept "
               << retentionText(tenant.promptRetentionDays)
-              << (tenant.expiresAt != 0 ? ", expires " + date(tenant.expiresAt) : std::string()) << "\n";
+              << (tenant.expiresAt != 0 ? ", expires " + dateText(tenant.expiresAt) : std::string())
+              << (tenant.admin ? ", console admin" : "") << "\n";
 }
 
 // --log-prompts, --audit-retention and --prompt-retention: what the audit sinks read of a tenant.
@@ -187,9 +140,18 @@ void applyAuditOptions(const CommandLine& line, TenantRecord& tenant) {
     if (auto days = line.number("--prompt-retention", 0, kMaxDays)) tenant.promptRetentionDays = static_cast<int>(*days);
 }
 
+// The trail names who ran sluicectl: the user behind sudo, else the process's.
+sluice::admin::Actor operatorActor() {
+    std::string user;
+    if (const char* sudo = std::getenv("SUDO_USER"); sudo && *sudo) user = sudo;
+    else if (const auto* entry = ::getpwuid(::geteuid())) user = entry->pw_name;
+    else user = std::to_string(::geteuid());
+    return {"sluicectl", "user:" + user, ""};
+}
+
 int tenantsCreate(const CommandLine& line) {
     line.allow("tenants create", {"--models", "--all-models", "--rpm", "--tpm", "--concurrent", "--expires", "--priority", "--weight", "--log-prompts",
-                                  "--audit-retention", "--prompt-retention"},
+                                  "--audit-retention", "--prompt-retention", "--admin"},
                3);
     TenantRecord tenant;
     tenant.name = line.word(2, "tenant name");
@@ -197,9 +159,9 @@ int tenantsCreate(const CommandLine& line) {
         throw UsageError("invalid tenant name '" + tenant.name + "' (letters, digits, '.', '_', '-'; at most 64)");
     applyCommon(line, tenant.grant, tenant.limits, tenant.expiresAt);
     applyAuditOptions(line, tenant);
+    if (auto admin = line.onOff("--admin")) tenant.admin = *admin;
     Admin admin(line);
-    admin.store->createTenant(tenant);  // nothing can have cached a new tenant: no announcement
-    printTenant(*admin.store->findTenant(tenant.name), line.json());
+    printTenant(admin.ops().createTenant(tenant, operatorActor()), line.json());
     if (!tenant.grant.allowAll && tenant.grant.models.empty())
         std::cerr << "note: tenant " << tenant.name
                   << " may use no model yet; grant some with `tenants set " << tenant.name
@@ -213,7 +175,7 @@ int tenantsSet(const CommandLine& line, std::optional<bool> enable) {
         line.allow(command, {}, 3);
     } else {
         line.allow(command, {"--models", "--all-models", "--rpm", "--tpm", "--concurrent", "--expires", "--priority", "--weight", "--log-prompts",
-                             "--audit-retention", "--prompt-retention", "--no-expiry", "--default-limits"},
+                             "--audit-retention", "--prompt-retention", "--no-expiry", "--default-limits", "--admin"},
                    3);
     }
     const auto& name = line.word(2, "tenant name");
@@ -227,12 +189,10 @@ int tenantsSet(const CommandLine& line, std::optional<bool> enable) {
         if (line.has("--no-expiry")) tenant->expiresAt = 0;
         applyCommon(line, tenant->grant, tenant->limits, tenant->expiresAt);
         applyAuditOptions(line, *tenant);
+        if (auto on = line.onOff("--admin")) tenant->admin = *on;
     }
-    admin.store->updateTenant(*tenant);
-    std::vector<std::string> keyIds;
-    for (const auto& key : admin.store->keys(name)) keyIds.push_back(key.keyId);
-    admin.announce(keyIds, {sluice::store::tenantSubject(name)});
-    printTenant(*admin.store->findTenant(name), line.json());
+    const auto action = enable ? (*enable ? "tenant.enable" : "tenant.disable") : "tenant.update";
+    printTenant(admin.ops().updateTenant(*tenant, action, operatorActor()), line.json());
     return kExitOk;
 }
 
@@ -248,51 +208,46 @@ int tenantsList(const CommandLine& line) {
     }
     std::cout << std::left << std::setw(20) << "TENANT" << std::setw(10) << "STATE" << std::setw(12) << "RPM"
               << std::setw(12) << "TPM" << std::setw(12) << "CONCURRENT" << std::setw(13) << "PRIORITY" << std::setw(8)
-              << "WEIGHT" << std::setw(8) << "PROMPTS" << "MODELS\n";
+              << "WEIGHT" << std::setw(8) << "PROMPTS" << std::setw(7) << "ADMIN" << "MODELS\n";
     for (const auto& tenant : tenants)
         std::cout << std::left << std::setw(20) << tenant.name << std::setw(10) << tenantState(tenant) << std::setw(12)
                   << limitText(tenant.limits.requestsPerMinute) << std::setw(12) << limitText(tenant.limits.tokensPerMinute)
                   << std::setw(12) << limitText(tenant.limits.concurrentRequests) << std::setw(13)
                   << priorityText(tenant.limits, "interactive") << std::setw(8) << weightText(tenant.limits, "1") << std::setw(8)
-                  << (tenant.logPrompts ? "on" : "off") << grantText(tenant.grant, "none") << "\n";
+                  << (tenant.logPrompts ? "on" : "off") << std::setw(7) << (tenant.admin ? "yes" : "no")
+                  << grantText(tenant.grant, "none") << "\n";
     return kExitOk;
 }
 
 int keysCreate(const CommandLine& line) {
     line.allow("keys create",
-               {"--tenant", "--models", "--all-models", "--rpm", "--tpm", "--concurrent", "--expires", "--priority", "--weight"}, 2);
+               {"--tenant", "--models", "--all-models", "--rpm", "--tpm", "--concurrent", "--expires", "--priority", "--weight", "--admin"}, 2);
     const auto tenant = line.value("--tenant");
     if (!tenant || tenant->empty()) throw UsageError("keys create needs --tenant NAME");
     KeyRecord key;
     key.tenant = *tenant;
     applyCommon(line, key.grant, key.limits, key.expiresAt);
+    key.admin = line.onOff("--admin").value_or(false);
     Admin admin(line);
-    const auto fresh = sluice::auth::generateApiKey();
-    key.keyId = fresh.keyId;
-    key.secretHash = sluice::auth::hashSecret(fresh.secret, admin.settings.argon2);
+    sluice::admin::NewKey made;
     try {
-        admin.store->createKey(key);
+        made = admin.ops().createKey(key, operatorActor());
     } catch (const sluice::store::NotFound&) {
         throw CommandFailed("no tenant '" + *tenant + "'");
     }
-    // Nothing can have cached a new key, so there is nothing to announce, and
-    // a Redis outage cannot cost the operator the key before it is printed.
     if (line.json()) {
-        std::cout << nlohmann::json{{"key_id", key.keyId},
-                                    {"tenant", key.tenant},
-                                    {"models", grantJson(key.grant)},
-                                    {"limits", limitsJson(key.limits)},
-                                    {"expires", key.expiresAt == 0 ? nlohmann::json(nullptr) : nlohmann::json(date(key.expiresAt))},
-                                    {"key", fresh.text}}
-                         .dump()
-                  << "\n";
+        auto out = sluice::admin::keyJson(made.record);
+        out["key"] = made.text;
+        std::cout << out.dump() << "\n";
         return kExitOk;
     }
-    std::cout << "key " << key.keyId << " for tenant " << key.tenant << ", models "
-              << (key.grant.allowAll ? "as the tenant" : joined(key.grant.models))
-              << (key.expiresAt != 0 ? ", expires " + date(key.expiresAt) : std::string()) << "\n"
+    const auto& stored = made.record;
+    std::cout << "key " << stored.keyId << " for tenant " << stored.tenant << ", models "
+              << (stored.grant.allowAll ? "as the tenant" : joined(stored.grant.models))
+              << (stored.expiresAt != 0 ? ", expires " + dateText(stored.expiresAt) : std::string())
+              << (stored.admin ? ", console admin" : "") << "\n"
               << "This is the only time the key is shown; store it now:\n"
-              << fresh.text << "\n";
+              << made.text << "\n";
     return kExitOk;
 }
 
@@ -305,43 +260,42 @@ int keysList(const CommandLine& line) {
     const auto now = sluice::store::storeNow();
     if (line.json()) {
         auto all = nlohmann::json::array();
-        for (const auto& key : keys)
-            all.push_back({{"key_id", key.keyId},
-                           {"tenant", key.tenant},
-                           {"state", sluice::store::keyStateName(key.state(now))},
-                           {"created", date(key.createdAt)},
-                           {"last_used", key.lastUsedAt == 0 ? nlohmann::json(nullptr) : nlohmann::json(date(key.lastUsedAt))},
-                           {"expires", key.expiresAt == 0 ? nlohmann::json(nullptr) : nlohmann::json(date(key.expiresAt))},
-                           {"models", grantJson(key.grant)},
-                           {"limits", limitsJson(key.limits)}});
+        for (const auto& key : keys) all.push_back(sluice::admin::keyJson(key));
         std::cout << all.dump() << "\n";
         return kExitOk;
     }
     std::cout << std::left << std::setw(14) << "KEY ID" << std::setw(20) << "TENANT" << std::setw(10) << "STATE"
               << std::setw(22) << "CREATED" << std::setw(22) << "LAST USED" << std::setw(22) << "EXPIRES" << std::setw(13)
-              << "PRIORITY" << "WEIGHT\n";
+              << "PRIORITY" << std::setw(8) << "WEIGHT" << "ADMIN\n";
     for (const auto& key : keys)
         std::cout << std::left << std::setw(14) << key.keyId << std::setw(20) << key.tenant << std::setw(10)
-                  << sluice::store::keyStateName(key.state(now)) << std::setw(22) << date(key.createdAt) << std::setw(22)
-                  << date(key.lastUsedAt) << std::setw(22) << date(key.expiresAt) << std::setw(13) << priorityText(key.limits, "-")
-                  << weightText(key.limits, "-") << "\n";
+                  << sluice::store::keyStateName(key.state(now)) << std::setw(22) << dateText(key.createdAt) << std::setw(22)
+                  << dateText(key.lastUsedAt) << std::setw(22) << dateText(key.expiresAt) << std::setw(13) << priorityText(key.limits, "-")
+                  << std::setw(8) << weightText(key.limits, "-") << (key.admin ? "yes" : "no") << "\n";
     return kExitOk;
 }
 
-int keysRevoke(const CommandLine& line) {
-    line.allow("keys revoke", {}, 3);
+// revoke, enable, disable, and set --admin on|off: one key, by id.
+int keysChange(const CommandLine& line, const std::string& action) {
+    line.allow("keys " + action, action == "set" ? std::set<std::string>{"--admin"} : std::set<std::string>{}, 3);
     const auto& keyId = line.word(2, "key id");
     Admin admin(line);
+    auto ops = admin.ops();
+    const auto actor = operatorActor();
     try {
-        admin.store->revokeKey(keyId);
+        if (action == "revoke") ops.revokeKey(keyId, actor);
+        else if (action == "enable" || action == "disable") ops.setKeyEnabled(keyId, action == "enable", actor);
+        else if (auto on = line.onOff("--admin")) ops.setKeyAdmin(keyId, *on, actor);
+        else throw UsageError("keys set needs --admin on|off");
     } catch (const sluice::store::NotFound&) {
         throw CommandFailed("no key '" + keyId + "'");
     }
-    admin.announce({keyId}, {sluice::store::keySubject(keyId)});
+    const auto found = admin.store->findKey(keyId);
     if (line.json())
-        std::cout << nlohmann::json{{"key_id", keyId}, {"state", "revoked"}}.dump() << "\n";
+        std::cout << sluice::admin::keyJson(found->key).dump() << "\n";
     else
-        std::cout << "key " << keyId << " revoked\n";
+        std::cout << "key " << keyId << " " << sluice::store::keyStateName(found->key.state(sluice::store::storeNow()))
+                  << (found->key.admin ? ", console admin" : "") << "\n";
     return kExitOk;
 }
 
@@ -354,6 +308,8 @@ int guarded(Command&& command) {
         throw CommandFailed(e.what());
     } catch (const std::invalid_argument& e) {
         throw UsageError(e.what());
+    } catch (const sluice::admin::NotAnnounced& e) {
+        throw CommandFailed(e.what());
     }
 }
 
@@ -393,12 +349,12 @@ int runTenants(const CommandLine& line) {
 }
 
 int runKeys(const CommandLine& line) {
-    const auto& action = line.word(1, "keys command (create, list, revoke)");
+    const auto& action = line.word(1, "keys command (create, list, revoke, enable, disable, set)");
     return guarded([&] {
         if (action == "create") return keysCreate(line);
         if (action == "list") return keysList(line);
-        if (action == "revoke") return keysRevoke(line);
-        throw UsageError("unknown keys command '" + action + "' (create, list, revoke)");
+        if (action == "revoke" || action == "enable" || action == "disable" || action == "set") return keysChange(line, action);
+        throw UsageError("unknown keys command '" + action + "' (create, list, revoke, enable, disable, set)");
     });
 }
 

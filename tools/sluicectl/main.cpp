@@ -43,7 +43,7 @@ namespace {
 const std::set<std::string> kValuedOptions = {"--tenant",  "--models",      "--rpm", "--tpm",        "--concurrent",
                                               "--expires", "--log-prompts", "--key", "--timeout-ms", "--since",
                                               "--limit", "--audit-retention", "--prompt-retention", "--pidfile", "--ca-file",
-                                              "--priority", "--weight"};
+                                              "--priority", "--weight", "--admin"};
 
 void usage(std::ostream& out) {
     out << "usage: sluicectl [--config FILE] [--json] COMMAND ...\n"
@@ -69,14 +69,17 @@ void usage(std::ostream& out) {
            "  tenants create NAME [--models a,b | --all-models] [--rpm N] [--tpm N] [--concurrent N]\n"
            "                  [--expires DAYS] [--priority interactive|batch] [--weight N] [--log-prompts on|off]\n"
            "                  [--audit-retention DAYS] [--prompt-retention DAYS]  0: audit.*retention_days\n"
+           "                  [--admin on|off]  its keys may open the operator console\n"
            "  tenants set NAME [the same options] [--no-expiry] [--default-limits]\n"
            "  tenants enable NAME | tenants disable NAME\n"
            "  tenants list\n"
            "  keys create --tenant NAME [--models a,b | --all-models] [--rpm N] [--tpm N] [--concurrent N]\n"
-           "              [--expires DAYS] [--priority interactive|batch] [--weight N]\n"
+           "              [--expires DAYS] [--priority interactive|batch] [--weight N] [--admin on|off]\n"
            "                                prints the new key, once, as the last line\n"
            "  keys list [--tenant NAME]\n"
-           "  keys revoke KEYID\n"
+           "  keys revoke KEYID             final\n"
+           "  keys disable KEYID | keys enable KEYID\n"
+           "  keys set KEYID --admin on|off  whether the key may open the operator console\n"
            "\n"
            "audit (needs --config FILE or SLUICE_CONFIG; reads audit.*.url or store.url):\n"
            "  audit tail [--tenant T] [--since 1h] [--limit N]  the newest records, newest last (default 100)\n"

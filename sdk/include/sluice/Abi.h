@@ -10,7 +10,7 @@
 // Bump MAJOR for any change to a type that crosses the boundary (a stage
 // interface, RequestContext, the descriptor's layout). Bump MINOR for
 // additions a newer kernel can serve to an older plugin.
-#define SLUICE_ABI_MAJOR 8
+#define SLUICE_ABI_MAJOR 9
 #define SLUICE_ABI_MINOR 0
 
 #define SLUICE_STRINGIFY_IMPL(x) #x

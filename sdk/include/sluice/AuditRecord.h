@@ -12,6 +12,10 @@
 
 namespace sluice {
 
+// The longest model name a request may give, and an audit record holds:
+// the database sinks index it, and an index entry has a bounded size.
+inline constexpr std::size_t kMaxModelNameBytes = 256;
+
 enum class Outcome { Ok, RefusedAuth, RefusedLimit, RefusedPolicy, BadRequest, UpstreamError, ClientCancel, InternalError };
 
 // "ok", "refused-auth", "refused-limit", …: the name stored and shown for an outcome.

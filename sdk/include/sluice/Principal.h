@@ -33,6 +33,9 @@ struct SLUICE_API Principal {
     bool allowAllModels = false;
     std::vector<std::string> allowedModels;  // names or aliases; used when !allowAllModels
     bool logPrompts = false;
+    // May open the operator console (docs/console.md): the key's or its
+    // tenant's admin flag. Nothing on the API path reads it.
+    bool admin = false;
 
     // Whether this principal may use `model` (exact name, or name without a
     // tag matching an entry with ":latest").

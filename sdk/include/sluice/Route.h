@@ -19,6 +19,7 @@ enum class RouteKind {
     OllamaRoot,  // GET / and HEAD /: Ollama's heartbeat ("Ollama is running")
     Healthz, Readyz, Metrics, Health, Aliases,
     Management,  // model management (pull, push, create, copy, delete, blobs): refused
+    Console,     // the operator console's pages and API, under /console (docs/console.md)
     Unknown,
 };
 

@@ -61,8 +61,32 @@ struct PurgeResult {
 
 struct AuditQuery {
     std::optional<std::string> tenant;
+    std::optional<std::string> keyId;
+    std::optional<std::string> model;  // the served model, else the requested one
+    // An exact status (200) or a class (2 for 2xx, ... 5 for 5xx).
+    std::optional<int> status;
+    std::optional<int> statusClass;
     long long sinceMs = 0;
     std::size_t limit = 100;
+};
+
+// Requests and tokens in time buckets, one series per tenant, key or model.
+enum class UsageBy { Tenant, Key, Model };
+struct UsageSeriesQuery {
+    UsageBy by = UsageBy::Tenant;
+    long long fromMs = 0;  // inclusive
+    long long toMs = 0;    // exclusive
+    long long stepMs = 60000;
+    std::optional<std::string> tenant;
+    std::optional<std::string> keyId;
+    std::optional<std::string> model;
+};
+struct UsagePoint {
+    std::string series;  // the tenant, key id or model
+    long long bucketMs = 0;  // the bucket's start
+    long long requests = 0;
+    long long promptTokens = 0;
+    long long completionTokens = 0;
 };
 
 struct UsageRow {
@@ -89,6 +113,10 @@ public:
     std::vector<AuditRow> tail(const AuditQuery& query);
     // Requests and tokens per tenant and model since sinceMs, by tenant then model.
     std::vector<UsageRow> usage(const std::optional<std::string>& tenant, long long sinceMs);
+    // Buckets with at least one request of a known tenant (an
+    // unauthenticated one counts for nobody), by bucket then series. The
+    // range is read through the covering time index.
+    std::vector<UsagePoint> usageSeries(const UsageSeriesQuery& query);
 
 private:
     // SQLite's rows go through its own API (why: AuditStore.cpp, SqliteInsert).

@@ -44,6 +44,7 @@ struct TenantRecord {
     // gateway's audit.retention_days / audit.prompt_retention_days.
     int auditRetentionDays = 0;
     int promptRetentionDays = 0;
+    bool admin = false;  // its keys may open the operator console
     long long createdAt = 0;
     long long updatedAt = 0;
 };
@@ -60,6 +61,7 @@ struct KeyRecord {
     long long expiresAt = 0;  // 0: never
     ModelGrant grant{true, {}};  // by default a key narrows nothing of its tenant's grant
     LimitOverrides limits;
+    bool admin = false;  // may open the operator console (so may every key of an admin tenant)
     long long createdAt = 0;
     long long lastUsedAt = 0;  // 0: never used
 
@@ -71,6 +73,18 @@ struct KeyAndTenant {
     KeyRecord key;
     TenantRecord tenant;
 };
+
+// One change an operator made, through the console or sluicectl.
+struct AdminAction {
+    long long atMs = 0;         // 0 when recording: now
+    std::string via;            // "console" or "sluicectl"
+    std::string actor;          // "key:ID" (console) or the OS user (sluicectl)
+    std::string action;         // "key.create", "key.revoke", "tenant.disable", ...
+    std::string subject;        // "key:ID" or "tenant:NAME"
+    std::string clientAddress;  // the console's client; empty for sluicectl
+};
+
+enum class KeyFlag { Enabled, Admin };
 
 struct AuthChange {
     long long seq = 0;
@@ -95,16 +109,25 @@ public:
     // Keys of one tenant, or of all when `tenant` is empty; oldest first.
     std::vector<KeyRecord> keys(const std::string& tenant = "");
 
+    // Each change below writes `trail`, when given, to the operators' trail
+    // in the same transaction: a change is never stored without its record.
+
     // Throws AlreadyExists, or std::invalid_argument for a bad name.
-    void createTenant(const TenantRecord& tenant);
+    void createTenant(const TenantRecord& tenant, const AdminAction* trail = nullptr);
     // Replaces the tenant's flags, expiry, grant and limits. Throws NotFound.
-    void updateTenant(const TenantRecord& tenant);
+    void updateTenant(const TenantRecord& tenant, const AdminAction* trail = nullptr);
     // Throws NotFound if the tenant does not exist, AlreadyExists on an id clash.
-    void createKey(const KeyRecord& key);
+    void createKey(const KeyRecord& key, const AdminAction* trail = nullptr);
     // Revoking is final. Throws NotFound for an unknown id; revoking twice is fine.
-    void revokeKey(const std::string& keyId);
+    void revokeKey(const std::string& keyId, const AdminAction* trail = nullptr);
+    // Turns a key's enabled or admin flag on or off (announced as a change,
+    // so caches drop it). Throws NotFound for an unknown id.
+    void setKeyFlag(const std::string& keyId, KeyFlag which, bool on, const AdminAction* trail = nullptr);
     // Records a use; best effort (a failure is ignored by callers).
     void touchKey(const std::string& keyId, long long at);
+
+    // The operators' trail, newest first.
+    std::vector<AdminAction> adminActions(std::size_t limit = 100);
 
     // The change log: its newest sequence number, and what came after `seq`.
     long long latestChange();
@@ -116,7 +139,8 @@ public:
     static bool validModelName(const std::string& name);
 
 private:
-    void saveTenant(const TenantRecord& tenant, bool create);
+    void saveTenant(const TenantRecord& tenant, bool create, const AdminAction* trail);
+    void writeTrail(Poco::Data::Session& session, const AdminAction* trail);
     void recordChange(Poco::Data::Session& session, const std::string& subject);
     void writeGrantAndLimits(Poco::Data::Session& session, const std::string& kind, const std::string& subject,
                              const ModelGrant& grant, const LimitOverrides& limits);

@@ -91,5 +91,7 @@ private:
 
 // Current time as the store keeps it: seconds since the epoch.
 long long storeNow();
+// The same in milliseconds, as audit records and the operators' trail keep it.
+long long storeNowMs();
 
 } // namespace sluice::store
