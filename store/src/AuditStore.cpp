@@ -78,19 +78,73 @@ private:
     int _column = 0;
 };
 
-// The inserts, as each engine says that a row already there (a replayed
-// spill) stays as it is; `?` placeholders either way.
-std::string insertRecordSql(Engine engine) {
-    const bool sqlite = engine == Engine::SQLite;
-    return std::string(sqlite ? "INSERT OR IGNORE" : "INSERT") + " INTO audit_records (" + kRecordColumns +
-           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
-           (sqlite ? "" : " ON CONFLICT (request_id) DO NOTHING");
+// SQLite's inserts, one row each: a row already there (a replayed spill)
+// stays as it is. PostgreSQL's say the same with ON CONFLICT DO NOTHING.
+const std::string kSqliteInsertRecord = std::string("INSERT OR IGNORE INTO audit_records (") + kRecordColumns +
+                                        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const std::string kSqliteInsertPrompt =
+    "INSERT OR IGNORE INTO audit_prompts (request_id, at_ms, tenant, prompt, answer) VALUES (?, ?, ?, ?, ?)";
+
+// Text as PostgreSQL's text type takes it: no NUL byte and valid UTF-8,
+// or it refuses the whole statement (and the audit writer would retry that
+// batch for ever). A request may carry either ("model": "a\u0000b", bytes
+// a backend sent); each offending byte becomes U+FFFD. SQLite keeps bytes as
+// they are.
+std::string pgText(const std::string& text) {
+    auto continuation = [&](std::size_t at) { return at < text.size() && (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80; };
+    // The length of the valid sequence starting at `at`, or 0.
+    auto sequence = [&](std::size_t at) -> std::size_t {
+        const auto lead = static_cast<unsigned char>(text[at]);
+        if (lead == 0) return 0;
+        if (lead < 0x80) return 1;
+        const auto second = at + 1 < text.size() ? static_cast<unsigned char>(text[at + 1]) : 0;
+        if (lead >= 0xC2 && lead <= 0xDF) return continuation(at + 1) ? 2 : 0;
+        if (lead >= 0xE0 && lead <= 0xEF) {
+            if ((lead == 0xE0 && second < 0xA0) || (lead == 0xED && second > 0x9F)) return 0;  // overlong, surrogate
+            return continuation(at + 1) && continuation(at + 2) ? 3 : 0;
+        }
+        if (lead >= 0xF0 && lead <= 0xF4) {
+            if ((lead == 0xF0 && second < 0x90) || (lead == 0xF4 && second > 0x8F)) return 0;  // overlong, past U+10FFFF
+            return continuation(at + 1) && continuation(at + 2) && continuation(at + 3) ? 4 : 0;
+        }
+        return 0;
+    };
+    std::size_t at = 0;
+    while (at < text.size()) {
+        const auto length = sequence(at);
+        if (length == 0) break;
+        at += length;
+    }
+    if (at == text.size()) return text;  // the usual case: nothing to replace
+    std::string out = text.substr(0, at);
+    while (at < text.size()) {
+        const auto length = sequence(at);
+        if (length == 0) {
+            out += "\xEF\xBF\xBD";
+            ++at;
+        } else {
+            out.append(text, at, length);
+            at += length;
+        }
+    }
+    return out;
 }
-std::string insertPromptSql(Engine engine) {
-    const bool sqlite = engine == Engine::SQLite;
-    return std::string(sqlite ? "INSERT OR IGNORE" : "INSERT") +
-           " INTO audit_prompts (request_id, at_ms, tenant, prompt, answer) VALUES (?, ?, ?, ?, ?)" +
-           (sqlite ? "" : " ON CONFLICT (request_id) DO NOTHING");
+
+constexpr std::size_t kRecordColumnCount = 23;  // kRecordColumns
+// Rows a PostgreSQL INSERT carries. Describing a statement answers 4 bytes
+// a placeholder, and libpq takes a longer description than 30,000 bytes for
+// a lost connection ("lost synchronization with server", seen at 500 rows):
+// 250 rows of 23 are 23,000 bytes.
+constexpr std::size_t kRowsPerInsert = 250;
+
+// "(?, ?), (?, ?)" for 2 rows of 2 columns.
+std::string placeholderRows(std::size_t rows, std::size_t columns) {
+    std::string row = "(";
+    for (std::size_t i = 0; i < columns; ++i) row += i == 0 ? "?" : ", ?";
+    row += ")";
+    std::string out;
+    for (std::size_t i = 0; i < rows; ++i) out += (i == 0 ? "" : ", ") + row;
+    return out;
 }
 
 // A batch of rows as the columns the insert statements bind.
@@ -105,16 +159,16 @@ struct Columns {
     } prompts;
 
     void add(const AuditRow& r) {
-        requestId.push_back(r.requestId);
+        requestId.push_back(pgText(r.requestId));
         at.push_back(r.atMs);
-        tenant.push_back(r.tenant);
-        keyId.push_back(r.keyId);
-        clientAddress.push_back(r.clientAddress);
-        route.push_back(r.route);
-        requestedModel.push_back(r.requestedModel);
-        servedBackend.push_back(r.servedBackend);
-        servedModel.push_back(r.servedModel);
-        alias.push_back(r.alias);
+        tenant.push_back(pgText(r.tenant));
+        keyId.push_back(pgText(r.keyId));
+        clientAddress.push_back(pgText(r.clientAddress));
+        route.push_back(pgText(r.route));
+        requestedModel.push_back(pgText(r.requestedModel));
+        servedBackend.push_back(pgText(r.servedBackend));
+        servedModel.push_back(pgText(r.servedModel));
+        alias.push_back(pgText(r.alias));
         status.push_back(r.status);
         failovers.push_back(r.failovers);
         promptTokens.push_back(r.promptTokens);
@@ -123,17 +177,17 @@ struct Columns {
         latency.push_back(r.latencyMs);
         bytesIn.push_back(r.bytesIn);
         bytesOut.push_back(r.bytesOut);
-        outcome.push_back(r.outcome);
+        outcome.push_back(pgText(r.outcome));
         estimated.push_back(r.tokensEstimated ? 1 : 0);
         retries.push_back(r.retries);
-        continuedBy.push_back(r.continuedBy);
+        continuedBy.push_back(pgText(r.continuedBy));
         queueMs.push_back(r.queueMs);
         if (!r.promptLogged) return;
-        prompts.requestId.push_back(r.requestId);
+        prompts.requestId.push_back(pgText(r.requestId));
         prompts.at.push_back(r.atMs);
-        prompts.tenant.push_back(r.tenant);
-        prompts.prompt.push_back(r.prompt);
-        prompts.answer.push_back(r.answer);
+        prompts.tenant.push_back(pgText(r.tenant));
+        prompts.prompt.push_back(pgText(r.prompt));
+        prompts.answer.push_back(pgText(r.answer));
     }
 };
 
@@ -142,28 +196,44 @@ struct Columns {
 void AuditStore::write(const std::vector<AuditRow>& rows) {
     if (rows.empty()) return;
     if (_db.engine() == Engine::SQLite) return writeSqlite(rows);
-    const std::string insertRecord = _db.sql(insertRecordSql(Engine::PostgreSQL));
-    const std::string insertPrompt = _db.sql(insertPromptSql(Engine::PostgreSQL));
-    // Column by column, so each statement is prepared once per batch and run
-    // once per row (Poco binds a vector an element per execution), not
-    // prepared again for every row. The binders keep pointers to the
-    // values until a row runs, so every value lives in a vector here.
+    // PostgreSQL: one INSERT of many rows per chunk, each statement run
+    // once. Not one statement run once per row (Poco binding a vector, an
+    // element a run), as before: Poco 1.11's PostgreSQL statement frees its
+    // last result when it runs again, and frees it a second time when it is
+    // destroyed after a run that failed. A batch cut off mid-way by its
+    // server (a row written, the next refused) crashed the gateway with a
+    // double free (seen in AuditOutageTest, core dump in Poco's
+    // StatementExecutor destructor). Run once, a statement holds no earlier
+    // result; and a chunk is one round trip instead of one a row.
+    // The binders keep pointers to the values until the statement runs, so
+    // every value lives in a vector here.
     Columns c;
     for (const auto& row : rows) c.add(row);
     _db.guarded("cannot write audit records", [&] {
         _db.transaction([&](Session& session) {
-            Statement records(session);
-            records << insertRecord, use(c.requestId), use(c.at), use(c.tenant), use(c.keyId), use(c.clientAddress),
-                use(c.route), use(c.requestedModel), use(c.servedBackend), use(c.servedModel), use(c.alias),
-                use(c.status), use(c.failovers), use(c.promptTokens), use(c.completionTokens), use(c.firstByte),
-                use(c.latency), use(c.bytesIn), use(c.bytesOut), use(c.outcome), use(c.estimated), use(c.retries),
-                use(c.continuedBy), use(c.queueMs);
-            records.execute();
-            if (c.prompts.requestId.empty()) return;
-            Statement prompts(session);
+            for (std::size_t first = 0; first < c.requestId.size(); first += kRowsPerInsert) {
+                const auto end = std::min(c.requestId.size(), first + kRowsPerInsert);
+                Statement records(session);
+                records << _db.sql(std::string("INSERT INTO audit_records (") + kRecordColumns + ") VALUES " +
+                                   placeholderRows(end - first, kRecordColumnCount) + " ON CONFLICT (request_id) DO NOTHING");
+                for (auto i = first; i < end; ++i)
+                    records, use(c.requestId[i]), use(c.at[i]), use(c.tenant[i]), use(c.keyId[i]), use(c.clientAddress[i]),
+                        use(c.route[i]), use(c.requestedModel[i]), use(c.servedBackend[i]), use(c.servedModel[i]),
+                        use(c.alias[i]), use(c.status[i]), use(c.failovers[i]), use(c.promptTokens[i]),
+                        use(c.completionTokens[i]), use(c.firstByte[i]), use(c.latency[i]), use(c.bytesIn[i]),
+                        use(c.bytesOut[i]), use(c.outcome[i]), use(c.estimated[i]), use(c.retries[i]), use(c.continuedBy[i]),
+                        use(c.queueMs[i]);
+                records.execute();
+            }
             auto& p = c.prompts;
-            prompts << insertPrompt, use(p.requestId), use(p.at), use(p.tenant), use(p.prompt), use(p.answer);
-            prompts.execute();
+            for (std::size_t first = 0; first < p.requestId.size(); first += kRowsPerInsert) {
+                const auto end = std::min(p.requestId.size(), first + kRowsPerInsert);
+                Statement prompts(session);
+                prompts << _db.sql("INSERT INTO audit_prompts (request_id, at_ms, tenant, prompt, answer) VALUES " +
+                                   placeholderRows(end - first, 5) + " ON CONFLICT (request_id) DO NOTHING");
+                for (auto i = first; i < end; ++i) prompts, use(p.requestId[i]), use(p.at[i]), use(p.tenant[i]), use(p.prompt[i]), use(p.answer[i]);
+                prompts.execute();
+            }
         });
         return 0;
     });
@@ -173,7 +243,7 @@ void AuditStore::writeSqlite(const std::vector<AuditRow>& rows) {
     _db.guarded("cannot write audit records", [&] {
         _db.transaction([&](Session& session) {
             sqlite3* const db = Poco::Data::SQLite::Utility::dbHandle(session);
-            SqliteInsert records(db, insertRecordSql(Engine::SQLite));
+            SqliteInsert records(db, kSqliteInsertRecord);
             for (const auto& r : rows) {
                 records.text(r.requestId).number(r.atMs).text(r.tenant).text(r.keyId).text(r.clientAddress);
                 records.text(r.route).text(r.requestedModel).text(r.servedBackend).text(r.servedModel).text(r.alias);
@@ -184,7 +254,7 @@ void AuditStore::writeSqlite(const std::vector<AuditRow>& rows) {
                 records.run();
             }
             if (std::none_of(rows.begin(), rows.end(), [](const AuditRow& r) { return r.promptLogged; })) return;
-            SqliteInsert prompts(db, insertPromptSql(Engine::SQLite));
+            SqliteInsert prompts(db, kSqliteInsertPrompt);
             for (const auto& r : rows) {
                 if (!r.promptLogged) continue;
                 prompts.text(r.requestId).number(r.atMs).text(r.tenant).text(r.prompt).text(r.answer);

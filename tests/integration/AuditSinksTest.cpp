@@ -146,6 +146,7 @@ class AuditSinksTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(sqlitePurgesByRetention);
     CPPUNIT_TEST(postgresPurgesByRetention);
     CPPUNIT_TEST(postgresDownFailsThenRecovers);
+    CPPUNIT_TEST(postgresTakesAnyTextAndLargeBatches);
     CPPUNIT_TEST(sqliteLockedFailsThenRecovers);
     CPPUNIT_TEST(sluicectlReadsSqlite);
     CPPUNIT_TEST(sluicectlReadsPostgres);
@@ -156,6 +157,44 @@ public:
         _dir = Poco::Path::temp() + unique("sluice-audit");
         Poco::TemporaryFile::registerForDeletion(_dir);
         _sqliteUrl = "sqlite:" + _dir + "/sluice.db";
+    }
+
+    // Text PostgreSQL refuses (a NUL byte: "model": "a\u0000b" in a request;
+    // bytes that are not UTF-8, from a backend) is stored with U+FFFD in
+    // their place, never failing its batch: a batch that fails is retried
+    // for ever, and before the fix a row refused after one written crashed
+    // the gateway (Poco freed the earlier row's result twice). And a batch
+    // larger than one INSERT's rows (250) is stored whole.
+    void postgresTakesAnyTextAndLargeBatches() {
+        DatabaseSink sink(settingsFor(postgres().url()));
+        const auto prefix = unique("text");
+        auto records = batch(prefix + "-plain", 1, "acme");
+        auto odd = record(prefix + "-odd", "acme", true);
+        odd.requestedModel = std::string("a\0b", 3);
+        odd.prompt = "caf\xC3\xA9 \xFF\xFE ok";
+        odd.answer = std::string("cut \xE2\x82", 6);
+        records.push_back(odd);
+        const auto written = sink.write(records);
+        CPPUNIT_ASSERT_MESSAGE(written.error, written.ok);
+        store::Database db(StoreUrl::parse(postgres().url()), 1);
+        store::AuditQuery query;
+        query.tenant = "acme";
+        query.limit = 100000;
+        bool found = false;
+        for (const auto& row : store::AuditStore(db).tail(query))
+            if (row.requestId == prefix + "-odd") {
+                found = true;
+                CPPUNIT_ASSERT_EQUAL(std::string("a\xEF\xBF\xBD" "b"), row.requestedModel);
+            }
+        CPPUNIT_ASSERT(found);
+        CPPUNIT_ASSERT_EQUAL(1LL, countOf(postgres().url(), "audit_prompts", prefix + "-odd"));
+        const auto large = batch(prefix + "-large", 1200, "acme", true);
+        const auto stored = sink.write(large);
+        CPPUNIT_ASSERT_MESSAGE(stored.error, stored.ok);
+        CPPUNIT_ASSERT_EQUAL(1200LL, countOf(postgres().url(), "audit_records", prefix + "-large"));
+        CPPUNIT_ASSERT_EQUAL(1200LL, countOf(postgres().url(), "audit_prompts", prefix + "-large"));
+        CPPUNIT_ASSERT(sink.write(large).ok);  // again: each row once
+        CPPUNIT_ASSERT_EQUAL(1200LL, countOf(postgres().url(), "audit_records", prefix + "-large"));
     }
 
     void sqliteStoresABatchOnce() { storesABatchOnce(_sqliteUrl); }
